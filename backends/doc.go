@@ -1,0 +1,3 @@
+// Package backends holds one subpackage per deployment target: local
+// processes, Nomad jobs, Kubernetes manifests and the Pulsar Functions worker.
+package backends
