@@ -1,0 +1,163 @@
+package lang
+
+// The AST. Each struct's parser tags are its grammar (see SPEC.md for the
+// EBNF); every node embeds Span, filled by the parser with exact positions.
+
+// File is one parsed .mesh file.
+type File struct {
+	Name     string    `json:"name"`
+	Decls    []Decl    `json:"decls"`
+	Comments []Comment `json:"comments,omitempty"`
+}
+
+// Decl is a top-level declaration: *Mesh, *Param, *TypeDecl, *Topic,
+// *Function, *Source or *Sink.
+type Decl interface {
+	Start() Pos
+	End() Pos
+	// Keyword is the word that opens the declaration.
+	Keyword() string
+}
+
+// Ident is a name as written, with its position.
+type Ident struct {
+	Span
+	Name string `parser:"@Ident" json:"name"`
+}
+
+// Mesh names the mesh and holds its settings: tenant, namespace, defaults.
+type Mesh struct {
+	Span
+	Name *Ident  `parser:"'mesh' @@" json:"name"`
+	Body *Object `parser:"@@" json:"body"`
+}
+
+// Param is a typed parameter, set per environment with -p or a file.
+type Param struct {
+	Span
+	Name    *Ident `parser:"'param' @@" json:"name"`
+	Type    *Type  `parser:"@@" json:"type"`
+	Default *Value `parser:"( '=' @@ )?" json:"default,omitempty"`
+}
+
+// TypeDecl names a type, usually a record.
+type TypeDecl struct {
+	Span
+	Name *Ident `parser:"'type' @@" json:"name"`
+	Type *Type  `parser:"@@" json:"type"`
+}
+
+// Topic declares a topic, its schema, flags such as external, and options.
+type Topic struct {
+	Span
+	Name   *Ident   `parser:"'topic' @@" json:"name"`
+	Schema *Type    `parser:"@@" json:"schema"`
+	Flags  []*Ident `parser:"@@*" json:"flags,omitempty"`
+	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+}
+
+// Function reads its inputs, writes its output and is configured by its body.
+type Function struct {
+	Span
+	Name   *Ident   `parser:"'function' @@" json:"name"`
+	Inputs []*Ident `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"inputs"`
+	Output *Ident   `parser:"( '->' @@ )?" json:"output,omitempty"`
+	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+}
+
+// Source is a connector that writes into a topic of the mesh.
+type Source struct {
+	Span
+	Name   *Ident  `parser:"'source' @@" json:"name"`
+	Output *Ident  `parser:"'->' @@" json:"output"`
+	Body   *Object `parser:"@@?" json:"body,omitempty"`
+}
+
+// Sink is a connector that reads topics of the mesh.
+type Sink struct {
+	Span
+	Name   *Ident   `parser:"'sink' @@" json:"name"`
+	Inputs []*Ident `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"inputs"`
+	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+}
+
+func (*Mesh) Keyword() string     { return "mesh" }
+func (*Param) Keyword() string    { return "param" }
+func (*TypeDecl) Keyword() string { return "type" }
+func (*Topic) Keyword() string    { return "topic" }
+func (*Function) Keyword() string { return "function" }
+func (*Source) Keyword() string   { return "source" }
+func (*Sink) Keyword() string     { return "sink" }
+
+// Type is a type expression: a record, or a possibly dotted name with type
+// arguments (json<Count>, list<string>) or value arguments
+// (avro("order.avsc")), optionally marked optional with ?.
+type Type struct {
+	Span
+	Record   *Record `parser:"( @@" json:"record,omitempty"`
+	Name     *Ref    `parser:"| @@ )" json:"name,omitempty"`
+	Optional bool    `parser:"@'?'?" json:"optional,omitempty"`
+}
+
+// Record is a list of named, typed fields.
+type Record struct {
+	Span
+	Fields []*Field `parser:"'{' ( @@ ','? )* '}'" json:"fields"`
+}
+
+// Field is one field of a record.
+type Field struct {
+	Span
+	Name *Ident `parser:"@@" json:"name"`
+	Type *Type  `parser:"@@" json:"type"`
+}
+
+// Object is a brace-delimited list of attributes: a declaration's body or
+// an object value.
+type Object struct {
+	Span
+	Attrs []*Attr `parser:"'{' ( @@ ','? )* '}'" json:"attrs"`
+}
+
+// Attr is key = value, or key { ... } for an object value.
+type Attr struct {
+	Span
+	Key   *Ident  `parser:"@@" json:"key"`
+	Value *Value  `parser:"( '=' @@" json:"value"`
+	Block *Object `parser:"| @@ )" json:"-"`
+}
+
+// Value is a literal, a list, an object, or a reference such as
+// builtin.split_words, param.replicas, go("Split") or json<Count>.
+type Value struct {
+	Span
+	String   *string `parser:"  @String" json:"string,omitempty"`
+	Int      *string `parser:"| @Int" json:"int,omitempty"`
+	Float    *string `parser:"| @Float" json:"float,omitempty"`
+	Duration *string `parser:"| @Duration" json:"duration,omitempty"`
+	Size     *string `parser:"| @Size" json:"size,omitempty"`
+	Bool     *string `parser:"| @( 'true' | 'false' )" json:"bool,omitempty"`
+	List     *List   `parser:"| @@" json:"list,omitempty"`
+	Object   *Object `parser:"| @@" json:"object,omitempty"`
+	Ref      *Ref    `parser:"| @@" json:"ref,omitempty"`
+}
+
+// List is [v, v, ...].
+type List struct {
+	Span
+	Items []*Value `parser:"'[' ( @@ ( ',' @@ )* ','? )? ']'" json:"items"`
+}
+
+// Ref is a dotted name with optional type arguments or call arguments.
+type Ref struct {
+	Span
+	Parts    []*Ident `parser:"@@ ( '.' @@ )*" json:"parts"`
+	TypeArgs []*Type  `parser:"( '<' @@ ( ',' @@ )* '>' )?" json:"type_args,omitempty"`
+	Args     *Args    `parser:"@@?" json:"args,omitempty"`
+}
+
+// Args are the arguments of a call such as go("Split") or secret("db", "pw").
+type Args struct {
+	Span
+	Values []*Value `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"values"`
+}

@@ -1,0 +1,399 @@
+package lang
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Token types. Gap is a zero-width token that marks the end of a token
+// followed by blanks or comments; the parser skips it, but it gives every
+// AST node an exact end position.
+const (
+	tokIdent lexer.TokenType = iota + 1
+	tokString
+	tokInt
+	tokFloat
+	tokDuration
+	tokSize
+	tokPunct
+	tokGap
+)
+
+var symbols = map[string]lexer.TokenType{
+	"EOF": lexer.EOF, "Ident": tokIdent, "String": tokString, "Int": tokInt, "Float": tokFloat,
+	"Duration": tokDuration, "Size": tokSize, "Punct": tokPunct, "Gap": tokGap,
+}
+
+// tokenNames name token types in syntax errors.
+var tokenNames = map[lexer.TokenType]string{
+	tokIdent: "name", tokString: "string", tokInt: "integer", tokFloat: "number",
+	tokDuration: "duration", tokSize: "size",
+}
+
+// Comment is a line (//) or block (/* */) comment, kept apart from the
+// tokens so that the parser never sees it and the formatter can put it back.
+type Comment struct {
+	Span
+	Text string
+}
+
+// scanner turns source bytes into tokens, comments and diagnostics. It never
+// stops at an error: it reports it, skips the bad bytes and goes on.
+type scanner struct {
+	src      string
+	pos      Pos
+	toks     []lexer.Token
+	comments []Comment
+	diags    Diagnostics
+}
+
+func scan(filename string, src string) *scanner {
+	s := &scanner{src: src, pos: Pos{Filename: filename, Line: 1, Column: 1}}
+	s.toks = make([]lexer.Token, 0, len(src)/5+4)
+	if len(src) >= 3 && src[:3] == "\uFEFF" {
+		s.advance(3) // a UTF-8 byte order mark says nothing
+	}
+	for s.pos.Offset < len(s.src) {
+		s.next()
+	}
+	return s
+}
+
+func (s *scanner) peekByte(i int) byte {
+	if o := s.pos.Offset + i; o < len(s.src) {
+		return s.src[o]
+	}
+	return 0
+}
+
+// advance moves n bytes forward, counting lines.
+func (s *scanner) advance(n int) {
+	for _, c := range []byte(s.src[s.pos.Offset : s.pos.Offset+n]) {
+		if c == '\n' {
+			s.pos.Line++
+			s.pos.Column = 1
+		} else {
+			s.pos.Column++
+		}
+	}
+	s.pos.Offset += n
+}
+
+// emit records the token spanning [start, current) and a gap after it when
+// blanks or a comment follow.
+func (s *scanner) emit(typ lexer.TokenType, start Pos) {
+	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start.Offset:s.pos.Offset], Pos: start})
+	switch s.peekByte(0) {
+	case ' ', '\t', '\r', '\n', '/', 0:
+		s.toks = append(s.toks, lexer.Token{Type: tokGap, Pos: s.pos})
+	}
+}
+
+func (s *scanner) errorf(start Pos, format string, args ...any) *Diagnostic {
+	d := Errorf(start, s.pos, format, args...)
+	s.diags = append(s.diags, d)
+	return d
+}
+
+func (s *scanner) next() {
+	c := s.src[s.pos.Offset]
+	start := s.pos
+	switch {
+	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		s.advance(1)
+	case c == '/' && s.peekByte(1) == '/':
+		s.lineComment()
+	case c == '/' && s.peekByte(1) == '*':
+		s.blockComment()
+	case isLetter(c):
+		s.advance(identLen(s.src[s.pos.Offset:]))
+		s.emit(tokIdent, start)
+	case isDigit(c) || (c == '-' && isDigit(s.peekByte(1))) || (c == '.' && isDigit(s.peekByte(1))):
+		s.number()
+	case c == '"':
+		s.quoted()
+	case c == '`':
+		s.raw()
+	case c == '-' && s.peekByte(1) == '>':
+		s.advance(2)
+		s.emit(tokPunct, start)
+	case isPunct(c):
+		s.advance(1)
+		s.emit(tokPunct, start)
+	default:
+		s.badChar()
+	}
+}
+
+func (s *scanner) badChar() {
+	start := s.pos
+	r, n := utf8.DecodeRuneInString(s.src[s.pos.Offset:])
+	s.advance(n)
+	switch {
+	case r == utf8.RuneError && n == 1:
+		s.errorf(start, "invalid UTF-8 byte 0x%02x", s.src[start.Offset]).WithHint("mesh files must be UTF-8 encoded")
+	case r == '-':
+		s.errorf(start, "unexpected %q", r).WithHint("write -> between a function's inputs and its output, or a digit after - for a negative number")
+	default:
+		s.errorf(start, "unexpected character %q", r)
+	}
+}
+
+func (s *scanner) lineComment() {
+	start := s.pos
+	end := len(s.src)
+	for i := s.pos.Offset; i < len(s.src); i++ {
+		if s.src[i] == '\n' {
+			end = i
+			break
+		}
+	}
+	s.checkUTF8(start.Offset, end)
+	s.pos.Column += end - s.pos.Offset
+	s.pos.Offset = end
+	s.comments = append(s.comments, Comment{Span{start, s.pos}, s.src[start.Offset:end]})
+}
+
+func (s *scanner) blockComment() {
+	start := s.pos
+	for i := s.pos.Offset + 2; i+1 < len(s.src); i++ {
+		if s.src[i] == '*' && s.src[i+1] == '/' {
+			s.checkUTF8(start.Offset, i)
+			s.advance(i + 2 - s.pos.Offset)
+			s.comments = append(s.comments, Comment{Span{start, s.pos}, s.src[start.Offset:s.pos.Offset]})
+			return
+		}
+	}
+	s.advance(2)
+	s.errorf(start, "unterminated block comment").WithHint("close it with */")
+	s.advance(len(s.src) - s.pos.Offset)
+}
+
+// checkUTF8 reports invalid UTF-8 inside a comment or string.
+func (s *scanner) checkUTF8(from, to int) {
+	if utf8.ValidString(s.src[from:to]) {
+		return
+	}
+	for i := from; i < to; {
+		r, n := utf8.DecodeRuneInString(s.src[i:to])
+		if r == utf8.RuneError && n == 1 {
+			p := s.posAt(i)
+			s.diags = append(s.diags, Errorf(p, Pos{Filename: p.Filename, Offset: i + 1, Line: p.Line, Column: p.Column + 1},
+				"invalid UTF-8 byte 0x%02x", s.src[i]).WithHint("mesh files must be UTF-8 encoded"))
+			return // one report per comment or string is enough
+		}
+		i += n
+	}
+}
+
+// posAt computes the position of an offset at or after the current one on
+// the current line or later.
+func (s *scanner) posAt(off int) Pos {
+	p := s.pos
+	for i := p.Offset; i < off; i++ {
+		if s.src[i] == '\n' {
+			p.Line++
+			p.Column = 1
+		} else {
+			p.Column++
+		}
+	}
+	p.Offset = off
+	return p
+}
+
+var (
+	sizeRE   = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)$`)
+	numberRE = regexp.MustCompile(`^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+)
+
+// number scans an integer, a float, a duration (30s, 1m30s) or a size
+// (512Mi): digits and any letters, dots and digits glued to them.
+func (s *scanner) number() {
+	start := s.pos
+	i := s.pos.Offset + 1
+	for i < len(s.src) && (isLetter(s.src[i]) || isDigit(s.src[i]) || s.src[i] == '.' ||
+		((s.src[i] == '+' || s.src[i] == '-') && (s.src[i-1] == 'e' || s.src[i-1] == 'E'))) {
+		i++
+	}
+	s.advance(i - s.pos.Offset)
+	text := s.src[start.Offset:i]
+	typ, err := classifyNumber(text)
+	if err != nil {
+		s.errorf(start, "%v", err)
+		typ = tokFloat // keep a token so the parser goes on
+	}
+	s.emit(typ, start)
+}
+
+func classifyNumber(text string) (lexer.TokenType, error) {
+	if numberRE.MatchString(text) {
+		if _, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return tokInt, nil
+		}
+		if _, err := strconv.ParseFloat(text, 64); err == nil {
+			if isAllDigits(text) {
+				return 0, fmt.Errorf("integer %s does not fit in 64 bits", text)
+			}
+			return tokFloat, nil
+		}
+		return 0, fmt.Errorf("number %s is out of range", text)
+	}
+	if sizeRE.MatchString(text) {
+		return tokSize, nil
+	}
+	if _, err := time.ParseDuration(text); err == nil && !isAllDigits(text) {
+		return tokDuration, nil
+	}
+	return 0, fmt.Errorf("invalid number %q: write an integer (42), a number (0.5), a duration (30s, 1m30s, 500ms) or a size (512Mi, 2Gi, 100M)", text)
+}
+
+func isAllDigits(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// quoted scans a double-quoted string with Go's escapes. Strings end on the
+// line they start, so a missing quote is reported where it happened.
+func (s *scanner) quoted() {
+	start := s.pos
+	i := s.pos.Offset + 1
+	for ; i < len(s.src); i++ {
+		switch s.src[i] {
+		case '\\':
+			i++
+			continue
+		case '\n':
+			s.unterminated(start, i)
+			return
+		case '"':
+			s.advance(i + 1 - s.pos.Offset)
+			s.checkUTF8(start.Offset, i)
+			if _, err := strconv.Unquote(s.src[start.Offset:s.pos.Offset]); err != nil {
+				s.badEscape(start)
+			}
+			s.emit(tokString, start)
+			return
+		}
+	}
+	s.unterminated(start, len(s.src))
+}
+
+func (s *scanner) unterminated(start Pos, end int) {
+	s.advance(min(end, len(s.src)) - s.pos.Offset)
+	s.errorf(start, "unterminated string").WithHint(
+		`close it with " on the same line; write \n for a newline, or use a raw string in backquotes`)
+	s.emit(tokString, start)
+}
+
+// badEscape reports the first invalid escape in the string that starts at
+// start. Double-quoted strings sit on one line, so columns are offsets.
+func (s *scanner) badEscape(start Pos) {
+	lit := s.src[start.Offset:s.pos.Offset]
+	rest := lit[1 : len(lit)-1]
+	for rest != "" {
+		_, _, tail, err := strconv.UnquoteChar(rest, '"')
+		if err != nil {
+			i := len(lit) - 1 - len(rest)
+			p, end := start, start
+			p.Offset, p.Column = start.Offset+i, start.Column+i
+			end.Offset, end.Column = p.Offset+2, p.Column+2
+			s.diags = append(s.diags, Errorf(p, end, "invalid escape %q in string", rest[:min(2, len(rest))]).WithHint(
+				`use \n, \t, \r, \\, \", \xFF, \u00e9 or \U0001F600`))
+			return
+		}
+		rest = tail
+	}
+	s.errorf(start, "invalid string")
+}
+
+// raw scans a backquoted string: no escapes, may span lines.
+func (s *scanner) raw() {
+	start := s.pos
+	for i := s.pos.Offset + 1; i < len(s.src); i++ {
+		if s.src[i] == '`' {
+			s.advance(i + 1 - s.pos.Offset)
+			s.checkUTF8(start.Offset, i)
+			s.emit(tokString, start)
+			return
+		}
+	}
+	s.advance(len(s.src) - s.pos.Offset)
+	s.errorf(start, "unterminated raw string").WithHint("close it with a backquote (`)")
+	s.emit(tokString, start)
+}
+
+func isLetter(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+func isPunct(c byte) bool {
+	switch c {
+	case '{', '}', '(', ')', '[', ']', '<', '>', ',', '.', '=', '?', ':', ';':
+		return true
+	}
+	return false
+}
+
+// identLen measures a name: a letter or _, then letters, digits and _, with
+// single hyphens between them (my-topic), as Pulsar names allow.
+func identLen(s string) int {
+	i := 1
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case isLetter(c) || isDigit(c):
+			i++
+		case c == '-' && i+1 < len(s) && (isLetter(s[i+1]) || isDigit(s[i+1])):
+			i += 2
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// Definition makes the scanner usable as a participle lexer, for tools that
+// want participle's own entry points; the parser uses scanned tokens directly.
+type definition struct{}
+
+func (definition) Symbols() map[string]lexer.TokenType { return symbols }
+
+func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	s := scan(filename, string(b))
+	if len(s.diags) > 0 {
+		return nil, s.diags[0]
+	}
+	return &sliceLexer{toks: s.toks, eof: s.pos}, nil
+}
+
+// sliceLexer replays scanned tokens to participle.
+type sliceLexer struct {
+	toks []lexer.Token
+	eof  Pos
+	i    int
+}
+
+func (l *sliceLexer) Next() (lexer.Token, error) {
+	if l.i >= len(l.toks) {
+		return lexer.EOFToken(l.eof), nil
+	}
+	l.i++
+	return l.toks[l.i-1], nil
+}

@@ -1,0 +1,344 @@
+package lang
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// MaxDepth bounds the nesting of brackets, so that hostile input cannot
+// exhaust the parser's stack.
+const MaxDepth = 64
+
+// declParsers parse one declaration each, chosen by its keyword. Parsing
+// declarations one at a time keeps lookahead at one token and lets the
+// parser report an error in each broken declaration, not just the first.
+var declParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
+	"mesh":     declParser[Mesh](),
+	"param":    declParser[Param](),
+	"type":     declParser[TypeDecl](),
+	"topic":    declParser[Topic](),
+	"function": declParser[Function](),
+	"source":   declParser[Source](),
+	"sink":     declParser[Sink](),
+}
+
+func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
+	p := participle.MustBuild[T](participle.Lexer(definition{}), participle.Elide("Gap"))
+	return func(lex *lexer.PeekingLexer) (Decl, error) {
+		v, err := p.ParseFromLexer(lex)
+		if err != nil {
+			return nil, err
+		}
+		return any(v).(Decl), nil
+	}
+}
+
+// Keywords lists the words that open a declaration, in SPEC.md's order.
+var Keywords = []string{"mesh", "param", "type", "topic", "function", "source", "sink"}
+
+func isKeyword(t *lexer.Token) bool {
+	_, ok := declParsers[t.Value]
+	return ok && t.Type == tokIdent
+}
+
+// Parse parses a whole file. It returns the declarations it could parse and
+// a diagnostic for each problem; it never panics, whatever the input.
+func Parse(filename string, src []byte) (*File, Diagnostics) {
+	s := scan(filename, string(src))
+	f := &File{Name: filename, Comments: s.comments}
+	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags}
+	if p.next(0) == len(p.toks) && len(s.diags) == 0 {
+		start := Pos{Filename: filename, Line: 1, Column: 1}
+		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint(
+			`a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`))
+	}
+	for i := p.next(0); i < len(p.toks); i = p.next(i) {
+		var d Decl
+		d, i = p.decl(i)
+		if d != nil {
+			f.Decls = append(f.Decls, d)
+		}
+	}
+	p.diags.Sort()
+	return f, p.diags
+}
+
+type fileParser struct {
+	toks     []lexer.Token
+	eof      Pos // position just past the last byte
+	diags    Diagnostics
+	lexDiags Diagnostics
+}
+
+// next returns the index of the first non-gap token at or after i.
+func (p *fileParser) next(i int) int {
+	for i < len(p.toks) && p.toks[i].Type == tokGap {
+		i++
+	}
+	return i
+}
+
+// decl parses the declaration starting at token i and returns it (nil if
+// broken) with the index where the next declaration starts.
+func (p *fileParser) decl(i int) (Decl, int) {
+	t := &p.toks[i]
+	if !isKeyword(t) {
+		end := p.skip(i)
+		p.diags = append(p.diags, Errorf(t.Pos, tokenEnd(t), "expected a declaration, found %s", describe(t)).WithHint(
+			"a declaration starts with one of: %s", strings.Join(Keywords, ", ")))
+		return nil, end
+	}
+	end, problem := p.chunk(i)
+	if problem != nil {
+		p.diags = append(p.diags, problem)
+		return nil, end
+	}
+	d, err := declParsers[t.Value](p.lexer(i, end))
+	if err != nil {
+		// A lexical error in the declaration explains whatever the parser
+		// then trips over; report only the first cause.
+		if !p.lexErrorWithin(t.Pos, p.eofAfter(end)) {
+			p.diags = append(p.diags, p.syntaxError(err, t.Value, end))
+		}
+		return nil, end
+	}
+	normalize(d)
+	return d, end
+}
+
+// chunk finds where the declaration starting at token i ends: at the next
+// keyword outside brackets, or at a keyword in column 1 inside unclosed
+// brackets (then the brackets are reported as unclosed).
+func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
+	var open []*lexer.Token
+	prevKeyword := true
+	for j := p.next(i + 1); j < len(p.toks); j = p.next(j + 1) {
+		t := &p.toks[j]
+		if isKeyword(t) && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
+			if len(open) > 0 {
+				return j, unclosed(open[len(open)-1], describe(t))
+			}
+			return j, nil
+		}
+		prevKeyword = isKeyword(t)
+		if t.Type != tokPunct {
+			continue
+		}
+		switch t.Value {
+		case "{", "[", "(", "<":
+			if open = append(open, t); len(open) > MaxDepth {
+				return p.skipNesting(j, len(open)), Errorf(t.Pos, tokenEnd(t),
+					"nesting is deeper than %d levels", MaxDepth).WithHint("flatten the value or split it into named types")
+			}
+		case "}", "]", ")", ">":
+			if n := len(open); n > 0 && closes(open[n-1].Value, t.Value) {
+				open = open[:n-1]
+			}
+		}
+	}
+	if len(open) > 0 {
+		return len(p.toks), unclosed(open[len(open)-1], "the end of the file")
+	}
+	return len(p.toks), nil
+}
+
+func closes(open, close string) bool {
+	return open+close == "{}" || open+close == "[]" || open+close == "()" || open+close == "<>"
+}
+
+func unclosed(open *lexer.Token, found string) *Diagnostic {
+	want := map[string]string{"{": "}", "[": "]", "(": ")", "<": ">"}[open.Value]
+	return Errorf(open.Pos, tokenEnd(open), "unclosed %q: found %s before its %q", open.Value, found, want).WithHint(
+		"add %q where this %q should end", want, open.Value)
+}
+
+// skipNesting moves past the too-deep brackets that start at token j.
+func (p *fileParser) skipNesting(j, depth int) int {
+	for j = p.next(j + 1); j < len(p.toks) && depth > 0; j = p.next(j + 1) {
+		switch p.toks[j].Value {
+		case "{", "[", "(", "<":
+			depth++
+		case "}", "]", ")", ">":
+			depth--
+		}
+	}
+	if j < len(p.toks) {
+		end, _ := p.chunk(j - 1)
+		return end
+	}
+	return j
+}
+
+// skip returns the index of the next keyword at bracket depth 0 after i.
+func (p *fileParser) skip(i int) int {
+	depth := 0
+	for j := p.next(i + 1); j < len(p.toks); j = p.next(j + 1) {
+		t := &p.toks[j]
+		switch {
+		case depth <= 0 && isKeyword(t):
+			return j
+		case t.Value == "{" || t.Value == "[" || t.Value == "(":
+			depth++
+		case t.Value == "}" || t.Value == "]" || t.Value == ")":
+			depth--
+		}
+	}
+	return len(p.toks)
+}
+
+// lexer feeds tokens [i, end) to participle, ending in an EOF token placed
+// right after the declaration's last token.
+func (p *fileParser) lexer(i, end int) *lexer.PeekingLexer {
+	lex, _ := lexer.Upgrade(&sliceLexer{toks: p.toks[i:end], eof: p.eofAfter(end)}, tokGap)
+	return lex
+}
+
+// eofAfter is the position right after the last token before index end.
+func (p *fileParser) eofAfter(end int) Pos {
+	if last := p.lastToken(end); last != nil {
+		return tokenEnd(last)
+	}
+	return p.eof
+}
+
+// lexErrorWithin reports whether the scanner found a problem in [from, to].
+func (p *fileParser) lexErrorWithin(from, to Pos) bool {
+	for _, d := range p.lexDiags {
+		if d.Pos.Offset >= from.Offset && d.Pos.Offset <= to.Offset {
+			return true
+		}
+	}
+	return false
+}
+
+// lastToken returns the last non-gap token before index end.
+func (p *fileParser) lastToken(end int) *lexer.Token {
+	for j := end - 1; j >= 0; j-- {
+		if p.toks[j].Type != tokGap {
+			return &p.toks[j]
+		}
+	}
+	return nil
+}
+
+// syntaxError turns participle's error into a diagnostic that says what was
+// expected and what was found.
+func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic {
+	var ute *participle.UnexpectedTokenError
+	if errors.As(err, &ute) {
+		t := ute.Unexpected
+		found := describe(&t)
+		if t.EOF() {
+			found = "the end of the " + keyword + " declaration"
+			if end < len(p.toks) {
+				found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
+			}
+		}
+		expect := ute.Expect
+		if expect == "" {
+			if _, after, ok := strings.Cut(ute.Message(), "(expected "); ok {
+				expect = strings.TrimSuffix(after, ")")
+			}
+		}
+		d := Errorf(t.Pos, tokenEnd(&t), "unexpected %s", found)
+		if expect != "" {
+			d.Message = fmt.Sprintf("expected %s, found %s", humanExpect(expect), found)
+		}
+		return d
+	}
+	var pe participle.Error
+	if errors.As(err, &pe) {
+		pos := pe.Position()
+		return Errorf(pos, pos, "%s", pe.Message())
+	}
+	return Errorf(p.eof, p.eof, "%v", err)
+}
+
+// humanExpect rewrites participle's grammar fragments into words.
+func humanExpect(s string) string {
+	r := strings.NewReplacer(
+		"<ident>", "a name", "<string>", "a string", "<int>", "an integer", "<float>", "a number",
+		"<duration>", "a duration", "<size>", "a size",
+		"Ident", "a name", "String", "a string", "Value", "a value", "Type", "a type",
+		"Attr", "an attribute (key = value)", "Field", "a field (name type)", "Ref", "a name",
+	)
+	return r.Replace(s)
+}
+
+// describe names a token for an error message.
+func describe(t *lexer.Token) string {
+	if t.EOF() {
+		return "the end of the file"
+	}
+	v := t.Value
+	if len(v) > 40 {
+		v = v[:37] + "..."
+	}
+	if name, ok := tokenNames[t.Type]; ok {
+		return fmt.Sprintf("%s %q", name, v)
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// tokenEnd is the position just past token t.
+func tokenEnd(t *lexer.Token) Pos {
+	end := t.Pos
+	for _, c := range []byte(t.Value) {
+		if c == '\n' {
+			end.Line++
+			end.Column = 1
+		} else {
+			end.Column++
+		}
+	}
+	end.Offset += len(t.Value)
+	return end
+}
+
+// normalize rewrites key { ... } attributes to key = { ... }, so consumers
+// see one shape for object values.
+func normalize(d Decl) {
+	var obj func(o *Object)
+	var val func(v *Value)
+	val = func(v *Value) {
+		switch {
+		case v == nil:
+		case v.Object != nil:
+			obj(v.Object)
+		case v.List != nil:
+			for _, it := range v.List.Items {
+				val(it)
+			}
+		}
+	}
+	obj = func(o *Object) {
+		if o == nil {
+			return
+		}
+		for _, a := range o.Attrs {
+			if a.Block != nil {
+				a.Value = &Value{Span: a.Block.Span, Object: a.Block}
+				a.Block = nil
+			}
+			val(a.Value)
+		}
+	}
+	switch d := d.(type) {
+	case *Mesh:
+		obj(d.Body)
+	case *Topic:
+		obj(d.Body)
+	case *Function:
+		obj(d.Body)
+	case *Source:
+		obj(d.Body)
+	case *Sink:
+		obj(d.Body)
+	case *Param:
+		val(d.Default)
+	}
+}
