@@ -3,6 +3,7 @@ package lang
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
@@ -94,7 +95,9 @@ func (p *fileParser) decl(i int) (Decl, int) {
 	}
 	end, problem := p.chunk(i)
 	if problem != nil {
-		p.diags = append(p.diags, problem)
+		if !p.lexErrorWithin(t.Pos, p.eofAfter(end)) {
+			p.diags = append(p.diags, problem)
+		}
 		return nil, end
 	}
 	d, err := declParsers[t.Value](p.lexer(i, end))
@@ -229,44 +232,189 @@ func (p *fileParser) lastToken(end int) *lexer.Token {
 // expected and what was found.
 func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic {
 	var ute *participle.UnexpectedTokenError
-	if errors.As(err, &ute) {
-		t := ute.Unexpected
-		found := describe(&t)
-		if t.EOF() {
-			found = "the end of the " + keyword + " declaration"
-			if end < len(p.toks) {
-				found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
-			}
+	if !errors.As(err, &ute) {
+		var pe participle.Error
+		if errors.As(err, &pe) {
+			pos := pe.Position()
+			return Errorf(pos, pos, "%s", pe.Message()).WithHint("%s", usage[keyword])
 		}
-		expect := ute.Expect
-		if expect == "" {
-			if _, after, ok := strings.Cut(ute.Message(), "(expected "); ok {
-				expect = strings.TrimSuffix(after, ")")
-			}
-		}
-		d := Errorf(t.Pos, tokenEnd(&t), "unexpected %s", found)
-		if expect != "" {
-			d.Message = fmt.Sprintf("expected %s, found %s", humanExpect(expect), found)
-		}
-		return d
+		return Errorf(p.eof, p.eof, "%v", err)
 	}
-	var pe participle.Error
-	if errors.As(err, &pe) {
-		pos := pe.Position()
-		return Errorf(pos, pos, "%s", pe.Message())
+	ute = p.refine(ute, keyword, end)
+	t := ute.Unexpected
+	found := describe(&t)
+	if t.EOF() {
+		found = "the end of the " + keyword + " declaration"
+		if end < len(p.toks) {
+			found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
+		}
 	}
-	return Errorf(p.eof, p.eof, "%v", err)
+	expect := expectation(ute)
+	if expect == "" {
+		// The declaration was complete and something else follows it.
+		return Errorf(t.Pos, tokenEnd(&t), "unexpected %s after the end of the %s declaration", found, keyword).WithHint(
+			"a declaration starts with one of: %s", strings.Join(Keywords, ", "))
+	}
+	return Errorf(t.Pos, tokenEnd(&t), "expected %s, found %s", expect, found).WithHint("%s", usage[keyword])
 }
 
-// humanExpect rewrites participle's grammar fragments into words.
-func humanExpect(s string) string {
-	r := strings.NewReplacer(
-		"<ident>", "a name", "<string>", "a string", "<int>", "an integer", "<float>", "a number",
-		"<duration>", "a duration", "<size>", "a size",
-		"Ident", "a name", "String", "a string", "Value", "a value", "Type", "a type",
-		"Attr", "an attribute (key = value)", "Field", "a field (name type)", "Ref", "a name",
-	)
-	return r.Replace(s)
+// usage shows the shape of each declaration in syntax error hints.
+var usage = map[string]string{
+	"mesh":     `a mesh declaration reads: mesh NAME { tenant = "..." namespace = "..." }`,
+	"param":    "a param declaration reads: param NAME TYPE [= DEFAULT]",
+	"type":     "a type declaration reads: type NAME { FIELD TYPE ... }",
+	"topic":    "a topic declaration reads: topic NAME SCHEMA [external] [{ KEY = VALUE ... }]",
+	"function": "a function declaration reads: function NAME(INPUT, ...) [-> OUTPUT] [{ KEY = VALUE ... }]",
+	"source":   "a source declaration reads: source NAME -> OUTPUT [{ KEY = VALUE ... }]",
+	"sink":     "a sink declaration reads: sink NAME(INPUT, ...) [{ KEY = VALUE ... }]",
+}
+
+var (
+	attrParser  = participle.MustBuild[Attr](participle.Lexer(definition{}), participle.Elide("Gap"))
+	fieldParser = participle.MustBuild[Field](participle.Lexer(definition{}), participle.Elide("Gap"))
+)
+
+// refine finds the real cause of an error. participle gives up on a
+// repetition of attributes or fields that fails halfway and blames the
+// first token of the failed item ("expected }"); parsing that item alone
+// finds the deeper error, as a person reading it would.
+func (p *fileParser) refine(err *participle.UnexpectedTokenError, keyword string, end int) *participle.UnexpectedTokenError {
+	for range MaxDepth {
+		if err.Unexpected.Type != tokIdent || !strings.HasPrefix(err.Expect, `"}"`) && !strings.Contains(err.Message(), `(expected "}")`) {
+			return err
+		}
+		k := p.indexAt(err.Unexpected.Pos.Offset)
+		deeper := p.deeper(k, end, keyword == "type")
+		if deeper == nil || deeper.Unexpected.Pos.Offset <= err.Unexpected.Pos.Offset {
+			return err
+		}
+		err = deeper
+	}
+	return err
+}
+
+// deeper parses an attribute and a field at token k and returns the error
+// that got furthest, if any.
+func (p *fileParser) deeper(k, end int, preferField bool) *participle.UnexpectedTokenError {
+	var best *participle.UnexpectedTokenError
+	try := func(parse func(*lexer.PeekingLexer) error) {
+		var ute *participle.UnexpectedTokenError
+		if errors.As(parse(p.lexer(k, end)), &ute) && (best == nil || ute.Unexpected.Pos.Offset > best.Unexpected.Pos.Offset) {
+			best = ute
+		}
+	}
+	attr := func(l *lexer.PeekingLexer) error {
+		_, err := attrParser.ParseFromLexer(l, participle.AllowTrailing(true))
+		return err
+	}
+	field := func(l *lexer.PeekingLexer) error {
+		_, err := fieldParser.ParseFromLexer(l, participle.AllowTrailing(true))
+		return err
+	}
+	if preferField {
+		try(field)
+		try(attr)
+	} else {
+		try(attr)
+		try(field)
+	}
+	return best
+}
+
+// indexAt returns the index of the token at a byte offset.
+func (p *fileParser) indexAt(offset int) int {
+	i, _ := slices.BinarySearchFunc(p.toks, offset, func(t lexer.Token, off int) int { return t.Pos.Offset - off })
+	for i < len(p.toks) && p.toks[i].Type == tokGap {
+		i++
+	}
+	return i
+}
+
+// expectation words participle's expected grammar fragment: only what may
+// come next, named as a person would.
+func expectation(ute *participle.UnexpectedTokenError) string {
+	expect := ute.Expect
+	if expect == "" {
+		_, after, ok := strings.Cut(ute.Message(), "(expected ")
+		if !ok {
+			return ""
+		}
+		expect = strings.TrimSuffix(after, ")")
+	}
+	var alts []string
+	for _, alt := range splitTop(expect, '|') {
+		if first := firstElement(alt); first != "" && !slices.Contains(alts, first) {
+			alts = append(alts, first)
+		}
+	}
+	return strings.Join(alts, " or ")
+}
+
+// firstElement returns the first element of a sequence, entering groups.
+func firstElement(seq string) string {
+	seq = strings.TrimSpace(seq)
+	if strings.HasPrefix(seq, "(") {
+		inner := seq[1:]
+		if i := matchingParen(seq); i > 0 {
+			inner = seq[1:i]
+		}
+		return firstElement(splitTop(inner, '|')[0])
+	}
+	if strings.HasPrefix(seq, `"`) {
+		if i := strings.IndexByte(seq[1:], '"'); i >= 0 {
+			return seq[:i+2]
+		}
+	}
+	word := strings.TrimRight(strings.Fields(seq + " ")[0], "?*+")
+	if w, ok := elementNames[word]; ok {
+		return w
+	}
+	return word
+}
+
+var elementNames = map[string]string{
+	"Ident": "a name", "<ident>": "a name", "Type": "a type", "Value": "a value", "Object": `"{"`,
+	"Record": `"{"`, "Attr": "an attribute (key = value)", "Field": "a field (name type)", "Ref": "a name",
+	"List": `"["`, "Args": `"("`, "<string>": "a string", "String": "a string",
+}
+
+func matchingParen(s string) int {
+	depth, quoted := 0, false
+	for i, c := range s {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitTop splits s at sep outside quotes and parentheses.
+func splitTop(s string, sep rune) []string {
+	var parts []string
+	depth, quoted, start := 0, false, 0
+	for i, c := range s {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == sep && depth == 0:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // describe names a token for an error message.
@@ -277,6 +425,9 @@ func describe(t *lexer.Token) string {
 	v := t.Value
 	if len(v) > 40 {
 		v = v[:37] + "..."
+	}
+	if t.Type == tokString {
+		return "string " + v
 	}
 	if name, ok := tokenNames[t.Type]; ok {
 		return fmt.Sprintf("%s %q", name, v)

@@ -1,0 +1,65 @@
+package lang
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// dump renders an AST as an indented outline: each node's type and span,
+// then its scalar fields, so golden files show both shape and positions.
+func dump(f *File) string {
+	var b strings.Builder
+	for _, d := range f.Decls {
+		dumpValue(&b, reflect.ValueOf(d), "", 0)
+	}
+	for _, c := range f.Comments {
+		fmt.Fprintf(&b, "comment %s %q\n", span(c.Span), c.Text)
+	}
+	return b.String()
+}
+
+func span(s Span) string {
+	return fmt.Sprintf("%d:%d-%d:%d", s.Pos.Line, s.Pos.Column, s.EndPos.Line, s.EndPos.Column)
+}
+
+func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	indent := strings.Repeat("  ", depth)
+	switch v.Kind() {
+	case reflect.Struct:
+		sp := v.FieldByName("Span").Interface().(Span)
+		fmt.Fprintf(b, "%s%s%s %s", indent, label, v.Type().Name(), span(sp))
+		var kids []int
+		for i := 0; i < v.NumField(); i++ {
+			f, ft := v.Field(i), v.Type().Field(i)
+			switch {
+			case ft.Anonymous:
+			case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String:
+				fmt.Fprintf(b, " %s=%s", ft.Name, f.Elem().String())
+			case f.Kind() == reflect.String:
+				fmt.Fprintf(b, " %s=%q", ft.Name, f.String())
+			case f.Kind() == reflect.Bool && f.Bool():
+				fmt.Fprintf(b, " %s", ft.Name)
+			case f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice:
+				kids = append(kids, i)
+			}
+		}
+		b.WriteString("\n")
+		for _, i := range kids {
+			f, name := v.Field(i), strings.ToLower(v.Type().Field(i).Name)+": "
+			if f.Kind() == reflect.Slice {
+				for j := 0; j < f.Len(); j++ {
+					dumpValue(b, f.Index(j), name, depth+1)
+				}
+				continue
+			}
+			dumpValue(b, f, name, depth+1)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package lang
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestGolden parses each testdata/{constructs,syntax}/*.txtar file's
+// in.mesh and compares the AST outline and the rendered diagnostics with
+// its want section.
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no golden files found")
+	}
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := section(t, ar, "in.mesh")
+			f, diags := Parse("in.mesh", src)
+			got := dump(f) + Sources{"in.mesh": src}.String(diags)
+			if strings.Contains(path, "/syntax/") && len(diags) == 0 {
+				t.Errorf("want syntax errors, got none")
+			}
+			if strings.Contains(path, "/constructs/") && len(diags) > 0 {
+				t.Errorf("want no errors, got:\n%s", diags)
+			}
+			if *update {
+				setSection(ar, "want", got)
+				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if diff := cmp.Diff(string(section(t, ar, "want")), got); diff != "" {
+				t.Errorf("mismatch (-want +got), rerun with -update to accept:\n%s", diff)
+			}
+		})
+	}
+}
+
+func section(t *testing.T, ar *txtar.Archive, name string) []byte {
+	for _, f := range ar.Files {
+		if f.Name == name {
+			return f.Data
+		}
+	}
+	if name == "want" && *update {
+		return nil
+	}
+	t.Fatalf("no %q section", name)
+	return nil
+}
+
+func setSection(ar *txtar.Archive, name, data string) {
+	for i := range ar.Files {
+		if ar.Files[i].Name == name {
+			ar.Files[i].Data = []byte(data)
+			return
+		}
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
+}
+
+// TestPositionsInBounds checks that every diagnostic points into the file,
+// on inputs built to stress the scanner.
+func TestPositionsInBounds(t *testing.T) {
+	for name, src := range map[string]string{
+		"empty":            "",
+		"blank":            " \n\t\n",
+		"comment only":     "// nothing here\n/* nor here */",
+		"nul":              "mesh a {\x00}",
+		"bad utf8":         "mesh a { tenant = \"\xff\" }\n\xfe",
+		"unterminated raw": "topic x string { name = `abc",
+		"deep":             "mesh a { x = " + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + " }",
+		"deep unclosed":    "mesh a { x = " + strings.Repeat("{a=", 5000),
+		"stray closers":    "}}}])mesh a {}",
+		"huge int":         "param p int = 99999999999999999999999",
+		"bad number":       "param p duration = 30x",
+		"lone minus":       "function f(a) - b {}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, diags := Parse("x.mesh", []byte(src))
+			if len(diags) == 0 {
+				t.Fatalf("want a diagnostic for %q", src)
+			}
+			for _, d := range diags {
+				if d.Pos.Line < 1 || d.Pos.Column < 1 || d.Pos.Offset > len(src) || d.Pos.Filename != "x.mesh" {
+					t.Errorf("diagnostic out of bounds: %v", d)
+				}
+			}
+		})
+	}
+}
+
+// TestValidInputs parses inputs that must be accepted as they are.
+func TestValidInputs(t *testing.T) {
+	for name, src := range map[string]string{
+		"one line":    `mesh a { tenant = "t" namespace = "n" } topic x string external topic y string function f(x) -> y { use = builtin.upper }`,
+		"bom":         "\uFEFFmesh a {}",
+		"commas":      `mesh a { tenant = "t", namespace = "n", }`,
+		"crlf":        "mesh a {\r\n  tenant = \"t\"\r\n}\r\n",
+		"keyword key": `function f(a) { subscription { type = shared } }`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, diags := Parse("x.mesh", []byte(src)); len(diags) > 0 {
+				t.Errorf("unexpected errors:\n%s", diags)
+			}
+		})
+	}
+}
