@@ -129,17 +129,21 @@ type Attr struct {
 
 // Value is a literal, a list, an object, or a reference such as
 // builtin.split_words, param.replicas, go("Split") or json<Count>.
+// After parsing exactly one of List, Object, Ref, String, Int, Float,
+// Duration, Size and Bool is set. Literals keep their source text (quotes
+// included for strings); true and false are read as Bool, not Ref.
 type Value struct {
 	Span
-	String   *string `parser:"  @String" json:"string,omitempty"`
-	Int      *string `parser:"| @Int" json:"int,omitempty"`
-	Float    *string `parser:"| @Float" json:"float,omitempty"`
-	Duration *string `parser:"| @Duration" json:"duration,omitempty"`
-	Size     *string `parser:"| @Size" json:"size,omitempty"`
-	Bool     *string `parser:"| @( 'true' | 'false' )" json:"bool,omitempty"`
+	Lit      *string `parser:"  @Lit" json:"-"` // the raw capture, moved to a typed field below
 	List     *List   `parser:"| @@" json:"list,omitempty"`
 	Object   *Object `parser:"| @@" json:"object,omitempty"`
 	Ref      *Ref    `parser:"| @@" json:"ref,omitempty"`
+	String   *string `parser:"" json:"string,omitempty"`
+	Int      *string `parser:"" json:"int,omitempty"`
+	Float    *string `parser:"" json:"float,omitempty"`
+	Duration *string `parser:"" json:"duration,omitempty"`
+	Size     *string `parser:"" json:"size,omitempty"`
+	Bool     *string `parser:"" json:"bool,omitempty"`
 }
 
 // List is [v, v, ...].

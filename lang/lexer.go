@@ -14,26 +14,42 @@ import (
 // Token types. Gap is a zero-width token that marks the end of a token
 // followed by blanks or comments; the parser skips it, but it gives every
 // AST node an exact end position.
+// All literals share one token type, so that the grammar decides a value
+// with one branch; their kind follows from their text (see litKind).
 const (
 	tokIdent lexer.TokenType = iota + 1
-	tokString
-	tokInt
-	tokFloat
-	tokDuration
-	tokSize
+	tokLit
 	tokPunct
 	tokGap
 )
 
 var symbols = map[string]lexer.TokenType{
-	"EOF": lexer.EOF, "Ident": tokIdent, "String": tokString, "Int": tokInt, "Float": tokFloat,
-	"Duration": tokDuration, "Size": tokSize, "Punct": tokPunct, "Gap": tokGap,
+	"EOF": lexer.EOF, "Ident": tokIdent, "Lit": tokLit, "Punct": tokPunct, "Gap": tokGap,
 }
 
-// tokenNames name token types in syntax errors.
-var tokenNames = map[lexer.TokenType]string{
-	tokIdent: "name", tokString: "string", tokInt: "integer", tokFloat: "number",
-	tokDuration: "duration", tokSize: "size",
+// litKind is the kind of a literal token.
+type litKind int
+
+const (
+	litString litKind = iota
+	litInt
+	litFloat
+	litDuration
+	litSize
+)
+
+var litNames = [...]string{"string", "integer", "number", "duration", "size"}
+
+// kindOf classifies a literal's text; the scanner has reported bad ones.
+func kindOf(text string) litKind {
+	if text != "" && (text[0] == '"' || text[0] == '`') {
+		return litString
+	}
+	k, err := classifyNumber(text)
+	if err != nil {
+		return litFloat
+	}
+	return k
 }
 
 // Comment is a line (//) or block (/* */) comment, kept apart from the
@@ -224,32 +240,30 @@ func (s *scanner) number() {
 	}
 	s.advance(i - s.pos.Offset)
 	text := s.src[start.Offset:i]
-	typ, err := classifyNumber(text)
-	if err != nil {
-		s.errorf(start, "%v", err)
-		typ = tokFloat // keep a token so the parser goes on
+	if _, err := classifyNumber(text); err != nil {
+		s.errorf(start, "%v", err) // the token stays, so the parser goes on
 	}
-	s.emit(typ, start)
+	s.emit(tokLit, start)
 }
 
-func classifyNumber(text string) (lexer.TokenType, error) {
+func classifyNumber(text string) (litKind, error) {
 	if numberRE.MatchString(text) {
 		if _, err := strconv.ParseInt(text, 10, 64); err == nil {
-			return tokInt, nil
+			return litInt, nil
 		}
 		if _, err := strconv.ParseFloat(text, 64); err == nil {
 			if isAllDigits(text) {
 				return 0, fmt.Errorf("integer %s does not fit in 64 bits", text)
 			}
-			return tokFloat, nil
+			return litFloat, nil
 		}
 		return 0, fmt.Errorf("number %s is out of range", text)
 	}
 	if sizeRE.MatchString(text) {
-		return tokSize, nil
+		return litSize, nil
 	}
 	if _, err := time.ParseDuration(text); err == nil && !isAllDigits(text) {
-		return tokDuration, nil
+		return litDuration, nil
 	}
 	return 0, fmt.Errorf("invalid number %q: write an integer (42), a number (0.5), a duration (30s, 1m30s, 500ms) or a size (512Mi, 2Gi, 100M)", text)
 }
@@ -285,7 +299,7 @@ func (s *scanner) quoted() {
 			if _, err := strconv.Unquote(s.src[start.Offset:s.pos.Offset]); err != nil {
 				s.badEscape(start)
 			}
-			s.emit(tokString, start)
+			s.emit(tokLit, start)
 			return
 		}
 	}
@@ -296,7 +310,7 @@ func (s *scanner) unterminated(start Pos, end int) {
 	s.advance(min(end, len(s.src)) - s.pos.Offset)
 	s.errorf(start, "unterminated string").WithHint(
 		`close it with " on the same line; write \n for a newline, or use a raw string in backquotes`)
-	s.emit(tokString, start)
+	s.emit(tokLit, start)
 }
 
 // badEscape reports the first invalid escape in the string that starts at
@@ -327,13 +341,13 @@ func (s *scanner) raw() {
 		if s.src[i] == '`' {
 			s.advance(i + 1 - s.pos.Offset)
 			s.checkUTF8(start.Offset, i)
-			s.emit(tokString, start)
+			s.emit(tokLit, start)
 			return
 		}
 	}
 	s.advance(len(s.src) - s.pos.Offset)
 	s.errorf(start, "unterminated raw string").WithHint("close it with a backquote (`)")
-	s.emit(tokString, start)
+	s.emit(tokLit, start)
 }
 
 func isLetter(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }

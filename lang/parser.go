@@ -29,7 +29,14 @@ var declParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
 
 func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
 	p := participle.MustBuild[T](participle.Lexer(definition{}), participle.Elide("Gap"))
-	return func(lex *lexer.PeekingLexer) (Decl, error) {
+	return func(lex *lexer.PeekingLexer) (d Decl, err error) {
+		// A panic inside participle must reach no user: it becomes an
+		// error at the declaration, and the fuzz target hunts for it.
+		defer func() {
+			if r := recover(); r != nil {
+				d, err = nil, participle.Errorf(lex.Peek().Pos, "internal parser error: %v (please report this input)", r)
+			}
+		}()
 		v, err := p.ParseFromLexer(lex)
 		if err != nil {
 			return nil, err
@@ -426,11 +433,14 @@ func describe(t *lexer.Token) string {
 	if len(v) > 40 {
 		v = v[:37] + "..."
 	}
-	if t.Type == tokString {
+	switch t.Type {
+	case tokIdent:
+		return fmt.Sprintf("name %q", v)
+	case tokLit:
+		if k := kindOf(t.Value); k != litString {
+			return fmt.Sprintf("%s %s", litNames[k], v)
+		}
 		return "string " + v
-	}
-	if name, ok := tokenNames[t.Type]; ok {
-		return fmt.Sprintf("%s %q", name, v)
 	}
 	return fmt.Sprintf("%q", v)
 }
@@ -450,46 +460,85 @@ func tokenEnd(t *lexer.Token) Pos {
 	return end
 }
 
-// normalize rewrites key { ... } attributes to key = { ... }, so consumers
-// see one shape for object values.
+// normalize gives consumers one shape per construct: key { ... } becomes
+// key = { ... }, literals move to the field of their kind, and the
+// predeclared names true and false become Bool values.
 func normalize(d Decl) {
-	var obj func(o *Object)
-	var val func(v *Value)
-	val = func(v *Value) {
-		switch {
-		case v == nil:
-		case v.Object != nil:
-			obj(v.Object)
-		case v.List != nil:
-			for _, it := range v.List.Items {
-				val(it)
-			}
-		}
-	}
-	obj = func(o *Object) {
-		if o == nil {
-			return
-		}
-		for _, a := range o.Attrs {
-			if a.Block != nil {
-				a.Value = &Value{Span: a.Block.Span, Object: a.Block}
-				a.Block = nil
-			}
-			val(a.Value)
-		}
-	}
 	switch d := d.(type) {
 	case *Mesh:
-		obj(d.Body)
-	case *Topic:
-		obj(d.Body)
-	case *Function:
-		obj(d.Body)
-	case *Source:
-		obj(d.Body)
-	case *Sink:
-		obj(d.Body)
+		normObject(d.Body)
 	case *Param:
-		val(d.Default)
+		normType(d.Type)
+		normValue(d.Default)
+	case *TypeDecl:
+		normType(d.Type)
+	case *Topic:
+		normType(d.Schema)
+		normObject(d.Body)
+	case *Function:
+		normObject(d.Body)
+	case *Source:
+		normObject(d.Body)
+	case *Sink:
+		normObject(d.Body)
+	}
+}
+
+func normObject(o *Object) {
+	if o == nil {
+		return
+	}
+	for _, a := range o.Attrs {
+		if a.Block != nil {
+			a.Value = &Value{Span: a.Block.Span, Object: a.Block}
+			a.Block = nil
+		}
+		normValue(a.Value)
+	}
+}
+
+func normValue(v *Value) {
+	switch {
+	case v == nil:
+	case v.Lit != nil:
+		lit := v.Lit
+		v.Lit = nil
+		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
+	case v.Object != nil:
+		normObject(v.Object)
+	case v.List != nil:
+		for _, it := range v.List.Items {
+			normValue(it)
+		}
+	case v.Ref != nil:
+		if r := v.Ref; len(r.Parts) == 1 && r.TypeArgs == nil && r.Args == nil &&
+			(r.Parts[0].Name == "true" || r.Parts[0].Name == "false") {
+			v.Bool, v.Ref = &r.Parts[0].Name, nil
+			return
+		}
+		normRef(v.Ref)
+	}
+}
+
+func normRef(r *Ref) {
+	for _, t := range r.TypeArgs {
+		normType(t)
+	}
+	if r.Args != nil {
+		for _, v := range r.Args.Values {
+			normValue(v)
+		}
+	}
+}
+
+func normType(t *Type) {
+	switch {
+	case t == nil:
+	case t.Name != nil:
+		normRef(t.Name)
+	case t.Record != nil:
+		for _, f := range t.Record.Fields {
+			normType(f.Type)
+		}
 	}
 }
