@@ -1,7 +1,8 @@
 package lang
 
-// The AST. Each struct's parser tags are its grammar (see SPEC.md for the
-// EBNF); every node embeds Span, filled by the parser with exact positions.
+// The AST. Declarations are parsed by participle from their struct tags;
+// bodies, values and types by the hand-written productions in exprs.go.
+// SPEC.md has the EBNF of both. Every node embeds Span, with exact positions.
 
 // File is one parsed .mesh file.
 type File struct {
@@ -94,37 +95,36 @@ func (*Sink) Keyword() string     { return "sink" }
 // (avro("order.avsc")), optionally marked optional with ?.
 type Type struct {
 	Span
-	Record   *Record `parser:"( @@" json:"record,omitempty"`
-	Name     *Ref    `parser:"| @@ )" json:"name,omitempty"`
-	Optional bool    `parser:"@'?'?" json:"optional,omitempty"`
+	Record   *Record `json:"record,omitempty"`
+	Name     *Ref    `json:"name,omitempty"`
+	Optional bool    `json:"optional,omitempty"`
 }
 
 // Record is a list of named, typed fields.
 type Record struct {
 	Span
-	Fields []*Field `parser:"'{' ( @@ ','? )* '}'" json:"fields"`
+	Fields []*Field `json:"fields"`
 }
 
 // Field is one field of a record.
 type Field struct {
 	Span
-	Name *Ident `parser:"@@" json:"name"`
-	Type *Type  `parser:"@@" json:"type"`
+	Name *Ident `json:"name"`
+	Type *Type  `json:"type"`
 }
 
 // Object is a brace-delimited list of attributes: a declaration's body or
 // an object value.
 type Object struct {
 	Span
-	Attrs []*Attr `parser:"'{' ( @@ ','? )* '}'" json:"attrs"`
+	Attrs []*Attr `json:"attrs"`
 }
 
 // Attr is key = value, or key { ... } for an object value.
 type Attr struct {
 	Span
-	Key   *Ident  `parser:"@@" json:"key"`
-	Value *Value  `parser:"( '=' @@" json:"value"`
-	Block *Object `parser:"| @@ )" json:"-"`
+	Key   *Ident `json:"key"`
+	Value *Value `json:"value"`
 }
 
 // Value is a literal, a list, an object, or a reference such as
@@ -134,34 +134,33 @@ type Attr struct {
 // included for strings); true and false are read as Bool, not Ref.
 type Value struct {
 	Span
-	Lit      *string `parser:"  @Lit" json:"-"` // the raw capture, moved to a typed field below
-	List     *List   `parser:"| @@" json:"list,omitempty"`
-	Object   *Object `parser:"| @@" json:"object,omitempty"`
-	Ref      *Ref    `parser:"| @@" json:"ref,omitempty"`
-	String   *string `parser:"" json:"string,omitempty"`
-	Int      *string `parser:"" json:"int,omitempty"`
-	Float    *string `parser:"" json:"float,omitempty"`
-	Duration *string `parser:"" json:"duration,omitempty"`
-	Size     *string `parser:"" json:"size,omitempty"`
-	Bool     *string `parser:"" json:"bool,omitempty"`
+	List     *List   `json:"list,omitempty"`
+	Object   *Object `json:"object,omitempty"`
+	Ref      *Ref    `json:"ref,omitempty"`
+	String   *string `json:"string,omitempty"`
+	Int      *string `json:"int,omitempty"`
+	Float    *string `json:"float,omitempty"`
+	Duration *string `json:"duration,omitempty"`
+	Size     *string `json:"size,omitempty"`
+	Bool     *string `json:"bool,omitempty"`
 }
 
 // List is [v, v, ...].
 type List struct {
 	Span
-	Items []*Value `parser:"'[' ( @@ ( ',' @@ )* ','? )? ']'" json:"items"`
+	Items []*Value `json:"items"`
 }
 
 // Ref is a dotted name with optional type arguments or call arguments.
 type Ref struct {
 	Span
-	Parts    []*Ident `parser:"@@ ( '.' @@ )*" json:"parts"`
-	TypeArgs []*Type  `parser:"( '<' @@ ( ',' @@ )* '>' )?" json:"type_args,omitempty"`
-	Args     *Args    `parser:"@@?" json:"args,omitempty"`
+	Parts    []*Ident `json:"parts"`
+	TypeArgs []*Type  `json:"type_args,omitempty"`
+	Args     *Args    `json:"args,omitempty"`
 }
 
 // Args are the arguments of a call such as go("Split") or secret("db", "pw").
 type Args struct {
 	Span
-	Values []*Value `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"values"`
+	Values []*Value `json:"values"`
 }

@@ -11,20 +11,17 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// Token types. Gap is a zero-width token that marks the end of a token
-// followed by blanks or comments; the parser skips it, but it gives every
-// AST node an exact end position.
+// Token types. Blanks and comments make no tokens.
 // All literals share one token type, so that the grammar decides a value
 // with one branch; their kind follows from their text (see litKind).
 const (
 	tokIdent lexer.TokenType = iota + 1
 	tokLit
 	tokPunct
-	tokGap
 )
 
 var symbols = map[string]lexer.TokenType{
-	"EOF": lexer.EOF, "Ident": tokIdent, "Lit": tokLit, "Punct": tokPunct, "Gap": tokGap,
+	"EOF": lexer.EOF, "Ident": tokIdent, "Lit": tokLit, "Punct": tokPunct,
 }
 
 // litKind is the kind of a literal token.
@@ -101,14 +98,9 @@ func (s *scanner) advance(n int) {
 	s.pos.Offset += n
 }
 
-// emit records the token spanning [start, current) and a gap after it when
-// blanks or a comment follow.
+// emit records the token spanning [start, current).
 func (s *scanner) emit(typ lexer.TokenType, start Pos) {
 	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start.Offset:s.pos.Offset], Pos: start})
-	switch s.peekByte(0) {
-	case ' ', '\t', '\r', '\n', '/', 0:
-		s.toks = append(s.toks, lexer.Token{Type: tokGap, Pos: s.pos})
-	}
 }
 
 func (s *scanner) errorf(start Pos, format string, args ...any) *Diagnostic {

@@ -28,7 +28,7 @@ var declParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
 }
 
 func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
-	p := participle.MustBuild[T](participle.Lexer(definition{}), participle.Elide("Gap"))
+	p := participle.MustBuild[T](participle.Lexer(definition{}))
 	return func(lex *lexer.PeekingLexer) (d Decl, err error) {
 		// A panic inside participle must reach no user: it becomes an
 		// error at the declaration, and the fuzz target hunts for it.
@@ -59,15 +59,14 @@ func Parse(filename string, src []byte) (*File, Diagnostics) {
 	s := scan(filename, string(src))
 	f := &File{Name: filename, Comments: s.comments}
 	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags}
-	if p.next(0) == len(p.toks) && len(s.diags) == 0 {
+	if len(p.toks) == 0 && len(s.diags) == 0 {
 		start := Pos{Filename: filename, Line: 1, Column: 1}
 		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint(
 			`a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`))
 	}
-	for i := p.next(0); i < len(p.toks); i = p.next(i) {
+	for i := 0; i < len(p.toks); {
 		var d Decl
-		d, i = p.decl(i)
-		if d != nil {
+		if d, i = p.decl(i); d != nil {
 			f.Decls = append(f.Decls, d)
 		}
 	}
@@ -80,14 +79,6 @@ type fileParser struct {
 	eof      Pos // position just past the last byte
 	diags    Diagnostics
 	lexDiags Diagnostics
-}
-
-// next returns the index of the first non-gap token at or after i.
-func (p *fileParser) next(i int) int {
-	for i < len(p.toks) && p.toks[i].Type == tokGap {
-		i++
-	}
-	return i
 }
 
 // decl parses the declaration starting at token i and returns it (nil if
@@ -116,7 +107,6 @@ func (p *fileParser) decl(i int) (Decl, int) {
 		}
 		return nil, end
 	}
-	normalize(d)
 	return d, end
 }
 
@@ -126,7 +116,7 @@ func (p *fileParser) decl(i int) (Decl, int) {
 func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 	var open []*lexer.Token
 	prevKeyword := true
-	for j := p.next(i + 1); j < len(p.toks); j = p.next(j + 1) {
+	for j := i + 1; j < len(p.toks); j++ {
 		t := &p.toks[j]
 		if isKeyword(t) && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
 			if len(open) > 0 {
@@ -168,7 +158,7 @@ func unclosed(open *lexer.Token, found string) *Diagnostic {
 
 // skipNesting moves past the too-deep brackets that start at token j.
 func (p *fileParser) skipNesting(j, depth int) int {
-	for j = p.next(j + 1); j < len(p.toks) && depth > 0; j = p.next(j + 1) {
+	for j++; j < len(p.toks) && depth > 0; j++ {
 		switch p.toks[j].Value {
 		case "{", "[", "(", "<":
 			depth++
@@ -186,7 +176,7 @@ func (p *fileParser) skipNesting(j, depth int) int {
 // skip returns the index of the next keyword at bracket depth 0 after i.
 func (p *fileParser) skip(i int) int {
 	depth := 0
-	for j := p.next(i + 1); j < len(p.toks); j = p.next(j + 1) {
+	for j := i + 1; j < len(p.toks); j++ {
 		t := &p.toks[j]
 		switch {
 		case depth <= 0 && isKeyword(t):
@@ -203,7 +193,7 @@ func (p *fileParser) skip(i int) int {
 // lexer feeds tokens [i, end) to participle, ending in an EOF token placed
 // right after the declaration's last token.
 func (p *fileParser) lexer(i, end int) *lexer.PeekingLexer {
-	lex, _ := lexer.Upgrade(&sliceLexer{toks: p.toks[i:end], eof: p.eofAfter(end)}, tokGap)
+	lex, _ := lexer.Upgrade(&sliceLexer{toks: p.toks[i:end], eof: p.eofAfter(end)})
 	return lex
 }
 
@@ -225,19 +215,21 @@ func (p *fileParser) lexErrorWithin(from, to Pos) bool {
 	return false
 }
 
-// lastToken returns the last non-gap token before index end.
+// lastToken returns the token before index end, if any.
 func (p *fileParser) lastToken(end int) *lexer.Token {
-	for j := end - 1; j >= 0; j-- {
-		if p.toks[j].Type != tokGap {
-			return &p.toks[j]
-		}
+	if end <= 0 {
+		return nil
 	}
-	return nil
+	return &p.toks[end-1]
 }
 
 // syntaxError turns participle's error into a diagnostic that says what was
 // expected and what was found.
 func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic {
+	var ee *exprError
+	if errors.As(err, &ee) {
+		return p.unexpected(ee.found, ee.expect, keyword, end)
+	}
 	var ute *participle.UnexpectedTokenError
 	if !errors.As(err, &ute) {
 		var pe participle.Error
@@ -247,8 +239,11 @@ func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic
 		}
 		return Errorf(p.eof, p.eof, "%v", err)
 	}
-	ute = p.refine(ute, keyword, end)
-	t := ute.Unexpected
+	return p.unexpected(ute.Unexpected, expectation(ute), keyword, end)
+}
+
+// unexpected reports token t where expect was wanted in a declaration.
+func (p *fileParser) unexpected(t lexer.Token, expect, keyword string, end int) *Diagnostic {
 	found := describe(&t)
 	if t.EOF() {
 		found = "the end of the " + keyword + " declaration"
@@ -256,7 +251,6 @@ func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic
 			found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
 		}
 	}
-	expect := expectation(ute)
 	if expect == "" {
 		// The declaration was complete and something else follows it.
 		return Errorf(t.Pos, tokenEnd(&t), "unexpected %s after the end of the %s declaration", found, keyword).WithHint(
@@ -274,67 +268,6 @@ var usage = map[string]string{
 	"function": "a function declaration reads: function NAME(INPUT, ...) [-> OUTPUT] [{ KEY = VALUE ... }]",
 	"source":   "a source declaration reads: source NAME -> OUTPUT [{ KEY = VALUE ... }]",
 	"sink":     "a sink declaration reads: sink NAME(INPUT, ...) [{ KEY = VALUE ... }]",
-}
-
-var (
-	attrParser  = participle.MustBuild[Attr](participle.Lexer(definition{}), participle.Elide("Gap"))
-	fieldParser = participle.MustBuild[Field](participle.Lexer(definition{}), participle.Elide("Gap"))
-)
-
-// refine finds the real cause of an error. participle gives up on a
-// repetition of attributes or fields that fails halfway and blames the
-// first token of the failed item ("expected }"); parsing that item alone
-// finds the deeper error, as a person reading it would.
-func (p *fileParser) refine(err *participle.UnexpectedTokenError, keyword string, end int) *participle.UnexpectedTokenError {
-	for range MaxDepth {
-		if err.Unexpected.Type != tokIdent || !strings.HasPrefix(err.Expect, `"}"`) && !strings.Contains(err.Message(), `(expected "}")`) {
-			return err
-		}
-		k := p.indexAt(err.Unexpected.Pos.Offset)
-		deeper := p.deeper(k, end, keyword == "type")
-		if deeper == nil || deeper.Unexpected.Pos.Offset <= err.Unexpected.Pos.Offset {
-			return err
-		}
-		err = deeper
-	}
-	return err
-}
-
-// deeper parses an attribute and a field at token k and returns the error
-// that got furthest, if any.
-func (p *fileParser) deeper(k, end int, preferField bool) *participle.UnexpectedTokenError {
-	var best *participle.UnexpectedTokenError
-	try := func(parse func(*lexer.PeekingLexer) error) {
-		var ute *participle.UnexpectedTokenError
-		if errors.As(parse(p.lexer(k, end)), &ute) && (best == nil || ute.Unexpected.Pos.Offset > best.Unexpected.Pos.Offset) {
-			best = ute
-		}
-	}
-	attr := func(l *lexer.PeekingLexer) error {
-		_, err := attrParser.ParseFromLexer(l, participle.AllowTrailing(true))
-		return err
-	}
-	field := func(l *lexer.PeekingLexer) error {
-		_, err := fieldParser.ParseFromLexer(l, participle.AllowTrailing(true))
-		return err
-	}
-	if preferField {
-		try(field)
-		try(attr)
-	} else {
-		try(attr)
-		try(field)
-	}
-	return best
-}
-
-// indexAt returns the index of the token at a byte offset.
-func (p *fileParser) indexAt(offset int) int {
-	i, _ := slices.BinarySearchFunc(p.toks, offset, func(t lexer.Token, off int) int { return t.Pos.Offset - off })
-	for i < len(p.toks) && p.toks[i].Type == tokGap {
-		i++
-	}
-	return i
 }
 
 // expectation words participle's expected grammar fragment: only what may
@@ -458,87 +391,4 @@ func tokenEnd(t *lexer.Token) Pos {
 	}
 	end.Offset += len(t.Value)
 	return end
-}
-
-// normalize gives consumers one shape per construct: key { ... } becomes
-// key = { ... }, literals move to the field of their kind, and the
-// predeclared names true and false become Bool values.
-func normalize(d Decl) {
-	switch d := d.(type) {
-	case *Mesh:
-		normObject(d.Body)
-	case *Param:
-		normType(d.Type)
-		normValue(d.Default)
-	case *TypeDecl:
-		normType(d.Type)
-	case *Topic:
-		normType(d.Schema)
-		normObject(d.Body)
-	case *Function:
-		normObject(d.Body)
-	case *Source:
-		normObject(d.Body)
-	case *Sink:
-		normObject(d.Body)
-	}
-}
-
-func normObject(o *Object) {
-	if o == nil {
-		return
-	}
-	for _, a := range o.Attrs {
-		if a.Block != nil {
-			a.Value = &Value{Span: a.Block.Span, Object: a.Block}
-			a.Block = nil
-		}
-		normValue(a.Value)
-	}
-}
-
-func normValue(v *Value) {
-	switch {
-	case v == nil:
-	case v.Lit != nil:
-		lit := v.Lit
-		v.Lit = nil
-		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
-	case v.Object != nil:
-		normObject(v.Object)
-	case v.List != nil:
-		for _, it := range v.List.Items {
-			normValue(it)
-		}
-	case v.Ref != nil:
-		if r := v.Ref; len(r.Parts) == 1 && r.TypeArgs == nil && r.Args == nil &&
-			(r.Parts[0].Name == "true" || r.Parts[0].Name == "false") {
-			v.Bool, v.Ref = &r.Parts[0].Name, nil
-			return
-		}
-		normRef(v.Ref)
-	}
-}
-
-func normRef(r *Ref) {
-	for _, t := range r.TypeArgs {
-		normType(t)
-	}
-	if r.Args != nil {
-		for _, v := range r.Args.Values {
-			normValue(v)
-		}
-	}
-}
-
-func normType(t *Type) {
-	switch {
-	case t == nil:
-	case t.Name != nil:
-		normRef(t.Name)
-	case t.Record != nil:
-		for _, f := range t.Record.Fields {
-			normType(f.Type)
-		}
-	}
 }

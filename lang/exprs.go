@@ -1,0 +1,333 @@
+package lang
+
+import (
+	"fmt"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Bodies, values and types make up most of a mesh file, so they are parsed
+// by hand through participle's Parseable hook: one token of lookahead, no
+// reflection, no backtracking, and errors that name exactly what was
+// expected. Their grammar is the EBNF in SPEC.md:
+//
+//	Object = "{" { Attr [ "," ] } "}" .
+//	Attr   = ident ( "=" Value | Object ) .
+//	Value  = literal | List | Object | Ref .
+//	List   = "[" [ Value { "," Value } [ "," ] ] "]" .
+//	Ref    = ident { "." ident } [ "<" Type { "," Type } ">" ] [ Args ] .
+//	Args   = "(" [ Value { "," Value } [ "," ] ] ")" .
+//	Type   = ( Ref | Record ) [ "?" ] .
+//	Record = "{" { Field [ "," ] } "}" .
+//	Field  = ident Type .
+
+// Parse implements participle.Parseable: names are parsed by hand too, so
+// that their end is exact without blank tokens in the stream.
+func (id *Ident) Parse(lex *lexer.PeekingLexer) error {
+	t := lex.Peek()
+	if t.Type != tokIdent {
+		return participle.NextMatch
+	}
+	lex.Next()
+	*id = Ident{Span: Span{t.Pos, tokenEnd(t)}, Name: t.Value}
+	return nil
+}
+
+// Parse implements participle.Parseable.
+func (o *Object) Parse(lex *lexer.PeekingLexer) error {
+	if !isPunctTok(lex.Peek(), "{") {
+		return participle.NextMatch
+	}
+	return handParse(lex, func(p *exprParser) error { return p.object(o) })
+}
+
+// Parse implements participle.Parseable.
+func (t *Type) Parse(lex *lexer.PeekingLexer) error {
+	if tok := lex.Peek(); tok.Type != tokIdent && !isPunctTok(tok, "{") {
+		return participle.NextMatch
+	}
+	return handParse(lex, func(p *exprParser) error { return p.typ(t) })
+}
+
+// Parse implements participle.Parseable.
+func (v *Value) Parse(lex *lexer.PeekingLexer) error {
+	if !startsValue(lex.Peek()) {
+		return participle.NextMatch
+	}
+	return handParse(lex, func(p *exprParser) error { return p.value(v) })
+}
+
+// handParse runs a hand-written production. On failure it consumes the rest
+// of the declaration, so that participle does not backtrack past the error
+// and blame an earlier token.
+func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
+	err := parse(&exprParser{lex: lex})
+	if err != nil {
+		for !lex.Peek().EOF() {
+			lex.Next()
+		}
+	}
+	return err
+}
+
+// exprError is a syntax error found by the hand-written productions.
+type exprError struct {
+	found  lexer.Token
+	expect string
+}
+
+func (e *exprError) Error() string { return fmt.Sprintf("%s: %s", e.found.Pos, e.Message()) }
+func (e *exprError) Message() string {
+	return fmt.Sprintf("expected %s, found %s", e.expect, describe(&e.found))
+}
+func (e *exprError) Position() lexer.Position { return e.found.Pos }
+
+type exprParser struct {
+	lex  *lexer.PeekingLexer
+	last *lexer.Token // the last consumed token, whose end ends a node
+}
+
+func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
+
+// end is the position just past the last consumed token.
+func (p *exprParser) end() Pos { return tokenEnd(p.last) }
+
+func (p *exprParser) next() *lexer.Token {
+	p.last = p.lex.Next()
+	return p.last
+}
+
+func (p *exprParser) fail(expect string) error {
+	return &exprError{found: *p.peek(), expect: expect}
+}
+
+// accept consumes the punctuation s if it comes next.
+func (p *exprParser) accept(s string) bool {
+	if isPunctTok(p.peek(), s) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *exprParser) expect(s string) error {
+	if !p.accept(s) {
+		return p.fail(fmt.Sprintf("%q", s))
+	}
+	return nil
+}
+
+func (p *exprParser) ident(what string) (*Ident, error) {
+	t := p.peek()
+	if t.Type != tokIdent {
+		return nil, p.fail(what)
+	}
+	p.next()
+	return &Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}, nil
+}
+
+func (p *exprParser) object(o *Object) error {
+	o.Pos = p.peek().Pos
+	if err := p.expect("{"); err != nil {
+		return err
+	}
+	for !p.accept("}") {
+		if p.peek().Type != tokIdent {
+			return p.fail(`an attribute (key = value) or "}"`)
+		}
+		a, err := p.attr()
+		if err != nil {
+			return err
+		}
+		o.Attrs = append(o.Attrs, a)
+		p.accept(",")
+	}
+	o.EndPos = p.end()
+	return nil
+}
+
+func (p *exprParser) attr() (*Attr, error) {
+	key, err := p.ident("an attribute name")
+	if err != nil {
+		return nil, err
+	}
+	a := &Attr{Span: Span{Pos: key.Pos}, Key: key, Value: &Value{}}
+	switch {
+	case p.accept("="):
+		err = p.value(a.Value)
+	case isPunctTok(p.peek(), "{"):
+		a.Value.Object = &Object{}
+		a.Value.Pos = p.peek().Pos
+		err = p.object(a.Value.Object)
+		a.Value.EndPos = p.end()
+	default:
+		err = p.fail(`"=" or "{"`)
+	}
+	a.EndPos = p.end()
+	return a, err
+}
+
+func startsValue(t *lexer.Token) bool {
+	return t.Type == tokLit || t.Type == tokIdent || isPunctTok(t, "[") || isPunctTok(t, "{")
+}
+
+func (p *exprParser) value(v *Value) error {
+	t := p.peek()
+	v.Pos = t.Pos
+	var err error
+	switch {
+	case t.Type == tokLit:
+		p.next()
+		lit := t.Value
+		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(lit)] = &lit
+	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
+		p.next()
+		b := t.Value
+		v.Bool = &b
+	case t.Type == tokIdent:
+		v.Ref = &Ref{}
+		err = p.ref(v.Ref)
+	case isPunctTok(t, "["):
+		v.List = &List{}
+		err = p.list(v.List)
+	case isPunctTok(t, "{"):
+		v.Object = &Object{}
+		err = p.object(v.Object)
+	default:
+		return p.fail("a value")
+	}
+	v.EndPos = p.end()
+	return err
+}
+
+// continuesRef reports whether the name ahead goes on as a reference
+// (true.x, true(...)), so true and false are Bool only when they stand alone.
+func (p *exprParser) continuesRef() bool {
+	cp := p.lex.MakeCheckpoint()
+	p.lex.Next()
+	next := p.peek()
+	p.lex.LoadCheckpoint(cp)
+	return isPunctTok(next, ".") || isPunctTok(next, "(") || isPunctTok(next, "<")
+}
+
+func (p *exprParser) list(l *List) error {
+	l.Pos = p.peek().Pos
+	p.next() // [
+	for !p.accept("]") {
+		v := &Value{}
+		if !startsValue(p.peek()) {
+			return p.fail(`a value or "]"`)
+		}
+		if err := p.value(v); err != nil {
+			return err
+		}
+		l.Items = append(l.Items, v)
+		if !p.accept(",") && !isPunctTok(p.peek(), "]") {
+			return p.fail(`"," or "]"`)
+		}
+	}
+	l.EndPos = p.end()
+	return nil
+}
+
+func (p *exprParser) ref(r *Ref) error {
+	r.Pos = p.peek().Pos
+	for {
+		id, err := p.ident("a name")
+		if err != nil {
+			return err
+		}
+		r.Parts = append(r.Parts, id)
+		if !p.accept(".") {
+			break
+		}
+	}
+	if p.accept("<") {
+		for {
+			t := &Type{}
+			if err := p.typ(t); err != nil {
+				return err
+			}
+			r.TypeArgs = append(r.TypeArgs, t)
+			if p.accept(">") {
+				break
+			}
+			if err := p.expect(","); err != nil {
+				return p.fail(`"," or ">"`)
+			}
+		}
+	}
+	if isPunctTok(p.peek(), "(") {
+		r.Args = &Args{}
+		if err := p.args(r.Args); err != nil {
+			return err
+		}
+	}
+	r.EndPos = p.end()
+	return nil
+}
+
+func (p *exprParser) args(a *Args) error {
+	a.Pos = p.peek().Pos
+	p.next() // (
+	for !p.accept(")") {
+		v := &Value{}
+		if !startsValue(p.peek()) {
+			return p.fail(`a value or ")"`)
+		}
+		if err := p.value(v); err != nil {
+			return err
+		}
+		a.Values = append(a.Values, v)
+		if !p.accept(",") && !isPunctTok(p.peek(), ")") {
+			return p.fail(`"," or ")"`)
+		}
+	}
+	a.EndPos = p.end()
+	return nil
+}
+
+func (p *exprParser) typ(t *Type) error {
+	tok := p.peek()
+	t.Pos = tok.Pos
+	var err error
+	switch {
+	case tok.Type == tokIdent:
+		t.Name = &Ref{}
+		err = p.ref(t.Name)
+	case isPunctTok(tok, "{"):
+		t.Record = &Record{}
+		err = p.record(t.Record)
+	default:
+		return p.fail("a type")
+	}
+	if err != nil {
+		return err
+	}
+	t.Optional = p.accept("?")
+	t.EndPos = p.end()
+	return nil
+}
+
+func (p *exprParser) record(r *Record) error {
+	r.Pos = p.peek().Pos
+	p.next() // {
+	for !p.accept("}") {
+		name, err := p.ident(`a field name or "}"`)
+		if err != nil {
+			return err
+		}
+		f := &Field{Span: Span{Pos: name.Pos}, Name: name, Type: &Type{}}
+		if err := p.typ(f.Type); err != nil {
+			return err
+		}
+		f.EndPos = p.end()
+		r.Fields = append(r.Fields, f)
+		p.accept(",")
+	}
+	r.EndPos = p.end()
+	return nil
+}
+
+func isPunctTok(t *lexer.Token, s string) bool { return t.Type == tokPunct && t.Value == s }
