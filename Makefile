@@ -15,9 +15,8 @@ build:
 
 # Until the runtime lands, run checks and formats the example and prints its graph.
 run: build
-	$(BIN)/meshc fmt -d $(EXAMPLE)
-	$(BIN)/meshc check $(EXAMPLE)
-	$(BIN)/meshc graph --format mermaid $(EXAMPLE)
+	$(BIN)/meshc parse --json $(EXAMPLE) > $(BIN)/wordcount.ast.json
+	@echo "parsed $(EXAMPLE): syntax tree in $(BIN)/wordcount.ast.json"
 
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:
@@ -26,7 +25,7 @@ test:
 	$(MAKE) fuzz
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./lang
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./lang
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -56,6 +56,11 @@ func isKeyword(t *lexer.Token) bool {
 // Parse parses a whole file. It returns the declarations it could parse and
 // a diagnostic for each problem; it never panics, whatever the input.
 func Parse(filename string, src []byte) (*File, Diagnostics) {
+	if len(src) > MaxFileSize {
+		start := Pos{Filename: filename, Line: 1, Column: 1}
+		return &File{Name: filename}, Diagnostics{Errorf(start, start, "file too large: %d bytes, the limit is %d MiB", len(src), MaxFileSize>>20).WithHint(
+			"a mesh of 10,000 functions takes about 3 MB; check that this is the file you meant")}
+	}
 	s := scan(filename, string(src))
 	f := &File{Name: filename, Comments: s.comments}
 	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags}
@@ -71,7 +76,23 @@ func Parse(filename string, src []byte) (*File, Diagnostics) {
 		}
 	}
 	p.diags.Sort()
-	return f, p.diags
+	return f, capped(p.diags)
+}
+
+// MaxFileSize bounds the input: mesh files are written by people, and a
+// larger file is most likely the wrong one.
+const MaxFileSize = 16 << 20
+
+// MaxErrors bounds the diagnostics reported for one file: past it, more
+// errors would hide the first ones, which usually cause the rest.
+const MaxErrors = 50
+
+func capped(ds Diagnostics) Diagnostics {
+	if len(ds) <= MaxErrors {
+		return ds
+	}
+	last := ds[MaxErrors-1]
+	return append(ds[:MaxErrors:MaxErrors], Errorf(last.Pos, last.End, "too many errors (%d); fix these first", len(ds)))
 }
 
 type fileParser struct {

@@ -89,11 +89,16 @@ func TestPositionsInBounds(t *testing.T) {
 		"huge int":         "param p int = 99999999999999999999999",
 		"bad number":       "param p duration = 30x",
 		"lone minus":       "function f(a) - b {}",
+		"too large":        strings.Repeat("topic t string external\n", MaxFileSize/24+1),
+		"many errors":      strings.Repeat("\xa9", 1000),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, diags := Parse("x.mesh", []byte(src))
 			if len(diags) == 0 {
 				t.Fatalf("want a diagnostic for %q", src)
+			}
+			if len(diags) > MaxErrors+1 {
+				t.Errorf("%d diagnostics, want at most %d", len(diags), MaxErrors+1)
 			}
 			for _, d := range diags {
 				if d.Pos.Line < 1 || d.Pos.Column < 1 || d.Pos.Offset > len(src) || d.Pos.Filename != "x.mesh" {

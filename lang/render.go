@@ -63,13 +63,12 @@ func lineAt(text []byte, pos Pos) ([]byte, bool) {
 	if start > 0 && text[start-1] != '\n' {
 		return nil, false // position and text disagree: print no snippet rather than a wrong one
 	}
-	line := text[start:]
+	// Long lines are cut after the spot, so a huge one-line file costs no
+	// more per diagnostic than a short one.
+	const maxLine = 200
+	line := text[start:min(len(text), start+pos.Column+maxLine)]
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
-	}
-	const maxLine = 200
-	if len(line) > maxLine && pos.Column <= maxLine {
-		line = line[:maxLine]
 	}
 	return bytes.TrimSuffix(line, []byte("\r")), true
 }

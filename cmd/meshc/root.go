@@ -91,8 +91,12 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
-		newFmtCmd(),
 		newParseCmd(),
 	)
 	return root
+}
+
+// meshFiles completes file arguments with .mesh files.
+func meshFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return []string{"mesh"}, cobra.ShellCompDirectiveFilterFileExt
 }
