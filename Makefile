@@ -21,7 +21,7 @@ run: build
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./broker/...
+	$(GO) test -race -count=1 ./lang/... $(if $(wildcard broker/*.go),./broker/...)
 	$(MAKE) fuzz
 
 fuzz:
