@@ -24,8 +24,11 @@ test:
 	$(GO) test -race -count=1 ./lang/... $(if $(wildcard broker/*.go),./broker/...)
 	$(MAKE) fuzz
 
+FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
+
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./lang
+	$(FUZZ) -fuzz='^FuzzParse$$' ./lang
+	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
