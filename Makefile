@@ -15,8 +15,9 @@ build:
 
 # Until the runtime lands, run checks and formats the example and prints its graph.
 run: build
+	$(BIN)/meshc fmt -d $(EXAMPLE)
 	$(BIN)/meshc parse --json $(EXAMPLE) > $(BIN)/wordcount.ast.json
-	@echo "parsed $(EXAMPLE): syntax tree in $(BIN)/wordcount.ast.json"
+	@echo "$(EXAMPLE) is canonically formatted; syntax tree in $(BIN)/wordcount.ast.json"
 
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:

@@ -91,6 +91,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
+		newFmtCmd(),
 		newParseCmd(),
 	)
 	return root
