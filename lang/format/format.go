@@ -67,7 +67,7 @@ func (p *printer) file(f *lang.File) []byte {
 		p.hoist(d.End().Offset)
 		multi := p.breaks > start
 		p.lastLine = max(p.lastLine, d.End().Line)
-		p.trailing(d.End().Line, math.MaxInt)
+		p.trailing(d.End().Line, nextStart(f.Decls, i, math.MaxInt))
 		p.endLine()
 		if i > 0 && (p.segBlank || multi || prevMulti) {
 			dst = append(dst, '\n')
@@ -217,8 +217,8 @@ func commentText(c lang.Comment) string {
 }
 
 // element prints one item of a block on its own lines: its leading
-// comments, the item, and the comments that follow it on its last line.
-// Trailing comments stop at limit, the offset of the block's closer.
+// comments, the item, and the comments that follow it on its last line,
+// up to offset limit, where the next item or the block's closer starts.
 func (p *printer) element(span lang.Span, limit int, print func()) {
 	p.leading(span.Pos.Offset)
 	p.line(span.Pos.Line)
@@ -258,4 +258,13 @@ func (p *printer) block(span lang.Span, first int, open, close string, body func
 	// Comments between the closer and the rest of its line belong to the
 	// block in the source's next layout, so print them at its indentation.
 	p.hoistIndent = p.indent + 1
+}
+
+// nextStart returns the offset where the item after nodes[i] starts, or
+// limit after the last one.
+func nextStart[T interface{ Start() lang.Pos }](nodes []T, i, limit int) int {
+	if i+1 < len(nodes) {
+		return nodes[i+1].Start().Offset
+	}
+	return limit
 }

@@ -83,8 +83,8 @@ func (p *printer) body(o *lang.Object) {
 		first = o.Attrs[0].Pos.Offset
 	}
 	p.block(o.Span, first, "{", "}", func(limit int) {
-		for _, a := range o.Attrs {
-			p.element(a.Span, limit, func() { p.attr(a) })
+		for i, a := range o.Attrs {
+			p.element(a.Span, nextStart(o.Attrs, i, limit), func() { p.attr(a) })
 		}
 	})
 }
@@ -130,8 +130,8 @@ func (p *printer) list(v *lang.Value, suffix int) {
 		first = l.Items[0].Pos.Offset
 	}
 	p.block(l.Span, first, "[", "]", func(limit int) {
-		for _, item := range l.Items {
-			p.element(item.Span, limit, func() { p.item(item) })
+		for i, item := range l.Items {
+			p.element(item.Span, nextStart(l.Items, i, limit), func() { p.item(item) })
 		}
 	})
 }
@@ -193,8 +193,8 @@ func (p *printer) record(r *lang.Record) {
 		first = r.Fields[0].Pos.Offset
 	}
 	p.block(r.Span, first, "{", "}", func(limit int) {
-		for _, f := range r.Fields {
-			p.element(f.Span, limit, func() {
+		for i, f := range r.Fields {
+			p.element(f.Span, nextStart(r.Fields, i, limit), func() {
 				p.ident(f.Name)
 				p.write(" ")
 				p.typ(f.Type)
