@@ -1,0 +1,138 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"time"
+)
+
+// Context is what a function sees of the message it handles and of the
+// instance that runs it. It is a context.Context, done when the message's
+// timeout passes or the instance stops.
+type Context interface {
+	context.Context
+
+	// The message.
+	InputTopic() string
+	MessageID() string
+	Key() string
+	Properties() map[string]string
+	EventTime() time.Time
+
+	// The instance.
+	Name() string // the function's name in its mesh
+	Tenant() string
+	Namespace() string
+	InstanceIndex() int
+	UserConfig() map[string]any
+	Secret(name string) (string, bool)
+	Logger() *slog.Logger
+
+	// Counters and key-value state, kept by the instance's state store.
+	IncrCounter(key string, by int64) (int64, error)
+	GetCounter(key string) (int64, error)
+	PutState(key string, value []byte) error
+	GetState(key string) ([]byte, bool, error)
+	DeleteState(key string) error
+
+	// Publish sends a value to another topic of the function's `publishes`
+	// list, encoded by that topic's schema.
+	Publish(topic string, value any) error
+	// RecordMetric adds an observation to a user metric.
+	RecordMetric(name string, value float64)
+}
+
+// Input is one decoded message: its payload as received, and the value its
+// schema decodes it to (string, []byte, int64, float64, bool, or for json
+// maps, slices and json.Number).
+type Input struct {
+	Payload []byte
+	Value   any
+}
+
+// Emit sends one output value; a function may call it any number of times.
+// The value is encoded by the output topic's schema.
+type Emit func(value any) error
+
+// Func is the form every function takes inside the runtime. It returns an
+// error to have the message retried, and dead-lettered after max_retries.
+type Func func(ctx Context, in Input, emit Emit) error
+
+// Typed adapts a function of typed values. The input is converted from the
+// decoded value when the types match, and decoded from the JSON payload
+// otherwise; the output is encoded by the output schema.
+func Typed[I, O any](f func(Context, I) (O, error)) Func {
+	return func(ctx Context, in Input, emit Emit) error {
+		var i I
+		if err := convert(in, &i); err != nil {
+			return err
+		}
+		o, err := f(ctx, i)
+		if err != nil {
+			return err
+		}
+		return emit(o)
+	}
+}
+
+// Bytes adapts a function of raw payloads.
+func Bytes(f func(Context, []byte) ([]byte, error)) Func {
+	return func(ctx Context, in Input, emit Emit) error {
+		out, err := f(ctx, in.Payload)
+		if err != nil || out == nil {
+			return err
+		}
+		return emit(out)
+	}
+}
+
+// Sink adapts a function that consumes messages and writes no output.
+func Sink[I any](f func(Context, I) error) Func {
+	return func(ctx Context, in Input, _ Emit) error {
+		var i I
+		if err := convert(in, &i); err != nil {
+			return err
+		}
+		return f(ctx, i)
+	}
+}
+
+// convert fills dst from the decoded value, or from the payload as JSON.
+func convert[I any](in Input, dst *I) error {
+	if v, ok := in.Value.(I); ok {
+		*dst = v
+		return nil
+	}
+	if p, ok := any(dst).(*[]byte); ok {
+		*p = in.Payload
+		return nil
+	}
+	if err := json.Unmarshal(in.Payload, dst); err != nil {
+		return fmt.Errorf("%w: cannot read the input as %s: %v", ErrBadInput, reflect.TypeFor[I](), err)
+	}
+	return nil
+}
+
+// ErrBadInput marks an input a function cannot read: retrying it cannot
+// help, so it goes to the dead-letter topic at once.
+var ErrBadInput = fmt.Errorf("bad input")
+
+// SourceFunc produces messages until it returns; returning nil means the
+// source is done.
+type SourceFunc func(ctx SourceContext, emit KeyedEmit) error
+
+// KeyedEmit sends a value with a key and properties.
+type KeyedEmit func(key string, value any, props map[string]string) error
+
+// SourceContext is what a source sees of its instance.
+type SourceContext interface {
+	context.Context
+	Name() string
+	InstanceIndex() int
+	UserConfig() map[string]any
+	Secret(name string) (string, bool)
+	Logger() *slog.Logger
+}

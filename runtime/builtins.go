@@ -1,0 +1,242 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Builtins returns a registry holding the built-in functions, sources and
+// sinks that meshes name as builtin.NAME. SPEC.md lists their signatures.
+func Builtins() *Registry {
+	r := NewRegistry()
+	r.Func("identity", func(_ Context, in Input, emit Emit) error { return emit(in.Value) })
+	r.Func("exclamation", Typed(func(_ Context, s string) (string, error) { return s + "!", nil }))
+	r.Func("upper", Typed(func(_ Context, s string) (string, error) { return strings.ToUpper(s), nil }))
+	r.Func("split_words", splitWords)
+	r.Func("word_count", wordCount)
+	r.Func("filter", filter)
+	r.Func("route", route)
+	r.Func("project", project)
+	r.Func("stdout", stdoutSink)
+	r.Func("file", fileSink)
+	r.Func("webhook", webhookSink)
+	r.Source("generator", generator)
+	r.Source("file", fileSource)
+	r.Source("stdin", stdinSource)
+	return r
+}
+
+func splitWords(_ Context, in Input, emit Emit) error {
+	s, _ := in.Value.(string)
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' }) {
+		if err := emit(strings.ToLower(w)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wordCount keeps one counter per word in the instance's state.
+func wordCount(ctx Context, in Input, emit Emit) error {
+	w, _ := in.Value.(string)
+	n, err := ctx.IncrCounter(w, 1)
+	if err != nil {
+		return err
+	}
+	return emit(map[string]any{"word": w, "count": n})
+}
+
+// filter passes the messages for which config "where" holds.
+func filter(ctx Context, in Input, emit Emit) error {
+	cond, err := compiledWhere(ctx)
+	if err != nil {
+		return err
+	}
+	if cond.match(in.Value) {
+		return emit(in.Value)
+	}
+	return nil
+}
+
+// route publishes each message to the topic that config "routes" maps its
+// "field" value to, or to the output when no route matches.
+func route(ctx Context, in Input, emit Emit) error {
+	cfg := ctx.UserConfig()
+	field, _ := cfg["field"].(string)
+	routes, _ := cfg["routes"].(map[string]any)
+	if field == "" {
+		return fmt.Errorf("route needs config field = \"PATH\" and routes { VALUE = \"TOPIC\" }")
+	}
+	v, _ := lookup(in.Value, field)
+	if topic, ok := routes[fmt.Sprint(v)].(string); ok {
+		return ctx.Publish(topic, in.Value)
+	}
+	return emit(in.Value)
+}
+
+// project keeps only the fields listed in config "fields".
+func project(ctx Context, in Input, emit Emit) error {
+	fields, _ := ctx.UserConfig()["fields"].([]any)
+	src, ok := in.Value.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%w: project reads JSON objects", ErrBadInput)
+	}
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		name := fmt.Sprint(f)
+		if v, ok := lookup(src, name); ok {
+			out[name] = v
+		}
+	}
+	return emit(out)
+}
+
+func stdoutSink(ctx Context, in Input, _ Emit) error {
+	_, err := fmt.Fprintf(os.Stdout, "%s\n", display(in))
+	return err
+}
+
+func fileSink(ctx Context, in Input, _ Emit) error {
+	path, _ := ctx.UserConfig()["path"].(string)
+	if path == "" {
+		return fmt.Errorf("the file sink needs config path = \"FILE\"")
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%s\n", display(in)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+var webhookClient = &http.Client{Timeout: 30 * time.Second}
+
+func webhookSink(ctx Context, in Input, _ Emit) error {
+	url, _ := ctx.UserConfig()["url"].(string)
+	if url == "" {
+		return fmt.Errorf("the webhook sink needs config url = \"URL\"")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in.Payload))
+	if err != nil {
+		return err
+	}
+	resp, err := webhookClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("webhook %s answered %s", url, resp.Status)
+	}
+	return nil
+}
+
+// display renders a message for people: text as it is, JSON compactly.
+func display(in Input) string {
+	switch v := in.Value.(type) {
+	case string:
+		return v
+	case []byte:
+		return fmt.Sprintf("%q", v)
+	case map[string]any, []any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return fmt.Sprint(in.Value)
+}
+
+// generator emits config "lines" in turn, "count" messages in all (the
+// number of lines by default), one every "interval".
+func generator(ctx SourceContext, emit KeyedEmit) error {
+	cfg := ctx.UserConfig()
+	lines, _ := cfg["lines"].([]any)
+	if len(lines) == 0 {
+		return fmt.Errorf("the generator needs config lines = [\"...\"]")
+	}
+	count := len(lines)
+	if n, ok := asInt(cfg["count"]); ok {
+		count = n
+	}
+	interval, _ := time.ParseDuration(fmt.Sprint(cfg["interval"]))
+	for i := range count {
+		if err := emit(fmt.Sprint(i), fmt.Sprint(lines[i%len(lines)]), nil); err != nil {
+			return err
+		}
+		if interval > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(interval):
+			}
+		}
+	}
+	return nil
+}
+
+func fileSource(ctx SourceContext, emit KeyedEmit) error {
+	path, _ := ctx.UserConfig()["path"].(string)
+	if path == "" {
+		return fmt.Errorf("the file source needs config path = \"FILE\"")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return emitLines(ctx, f, emit)
+}
+
+func stdinSource(ctx SourceContext, emit KeyedEmit) error { return emitLines(ctx, os.Stdin, emit) }
+
+func emitLines(ctx SourceContext, f *os.File, emit KeyedEmit) error {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 4<<20)
+	for n := 0; sc.Scan(); n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := emit(fmt.Sprint(n), sc.Text(), nil); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func asInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case float64:
+		return int(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil
+	}
+	return 0, false
+}
+
+// lookup follows a dotted path into decoded JSON.
+func lookup(v any, path string) (any, bool) {
+	for _, part := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
