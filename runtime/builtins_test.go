@@ -159,16 +159,16 @@ func TestDuplicateRegistrationPanics(t *testing.T) {
 	NewRegistry().Func("a", nil).Func("a", nil)
 }
 
-type srcContext struct {
+type memSourceContext struct {
 	context.Context
 	config map[string]any
 }
 
-func (c srcContext) Name() string                 { return "gen" }
-func (c srcContext) InstanceIndex() int           { return 0 }
-func (c srcContext) UserConfig() map[string]any   { return c.config }
-func (c srcContext) Secret(string) (string, bool) { return "", false }
-func (c srcContext) Logger() *slog.Logger         { return slog.New(slog.DiscardHandler) }
+func (c memSourceContext) Name() string                 { return "gen" }
+func (c memSourceContext) InstanceIndex() int           { return 0 }
+func (c memSourceContext) UserConfig() map[string]any   { return c.config }
+func (c memSourceContext) Secret(string) (string, bool) { return "", false }
+func (c memSourceContext) Logger() *slog.Logger         { return slog.New(slog.DiscardHandler) }
 
 func TestGenerator(t *testing.T) {
 	src, err := Builtins().lookupSource("generator")
@@ -176,14 +176,14 @@ func TestGenerator(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []any
-	ctx := srcContext{context.Background(), obj("lines", []any{"a", "b"}, "count", int64(3))}
+	ctx := memSourceContext{context.Background(), obj("lines", []any{"a", "b"}, "count", int64(3))}
 	if err := src(ctx, func(_ string, v any, _ map[string]string) error { got = append(got, v); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]any{"a", "b", "a"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if err := src(srcContext{context.Background(), nil}, nil); err == nil {
+	if err := src(memSourceContext{context.Background(), nil}, nil); err == nil {
 		t.Error("a generator without lines should fail")
 	}
 }

@@ -1,0 +1,189 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime/codec"
+)
+
+// consume runs a function or sink: it receives each message, calls f, and
+// settles the message by the component's guarantee once every send that f
+// caused is confirmed. Functions run one message at a time, in order;
+// sends overlap.
+func (in *instance) consume(ctx context.Context, f Func) error {
+	if in.comp.Guarantee == plan.EffectivelyOnce {
+		return fmt.Errorf("%s: effectively_once is not supported by this runtime: use at_least_once", in.comp.Name)
+	}
+	consumer, err := in.subscribe()
+	if err != nil {
+		return err
+	}
+	defer consumer.Close()
+	var inflight sync.WaitGroup
+	for {
+		msg, err := consumer.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("%s: receiving: %w", in.comp.Name, err)
+		}
+		inflight.Add(1)
+		in.handle(ctx, consumer, f, msg, inflight.Done)
+	}
+	inflight.Wait() // in-flight messages are acknowledged or handed back before the consumer closes
+	return nil
+}
+
+func (in *instance) subscribe() (pulsar.Consumer, error) {
+	c := in.comp
+	opts := pulsar.ConsumerOptions{
+		SubscriptionName:            c.Subscription.Name,
+		Type:                        subscriptionType(c.Subscription.Type),
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionLatest,
+		NackRedeliveryDelay:         time.Second,
+	}
+	if c.Subscription.Position == "earliest" {
+		opts.SubscriptionInitialPosition = pulsar.SubscriptionPositionEarliest
+	}
+	for _, i := range c.Inputs {
+		if i.Pattern {
+			opts.TopicsPattern = i.Topic
+		} else {
+			opts.Topics = append(opts.Topics, i.Topic)
+		}
+	}
+	if opts.TopicsPattern != "" && len(opts.Topics) > 0 {
+		return nil, fmt.Errorf("%s: reading a topic pattern together with named topics is not supported: use two functions", c.Name)
+	}
+	consumer, err := in.client.Subscribe(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: subscribing to %v as %q: %w", c.Name, inputNames(c.Inputs), c.Subscription.Name, err)
+	}
+	return consumer, nil
+}
+
+func subscriptionType(t string) pulsar.SubscriptionType {
+	switch t {
+	case "exclusive":
+		return pulsar.Exclusive
+	case "failover":
+		return pulsar.Failover
+	case "key_shared":
+		return pulsar.KeyShared
+	}
+	return pulsar.Shared
+}
+
+func inputNames(inputs []plan.Input) []string {
+	names := make([]string, len(inputs))
+	for i, in := range inputs {
+		names[i] = in.Topic
+	}
+	return names
+}
+
+// handle processes one message; done runs when it is settled.
+func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, done func()) {
+	in.metrics.received.Add(1)
+	start := time.Now()
+	atMostOnce := in.comp.Guarantee == plan.AtMostOnce
+	if atMostOnce {
+		consumer.Ack(msg)
+	}
+	track := &tracker{finish: func(err error) {
+		in.metrics.observe(start)
+		in.settle(consumer, msg, err, atMostOnce, done)
+	}}
+	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	if err != nil {
+		track.seal(err)
+		return
+	}
+	fctx, cancel := in.deadline(ctx)
+	defer cancel()
+	mctx := &msgContext{Context: fctx, in: in, msg: msg, track: track}
+	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value}, func(v any) error {
+		if in.output == nil {
+			return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
+		}
+		return in.send(ctx, in.output, msg.Key(), v, track.add())
+	})
+	track.seal(err)
+}
+
+// call runs a user function; a panic in it is an error like any other.
+func call(f Func, ctx Context, in Input, emit Emit) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("function panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return f(ctx, in, emit)
+}
+
+func (in *instance) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t := time.Duration(in.comp.Timeout); t > 0 {
+		return context.WithTimeout(ctx, t)
+	}
+	return context.WithCancel(ctx)
+}
+
+var partitionSuffix = regexp.MustCompile(`-partition-[0-9]+$`)
+
+// codecFor finds the codec of the topic a message came from.
+func (in *instance) codecFor(topic string) *codec.Codec {
+	if c, ok := in.inputs[topic]; ok {
+		return c
+	}
+	if c, ok := in.inputs[partitionSuffix.ReplaceAllString(topic, "")]; ok {
+		return c
+	}
+	for _, p := range in.patterns {
+		if p.re.MatchString(topic) {
+			return p.codec
+		}
+	}
+	for _, c := range in.inputs {
+		return c // a single input named differently by the broker
+	}
+	return in.patterns[0].codec
+}
+
+// settle acknowledges a processed message; a failed one is retried, or
+// dead-lettered when retrying cannot help or its retries are used up.
+func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err error, acked bool, done func()) {
+	if err == nil {
+		in.metrics.processed.Add(1)
+		if !acked {
+			consumer.Ack(msg)
+		}
+		done()
+		return
+	}
+	permanent := errors.Is(err, codec.ErrPayload) || errors.Is(err, ErrBadInput) || errors.Is(err, errOutput)
+	if permanent || errors.Is(err, errSend) {
+		in.metrics.systemErrors.Add(1)
+	} else {
+		in.metrics.userErrors.Add(1)
+	}
+	switch {
+	case acked || permanent || int(msg.RedeliveryCount()) >= in.comp.MaxRetries:
+		in.log.Warn("dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", err)
+		in.deadLetter(consumer, msg, err, acked, done)
+	default:
+		in.log.Info("message failed, will retry", "id", msg.ID().String(), "redeliveries", msg.RedeliveryCount(), "error", err)
+		consumer.Nack(msg)
+		done()
+	}
+}
+
+var errSend = errors.New("send failed")

@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+)
+
+// tracker counts the sends a message waits for; finish runs once, when the
+// message's function has returned and every send it caused is settled.
+type tracker struct {
+	mu      sync.Mutex
+	pending int
+	sealed  bool
+	err     error
+	finish  func(error)
+}
+
+func (t *tracker) add() func(error) {
+	t.mu.Lock()
+	t.pending++
+	t.mu.Unlock()
+	return func(err error) {
+		t.mu.Lock()
+		t.pending--
+		if err != nil && t.err == nil {
+			t.err = err
+		}
+		t.settle()
+	}
+}
+
+// seal says no more sends will be added; fail records the function's error.
+func (t *tracker) seal(fail error) {
+	t.mu.Lock()
+	if fail != nil && t.err == nil {
+		t.err = fail
+	}
+	t.sealed = true
+	t.settle()
+}
+
+// settle must be called with t.mu held; it unlocks it.
+func (t *tracker) settle() {
+	done := t.sealed && t.pending == 0 && t.finish != nil
+	finish, err := t.finish, t.err
+	if done {
+		t.finish = nil
+	}
+	t.mu.Unlock()
+	if done {
+		finish(err)
+	}
+}
+
+// msgContext is the Context of one message.
+type msgContext struct {
+	context.Context
+	in    *instance
+	msg   pulsar.Message
+	track *tracker
+}
+
+func (c *msgContext) InputTopic() string             { return c.msg.Topic() }
+func (c *msgContext) MessageID() string              { return c.msg.ID().String() }
+func (c *msgContext) Key() string                    { return c.msg.Key() }
+func (c *msgContext) Properties() map[string]string  { return c.msg.Properties() }
+func (c *msgContext) EventTime() time.Time           { return c.msg.EventTime() }
+func (c *msgContext) Name() string                   { return c.in.comp.Name }
+func (c *msgContext) Tenant() string                 { return c.in.plan.Mesh.Tenant }
+func (c *msgContext) Namespace() string              { return c.in.plan.Mesh.Namespace }
+func (c *msgContext) InstanceIndex() int             { return c.in.plan.Index }
+func (c *msgContext) UserConfig() map[string]any     { return c.in.comp.Config }
+func (c *msgContext) Secret(n string) (string, bool) { return c.in.secret(n) }
+func (c *msgContext) Logger() *slog.Logger           { return c.in.log }
+func (c *msgContext) RecordMetric(n string, v float64) {
+	c.in.metrics.record(n, v)
+}
+
+func (c *msgContext) stateOrErr() (*stateStore, error) {
+	if c.in.state == nil {
+		return nil, fmt.Errorf("function %s has no state: set state = true in the mesh", c.in.comp.Name)
+	}
+	return c.in.state, nil
+}
+
+func (c *msgContext) IncrCounter(key string, by int64) (int64, error) {
+	s, err := c.stateOrErr()
+	if err != nil {
+		return 0, err
+	}
+	n := s.counter(key) + by
+	s.put(c, "c/"+key, binary.BigEndian.AppendUint64(nil, uint64(n)), c.track.add())
+	return n, nil
+}
+
+func (c *msgContext) GetCounter(key string) (int64, error) {
+	s, err := c.stateOrErr()
+	if err != nil {
+		return 0, err
+	}
+	return s.counter(key), nil
+}
+
+func (c *msgContext) PutState(key string, value []byte) error {
+	s, err := c.stateOrErr()
+	if err != nil {
+		return err
+	}
+	if len(value) == 0 {
+		return fmt.Errorf("state values may not be empty: use DeleteState to remove %q", key)
+	}
+	s.put(c, "s/"+key, value, c.track.add())
+	return nil
+}
+
+func (c *msgContext) GetState(key string) ([]byte, bool, error) {
+	s, err := c.stateOrErr()
+	if err != nil {
+		return nil, false, err
+	}
+	v, ok := s.get("s/" + key)
+	return v, ok, nil
+}
+
+func (c *msgContext) DeleteState(key string) error {
+	s, err := c.stateOrErr()
+	if err != nil {
+		return err
+	}
+	s.put(c, "s/"+key, nil, c.track.add())
+	return nil
+}
+
+// Publish sends value to one of the topics the mesh lets the function
+// publish to, named by its mesh name or its full name.
+func (c *msgContext) Publish(topic string, value any) error {
+	for _, t := range c.in.publish {
+		if t.fqn == topic || strings.HasSuffix(t.fqn, "/"+topic) {
+			return c.in.send(c, t, c.msg.Key(), value, c.track.add())
+		}
+	}
+	return fmt.Errorf("function %s may not publish to %q: list it in publishes", c.in.comp.Name, topic)
+}

@@ -1,0 +1,70 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+var dlqMu sync.Mutex
+
+// deadLetter sends a message that failed for good to the dead-letter topic,
+// with the reason in its properties, and acknowledges it only once the
+// dead-letter topic has it: if that send fails the message is redelivered.
+func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cause error, acked bool, done func()) {
+	t, err := in.deadLetterTarget(msg)
+	if err != nil {
+		in.log.Error("cannot open the dead-letter topic; the message will be redelivered", "error", err)
+		if !acked {
+			consumer.Nack(msg)
+		}
+		done()
+		return
+	}
+	props := map[string]string{
+		"meshc-error": cause.Error(), "meshc-origin-topic": msg.Topic(), "meshc-origin-id": msg.ID().String(),
+		"meshc-function": in.comp.Name,
+	}
+	for k, v := range msg.Properties() {
+		props[k] = v
+	}
+	out := &pulsar.ProducerMessage{Payload: msg.Payload(), Key: msg.Key(), Properties: props, EventTime: msg.EventTime()}
+	t.producer.SendAsync(context.Background(), out, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		switch {
+		case err != nil:
+			in.log.Error("dead-letter send failed; the message will be redelivered", "error", err)
+			if !acked {
+				consumer.Nack(msg)
+			}
+		default:
+			in.metrics.deadLettered.Add(1)
+			if !acked {
+				consumer.Ack(msg)
+			}
+		}
+		done()
+	})
+}
+
+// deadLetterTarget opens the dead-letter producer on first use. Without a
+// dead_letter topic in the mesh, it is Pulsar's default name,
+// INPUT-SUBSCRIPTION-DLQ.
+func (in *instance) deadLetterTarget(msg pulsar.Message) (*target, error) {
+	dlqMu.Lock()
+	defer dlqMu.Unlock()
+	if in.dlq != nil {
+		return in.dlq, nil
+	}
+	topic := in.comp.DeadLetterTopic
+	if topic == "" {
+		topic = partitionSuffix.ReplaceAllString(msg.Topic(), "") + "-" + in.comp.Subscription.Name + "-DLQ"
+	}
+	t, err := in.target(plan.Output{Topic: topic, Schema: plan.Schema{Type: "bytes"}})
+	if err != nil {
+		return nil, err
+	}
+	in.dlq = t
+	return t, nil
+}

@@ -1,0 +1,243 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
+	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime/codec"
+)
+
+// Options configure one running instance.
+type Options struct {
+	Plan      *plan.Instance
+	PulsarURL string
+	Registry  *Registry
+	Logger    *slog.Logger
+	// Listen is the address of /metrics and /healthz; empty serves none.
+	Listen string
+	// Secret returns a secret's value by name; by default the environment
+	// variable MESHC_SECRET_<NAME>, which deployments fill from their store.
+	Secret func(name string) (string, bool)
+}
+
+// target is a topic an instance writes, with its producer and codec.
+type target struct {
+	fqn      string
+	producer pulsar.Producer
+	codec    *codec.Codec
+}
+
+// instance runs one replica of a function, source or sink.
+type instance struct {
+	plan    *plan.Instance
+	comp    *plan.Component
+	client  pulsar.Client
+	log     *slog.Logger
+	metrics *metrics
+	secret  func(string) (string, bool)
+
+	inputs   map[string]*codec.Codec // by topic FQN
+	patterns []patternCodec
+	output   *target
+	publish  []*target
+	dlq      *target
+	state    *stateStore
+}
+
+type patternCodec struct {
+	re    *regexp.Regexp
+	codec *codec.Codec
+}
+
+// Run runs an instance until ctx is done or, for a source, until it has
+// produced everything. It returns an error when the instance cannot start
+// or fails for good; messages in flight are settled before it returns.
+func Run(ctx context.Context, opts Options) error {
+	in, err := start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	if opts.Listen != "" {
+		stop, err := in.serve(opts.Listen)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if in.comp.Kind == plan.Source {
+		src, err := opts.Registry.lookupSource(in.comp.Implementation.Name)
+		if err != nil {
+			return err
+		}
+		return in.runSource(ctx, src)
+	}
+	f, err := in.resolve(opts.Registry)
+	if err != nil {
+		return err
+	}
+	return in.consume(ctx, f)
+}
+
+func start(ctx context.Context, opts Options) (*instance, error) {
+	p := opts.Plan
+	c := &p.Component
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", c.Name, "instance", p.Index)
+	in := &instance{plan: p, comp: c, log: log, secret: opts.Secret,
+		metrics: newMetrics(p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index)}
+	if in.secret == nil {
+		in.secret = envSecret
+	}
+	client, err := pulsar.NewClient(pulsar.ClientOptions{
+		URL: opts.PulsarURL, Logger: pulsarlog.NewLoggerWithSlog(quiet(log)),
+		OperationTimeout: 30 * time.Second, ConnectionTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Pulsar at %s: %w", opts.PulsarURL, err)
+	}
+	in.client = client
+	if err := in.open(ctx); err != nil {
+		in.close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// quiet keeps the Pulsar client's chatter out of the instance log unless
+// it is a warning or worse.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	floor slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.floor && h.Handler.Enabled(ctx, l)
+}
+
+func envSecret(name string) (string, bool) {
+	return os.LookupEnv("MESHC_SECRET_" + strings.ToUpper(name))
+}
+
+// open makes the codecs, producers and state the component needs.
+func (in *instance) open(ctx context.Context) error {
+	c := in.comp
+	in.inputs = map[string]*codec.Codec{}
+	for _, i := range c.Inputs {
+		cd, err := codec.New(i.Schema)
+		if err != nil {
+			return fmt.Errorf("input %s: %w", i.Topic, err)
+		}
+		if !i.Pattern {
+			in.inputs[i.Topic] = cd
+			continue
+		}
+		re, err := regexp.Compile("^(?:" + i.Topic + ")$")
+		if err != nil {
+			return fmt.Errorf("input pattern %q: %w", i.Topic, err)
+		}
+		in.patterns = append(in.patterns, patternCodec{re, cd})
+	}
+	var err error
+	if c.Output != nil {
+		if in.output, err = in.target(*c.Output); err != nil {
+			return err
+		}
+	}
+	for _, o := range c.Publishes {
+		t, err := in.target(o)
+		if err != nil {
+			return err
+		}
+		in.publish = append(in.publish, t)
+	}
+	if c.State {
+		in.state, err = openState(ctx, in.client, stateTopic(in.plan.Mesh.Tenant, in.plan.Mesh.Namespace, c.Name))
+	}
+	return err
+}
+
+func (in *instance) target(o plan.Output) (*target, error) {
+	cd, err := codec.New(o.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.Topic, err)
+	}
+	p, err := in.client.CreateProducer(pulsar.ProducerOptions{Topic: o.Topic})
+	if err != nil {
+		return nil, fmt.Errorf("opening a producer on %s: %w", o.Topic, err)
+	}
+	return &target{fqn: o.Topic, producer: p, codec: cd}, nil
+}
+
+func (in *instance) close() {
+	for _, t := range append([]*target{in.output, in.dlq}, in.publish...) {
+		if t != nil {
+			t.producer.Close()
+		}
+	}
+	in.state.close()
+	if in.client != nil {
+		in.client.Close()
+	}
+}
+
+// resolve finds the code a function or sink runs.
+func (in *instance) resolve(reg *Registry) (Func, error) {
+	impl := in.comp.Implementation
+	switch impl.Kind {
+	case "builtin", "go":
+		return reg.lookupFunc(impl.Name)
+	}
+	return nil, fmt.Errorf("implementation kind %q is not supported by this runtime", impl.Kind)
+}
+
+// serve starts the metrics and health endpoint.
+func (in *instance) serve(addr string) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serving metrics on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: in.metrics.handler(func() error { return nil }), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(l)
+	return func() { srv.Close() }, nil
+}
+
+// send encodes value for t and sends it; done settles the send.
+func (in *instance) send(ctx context.Context, t *target, key string, value any, done func(error)) error {
+	payload, err := t.codec.Encode(value)
+	if err != nil {
+		done(nil)
+		return fmt.Errorf("%w: output for %s: %v", errOutput, t.fqn, err)
+	}
+	// The send outlives ctx: a message being settled is never cut off.
+	t.producer.SendAsync(context.WithoutCancel(ctx), &pulsar.ProducerMessage{Payload: payload, Key: key},
+		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			if err != nil {
+				err = fmt.Errorf("%w: to %s: %v", errSend, t.fqn, err)
+			}
+			done(err)
+		})
+	return nil
+}
+
+// errOutput marks a function's output that its topic's schema refuses:
+// retrying the input cannot help.
+var errOutput = errors.New("output does not fit its topic's schema")
