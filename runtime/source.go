@@ -54,7 +54,7 @@ func (in *instance) runSource(ctx context.Context, src SourceFunc) error {
 		defer mu.Unlock()
 		return sendErr
 	})
-	in.output.producer.Flush()
+	in.output.producer.FlushWithCtx(context.WithoutCancel(ctx))
 	wg.Wait()
 	if err == nil {
 		err = sendErr
