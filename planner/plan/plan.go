@@ -78,8 +78,8 @@ type Component struct {
 	Implementation Implementation `json:"implementation"`
 	Inputs         []Input        `json:"inputs,omitempty"`
 	Output         *Output        `json:"output,omitempty"`
-	// Publishes lists the other topics (FQNs) the component may publish to.
-	Publishes       []string `json:"publishes,omitempty"`
+	// Publishes lists the other topics the component may publish to.
+	Publishes       []Output `json:"publishes,omitempty"`
 	LogTopic        string   `json:"logTopic,omitempty"`
 	DeadLetterTopic string   `json:"deadLetterTopic,omitempty"`
 
