@@ -1,0 +1,53 @@
+package lang
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// ParseAttrs parses a file of bare attributes, key = value per line, as
+// parameter files are written:
+//
+//	replicas = 3
+//	env = "prod"
+//
+// It reports every problem it finds with its position.
+func ParseAttrs(filename string, src []byte) ([]*Attr, Diagnostics) {
+	if len(src) > MaxFileSize {
+		start := Pos{Filename: filename, Line: 1, Column: 1}
+		return nil, Diagnostics{Errorf(start, start, "file too large: %d bytes", len(src))}
+	}
+	s := scan(filename, string(src))
+	if len(s.diags) > 0 {
+		return nil, capped(s.diags)
+	}
+	lex, err := lexer.Upgrade(&sliceLexer{toks: s.toks, eof: s.pos})
+	if err != nil {
+		return nil, Diagnostics{Errorf(s.pos, s.pos, "%v", err)}
+	}
+	p := &exprParser{lex: lex}
+	var attrs []*Attr
+	for !lex.Peek().EOF() {
+		if lex.Peek().Type != tokIdent {
+			return attrs, Diagnostics{attrError(p.fail("a parameter name"))}
+		}
+		a, err := p.attr()
+		if err != nil {
+			return attrs, Diagnostics{attrError(err)}
+		}
+		attrs = append(attrs, a)
+		p.accept(",")
+	}
+	return attrs, nil
+}
+
+func attrError(err error) *Diagnostic {
+	var ee *exprError
+	if errors.As(err, &ee) {
+		return Errorf(ee.found.Pos, tokenEnd(&ee.found), "expected %s, found %s", ee.expect, describe(&ee.found)).WithHint(
+			`a parameter file holds lines of NAME = VALUE, such as: replicas = 3`)
+	}
+	return Errorf(Pos{Line: 1, Column: 1}, Pos{Line: 1, Column: 1}, "%s", fmt.Sprint(err))
+}
