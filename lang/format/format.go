@@ -50,6 +50,8 @@ type printer struct {
 	lastLine int
 	segBlank bool // the source had a blank line before the current segment
 	breaks   int  // line breaks printed as part of nodes, to tell one-line declarations
+
+	scratch []byte // reused to render values on one line
 }
 
 // file prints each declaration as a segment with its comments, and decides
@@ -124,31 +126,45 @@ func appendIndent(b []byte, n int) []byte {
 
 // write appends node text to the current line.
 func (p *printer) write(s string) {
-	if p.lineComment {
-		// Unreachable by construction; breaking the line keeps the
-		// output parseable all the same.
-		p.lastLine = 0
-		p.line(0)
-	}
+	p.breakAfterLineComment()
 	if strings.IndexByte(s, '\n') >= 0 {
 		p.breaks++
 	}
 	p.cur = append(p.cur, s...)
 }
 
-// column is the width of the current line so far, in runes.
-func (p *printer) column() int {
+// writeBytes appends node text rendered in p.scratch, which it keeps for
+// reuse.
+func (p *printer) writeBytes(b []byte) {
+	p.breakAfterLineComment()
+	if bytes.IndexByte(b, '\n') >= 0 {
+		p.breaks++
+	}
+	p.cur = append(p.cur, b...)
+	p.scratch = b
+}
+
+func (p *printer) breakAfterLineComment() {
+	if p.lineComment {
+		// Unreachable by construction; breaking the line keeps the
+		// output parseable all the same.
+		p.lastLine = 0
+		p.line(0)
+	}
+}
+
+// fitsValue reports whether v, printed on one line and followed by suffix
+// more columns, fits on the current line.
+func (p *printer) fitsValue(v *lang.Value, suffix int) bool {
+	p.scratch = appendValue(p.scratch[:0], v)
+	if bytes.IndexByte(p.scratch, '\n') >= 0 {
+		return false
+	}
 	line := p.cur
 	if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
 		line = line[i+1:]
 	}
-	return utf8.RuneCount(line)
-}
-
-// fits reports whether text, followed by suffix more columns, fits on the
-// current line.
-func (p *printer) fits(text string, suffix int) bool {
-	return strings.IndexByte(text, '\n') < 0 && p.column()+utf8.RuneCountInString(text)+suffix <= maxWidth
+	return utf8.RuneCount(line)+utf8.RuneCount(p.scratch)+suffix <= maxWidth
 }
 
 // pending returns the next comment if it starts before offset.

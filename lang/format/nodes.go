@@ -116,12 +116,12 @@ func (p *printer) value(v *lang.Value, suffix int) {
 // inline prints a value on the current line.
 func (p *printer) inline(v *lang.Value) {
 	p.hoist(v.EndPos.Offset)
-	p.write(string(appendValue(nil, v)))
+	p.writeBytes(appendValue(p.scratch[:0], v))
 }
 
 func (p *printer) list(v *lang.Value, suffix int) {
 	l := v.List
-	if p.flat(v) && (len(l.Items) == 0 || p.fits(string(appendValue(nil, v)), suffix)) {
+	if p.flat(v) && (len(l.Items) == 0 || p.fitsValue(v, suffix)) {
 		p.inline(v)
 		return
 	}
@@ -138,7 +138,7 @@ func (p *printer) list(v *lang.Value, suffix int) {
 
 // item prints one item of a list laid out one item per line.
 func (p *printer) item(v *lang.Value) {
-	if v.Object != nil && p.flat(v) && p.fits(string(appendValue(nil, v)), 1) {
+	if v.Object != nil && p.flat(v) && p.fitsValue(v, 1) {
 		p.inline(v)
 	} else {
 		p.value(v, 1)
@@ -177,7 +177,7 @@ func (p *printer) flat(v *lang.Value) bool {
 func (p *printer) typ(t *lang.Type) {
 	if t.Record == nil {
 		p.hoist(t.EndPos.Offset)
-		p.write(string(appendType(nil, t)))
+		p.writeBytes(appendType(p.scratch[:0], t))
 		return
 	}
 	p.record(t.Record)
