@@ -214,21 +214,29 @@ func (p *exprParser) continuesRef() bool {
 func (p *exprParser) list(l *List) error {
 	l.Pos = p.peek().Pos
 	p.next() // [
-	for !p.accept("]") {
-		v := &Value{}
+	var err error
+	l.Items, err = p.values("]")
+	l.EndPos = p.end()
+	return err
+}
+
+// values parses comma-separated values up to and including closer.
+func (p *exprParser) values(closer string) ([]*Value, error) {
+	var vs []*Value
+	for !p.accept(closer) {
 		if !startsValue(p.peek()) {
-			return p.fail(`a value or "]"`)
+			return vs, p.fail(fmt.Sprintf("a value or %q", closer))
 		}
+		v := &Value{}
 		if err := p.value(v); err != nil {
-			return err
+			return vs, err
 		}
-		l.Items = append(l.Items, v)
-		if !p.accept(",") && !isPunctTok(p.peek(), "]") {
-			return p.fail(`"," or "]"`)
+		vs = append(vs, v)
+		if !p.accept(",") && !isPunctTok(p.peek(), closer) {
+			return vs, p.fail(fmt.Sprintf(`"," or %q`, closer))
 		}
 	}
-	l.EndPos = p.end()
-	return nil
+	return vs, nil
 }
 
 func (p *exprParser) ref(r *Ref) error {
@@ -271,21 +279,10 @@ func (p *exprParser) ref(r *Ref) error {
 func (p *exprParser) args(a *Args) error {
 	a.Pos = p.peek().Pos
 	p.next() // (
-	for !p.accept(")") {
-		v := &Value{}
-		if !startsValue(p.peek()) {
-			return p.fail(`a value or ")"`)
-		}
-		if err := p.value(v); err != nil {
-			return err
-		}
-		a.Values = append(a.Values, v)
-		if !p.accept(",") && !isPunctTok(p.peek(), ")") {
-			return p.fail(`"," or ")"`)
-		}
-	}
+	var err error
+	a.Values, err = p.values(")")
 	a.EndPos = p.end()
-	return nil
+	return err
 }
 
 func (p *exprParser) typ(t *Type) error {

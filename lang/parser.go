@@ -315,11 +315,8 @@ func expectation(ute *participle.UnexpectedTokenError) string {
 func firstElement(seq string) string {
 	seq = strings.TrimSpace(seq)
 	if strings.HasPrefix(seq, "(") {
-		inner := seq[1:]
-		if i := matchingParen(seq); i > 0 {
-			inner = seq[1:i]
-		}
-		return firstElement(splitTop(inner, '|')[0])
+		group := splitTop(seq[1:], ')')[0]
+		return firstElement(splitTop(group, '|')[0])
 	}
 	if strings.HasPrefix(seq, `"`) {
 		if i := strings.IndexByte(seq[1:], '"'); i >= 0 {
@@ -339,25 +336,8 @@ var elementNames = map[string]string{
 	"List": `"["`, "Args": `"("`, "<string>": "a string", "String": "a string",
 }
 
-func matchingParen(s string) int {
-	depth, quoted := 0, false
-	for i, c := range s {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-		case c == '(':
-			depth++
-		case c == ')':
-			if depth--; depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// splitTop splits s at sep outside quotes and parentheses.
+// splitTop splits s at sep outside quotes and parentheses; with sep ')'
+// the first part is what a group that s opens holds.
 func splitTop(s string, sep rune) []string {
 	var parts []string
 	depth, quoted, start := 0, false, 0
@@ -366,13 +346,13 @@ func splitTop(s string, sep rune) []string {
 		case c == '"':
 			quoted = !quoted
 		case quoted:
+		case c == sep && depth == 0:
+			parts = append(parts, s[start:i])
+			start = i + 1
 		case c == '(':
 			depth++
 		case c == ')':
 			depth--
-		case c == sep && depth == 0:
-			parts = append(parts, s[start:i])
-			start = i + 1
 		}
 	}
 	return append(parts, s[start:])

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/meshc/meshc/runtime/codec"
 )
 
 // Builtins returns a registry holding the built-in functions, sources and
@@ -164,8 +166,8 @@ func generator(ctx SourceContext, emit KeyedEmit) error {
 		return fmt.Errorf("the generator needs config lines = [\"...\"]")
 	}
 	count := len(lines)
-	if n, ok := asInt(cfg["count"]); ok {
-		count = n
+	if n, ok := codec.AsInt64(cfg["count"]); ok {
+		count = int(n)
 	}
 	interval, _ := time.ParseDuration(fmt.Sprint(cfg["interval"]))
 	for i := range count {
@@ -210,21 +212,6 @@ func emitLines(ctx SourceContext, f *os.File, emit KeyedEmit) error {
 		}
 	}
 	return sc.Err()
-}
-
-func asInt(v any) (int, bool) {
-	switch n := v.(type) {
-	case int:
-		return n, true
-	case int64:
-		return int(n), true
-	case float64:
-		return int(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return int(i), err == nil
-	}
-	return 0, false
 }
 
 // lookup follows a dotted path into decoded JSON.

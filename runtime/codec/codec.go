@@ -136,11 +136,11 @@ func (c *Codec) Encode(v any) ([]byte, error) {
 			return s, nil
 		}
 	case "int64":
-		if n, ok := toInt64(v); ok {
+		if n, ok := AsInt64(v); ok {
 			return binary.BigEndian.AppendUint64(nil, uint64(n)), nil
 		}
 	case "float64":
-		if f, ok := toFloat64(v); ok {
+		if f, ok := AsFloat64(v); ok {
 			return binary.BigEndian.AppendUint64(nil, math.Float64bits(f)), nil
 		}
 	case "bool":
@@ -176,7 +176,9 @@ func (c *Codec) encodeJSON(v any) ([]byte, error) {
 	return b, nil
 }
 
-func toInt64(v any) (int64, bool) {
+// AsInt64 reads an integer from the values decoding and configuration
+// produce: Go integers, integral float64s and json.Number.
+func AsInt64(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return n, true
@@ -184,6 +186,8 @@ func toInt64(v any) (int64, bool) {
 		return int64(n), true
 	case int32:
 		return int64(n), true
+	case float64:
+		return int64(n), n == math.Trunc(n) && math.Abs(n) < 1<<63
 	case json.Number:
 		i, err := n.Int64()
 		return i, err == nil
@@ -191,7 +195,8 @@ func toInt64(v any) (int64, bool) {
 	return 0, false
 }
 
-func toFloat64(v any) (float64, bool) {
+// AsFloat64 reads a number as AsInt64 does, fractions allowed.
+func AsFloat64(v any) (float64, bool) {
 	switch n := v.(type) {
 	case float64:
 		return n, true
