@@ -27,10 +27,16 @@ func parseAvro(def string) (*avroType, error) {
 	if err := json.Unmarshal([]byte(def), &raw); err != nil {
 		return nil, fmt.Errorf("schema definition is not JSON: %w", err)
 	}
-	return avroFrom(raw, 0)
+	p := avroParser{names: map[string]*avroType{}}
+	return p.from(raw, 0)
 }
 
-func avroFrom(raw any, depth int) (*avroType, error) {
+// avroParser resolves named records, which may refer to themselves.
+type avroParser struct {
+	names map[string]*avroType
+}
+
+func (p avroParser) from(raw any, depth int) (*avroType, error) {
 	if depth > maxSchemaDepth {
 		return nil, fmt.Errorf("schema definition nests deeper than %d levels", maxSchemaDepth)
 	}
@@ -40,11 +46,14 @@ func avroFrom(raw any, depth int) (*avroType, error) {
 		case "null", "boolean", "int", "long", "float", "double", "bytes", "string":
 			return &avroType{kind: r}, nil
 		}
+		if t, ok := p.names[r]; ok {
+			return t, nil
+		}
 		return nil, fmt.Errorf("unknown schema type %q", r)
 	case []any:
 		u := &avroType{kind: "union"}
 		for _, b := range r {
-			t, err := avroFrom(b, depth+1)
+			t, err := p.from(b, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -52,17 +61,17 @@ func avroFrom(raw any, depth int) (*avroType, error) {
 		}
 		return u, nil
 	case map[string]any:
-		return avroComplex(r, depth)
+		return p.complex(r, depth)
 	}
 	return nil, fmt.Errorf("invalid schema element %v", raw)
 }
 
-func avroComplex(r map[string]any, depth int) (*avroType, error) {
+func (p avroParser) complex(r map[string]any, depth int) (*avroType, error) {
 	kind, _ := r["type"].(string)
 	switch kind {
 	case "array", "map":
 		key := map[string]string{"array": "items", "map": "values"}[kind]
-		items, err := avroFrom(r[key], depth+1)
+		items, err := p.from(r[key], depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -70,13 +79,16 @@ func avroComplex(r map[string]any, depth int) (*avroType, error) {
 	case "record":
 		fields, _ := r["fields"].([]any)
 		t := &avroType{kind: "record"}
+		if name, _ := r["name"].(string); name != "" {
+			p.names[name] = t // before the fields: a record may contain itself
+		}
 		for _, f := range fields {
 			fm, _ := f.(map[string]any)
 			name, _ := fm["name"].(string)
 			if name == "" {
 				return nil, fmt.Errorf("record field without a name in schema definition")
 			}
-			ft, err := avroFrom(fm["type"], depth+1)
+			ft, err := p.from(fm["type"], depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", name, err)
 			}
@@ -84,7 +96,7 @@ func avroComplex(r map[string]any, depth int) (*avroType, error) {
 		}
 		return t, nil
 	}
-	return avroFrom(r["type"], depth+1)
+	return p.from(r["type"], depth+1)
 }
 
 // check reports how v, decoded from JSON with UseNumber, does not fit t.

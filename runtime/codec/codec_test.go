@@ -52,6 +52,18 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
+func TestRecursiveRecords(t *testing.T) {
+	def := `{"type":"record","name":"Node","fields":[{"name":"v","type":"long"},
+	 {"name":"next","type":["null","Node"],"default":null}]}`
+	c := mustNew(t, plan.Schema{Type: "json", Definition: def})
+	if _, err := c.Decode([]byte(`{"v":1,"next":{"v":2,"next":{"v":3}}}`)); err != nil {
+		t.Error(err)
+	}
+	if _, err := c.Decode([]byte(`{"v":1,"next":{"v":"x"}}`)); err == nil || !strings.Contains(err.Error(), "next.v: want an integer") {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestBadPayloads(t *testing.T) {
 	for _, tc := range []struct {
 		schema  plan.Schema
