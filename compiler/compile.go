@@ -1,0 +1,227 @@
+package compiler
+
+import (
+	"slices"
+
+	"github.com/meshc/meshc/lang"
+)
+
+// Compile resolves and checks the declarations of files, which together
+// describe one mesh, with parameter values given as text (from -p
+// NAME=VALUE) and typed by their declarations. It reports every problem
+// it finds, sorted by position. The mesh is returned even when there are
+// errors, as far as it could be resolved; use it only if
+// !diags.HasErrors().
+func Compile(files []*lang.File, params map[string]string) (*Mesh, lang.Diagnostics) {
+	c := newCompiler()
+	c.collect(files)
+	c.resolveMesh()
+	c.resolveParams(params)
+	c.resolveTypes()
+	c.resolveTopics()
+	c.resolveComponents()
+	c.checkSchemas()
+	c.buildGraph()
+	c.diags.Sort()
+	return c.mesh, c.diags
+}
+
+// compiler holds the state of one Compile call.
+type compiler struct {
+	diags lang.Diagnostics
+	mute  int // > 0 while mesh.defaults are applied again per component
+	mesh  *Mesh
+
+	meshDecls  []*lang.Mesh
+	paramDecls map[string]*lang.Param
+	paramOrder []*lang.Param
+	params     map[string]*Param
+	types      *typeResolver
+	typeOrder  []*lang.TypeDecl
+	topicDecls []*lang.Topic
+	compDecls  []lang.Decl // functions, sources and sinks
+
+	defaults     *Options
+	defaultAttrs []*lang.Attr
+	defaultsSpan lang.Span
+}
+
+func newCompiler() *compiler {
+	c := &compiler{
+		mesh:       &Mesh{topics: map[string]*Topic{}, components: map[string]*Component{}},
+		paramDecls: map[string]*lang.Param{},
+		params:     map[string]*Param{},
+	}
+	c.types = &typeResolver{c: c, named: map[string]*Type{}, decls: map[string]*lang.TypeDecl{}, busy: map[string]bool{}}
+	return c
+}
+
+func (c *compiler) add(d *lang.Diagnostic) *lang.Diagnostic {
+	if c.mute == 0 {
+		c.diags = append(c.diags, d)
+	}
+	return d
+}
+
+func (c *compiler) errorf(s lang.Span, format string, args ...any) *lang.Diagnostic {
+	return c.add(lang.Errorf(s.Pos, s.EndPos, format, args...))
+}
+
+func (c *compiler) warnf(s lang.Span, format string, args ...any) *lang.Diagnostic {
+	return c.add(lang.Warningf(s.Pos, s.EndPos, format, args...))
+}
+
+// suggest adds "did you mean" to d when a candidate is close to name.
+func (c *compiler) suggest(d *lang.Diagnostic, name string, candidates []string) {
+	if best := closest(name, candidates); best != "" {
+		if d.Hint != "" {
+			d.Hint = "did you mean " + best + "? " + d.Hint
+		} else {
+			d.Hint = "did you mean " + best + "?"
+		}
+	}
+}
+
+// duplicate reports a second declaration of a name, pointing at the first.
+func (c *compiler) duplicate(second, first *lang.Ident, what string) {
+	d := c.errorf(second.Span, "%s %s is declared twice", what, second.Name).WithHint("rename or remove one of them")
+	d.Related = append(d.Related, lang.Related{Pos: first.Pos, End: first.EndPos, Message: "first declared here"})
+}
+
+// collect sorts the declarations by kind and reports duplicate names.
+// Functions, sources and sinks share one namespace: Pulsar names them all
+// TENANT/NAMESPACE/NAME.
+func (c *compiler) collect(files []*lang.File) {
+	seenParam := map[string]*lang.Ident{}
+	seenType := map[string]*lang.Ident{}
+	seenTopic := map[string]*lang.Ident{}
+	seenComp := map[string]*lang.Ident{}
+	check := func(seen map[string]*lang.Ident, id *lang.Ident, what string) bool {
+		if first, dup := seen[id.Name]; dup {
+			c.duplicate(id, first, what)
+			return false
+		}
+		seen[id.Name] = id
+		return true
+	}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *lang.Mesh:
+				c.meshDecls = append(c.meshDecls, d)
+			case *lang.Param:
+				if check(seenParam, d.Name, "param") {
+					c.paramDecls[d.Name.Name] = d
+					c.paramOrder = append(c.paramOrder, d)
+				}
+			case *lang.TypeDecl:
+				if c.builtinTypeName(d.Name) && check(seenType, d.Name, "type") {
+					c.types.decls[d.Name.Name] = d
+					c.typeOrder = append(c.typeOrder, d)
+				}
+			case *lang.Topic:
+				if check(seenTopic, d.Name, "topic") {
+					c.topicDecls = append(c.topicDecls, d)
+				}
+			case *lang.Function:
+				if check(seenComp, d.Name, "component") {
+					c.compDecls = append(c.compDecls, d)
+				}
+			case *lang.Source:
+				if check(seenComp, d.Name, "component") {
+					c.compDecls = append(c.compDecls, d)
+				}
+			case *lang.Sink:
+				if check(seenComp, d.Name, "component") {
+					c.compDecls = append(c.compDecls, d)
+				}
+			}
+		}
+	}
+}
+
+// builtinTypeName reports a type declaration that would hide a built-in
+// type name, and returns false for it.
+func (c *compiler) builtinTypeName(id *lang.Ident) bool {
+	reserved := append([]string{"list", "map", "json", "avro", "protobuf"}, schemaKinds...)
+	for _, k := range scalarKinds {
+		reserved = append(reserved, string(k))
+	}
+	if slices.Contains(reserved, id.Name) {
+		c.errorf(id.Span, "type %s hides the built-in type of that name", id.Name).WithHint("choose another name")
+		return false
+	}
+	return true
+}
+
+// resolveMesh checks that there is exactly one mesh declaration and reads
+// its settings.
+func (c *compiler) resolveMesh() {
+	m := c.mesh
+	m.Tenant, m.Namespace = "public", "default"
+	if len(c.meshDecls) == 0 {
+		pos := lang.Pos{Line: 1, Column: 1}
+		if len(c.topicDecls) > 0 {
+			pos.Filename = c.topicDecls[0].Pos.Filename
+		} else if len(c.compDecls) > 0 {
+			pos.Filename = c.compDecls[0].Start().Filename
+		}
+		c.add(lang.Errorf(pos, pos, "no mesh declaration").WithHint(`start the file with: mesh NAME { tenant = "public" namespace = "default" }`))
+		return
+	}
+	first := c.meshDecls[0]
+	for _, d := range c.meshDecls[1:] {
+		diag := c.errorf(d.Name.Span, "a second mesh declaration: %s", d.Name.Name).WithHint("a mesh has exactly one mesh declaration; merge them or split the files")
+		diag.Related = append(diag.Related, lang.Related{Pos: first.Name.Pos, End: first.Name.EndPos, Message: "first mesh declaration"})
+	}
+	m.Name, m.Span = first.Name.Name, first.Span
+	for _, a := range c.attrs(first.Body, "mesh", []string{"tenant", "namespace", "defaults"}) {
+		switch a.Key.Name {
+		case "tenant", "namespace":
+			if s, ok := c.stringValue(a); ok {
+				if p := checkPulsarName(s); p != "" {
+					c.errorf(a.Value.Span, "invalid %s name: %s", a.Key.Name, p)
+				}
+				if a.Key.Name == "tenant" {
+					m.Tenant = s
+				} else {
+					m.Namespace = s
+				}
+			}
+		case "defaults":
+			if obj := c.objectValue(a); obj != nil {
+				c.defaultAttrs = c.attrs(obj, "mesh.defaults", defaultKeys)
+				c.defaultsSpan = obj.Span
+			}
+		}
+	}
+}
+
+// attrs returns the attributes of an object whose keys are known, and
+// reports unknown and repeated keys.
+func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.Attr {
+	if obj == nil {
+		return nil
+	}
+	var out []*lang.Attr
+	seen := map[string]*lang.Attr{}
+	for _, a := range obj.Attrs {
+		name := a.Key.Name
+		if !slices.Contains(keys, name) {
+			d := c.errorf(a.Key.Span, "unknown option %s in %s", name, where)
+			c.suggest(d, name, keys)
+			if d.Hint == "" {
+				d.Hint = "options here: " + joinNames(keys)
+			}
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			d := c.errorf(a.Key.Span, "option %s is set twice", name).WithHint("remove one of them")
+			d.Related = append(d.Related, lang.Related{Pos: first.Key.Pos, End: first.Key.EndPos, Message: "first set here"})
+			continue
+		}
+		seen[name] = a
+		out = append(out, a)
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package compiler
+
+import (
+	"time"
+
+	"github.com/dominikbraun/graph"
+	"github.com/meshc/meshc/lang"
+)
+
+// Mesh is a compiled mesh: every name resolved, every option typed and
+// defaulted, and the graph of topics and components. Lists keep declaration
+// order (files in the order given), so output built from them is stable.
+type Mesh struct {
+	Name      string
+	Tenant    string
+	Namespace string
+	Span      lang.Span // the mesh declaration
+
+	Params     []*Param
+	Types      []*Type // named types, in declaration order
+	Topics     []*Topic
+	Components []*Component // functions, sources and sinks, in declaration order
+
+	// Graph has one vertex per topic and component (keys from Topic.Key and
+	// Component.Key, values the same keys) and one edge per read or write,
+	// with the edge attribute "kind" set to reads, writes, publishes, log or
+	// dead_letter, and "schema" to the schema carried.
+	Graph graph.Graph[string, string]
+	// Order lists the components so that every component comes after the
+	// writers of the topics it reads (edges into feedback topics aside);
+	// ties keep declaration order. It is empty when the mesh has errors.
+	Order []*Component
+
+	topics     map[string]*Topic
+	components map[string]*Component
+}
+
+// Topic returns the topic declared with name, or nil.
+func (m *Mesh) Topic(name string) *Topic { return m.topics[name] }
+
+// Component returns the function, source or sink declared with name, or nil.
+func (m *Mesh) Component(name string) *Component { return m.components[name] }
+
+// Functions returns the functions in declaration order.
+func (m *Mesh) Functions() []*Component { return m.ofKind(Function) }
+
+// Sources returns the sources in declaration order.
+func (m *Mesh) Sources() []*Component { return m.ofKind(Source) }
+
+// Sinks returns the sinks in declaration order.
+func (m *Mesh) Sinks() []*Component { return m.ofKind(Sink) }
+
+func (m *Mesh) ofKind(k Kind) []*Component {
+	var out []*Component
+	for _, c := range m.Components {
+		if c.Kind == k {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Param is a declared parameter and the value it is bound to.
+type Param struct {
+	Name string
+	Type ParamType
+	// Value is the bound value: int64, float64, string, bool,
+	// time.Duration, or int64 bytes for sizes. Nil when unbound.
+	Value any
+	// Set says the value came from the caller, not from the default.
+	Set  bool
+	Span lang.Span
+}
+
+// ParamType is the type of a parameter.
+type ParamType string
+
+const (
+	ParamInt      ParamType = "int"
+	ParamFloat    ParamType = "float"
+	ParamString   ParamType = "string"
+	ParamBool     ParamType = "bool"
+	ParamDuration ParamType = "duration"
+	ParamSize     ParamType = "size"
+)
+
+// Topic is a topic of the mesh.
+type Topic struct {
+	Name string
+	// FullName is persistent://TENANT/NAMESPACE/NAME, or the name option.
+	FullName   string
+	Schema     *Schema
+	External   bool
+	Partitions int
+	// Pattern, when set, makes the topic stand for every topic whose full
+	// name it matches; Matches lists those of the mesh.
+	Pattern  string
+	Matches  []*Topic
+	Feedback bool
+	Span     lang.Span // the declaration
+
+	Writers []*Component // components whose output, publishes, log or dead_letter is this topic
+	Readers []*Component // components that read it
+
+	nameSpan lang.Span
+	index    int // vertex index in the compiler's graph
+	sideOnly bool // written only as a log or dead-letter topic
+}
+
+// Key is the topic's vertex key in Mesh.Graph.
+func (t *Topic) Key() string { return "topic:" + t.Name }
+
+// Kind tells functions, sources and sinks apart.
+type Kind string
+
+const (
+	Function Kind = "function"
+	Source   Kind = "source"
+	Sink     Kind = "sink"
+)
+
+// Component is a function, source or sink with its resolved options.
+type Component struct {
+	Kind Kind
+	Name string
+	Impl Impl
+	// Inputs are the topics read (none for a source); Output is the topic
+	// written (nil for a sink or a function without output).
+	Inputs []*Topic
+	Output *Topic
+	// In and Out are the schemas the implementation reads and writes: from
+	// accepts and returns, the built-in's signature, or the topics.
+	In, Out *Schema
+	Options Options
+	Span    lang.Span // the declaration
+
+	nameSpan   lang.Span
+	inputSpans []lang.Span // parallel to Inputs
+	outputSpan lang.Span
+	configAttr *lang.Attr // the config option applied, for its positions
+	index      int
+}
+
+// Key is the component's vertex key in Mesh.Graph.
+func (c *Component) Key() string { return string(c.Kind) + ":" + c.Name }
+
+// Impl is what a component runs.
+type Impl struct {
+	Kind ImplKind
+	// Name is the built-in's or the registered Go function's name.
+	Name string
+	// Command is the executable and its arguments, for exec.
+	Command []string
+	Span    lang.Span
+}
+
+// ImplKind is builtin, go or exec.
+type ImplKind string
+
+const (
+	ImplBuiltin ImplKind = "builtin"
+	ImplGo      ImplKind = "go"
+	ImplExec    ImplKind = "exec"
+)
+
+// Options are a component's settings after mesh.defaults and the built-in
+// defaults are applied.
+type Options struct {
+	// Replicas is the fixed instance count; when MaxReplicas > 0 an
+	// autoscaler keeps the count between MinReplicas and MaxReplicas.
+	Replicas    int
+	MinReplicas int
+	MaxReplicas int
+
+	Guarantee      Guarantee
+	Subscription   Subscription
+	CPU            float64 // cores, 0 when unset
+	Memory         int64   // bytes, 0 when unset
+	Timeout        time.Duration
+	MaxRetries     int // -1 when unset
+	RetainOrdering bool
+	State          bool
+	Log            *Topic
+	DeadLetter     *Topic
+	Publishes      []*Topic
+	// Config holds string, int64, float64, bool, []any and map[string]any
+	// values; durations and sizes keep their text ("30s", "512Mi").
+	Config  map[string]any
+	Secrets map[string]Secret
+
+	// Set maps each option key given in the component's body or in
+	// mesh.defaults to where it was written.
+	Set map[string]lang.Span
+}
+
+// Guarantee is a processing guarantee.
+type Guarantee string
+
+const (
+	AtMostOnce      Guarantee = "at_most_once"
+	AtLeastOnce     Guarantee = "at_least_once"
+	EffectivelyOnce Guarantee = "effectively_once"
+)
+
+// Subscription is how a component's instances share their inputs.
+type Subscription struct {
+	Name     string
+	Type     string // exclusive, shared, failover or key_shared
+	Position string // latest or earliest
+}
+
+// Secret refers to a value in the deployment's secret store.
+type Secret struct {
+	Path string
+	Key  string
+}

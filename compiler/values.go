@@ -1,0 +1,329 @@
+package compiler
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meshc/meshc/lang"
+)
+
+// valueKind names what a value is, for messages and for checks.
+type valueKind string
+
+const (
+	kString   valueKind = "string"
+	kInt      valueKind = "int"
+	kFloat    valueKind = "number"
+	kDuration valueKind = "duration"
+	kSize     valueKind = "size"
+	kBool     valueKind = "bool"
+	kList     valueKind = "list"
+	kObject   valueKind = "object"
+	kName     valueKind = "name"
+	kCall     valueKind = "call"
+)
+
+// value is a source value with param.X references replaced by the bound
+// parameter values. v holds string, int64, float64, time.Duration, int64
+// bytes for sizes, bool, []*lang.Value or *lang.Object.
+type value struct {
+	kind  valueKind
+	v     any
+	text  string // the literal's source text, for durations and sizes
+	param string // "param.X" when the value came from a parameter
+	node  *lang.Value
+}
+
+// describe says what a value is, for "want X, found ..." messages.
+func (v value) describe() string {
+	switch {
+	case v.param != "":
+		return fmt.Sprintf("%s (a %s)", v.param, v.kind)
+	case v.kind == kName:
+		return "the name " + refName(v.node.Ref)
+	case v.kind == kCall:
+		return "the call " + refName(v.node.Ref) + "(...)"
+	case v.kind == kString:
+		return fmt.Sprintf("the string %q", v.v)
+	case v.text != "":
+		return fmt.Sprintf("the %s %s", v.kind, v.text)
+	}
+	return "a " + string(v.kind)
+}
+
+// eval reads a value. It reports unresolvable param references and returns
+// false for them.
+func (c *compiler) eval(n *lang.Value) (value, bool) {
+	v := value{node: n}
+	switch {
+	case n.String != nil:
+		s, err := strconv.Unquote(*n.String)
+		if err != nil {
+			s = strings.Trim(*n.String, "\"`") // the parser already reported it
+		}
+		v.kind, v.v = kString, s
+	case n.Int != nil:
+		i, _ := strconv.ParseInt(*n.Int, 10, 64)
+		v.kind, v.v, v.text = kInt, i, *n.Int
+	case n.Float != nil:
+		f, _ := strconv.ParseFloat(*n.Float, 64)
+		v.kind, v.v, v.text = kFloat, f, *n.Float
+	case n.Duration != nil:
+		d, _ := time.ParseDuration(*n.Duration)
+		v.kind, v.v, v.text = kDuration, d, *n.Duration
+	case n.Size != nil:
+		b, err := parseSize(*n.Size)
+		if err != nil {
+			c.errorf(n.Span, "%v", err)
+			return v, false
+		}
+		v.kind, v.v, v.text = kSize, b, *n.Size
+	case n.Bool != nil:
+		v.kind, v.v = kBool, *n.Bool == "true"
+	case n.List != nil:
+		v.kind, v.v = kList, n.List.Items
+	case n.Object != nil:
+		v.kind, v.v = kObject, n.Object
+	case n.Ref != nil && len(n.Ref.Parts) > 0 && n.Ref.Parts[0].Name == "param":
+		return c.paramValue(n)
+	case n.Ref != nil && n.Ref.Args != nil:
+		v.kind = kCall
+	default:
+		v.kind = kName
+	}
+	return v, true
+}
+
+// paramValue resolves param.NAME to the parameter's bound value.
+func (c *compiler) paramValue(n *lang.Value) (value, bool) {
+	ref := n.Ref
+	if len(ref.Parts) != 2 || ref.Args != nil || len(ref.TypeArgs) > 0 {
+		c.errorf(ref.Span, "write a parameter reference as param.NAME")
+		return value{}, false
+	}
+	name := ref.Parts[1].Name
+	p, ok := c.params[name]
+	if !ok {
+		d := c.errorf(ref.Parts[1].Span, "unknown parameter %s", name)
+		c.suggest(d, name, keys(c.params))
+		if d.Hint == "" {
+			d.Hint = fmt.Sprintf("declare it: param %s TYPE = DEFAULT", name)
+		}
+		return value{}, false
+	}
+	if p.Value == nil {
+		return value{}, false // reported at the declaration
+	}
+	v := value{v: p.Value, param: "param." + name, node: n}
+	switch p.Type {
+	case ParamInt:
+		v.kind = kInt
+	case ParamFloat:
+		v.kind = kFloat
+	case ParamString:
+		v.kind = kString
+	case ParamBool:
+		v.kind = kBool
+	case ParamDuration:
+		v.kind, v.text = kDuration, p.Value.(time.Duration).String()
+	case ParamSize:
+		v.kind, v.text = kSize, strconv.FormatInt(p.Value.(int64), 10)
+	}
+	return v, true
+}
+
+// want reads the value of a, and reports it unless its kind is one of
+// kinds. An int is a number where a number is wanted.
+func (c *compiler) want(a *lang.Attr, what string, kinds ...valueKind) (value, bool) {
+	v, ok := c.eval(a.Value)
+	if !ok {
+		return v, false
+	}
+	for _, k := range kinds {
+		if v.kind == k {
+			return v, true
+		}
+		if k == kFloat && v.kind == kInt {
+			v.kind, v.v = kFloat, float64(v.v.(int64))
+			return v, true
+		}
+	}
+	c.errorf(a.Value.Span, "%s wants %s, found %s", a.Key.Name, what, v.describe())
+	return v, false
+}
+
+func (c *compiler) stringValue(a *lang.Attr) (string, bool) {
+	v, ok := c.want(a, "a string", kString)
+	if !ok {
+		return "", false
+	}
+	return v.v.(string), true
+}
+
+func (c *compiler) intValue(a *lang.Attr, min int64) (int, bool) {
+	v, ok := c.want(a, "an int", kInt)
+	if !ok {
+		return 0, false
+	}
+	i := v.v.(int64)
+	if i < min {
+		c.errorf(a.Value.Span, "%s must be at least %d, found %d", a.Key.Name, min, i)
+		return 0, false
+	}
+	return int(i), true
+}
+
+func (c *compiler) boolValue(a *lang.Attr) (bool, bool) {
+	v, ok := c.want(a, "true or false", kBool)
+	if !ok {
+		return false, false
+	}
+	return v.v.(bool), true
+}
+
+func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
+	v, ok := c.want(a, "an object { ... }", kObject)
+	if !ok {
+		return nil
+	}
+	return v.v.(*lang.Object)
+}
+
+// enumValue reads a bare name that must be one of names.
+func (c *compiler) enumValue(a *lang.Attr, names []string) (string, bool) {
+	v, ok := c.want(a, "one of "+joinNames(names), kName)
+	if !ok {
+		return "", false
+	}
+	ref := v.node.Ref
+	name := refName(ref)
+	for _, n := range names {
+		if n == name && len(ref.TypeArgs) == 0 {
+			return name, true
+		}
+	}
+	d := c.errorf(ref.Span, "unknown %s value %s", a.Key.Name, name)
+	c.suggest(d, name, names)
+	if d.Hint == "" {
+		d.Hint = "use one of " + joinNames(names)
+	} else {
+		d.Hint += " (one of " + joinNames(names) + ")"
+	}
+	return "", false
+}
+
+// stringArgs returns the call arguments of ref when there are n of them (or
+// at least -n when n < 0) and all are strings; otherwise nil.
+func (c *compiler) stringArgs(ref *lang.Ref, n int) []string {
+	if ref.Args == nil || len(ref.TypeArgs) > 0 {
+		return nil
+	}
+	vals := ref.Args.Values
+	if (n >= 0 && len(vals) != n) || (n < 0 && len(vals) < -n) {
+		return nil
+	}
+	out := make([]string, 0, len(vals))
+	for _, a := range vals {
+		v, ok := c.eval(a)
+		if !ok || v.kind != kString {
+			return nil
+		}
+		out = append(out, v.v.(string))
+	}
+	return out
+}
+
+// goValue converts a config value to plain Go data: string, int64, float64,
+// bool, []any, map[string]any; durations and sizes keep their text.
+func (c *compiler) goValue(n *lang.Value) (any, bool) {
+	v, ok := c.eval(n)
+	if !ok {
+		return nil, false
+	}
+	switch v.kind {
+	case kDuration, kSize:
+		if v.param != "" && v.kind == kDuration {
+			return v.v.(time.Duration).String(), true
+		}
+		return v.text, true
+	case kList:
+		items := v.v.([]*lang.Value)
+		out := make([]any, 0, len(items))
+		good := true
+		for _, it := range items {
+			x, ok := c.goValue(it)
+			good = good && ok
+			out = append(out, x)
+		}
+		return out, good
+	case kObject:
+		out := map[string]any{}
+		good := true
+		for _, a := range c.attrsAny(v.v.(*lang.Object)) {
+			x, ok := c.goValue(a.Value)
+			good = good && ok
+			out[a.Key.Name] = x
+		}
+		return out, good
+	case kName, kCall:
+		c.errorf(n.Span, "a config value cannot be %s", v.describe()).WithHint(`quote text ("%s"); values are strings, numbers, bools, lists, objects and param.NAME`, refName(n.Ref))
+		return nil, false
+	}
+	return v.v, true
+}
+
+// attrsAny returns an object's attributes, reporting repeated keys.
+func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
+	var out []*lang.Attr
+	seen := map[string]*lang.Attr{}
+	for _, a := range obj.Attrs {
+		if first, dup := seen[a.Key.Name]; dup {
+			d := c.errorf(a.Key.Span, "key %s is set twice", a.Key.Name).WithHint("remove one of them")
+			d.Related = append(d.Related, lang.Related{Pos: first.Key.Pos, End: first.Key.EndPos, Message: "first set here"})
+			continue
+		}
+		seen[a.Key.Name] = a
+		out = append(out, a)
+	}
+	return out
+}
+
+var sizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$`)
+
+// ParseSize reads a size such as 512Mi, 2Gi, 100M or 1024 into bytes. Ki,
+// Mi, Gi, Ti and Pi are powers of 1024; K, M, G, T and P powers of 1000.
+func ParseSize(s string) (int64, error) { return parseSize(s) }
+
+func parseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("invalid size %q: write digits and a unit, as in 512Mi, 2Gi or 100M", s)
+	}
+	n, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q: %v", s, err)
+	}
+	mult := map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+		"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}[m[2]]
+	b := n * mult
+	if b >= 1<<63 {
+		return 0, fmt.Errorf("size %s is too large", s)
+	}
+	if b != float64(int64(b)) {
+		return 0, fmt.Errorf("size %s is not a whole number of bytes", s)
+	}
+	return int64(b), nil
+}
+
+func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
