@@ -103,7 +103,7 @@ type Topic struct {
 	Readers []*Component // components that read it
 
 	nameSpan lang.Span
-	index    int // vertex index in the compiler's graph
+	index    int  // vertex index in the compiler's graph
 	sideOnly bool // written only as a log or dead-letter topic
 }
 

@@ -72,8 +72,8 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 	for _, a := range own {
 		c.option(comp, a)
 	}
-	if _, ok := comp.Options.Set["use"]; !ok {
-		c.errorf(comp.Span, "%s %s has no use", comp.Kind, comp.Name).WithHint(`say what it runs: use = builtin.NAME, go("NAME") or exec("PATH")`)
+	if !ownKeys["use"] {
+		c.errorf(comp.nameSpan, "%s %s has no use", comp.Kind, comp.Name).WithHint(`say what it runs: use = builtin.NAME, go("NAME") or exec("PATH")`)
 	}
 	c.finishDefaults(comp)
 	c.crossCheck(comp, string(comp.Kind)+" "+comp.Name)

@@ -60,7 +60,7 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 	v := value{node: n}
 	switch {
 	case n.String != nil:
-		s, err := strconv.Unquote(*n.String)
+		s, err := lang.Unquote(*n.String)
 		if err != nil {
 			s = strings.Trim(*n.String, "\"`") // the parser already reported it
 		}

@@ -93,6 +93,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 	root.AddCommand(
 		newFmtCmd(),
 		newParseCmd(),
+		newCheckCmd(), newGraphCmd(),
 	)
 	return root
 }

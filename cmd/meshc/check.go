@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/lang"
+	"github.com/spf13/cobra"
+)
+
+func newCheckCmd() *cobra.Command {
+	var strict bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "check [--strict] [--format text|json|github] FILE...",
+		Short: "Check .mesh files and report every problem",
+		Long: `check parses and compiles each FILE, a mesh of its own, and reports every problem
+in one run: unknown and duplicate names, invalid Pulsar names, topic cycles, schema
+mismatches, topics nobody writes or reads, and option errors. SPEC.md lists the checks.
+A file with syntax errors gets no further checks.
+
+Formats: text (diagnostics with source snippets, on standard error), json (one stable
+array on standard output) and github (GitHub Actions annotations on standard output).
+
+Exit status: 0 when no file has errors (warnings allowed, unless --strict), 1 when one
+has, or cannot be read, 2 for a usage mistake.`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: meshFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			write, ok := checkFormats[format]
+			if !ok {
+				return usageErrorf("--format %q: use text, json or github", format)
+			}
+			var all lang.Diagnostics
+			sources := lang.Sources{}
+			unreadable := false
+			for _, name := range args {
+				src, err := os.ReadFile(name)
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
+					unreadable = true
+					continue
+				}
+				sources[name] = src
+				all = append(all, checkFile(name, src)...)
+			}
+			write(cmd, sources, all)
+			switch {
+			case unreadable || all.HasErrors():
+				return failed()
+			case strict && len(all) > 0:
+				return failed()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors: exit 1 on any diagnostic")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
+	return cmd
+}
+
+// checkFile returns the syntax errors of one file or, if it has none, the
+// compiler's diagnostics.
+func checkFile(name string, src []byte) lang.Diagnostics {
+	f, diags := lang.Parse(name, src)
+	if len(diags) > 0 {
+		return diags
+	}
+	_, diags = compiler.Compile([]*lang.File{f}, nil)
+	return diags
+}
+
+var checkFormats = map[string]func(*cobra.Command, lang.Sources, lang.Diagnostics){
+	"text":   writeText,
+	"json":   writeJSON,
+	"github": writeGitHub,
+}
+
+func writeText(cmd *cobra.Command, sources lang.Sources, ds lang.Diagnostics) {
+	w := cmd.ErrOrStderr()
+	sources.Render(w, ds)
+	if len(ds) > 0 {
+		fmt.Fprintln(w, summary(ds))
+	}
+}
+
+// summary counts errors and warnings: "2 errors, 1 warning".
+func summary(ds lang.Diagnostics) string {
+	errs := 0
+	for _, d := range ds {
+		if d.Severity == lang.Error {
+			errs++
+		}
+	}
+	return plural(errs, "error") + ", " + plural(len(ds)-errs, "warning")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// jsonDiagnostic is the stable JSON form of a diagnostic: 1-based lines and
+// byte columns, ends exclusive.
+type jsonDiagnostic struct {
+	File      string        `json:"file"`
+	Line      int           `json:"line"`
+	Column    int           `json:"column"`
+	EndLine   int           `json:"end_line"`
+	EndColumn int           `json:"end_column"`
+	Severity  string        `json:"severity"`
+	Message   string        `json:"message"`
+	Hint      string        `json:"hint,omitempty"`
+	Related   []jsonRelated `json:"related,omitempty"`
+}
+
+type jsonRelated struct {
+	File      string `json:"file"`
+	Line      int    `json:"line"`
+	Column    int    `json:"column"`
+	EndLine   int    `json:"end_line"`
+	EndColumn int    `json:"end_column"`
+	Message   string `json:"message"`
+}
+
+func writeJSON(cmd *cobra.Command, _ lang.Sources, ds lang.Diagnostics) {
+	out := make([]jsonDiagnostic, 0, len(ds))
+	for _, d := range ds {
+		jd := jsonDiagnostic{File: d.Pos.Filename, Line: d.Pos.Line, Column: d.Pos.Column,
+			EndLine: d.End.Line, EndColumn: d.End.Column, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint}
+		for _, r := range d.Related {
+			jd.Related = append(jd.Related, jsonRelated{File: r.Pos.Filename, Line: r.Pos.Line, Column: r.Pos.Column,
+				EndLine: r.End.Line, EndColumn: r.End.Column, Message: r.Message})
+		}
+		out = append(out, jd)
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+}
+
+// writeGitHub prints workflow commands that GitHub Actions shows as
+// annotations on the lines of a pull request.
+func writeGitHub(cmd *cobra.Command, _ lang.Sources, ds lang.Diagnostics) {
+	w := cmd.OutOrStdout()
+	for _, d := range ds {
+		msg := d.Message
+		if d.Hint != "" {
+			msg += "\n" + d.Hint
+		}
+		for _, r := range d.Related {
+			msg += fmt.Sprintf("\n%s:%d:%d: %s", r.Pos.Filename, r.Pos.Line, r.Pos.Column, r.Message)
+		}
+		endLine, endCol := d.End.Line, d.End.Column-1 // GitHub's end column is inclusive
+		if endLine < d.Pos.Line || (endLine == d.Pos.Line && endCol < d.Pos.Column) {
+			endLine, endCol = d.Pos.Line, d.Pos.Column
+		}
+		fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,endLine=%d,endColumn=%d,title=meshc::%s\n", d.Severity,
+			ghProperty(d.Pos.Filename), d.Pos.Line, d.Pos.Column, endLine, endCol, ghData(msg))
+	}
+}
+
+func ghData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+func ghProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
