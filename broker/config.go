@@ -1,0 +1,85 @@
+package broker
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/meshc/meshc/broker/internal/wire"
+)
+
+// FsyncPolicy says when appended entries are synced to the disk; see the
+// package documentation.
+type FsyncPolicy string
+
+// The fsync policies.
+const (
+	FsyncAlways   FsyncPolicy = "always"
+	FsyncInterval FsyncPolicy = "interval"
+	FsyncNever    FsyncPolicy = "never"
+)
+
+// Config configures a Broker. The zero value of every field but Listen
+// means its default.
+type Config struct {
+	// Listen is the address of the Pulsar protocol listener, such as
+	// "127.0.0.1:6650" or "127.0.0.1:0" for any free port.
+	Listen string
+	// AdminListen is the address of the HTTP admin endpoint; empty means
+	// no admin endpoint.
+	AdminListen string
+	// DataDir holds topics, cursors and schemas; empty means in memory.
+	DataDir string
+	// Fsync is the log sync policy; the default is FsyncInterval.
+	Fsync         FsyncPolicy
+	FsyncInterval time.Duration // default 200ms
+	SegmentSize   int64         // bytes per log segment file, default 64 MiB
+
+	MaxMessageSize        int // largest metadata+payload accepted, default 5 MiB
+	MaxProducersPerConn   int // default 1000
+	MaxConsumersPerConn   int // default 1000
+	MaxUnackedPerConsumer int // messages delivered but not acknowledged before dispatch pauses, default 50000
+
+	// AckTimeout redelivers a message not acknowledged this long after it
+	// was delivered; zero disables it.
+	AckTimeout time.Duration
+
+	Logger *slog.Logger // default: discard
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:6650"
+	}
+	switch c.Fsync {
+	case "":
+		c.Fsync = FsyncInterval
+	case FsyncAlways, FsyncInterval, FsyncNever:
+	default:
+		return c, fmt.Errorf("unknown fsync policy %q: use always, interval or never", c.Fsync)
+	}
+	if c.FsyncInterval <= 0 {
+		c.FsyncInterval = 200 * time.Millisecond
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 5 << 20
+	}
+	if c.MaxProducersPerConn <= 0 {
+		c.MaxProducersPerConn = 1000
+	}
+	if c.MaxConsumersPerConn <= 0 {
+		c.MaxConsumersPerConn = 1000
+	}
+	if c.MaxUnackedPerConsumer <= 0 {
+		c.MaxUnackedPerConsumer = 50000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+func (c Config) maxFrameSize() int {
+	return c.MaxMessageSize + (wire.DefaultMaxFrameSize - 5<<20)
+}

@@ -1,0 +1,30 @@
+// Package broker is meshc's embedded broker: a single-process server that
+// speaks the Pulsar binary protocol, so any Pulsar client can produce to and
+// consume from it, like Pulsar's own standalone mode.
+//
+// Topics are append-only logs; entries (single messages or whole batches)
+// are stored and forwarded exactly as producers sent them. Subscriptions of
+// every type (Exclusive, Shared, Failover, Key_Shared) keep a cursor of
+// acknowledged entries. A producer's highest sequence id is kept per topic
+// and producer name, and a SEND at or below it is acknowledged and dropped.
+//
+// With Config.DataDir set, each topic's log, its subscription cursors and
+// schemas live under that directory and survive a restart; the
+// deduplication table is rebuilt from the log's own message metadata. With
+// no DataDir everything is in memory. Stored entries are also kept in memory
+// while the broker runs, so it suits development and tests, not large data.
+//
+// Fsync policy (Config.Fsync): every accepted entry is written to its log
+// file with one write call before its receipt is sent, so a crash of the
+// broker process never loses an acknowledged message. The policy decides
+// when the operating system is told to put it on the disk, which matters
+// only if the machine itself fails:
+//
+//	always    fsync before each receipt (slowest, nothing lost on power loss)
+//	interval  fsync every Config.FsyncInterval, 200ms by default (the default)
+//	never     leave it to the operating system
+//
+// Cursors are written every FsyncInterval and on Close, so after a crash a
+// few acknowledged messages may be delivered again (at-least-once, as in
+// Pulsar), never lost.
+package broker

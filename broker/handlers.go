@@ -1,0 +1,401 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/meshc/meshc/broker/internal/wire"
+)
+
+// handle serves one command. A returned error closes the connection: it is
+// only for clients that break the protocol; refusals go back as replies.
+func (c *conn) handle(cmd *wire.BaseCommand, f *wire.Frame, badChecksum bool) error {
+	t := cmd.GetType()
+	if !c.connected && t != wire.BaseCommand_CONNECT {
+		return fmt.Errorf("%w: %v before CONNECT", wire.ErrMalformed, t)
+	}
+	switch t {
+	case wire.BaseCommand_CONNECT:
+		return c.handleConnect(cmd.GetConnect())
+	case wire.BaseCommand_PING:
+		c.send(&wire.BaseCommand{Type: wire.BaseCommand_PONG.Enum(), Pong: &wire.CommandPong{}})
+	case wire.BaseCommand_PONG:
+	case wire.BaseCommand_SEND:
+		return c.handleSend(cmd.GetSend(), f, badChecksum)
+	case wire.BaseCommand_FLOW:
+		if cons := c.consumer(cmd.GetFlow().GetConsumerId()); cons != nil {
+			cons.sub.flow(cons, cmd.GetFlow().GetMessagePermits())
+		}
+	case wire.BaseCommand_ACK:
+		c.handleAck(cmd.GetAck())
+	case wire.BaseCommand_REDELIVER_UNACKNOWLEDGED_MESSAGES:
+		c.handleRedeliver(cmd.GetRedeliverUnacknowledgedMessages())
+	case wire.BaseCommand_PARTITIONED_METADATA:
+		c.handlePartitionedMetadata(cmd.GetPartitionMetadata())
+	case wire.BaseCommand_LOOKUP:
+		c.handleLookup(cmd.GetLookupTopic())
+	case wire.BaseCommand_PRODUCER:
+		c.handleProducer(cmd.GetProducer())
+	case wire.BaseCommand_SUBSCRIBE:
+		c.handleSubscribe(cmd.GetSubscribe())
+	case wire.BaseCommand_CLOSE_PRODUCER:
+		c.handleCloseProducer(cmd.GetCloseProducer())
+	case wire.BaseCommand_CLOSE_CONSUMER:
+		cc := cmd.GetCloseConsumer()
+		if cons, ok := c.dropConsumer(cc.GetConsumerId()); ok {
+			c.b.detachConsumer(cons)
+		}
+		c.sendSuccess(cc.GetRequestId())
+	case wire.BaseCommand_UNSUBSCRIBE:
+		c.handleUnsubscribe(cmd.GetUnsubscribe())
+	case wire.BaseCommand_SEEK:
+		c.handleSeek(cmd.GetSeek())
+	case wire.BaseCommand_GET_LAST_MESSAGE_ID:
+		c.handleGetLastMessageID(cmd.GetGetLastMessageId())
+	case wire.BaseCommand_GET_SCHEMA:
+		c.handleGetSchema(cmd.GetGetSchema())
+	case wire.BaseCommand_GET_OR_CREATE_SCHEMA:
+		c.handleGetOrCreateSchema(cmd.GetGetOrCreateSchema())
+	case wire.BaseCommand_GET_TOPICS_OF_NAMESPACE:
+		c.handleTopicsOfNamespace(cmd.GetGetTopicsOfNamespace())
+	default:
+		c.log.Debug("ignoring unsupported command", "type", t.String())
+	}
+	return nil
+}
+
+func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
+	if c.connected {
+		return fmt.Errorf("%w: second CONNECT", wire.ErrMalformed)
+	}
+	c.connected = true
+	version := min(cmd.GetProtocolVersion(), protocolVersion)
+	maxSize := int32(c.b.cfg.MaxMessageSize)
+	sv := serverVersion
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_CONNECTED.Enum(), Connected: &wire.CommandConnected{
+		ServerVersion: &sv, ProtocolVersion: &version, MaxMessageSize: &maxSize,
+	}})
+	c.log.Debug("client connected", "client", cmd.GetClientVersion(), "protocol", version)
+	return nil
+}
+
+func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool) error {
+	pid, seq := cmd.GetProducerId(), cmd.GetSequenceId()
+	p := c.producers[pid]
+	sendError := func(code wire.ServerError, err error) {
+		msg := err.Error()
+		c.send(&wire.BaseCommand{Type: wire.BaseCommand_SEND_ERROR.Enum(), SendError: &wire.CommandSendError{
+			ProducerId: &pid, SequenceId: &seq, Error: code.Enum(), Message: &msg}})
+	}
+	switch {
+	case !f.HasPayload:
+		return fmt.Errorf("%w: SEND without a payload", wire.ErrMalformed)
+	case p == nil:
+		sendError(wire.ServerError_ProducerBusy, fmt.Errorf("producer %d is not open on this connection; create it first", pid))
+		return nil
+	case badChecksum:
+		sendError(wire.ServerError_ChecksumError, wire.ErrChecksum)
+		return nil
+	}
+	highest := cmd.GetHighestSequenceId()
+	res, err := p.topic.publish(p.name, seq, highest, f)
+	if err != nil {
+		c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
+		sendError(wire.ServerError_PersistenceError, err)
+		return nil
+	}
+	id := wire.MessageID{Ledger: ledgerID, Entry: res.entryID, Partition: p.topic.partition}
+	if res.duplicate {
+		id = wire.MessageID{Ledger: math.MaxUint64, Entry: math.MaxUint64, Partition: -1}
+	}
+	c.wmu.Lock()
+	if !c.closed {
+		c.out = wire.AppendSendReceipt(c.out, pid, seq, max(highest, seq), id)
+	}
+	c.wmu.Unlock()
+	c.signal()
+	return nil
+}
+
+func (c *conn) handleAck(cmd *wire.CommandAck) {
+	cons := c.consumer(cmd.GetConsumerId())
+	if cons != nil {
+		ids := make([]uint64, 0, len(cmd.GetMessageId()))
+		for _, m := range cmd.GetMessageId() {
+			if partialBatchAck(m.GetAckSet()) {
+				continue
+			}
+			ids = append(ids, m.GetEntryId())
+		}
+		cons.sub.ack(ids, cmd.GetAckType() == wire.CommandAck_Cumulative)
+	}
+	if cmd.RequestId != nil {
+		cid, rid := cmd.GetConsumerId(), cmd.GetRequestId()
+		c.send(&wire.BaseCommand{Type: wire.BaseCommand_ACK_RESPONSE.Enum(),
+			AckResponse: &wire.CommandAckResponse{ConsumerId: &cid, RequestId: &rid}})
+	}
+}
+
+// partialBatchAck reports an ack set that still has unacknowledged
+// messages (set bits) in it: the entry stays unacknowledged.
+func partialBatchAck(set []int64) bool {
+	for _, w := range set {
+		if w != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) handleRedeliver(cmd *wire.CommandRedeliverUnacknowledgedMessages) {
+	cons := c.consumer(cmd.GetConsumerId())
+	if cons == nil {
+		return
+	}
+	var ids []uint64
+	if len(cmd.GetMessageIds()) > 0 {
+		ids = make([]uint64, 0, len(cmd.GetMessageIds()))
+		for _, m := range cmd.GetMessageIds() {
+			ids = append(ids, m.GetEntryId())
+		}
+	}
+	cons.sub.redeliver(cons, ids)
+}
+
+func (c *conn) handlePartitionedMetadata(cmd *wire.CommandPartitionedTopicMetadata) {
+	rid := cmd.GetRequestId()
+	resp := &wire.CommandPartitionedTopicMetadataResponse{RequestId: &rid}
+	name, err := parseTopic(cmd.GetTopic())
+	if err != nil {
+		resp.Response = wire.CommandPartitionedTopicMetadataResponse_Failed.Enum()
+		resp.Error = wire.ServerError_InvalidTopicName.Enum()
+		msg := err.Error()
+		resp.Message = &msg
+	} else {
+		n := uint32(c.b.partitions(name.String()))
+		resp.Partitions = &n
+		resp.Response = wire.CommandPartitionedTopicMetadataResponse_Success.Enum()
+	}
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_PARTITIONED_METADATA_RESPONSE.Enum(), PartitionMetadataResponse: resp})
+}
+
+func (c *conn) handleLookup(cmd *wire.CommandLookupTopic) {
+	rid := cmd.GetRequestId()
+	resp := &wire.CommandLookupTopicResponse{RequestId: &rid}
+	if _, err := parseTopic(cmd.GetTopic()); err != nil {
+		resp.Response = wire.CommandLookupTopicResponse_Failed.Enum()
+		resp.Error = wire.ServerError_InvalidTopicName.Enum()
+		msg := err.Error()
+		resp.Message = &msg
+	} else {
+		url, yes := c.b.URL(), true
+		resp.BrokerServiceUrl = &url
+		resp.Response = wire.CommandLookupTopicResponse_Connect.Enum()
+		resp.Authoritative = &yes
+	}
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_LOOKUP_RESPONSE.Enum(), LookupTopicResponse: resp})
+}
+
+func (c *conn) handleProducer(cmd *wire.CommandProducer) {
+	rid, pid := cmd.GetRequestId(), cmd.GetProducerId()
+	if p, ok := c.producers[pid]; ok {
+		c.sendProducerSuccess(rid, p, nil)
+		return
+	}
+	if len(c.producers) >= c.b.cfg.MaxProducersPerConn {
+		c.sendError(rid, wire.ServerError_NotAllowedError,
+			fmt.Errorf("connection has %d producers, the limit; close some or open another connection", len(c.producers)))
+		return
+	}
+	t, code, err := c.b.topicFor(cmd.GetTopic())
+	if err != nil {
+		c.sendError(rid, code, err)
+		return
+	}
+	version, err := t.useSchema(cmd.GetSchema())
+	if err != nil {
+		c.sendError(rid, schemaErrorCode(err), err)
+		return
+	}
+	name := cmd.GetProducerName()
+	if name == "" {
+		name = c.b.newProducerName()
+	}
+	if err := t.claimProducer(name); err != nil {
+		c.sendError(rid, wire.ServerError_ProducerBusy, err)
+		return
+	}
+	p := &producer{id: pid, name: name, topic: t}
+	c.producers[pid] = p
+	c.sendProducerSuccess(rid, p, version)
+}
+
+func schemaErrorCode(err error) wire.ServerError {
+	if errors.Is(err, errIncompatibleSchema) {
+		return wire.ServerError_IncompatibleSchema
+	}
+	return wire.ServerError_PersistenceError
+}
+
+func (c *conn) sendProducerSuccess(rid uint64, p *producer, version []byte) {
+	last := p.topic.lastSequence(p.name)
+	name := p.name
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_PRODUCER_SUCCESS.Enum(), ProducerSuccess: &wire.CommandProducerSuccess{
+		RequestId: &rid, ProducerName: &name, LastSequenceId: &last, SchemaVersion: version}})
+}
+
+func (c *conn) handleCloseProducer(cmd *wire.CommandCloseProducer) {
+	if p, ok := c.producers[cmd.GetProducerId()]; ok {
+		delete(c.producers, p.id)
+		p.topic.releaseProducer(p.name)
+	}
+	c.sendSuccess(cmd.GetRequestId())
+}
+
+func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
+	rid, cid := cmd.GetRequestId(), cmd.GetConsumerId()
+	if c.consumer(cid) != nil {
+		c.sendSuccess(rid)
+		return
+	}
+	c.cmu.Lock()
+	n := len(c.consumers)
+	c.cmu.Unlock()
+	if n >= c.b.cfg.MaxConsumersPerConn {
+		c.sendError(rid, wire.ServerError_NotAllowedError,
+			fmt.Errorf("connection has %d consumers, the limit; close some or open another connection", n))
+		return
+	}
+	t, code, err := c.b.topicFor(cmd.GetTopic())
+	if err != nil {
+		c.sendError(rid, code, err)
+		return
+	}
+	if _, err := t.useSchema(cmd.GetSchema()); err != nil {
+		c.sendError(rid, schemaErrorCode(err), err)
+		return
+	}
+	start := uint64(0)
+	switch {
+	case !cmd.GetDurable() && cmd.GetStartMessageId() != nil:
+		start = messageIDPosition(t, cmd.GetStartMessageId())
+	case cmd.GetInitialPosition() == wire.CommandSubscribe_Latest:
+		start = t.length()
+	}
+	s := t.subscription(cmd.GetSubscription(), cmd.GetSubType(), cmd.GetDurable(), start)
+	cons := &consumer{id: cid, name: cmd.GetConsumerName(), priority: cmd.GetPriorityLevel(),
+		conn: c, sub: s, readCompacted: cmd.GetReadCompacted()}
+	if cons.readCompacted {
+		t.compacted()
+	}
+	err = s.addConsumer(cons, cmd.GetSubType(), func() {
+		c.cmu.Lock()
+		c.consumers[cid] = cons
+		c.cmu.Unlock()
+		c.sendSuccess(rid)
+	})
+	if err != nil {
+		c.sendError(rid, wire.ServerError_ConsumerBusy, err)
+	}
+}
+
+func (c *conn) handleUnsubscribe(cmd *wire.CommandUnsubscribe) {
+	rid := cmd.GetRequestId()
+	cons := c.consumer(cmd.GetConsumerId())
+	if cons == nil {
+		c.sendError(rid, wire.ServerError_ConsumerNotFound, fmt.Errorf("consumer %d is not open on this connection", cmd.GetConsumerId()))
+		return
+	}
+	if err := c.b.unsubscribe(cons.sub, cons, cmd.GetForce()); err != nil {
+		c.sendError(rid, wire.ServerError_ConsumerBusy, err)
+		return
+	}
+	c.dropConsumer(cons.id)
+	c.sendSuccess(rid)
+}
+
+func (c *conn) handleSeek(cmd *wire.CommandSeek) {
+	rid := cmd.GetRequestId()
+	cons := c.consumer(cmd.GetConsumerId())
+	if cons == nil {
+		c.sendError(rid, wire.ServerError_ConsumerNotFound, fmt.Errorf("consumer %d is not open on this connection", cmd.GetConsumerId()))
+		return
+	}
+	t := cons.sub.t
+	var pos uint64
+	if cmd.MessageId != nil {
+		pos = messageIDPosition(t, cmd.GetMessageId())
+	} else {
+		pos = t.firstAtOrAfter(cmd.GetMessagePublishTime())
+	}
+	detached := cons.sub.seek(pos)
+	c.sendSuccess(rid)
+	for _, d := range detached {
+		d.conn.closeConsumer(d)
+	}
+}
+
+func (c *conn) handleGetLastMessageID(cmd *wire.CommandGetLastMessageId) {
+	rid := cmd.GetRequestId()
+	cons := c.consumer(cmd.GetConsumerId())
+	if cons == nil {
+		c.sendError(rid, wire.ServerError_ConsumerNotFound, fmt.Errorf("consumer %d is not open on this connection", cmd.GetConsumerId()))
+		return
+	}
+	t := cons.sub.t
+	part := t.partition
+	last := &wire.MessageIdData{LedgerId: proto64(math.MaxUint64), EntryId: proto64(math.MaxUint64), Partition: &part}
+	if n := t.length(); n > 0 {
+		e, _ := t.entryAt(n - 1)
+		last.LedgerId, last.EntryId = proto64(ledgerID), proto64(n-1)
+		if e.numMessages > 1 {
+			bi := e.numMessages - 1
+			last.BatchIndex = &bi
+		}
+	}
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_LAST_MESSAGE_ID_RESPONSE.Enum(),
+		GetLastMessageIdResponse: &wire.CommandGetLastMessageIdResponse{RequestId: &rid, LastMessageId: last}})
+}
+
+func proto64(v uint64) *uint64 { return &v }
+
+func (c *conn) handleGetSchema(cmd *wire.CommandGetSchema) {
+	rid := cmd.GetRequestId()
+	resp := &wire.CommandGetSchemaResponse{RequestId: &rid}
+	t, _, err := c.b.topicFor(cmd.GetTopic())
+	if err == nil {
+		var ok bool
+		resp.Schema, resp.SchemaVersion, ok = t.schema(cmd.GetSchemaVersion())
+		if !ok {
+			err = fmt.Errorf("topic %s has no schema of that version", t.name)
+		}
+	}
+	if err != nil {
+		msg := err.Error()
+		resp.ErrorCode, resp.ErrorMessage = wire.ServerError_TopicNotFound.Enum(), &msg
+	}
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_SCHEMA_RESPONSE.Enum(), GetSchemaResponse: resp})
+}
+
+func (c *conn) handleGetOrCreateSchema(cmd *wire.CommandGetOrCreateSchema) {
+	rid := cmd.GetRequestId()
+	resp := &wire.CommandGetOrCreateSchemaResponse{RequestId: &rid}
+	t, code, err := c.b.topicFor(cmd.GetTopic())
+	if err == nil {
+		resp.SchemaVersion, err = t.useSchema(cmd.GetSchema())
+		code = schemaErrorCode(err)
+	}
+	if err != nil {
+		msg := err.Error()
+		resp.ErrorCode, resp.ErrorMessage = code.Enum(), &msg
+	}
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_OR_CREATE_SCHEMA_RESPONSE.Enum(), GetOrCreateSchemaResponse: resp})
+}
+
+func (c *conn) handleTopicsOfNamespace(cmd *wire.CommandGetTopicsOfNamespace) {
+	rid := cmd.GetRequestId()
+	topics := c.b.topicsOf(cmd.GetNamespace())
+	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_TOPICS_OF_NAMESPACE_RESPONSE.Enum(),
+		GetTopicsOfNamespaceResponse: &wire.CommandGetTopicsOfNamespaceResponse{RequestId: &rid, Topics: topics}})
+}

@@ -1,0 +1,545 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/meshc/meshc/broker/internal/storage"
+	"github.com/meshc/meshc/broker/internal/wire"
+)
+
+type subType = wire.CommandSubscribe_SubType
+
+const (
+	// dispatchBudget bounds the entries one dispatch pass sends, so a busy
+	// subscription does not hold its lock for long.
+	dispatchBudget = 1000
+	// maxReplay bounds how many Key_Shared entries may wait for a busy
+	// consumer while later entries of other keys go ahead.
+	maxReplay = 10000
+)
+
+var errConsumerBusy = errors.New("consumer busy")
+
+func subTypeFromString(s string) subType {
+	if v, ok := wire.CommandSubscribe_SubType_value[s]; ok {
+		return subType(v)
+	}
+	return wire.CommandSubscribe_Exclusive
+}
+
+// consumer is one client consumer attached to a subscription. Its mutable
+// fields are guarded by the subscription's mutex.
+type consumer struct {
+	id            uint64
+	name          string
+	priority      int32
+	conn          *conn
+	sub           *subscription
+	readCompacted bool
+
+	permits int64
+	unacked int
+	active  bool
+	told    bool // the client has heard whether it is active
+}
+
+type delivery struct {
+	c   *consumer
+	at  time.Time
+	num int32
+}
+
+// subscription is a named cursor on a topic plus its consumers and the
+// dispatch loop that feeds them.
+type subscription struct {
+	t       *topic
+	name    string
+	durable bool
+	wake    chan struct{}
+	done    chan struct{}
+	stopped sync.Once
+	saveMu  sync.Mutex // orders cursor writes and removal
+
+	mu            sync.Mutex
+	typ           subType
+	consumers     []*consumer
+	markDelete    uint64              // every entry below is acknowledged
+	acked         map[uint64]struct{} // acknowledged entries at or above markDelete
+	readPos       uint64              // next entry never dispatched
+	replay        []uint64            // sorted entries to deliver again
+	pending       map[uint64]delivery // delivered, not acknowledged
+	redeliveries  map[uint64]uint32
+	rr            int
+	dirty         bool
+	removed       bool
+	readCompacted bool
+	msgOut        int64
+	bytesOut      int64
+}
+
+func newSubscription(t *topic, name string, typ subType, durable bool, c *storage.Cursor) *subscription {
+	s := &subscription{
+		t: t, name: name, typ: typ, durable: durable,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		markDelete: c.MarkDelete, readPos: c.MarkDelete,
+		acked: map[uint64]struct{}{}, pending: map[uint64]delivery{}, redeliveries: map[uint64]uint32{},
+	}
+	for _, id := range c.Acked {
+		s.acked[id] = struct{}{}
+	}
+	go s.run()
+	return s
+}
+
+func (s *subscription) run() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		if s.dispatch() {
+			s.notify()
+		}
+	}
+}
+
+func (s *subscription) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *subscription) stop() {
+	s.stopped.Do(func() { close(s.done) })
+}
+
+func (s *subscription) cursorPath() string {
+	return filepath.Join(s.t.dir, "subscriptions", url.QueryEscape(s.name))
+}
+
+// saveCursor writes the cursor if it changed since the last write.
+func (s *subscription) saveCursor() error {
+	if s.t.dir == "" || !s.durable {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	if !s.dirty || s.removed {
+		s.mu.Unlock()
+		return nil
+	}
+	c := storage.Cursor{Type: s.typ.String(), MarkDelete: s.markDelete}
+	for id := range s.acked {
+		c.Acked = append(c.Acked, id)
+	}
+	s.dirty = false
+	s.mu.Unlock()
+	slices.Sort(c.Acked)
+	if err := storage.WriteJSON(s.cursorPath(), c); err != nil {
+		s.mu.Lock()
+		s.dirty = true
+		s.mu.Unlock()
+		return fmt.Errorf("save cursor %s of %s: %w", s.name, s.t.name, err)
+	}
+	return nil
+}
+
+// addConsumer attaches c, calling accepted (which queues the reply to the
+// client) once the checks pass and before any message or notification.
+func (s *subscription) addConsumer(c *consumer, typ subType, accepted func()) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return fmt.Errorf("%w: subscription %s is being removed; retry", errConsumerBusy, s.name)
+	}
+	if len(s.consumers) > 0 {
+		if typ != s.typ {
+			return fmt.Errorf("%w: subscription %s is %v, not %v", errConsumerBusy, s.name, s.typ, typ)
+		}
+		if typ == wire.CommandSubscribe_Exclusive {
+			return fmt.Errorf("%w: exclusive subscription %s already has a consumer", errConsumerBusy, s.name)
+		}
+	}
+	if s.typ != typ {
+		s.typ, s.dirty = typ, true
+	}
+	s.consumers = append(s.consumers, c)
+	if c.readCompacted {
+		s.readCompacted = true
+	}
+	accepted()
+	s.updateActiveLocked()
+	return nil
+}
+
+// removeConsumer detaches c and hands its unacknowledged entries back for
+// redelivery. It reports whether the subscription has no consumers left.
+func (s *subscription) removeConsumer(c *consumer) bool {
+	s.mu.Lock()
+	i := slices.Index(s.consumers, c)
+	if i < 0 {
+		s.mu.Unlock()
+		return false
+	}
+	s.consumers = slices.Delete(s.consumers, i, i+1)
+	s.requeueLocked(c, nil)
+	s.updateActiveLocked()
+	empty := len(s.consumers) == 0
+	s.mu.Unlock()
+	s.notify()
+	return empty
+}
+
+// updateActiveLocked picks the active consumer of a Failover subscription,
+// as Pulsar does: ordered by priority and name, the partition index chooses
+// among them so partitions spread over consumers. A consumer that loses the
+// role gives its unacknowledged entries to the new one.
+func (s *subscription) updateActiveLocked() {
+	if s.typ != wire.CommandSubscribe_Failover || len(s.consumers) == 0 {
+		return
+	}
+	order := slices.Clone(s.consumers)
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i].priority != order[j].priority {
+			return order[i].priority < order[j].priority
+		}
+		return order[i].name < order[j].name
+	})
+	idx := 0
+	if p := s.t.partition; p > 0 {
+		idx = int(p) % len(order)
+	}
+	for i, c := range order {
+		active := i == idx
+		if c.active && !active {
+			s.requeueLocked(c, nil)
+		}
+		if c.active != active || !c.told {
+			c.active, c.told = active, true
+			c.conn.sendActiveChange(c.id, active)
+		}
+	}
+}
+
+// activeLocked returns the consumer that receives everything on an
+// Exclusive or Failover subscription.
+func (s *subscription) activeLocked() *consumer {
+	if s.typ == wire.CommandSubscribe_Exclusive {
+		if len(s.consumers) > 0 {
+			return s.consumers[0]
+		}
+		return nil
+	}
+	for _, c := range s.consumers {
+		if c.active {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *subscription) ready(c *consumer) bool {
+	return c != nil && c.permits > 0 && c.unacked < s.t.b.cfg.MaxUnackedPerConsumer
+}
+
+// pick chooses the consumer for an entry, or nil when it must wait.
+func (s *subscription) pick(e entry) *consumer {
+	switch s.typ {
+	case wire.CommandSubscribe_Shared:
+		n := len(s.consumers)
+		for i := 0; i < n; i++ {
+			c := s.consumers[(s.rr+i)%n]
+			if s.ready(c) {
+				s.rr = (s.rr + i + 1) % n
+				return c
+			}
+		}
+		return nil
+	case wire.CommandSubscribe_Key_Shared:
+		if c := s.keyOwner(e.keyHash); s.ready(c) {
+			return c
+		}
+		return nil
+	default:
+		if c := s.activeLocked(); s.ready(c) {
+			return c
+		}
+		return nil
+	}
+}
+
+// keyOwner maps a key hash to a consumer by rendezvous hashing on consumer
+// names: a joining or leaving consumer moves only the keys it wins or held.
+func (s *subscription) keyOwner(keyHash uint32) *consumer {
+	var best *consumer
+	var bestScore uint32
+	for _, c := range s.consumers {
+		h := fnv.New32a()
+		h.Write([]byte{byte(keyHash >> 24), byte(keyHash >> 16), byte(keyHash >> 8), byte(keyHash)})
+		h.Write([]byte(c.name))
+		if sc := h.Sum32(); best == nil || sc > bestScore || (sc == bestScore && c.id < best.id) {
+			best, bestScore = c, sc
+		}
+	}
+	return best
+}
+
+func (s *subscription) isAckedLocked(id uint64) bool {
+	if id < s.markDelete {
+		return true
+	}
+	_, ok := s.acked[id]
+	return ok
+}
+
+// dispatch sends what the consumers have permits for: entries to deliver
+// again first, then new ones. It reports whether it stopped on its budget.
+func (s *subscription) dispatch() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.consumers) == 0 {
+		return false
+	}
+	var compact *compactIndex
+	if s.readCompacted {
+		compact = s.t.compacted()
+	}
+	budget := dispatchBudget
+	keyShared := s.typ == wire.CommandSubscribe_Key_Shared
+	for i := 0; i < len(s.replay) && budget > 0; {
+		id := s.replay[i]
+		e, ok := s.t.entryAt(id)
+		if !ok || s.isAckedLocked(id) {
+			s.replay = slices.Delete(s.replay, i, i+1)
+			continue
+		}
+		c := s.pick(e)
+		if c == nil {
+			if keyShared {
+				i++
+				continue
+			}
+			break
+		}
+		s.replay = slices.Delete(s.replay, i, i+1)
+		s.sendLocked(c, id, e)
+		budget--
+	}
+	if len(s.replay) > 0 && !keyShared {
+		return false
+	}
+	n := s.t.length()
+	for s.readPos < n && budget > 0 {
+		id := s.readPos
+		e, _ := s.t.entryAt(id)
+		if s.isAckedLocked(id) {
+			s.readPos++
+			continue
+		}
+		if compact != nil && !s.t.visibleCompacted(id, e) {
+			s.ackLocked(id)
+			s.readPos++
+			continue
+		}
+		c := s.pick(e)
+		if c == nil {
+			if keyShared && len(s.replay) < maxReplay && s.anyReadyLocked() {
+				s.insertReplayLocked(id)
+				s.readPos++
+				continue
+			}
+			return false
+		}
+		s.sendLocked(c, id, e)
+		s.readPos++
+		budget--
+	}
+	return budget == 0
+}
+
+func (s *subscription) anyReadyLocked() bool {
+	for _, c := range s.consumers {
+		if s.ready(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *subscription) sendLocked(c *consumer, id uint64, e entry) {
+	mid := wire.MessageID{Ledger: ledgerID, Entry: id, Partition: s.t.partition}
+	c.conn.queueMessage(c.id, mid, s.redeliveries[id], e.checksum, e.data)
+	c.permits -= int64(e.numMessages)
+	c.unacked += int(e.numMessages)
+	s.pending[id] = delivery{c: c, at: time.Now(), num: e.numMessages}
+	s.msgOut += int64(e.numMessages)
+	s.bytesOut += int64(len(e.data))
+	s.t.msgOut.Add(int64(e.numMessages))
+	s.t.bytesOut.Add(int64(len(e.data)))
+}
+
+func (s *subscription) insertReplayLocked(id uint64) {
+	i, found := slices.BinarySearch(s.replay, id)
+	if !found {
+		s.replay = slices.Insert(s.replay, i, id)
+	}
+}
+
+// requeueLocked takes back entries delivered to c (those in ids, or all of
+// them when ids is nil) for delivery again.
+func (s *subscription) requeueLocked(c *consumer, ids []uint64) {
+	take := func(id uint64, d delivery) {
+		delete(s.pending, id)
+		d.c.unacked -= int(d.num)
+		s.redeliveries[id]++
+		s.insertReplayLocked(id)
+	}
+	if ids == nil {
+		for id, d := range s.pending {
+			if d.c == c {
+				take(id, d)
+			}
+		}
+		return
+	}
+	for _, id := range ids {
+		if d, ok := s.pending[id]; ok && d.c == c {
+			take(id, d)
+		}
+	}
+}
+
+func (s *subscription) flow(c *consumer, permits uint32) {
+	s.mu.Lock()
+	c.permits += int64(permits)
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *subscription) redeliver(c *consumer, ids []uint64) {
+	s.mu.Lock()
+	s.requeueLocked(c, ids)
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *subscription) ackLocked(id uint64) {
+	if d, ok := s.pending[id]; ok {
+		d.c.unacked -= int(d.num)
+		delete(s.pending, id)
+	}
+	delete(s.redeliveries, id)
+	if id >= s.markDelete {
+		s.acked[id] = struct{}{}
+	}
+	for {
+		if _, ok := s.acked[s.markDelete]; !ok {
+			break
+		}
+		delete(s.acked, s.markDelete)
+		s.markDelete++
+	}
+	s.dirty = true
+}
+
+// ack acknowledges entries one by one, or everything up to and including
+// ids[0] when cumulative.
+func (s *subscription) ack(ids []uint64, cumulative bool) {
+	s.mu.Lock()
+	if cumulative && len(ids) > 0 {
+		upTo := ids[0]
+		for id := range s.pending {
+			if id <= upTo {
+				s.ackLocked(id)
+			}
+		}
+		for id := range s.acked {
+			if id <= upTo {
+				delete(s.acked, id)
+			}
+		}
+		if upTo+1 > s.markDelete {
+			s.markDelete = upTo + 1
+		}
+		s.ackLocked(upTo)
+		if s.readPos < s.markDelete {
+			s.readPos = s.markDelete
+		}
+	} else {
+		for _, id := range ids {
+			s.ackLocked(id)
+		}
+	}
+	s.mu.Unlock()
+	s.notify()
+}
+
+// expire hands back entries unacknowledged for longer than timeout.
+func (s *subscription) expire(now time.Time, timeout time.Duration) {
+	s.mu.Lock()
+	var n int
+	for id, d := range s.pending {
+		if now.Sub(d.at) >= timeout {
+			delete(s.pending, id)
+			d.c.unacked -= int(d.num)
+			s.redeliveries[id]++
+			s.insertReplayLocked(id)
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.notify()
+	}
+}
+
+// seek moves the cursor so that pos is the next entry delivered, forgets
+// every acknowledgement at or after it, and detaches the consumers: clients
+// reconnect and start again from the new position, as with Pulsar.
+func (s *subscription) seek(pos uint64) []*consumer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.t.length(); pos > n {
+		pos = n
+	}
+	s.markDelete, s.readPos = pos, pos
+	s.acked = map[uint64]struct{}{}
+	s.pending = map[uint64]delivery{}
+	s.redeliveries = map[uint64]uint32{}
+	s.replay = nil
+	s.dirty = true
+	cs := s.consumers
+	s.consumers = nil
+	return cs
+}
+
+// backlog counts the messages not yet acknowledged and those delivered but
+// not acknowledged.
+func (s *subscription) backlog() (backlog, unacked int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.t.length()
+	for id := s.markDelete; id < n; id++ {
+		if _, ok := s.acked[id]; ok {
+			continue
+		}
+		if e, ok := s.t.entryAt(id); ok {
+			backlog += int64(e.numMessages)
+		}
+	}
+	for _, d := range s.pending {
+		unacked += int64(d.num)
+	}
+	return backlog, unacked
+}
