@@ -34,7 +34,7 @@ func who(comp *Component) string {
 	case ImplBuiltin:
 		return fmt.Sprintf("%s %s (builtin.%s)", comp.Kind, comp.Name, comp.Impl.Name)
 	case ImplGo:
-		return fmt.Sprintf("%s %s (go %q)", comp.Kind, comp.Name, comp.Impl.Name)
+		return fmt.Sprintf("%s %s (go(%q))", comp.Kind, comp.Name, comp.Impl.Name)
 	}
 	return fmt.Sprintf("%s %s", comp.Kind, comp.Name)
 }
@@ -55,6 +55,8 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 		comp.In = b.In
 	case hasAccepts:
 		return // accepts did not resolve; reported already
+	case b != nil && !b.Same:
+		return // a built-in sink reads any schema
 	default:
 		c.bindInput(comp, b)
 	}
@@ -256,7 +258,7 @@ func (c *compiler) configKind(kv *lang.Attr, kind string) {
 	v, ok := c.eval(kv.Value)
 	c.mute--
 	if ok && v.kind != want {
-		c.errorf(kv.Value.Span, "config %s wants a %s, found %s", kv.Key.Name, kind, v.describe())
+		c.errorf(kv.Value.Span, "config %s wants %s, found %s", kv.Key.Name, article(kind), v.describe())
 	}
 }
 

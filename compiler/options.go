@@ -107,7 +107,7 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 		o.MaxReplicas, ok = c.intValue(a, 1)
 	case "guarantee":
 		var g string
-		g, ok = c.enumValue(a, guarantees)
+		g, ok = c.enumValue(a, "guarantee", guarantees)
 		o.Guarantee = Guarantee(g)
 	case "subscription":
 		ok = c.subscription(o, a)
@@ -189,13 +189,13 @@ func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
 			}
 			o.Subscription.Name, ok = name, ok && good
 		case "type":
-			t, good := c.enumValue(s, subTypes)
+			t, good := c.enumValue(s, "subscription type", subTypes)
 			o.Subscription.Type, ok = t, ok && good
 			if good {
 				o.Set["subscription.type"] = s.Span
 			}
 		case "position":
-			p, good := c.enumValue(s, positions)
+			p, good := c.enumValue(s, "subscription position", positions)
 			o.Subscription.Position, ok = p, ok && good
 		}
 	}
@@ -366,11 +366,19 @@ func (c *compiler) checkTopicOptions(comp *Component, who string) {
 		switch {
 		case t == nil:
 			continue
-		case slices.Contains(comp.Inputs, t):
-			c.errorf(o.Set[key], "%s: the %s topic %s is also an input", who, key, t.Name).WithHint("use a topic of its own")
-			continue
-		case t == comp.Output:
-			c.errorf(o.Set[key], "%s: the %s topic %s is also the output", who, key, t.Name).WithHint("use a topic of its own")
+		case slices.Contains(comp.Inputs, t), t == comp.Output:
+			role := "an input"
+			if t == comp.Output {
+				role = "the output"
+			}
+			c.errorf(o.Set[key], "%s: the %s topic %s is also %s", who, key, t.Name, role).WithHint("use a topic of its own")
+			// Dropped from the model, so that the graph shows no loop or
+			// second writer that only this mistake makes.
+			if key == "log" {
+				o.Log = nil
+			} else {
+				o.DeadLetter = nil
+			}
 			continue
 		}
 		c.write(comp, t, o.Set[key])

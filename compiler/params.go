@@ -131,7 +131,7 @@ func (c *compiler) paramDefault(p *Param, n *lang.Value) (any, bool) {
 	case want == kFloat && v.kind == kInt:
 		return float64(v.v.(int64)), true
 	}
-	c.errorf(n.Span, "the default of %s must be a %s, found %s", p.Name, p.Type, v.describe())
+	c.errorf(n.Span, "the default of %s must be %s, found %s", p.Name, article(string(p.Type)), v.describe())
 	return nil, false
 }
 

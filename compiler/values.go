@@ -192,8 +192,9 @@ func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
 	return v.v.(*lang.Object)
 }
 
-// enumValue reads a bare name that must be one of names.
-func (c *compiler) enumValue(a *lang.Attr, names []string) (string, bool) {
+// enumValue reads a bare name that must be one of names; what names the
+// setting in messages.
+func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string, bool) {
 	v, ok := c.want(a, "one of "+joinNames(names), kName)
 	if !ok {
 		return "", false
@@ -205,7 +206,7 @@ func (c *compiler) enumValue(a *lang.Attr, names []string) (string, bool) {
 			return name, true
 		}
 	}
-	d := c.errorf(ref.Span, "unknown %s value %s", a.Key.Name, name)
+	d := c.errorf(ref.Span, "unknown %s %s", what, name)
 	c.suggest(d, name, names)
 	if d.Hint == "" {
 		d.Hint = "use one of " + joinNames(names)
@@ -316,6 +317,14 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %s is not a whole number of bytes", s)
 	}
 	return int64(b), nil
+}
+
+// article puts a or an before a kind name.
+func article(kind string) string {
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
