@@ -331,9 +331,9 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 		report([]string{"timeout", "guarantee"}, "%s: timeout works only with at_least_once, not %s", who, o.Guarantee).WithHint(
 			"a timed-out message is redelivered, which %s does not allow", o.Guarantee)
 	}
-	if has("max_retries") && o.Guarantee != AtLeastOnce {
+	if has("max_retries") && o.MaxRetries > 0 && o.Guarantee != AtLeastOnce {
 		report([]string{"max_retries", "guarantee"}, "%s: max_retries works only with at_least_once, not %s", who, o.Guarantee).WithHint(
-			"retries redeliver messages; remove max_retries or use guarantee = at_least_once")
+			"retries redeliver messages; set max_retries = 0 or use guarantee = at_least_once")
 	}
 	if has("dead_letter") && !has("max_retries") && o.Guarantee == AtLeastOnce {
 		report([]string{"dead_letter"}, "%s sets dead_letter without max_retries", who).WithHint(
