@@ -9,8 +9,8 @@ import (
 	"github.com/meshc/meshc/lang"
 )
 
-// The graph is kept twice: as a graph.Graph for the model's users, and as
-// adjacency lists over vertex indices for the checks. The library's cycle
+// The graph is kept twice: as adjacency lists over vertex indices for the
+// checks, and as a graph.Graph for the model's users, built on demand. The library's cycle
 // prevention and topological sort take seconds at 10,000 vertices, and its
 // iteration follows Go's map order; index order is declaration order, so
 // every check below is fast and deterministic.
@@ -75,7 +75,7 @@ func (c *compiler) buildGraph() {
 		add(o.Log, EdgeLog, o.Set["log"])
 		add(o.DeadLetter, EdgeDeadLetter, o.Set["dead_letter"])
 	}
-	m.Graph = d.library()
+	m.dag = d
 	cyclic := c.checkCycles(d)
 	c.checkFlow(d)
 	if !cyclic && !c.diags.HasErrors() {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"sync"
 	"time"
 
 	"github.com/dominikbraun/graph"
@@ -21,11 +22,6 @@ type Mesh struct {
 	Topics     []*Topic
 	Components []*Component // functions, sources and sinks, in declaration order
 
-	// Graph has one vertex per topic and component (keys from Topic.Key and
-	// Component.Key, values the same keys) and one edge per read or write,
-	// with the edge attribute "kind" set to reads, writes, publishes, log or
-	// dead_letter, and "schema" to the schema carried.
-	Graph graph.Graph[string, string]
 	// Order lists the components so that every component comes after the
 	// writers of the topics it reads (edges into feedback topics aside);
 	// ties keep declaration order. It is empty when the mesh has errors.
@@ -33,6 +29,26 @@ type Mesh struct {
 
 	topics     map[string]*Topic
 	components map[string]*Component
+	dag        *dag
+	graph      graph.Graph[string, string]
+	graphOnce  sync.Once
+}
+
+// Graph returns the mesh as a graph.Graph: one vertex per topic and
+// component (keys from Topic.Key and Component.Key, values the same keys,
+// vertex attribute "kind"), and one edge per read or write, with the edge
+// attribute "kind" (reads, writes, publishes, log, dead_letter or matches)
+// and "schema" (the topic's schema). It is built on first use: the checks
+// run on the compiler's own index graph, which is faster and ordered.
+func (m *Mesh) Graph() graph.Graph[string, string] {
+	m.graphOnce.Do(func() {
+		if m.dag == nil {
+			m.graph = graph.New(graph.StringHash, graph.Directed())
+			return
+		}
+		m.graph = m.dag.library()
+	})
+	return m.graph
 }
 
 // Topic returns the topic declared with name, or nil.

@@ -132,14 +132,14 @@ func TestModel(t *testing.T) {
 	if diff := cmp.Diff([]string{"route", "mail", "send", "archive", "dead"}, names(m.Order, componentName)); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
-	edges, err := m.Graph.Edges()
+	edges, err := m.Graph().Edges()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(edges) != 16 {
 		t.Errorf("graph has %d edges, want 16", len(edges))
 	}
-	e, err := m.Graph.Edge("function:route", "topic:failed")
+	e, err := m.Graph().Edge("function:route", "topic:failed")
 	if err != nil || e.Properties.Attributes["kind"] != EdgeDeadLetter {
 		t.Errorf("route -> failed = %+v, %v; want a dead_letter edge", e.Properties.Attributes, err)
 	}
