@@ -109,18 +109,18 @@ func TestModel(t *testing.T) {
 		"route": {Kind: Function, Impl: "builtin:route", Inputs: []string{"orders", "retries"}, Output: "rest",
 			In: "json<Order>", Out: "json<Order>", Replicas: [3]int{5, 0, 0}, Guarantee: AtLeastOnce,
 			Subscription: Subscription{Name: "shop-route", Type: "shared", Position: "latest"},
-			CPU: 0.5, Memory: 256 << 20, Timeout: 10 * time.Second, MaxRetries: 3, Log: "logs", DeadLeter: "failed",
+			CPU:          0.5, Memory: 256 << 20, Timeout: 10 * time.Second, MaxRetries: 3, Log: "logs", DeadLeter: "failed",
 			Publishes: []string{"fr", "retries"},
 			Config:    map[string]any{"field": "country", "routes": map[string]any{"FR": "fr", "XX": "retries"}}},
 		"mail": {Kind: Function, Impl: "go:Mail", Inputs: []string{"fr", "rest"}, Output: "mails",
 			In: "json<Mail>", Out: "json<Mail>", Replicas: [3]int{1, 1, 4}, Guarantee: EffectivelyOnce,
 			Subscription: Subscription{Name: "shop-mail", Type: "failover", Position: "latest"},
-			CPU: 0.5, Memory: 256 << 20, MaxRetries: 0,
+			CPU:          0.5, Memory: 256 << 20, MaxRetries: 0,
 			Secrets: map[string]Secret{"smtp": {Path: "mail/smtp", Key: "password"}}},
 		"archive": {Kind: Sink, Impl: "exec:./bin/archive --fast", Inputs: []string{"audit"}, In: "json<Mail>",
 			Replicas: [3]int{1, 0, 0}, Guarantee: AtLeastOnce,
 			Subscription: Subscription{Name: "shop-archive", Type: "shared", Position: "latest"},
-			CPU: 0.5, Memory: 256 << 20, MaxRetries: 3},
+			CPU:          0.5, Memory: 256 << 20, MaxRetries: 3},
 	}
 	for name, w := range want {
 		if diff := cmp.Diff(w, view(m.Component(name))); diff != "" {
