@@ -41,7 +41,6 @@ type compiler struct {
 	topicDecls []*lang.Topic
 	compDecls  []lang.Decl // functions, sources and sinks
 
-	defaults     *Options
 	defaultAttrs []*lang.Attr
 	defaultsSpan lang.Span
 }
