@@ -90,3 +90,45 @@ func TestLayoutIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestTricky checks the properties on inputs built to reach corners of the
+// layout rules.
+func TestTricky(t *testing.T) {
+	for name, src := range map[string]string{
+		"comment after empty brace":  "mesh a { // x\n}",
+		"block comment after brace":  "mesh a { /* x\n\n y */\n\n t = 1 }",
+		"crlf block comment":         "mesh a {\r\n /* x\r\n y */\r\n t = 1\r\n}\r\n",
+		"carriage return in comment": "// a\rb \t\r\ntopic t string",
+		"deep lists":                 "mesh a { x = " + strings.Repeat("[", 60) + "1" + strings.Repeat("]", 60) + " }",
+		"deep objects":               "mesh a { x = [" + strings.Repeat("{ a = ", 60) + "1" + strings.Repeat(" }", 60) + "] }",
+		"deep records":               "type T " + strings.Repeat("{ a ", 60) + "int" + strings.Repeat(" }", 60),
+		"deep comments":              "mesh a { x = [" + strings.Repeat("{ /* c */ a = [", 20) + "1" + strings.Repeat("] }", 20) + "] }",
+		"keyword keys":               "function f(a) { subscription { type = shared, topic = mesh, sink = [source] } }",
+		"record then list":           "param p { a int }? = [1 /* c */, 2] // d",
+		"record then empty object":   "param p { a int } = /* c */ {}",
+		"empty record with comments": "topic t {} /* c */ external // d\n",
+		"comment before closer line": "topic t { a int } // x\n/* y */ external { r = 1 }",
+		"line comments everywhere":   "function // a\nf // b\n( // c\nx // d\n) // e\n-> // f\ny // g\n{ // h\n} // i\n",
+		"raw string then comment":    "mesh a { r = `x\ny` // c\n q = [`a\n`, /* d */ 1] }",
+		"long call in list":          "mesh a { l = [go(\"" + strings.Repeat("x", 120) + "\"), 1] }",
+		"long inline object":         "mesh a { l = [{ k = \"" + strings.Repeat("x", 90) + "\" }] }",
+		"comment in type arguments":  "topic t json< /* a */ map< // b\nstring > >? // c",
+		"decls on one line":          "topic a string /* a */ topic b /* b */ string mesh m { } /* m */ sink s(a)",
+		"hyphen names":               "topic my-topic string function f-1(my-topic) -> out-2 { x = -1 }",
+		"bool refs":                  "mesh a { t = true, f = false, r = true.x, c = false(1), g = true<int> }",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, diags := lang.Parse("in.mesh", []byte(src)); len(diags) > 0 {
+				t.Fatalf("input does not parse: %v", diags)
+			}
+			got, err := Format("in.mesh", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkProperties(t, []byte(src), got)
+			if testing.Verbose() {
+				t.Logf("\n%s", got)
+			}
+		})
+	}
+}
