@@ -93,6 +93,8 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 	root.AddCommand(
 		newFmtCmd(),
 		newParseCmd(),
+		newPlanCmd(),
+		newDiffCmd(),
 		newCheckCmd(), newGraphCmd(),
 	)
 	return root

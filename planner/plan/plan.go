@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -220,11 +221,14 @@ func DecodeInstance(data []byte) (*Instance, error) {
 }
 
 // Encode writes a plan as indented JSON ending in a newline: stable bytes
-// for files that are committed and diffed.
+// for files that are committed and diffed, with < > & left as they are.
 func Encode(p *Plan) ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }

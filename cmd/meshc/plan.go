@@ -1,0 +1,170 @@
+package main
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/lang"
+	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/planner/plan"
+	"github.com/spf13/cobra"
+)
+
+// paramFlags are the -p and --params flags that commands building a plan
+// share.
+type paramFlags struct {
+	values []string // NAME=VALUE
+	files  []string
+}
+
+func (pf *paramFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&pf.values, "param", "p", nil, "set parameter NAME=VALUE (repeatable; wins over --params)")
+	cmd.Flags().StringArrayVar(&pf.files, "params", nil, "read parameters from a file of NAME = VALUE lines (repeatable)")
+}
+
+func newPlanCmd() *cobra.Command {
+	var pf paramFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "plan FILE [-p NAME=VALUE]... [--params FILE]... [-o plan.json]",
+		Short: "Compile a mesh into its deployment plan (stable JSON)",
+		Long: `plan checks FILE with its parameters and writes the plan: every topic and every
+function, source and sink with what its instances need to run, and a hash per component
+that changes only when its instances must restart. The output is sorted and stable:
+the same mesh and parameters give the same bytes, fit to commit and diff.
+
+Parameters come from --params files (NAME = VALUE lines, later files win) and then
+-p NAME=VALUE flags, typed by the mesh's param declarations.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: meshFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := buildPlan(cmd, args[0], &pf)
+			if err != nil {
+				return err
+			}
+			data, err := plan.Encode(p)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			return os.WriteFile(out, data, 0o644)
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the plan to this file instead of standard output")
+	return cmd
+}
+
+// buildPlan parses, checks and plans a mesh file, printing diagnostics.
+func buildPlan(cmd *cobra.Command, name string, pf *paramFlags) (*plan.Plan, error) {
+	m, err := compileFile(cmd, name, pf)
+	if err != nil {
+		return nil, err
+	}
+	return planner.Plan(m, planner.Options{Source: filepath.ToSlash(name)}), nil
+}
+
+// compileFile parses and checks one mesh file with its parameters. Errors
+// are printed with their snippets; warnings too.
+func compileFile(cmd *cobra.Command, name string, pf *paramFlags) (*compiler.Mesh, error) {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil, &exitError{code: exitFail, err: err}
+	}
+	sources := lang.Sources{name: src}
+	f, diags := lang.Parse(name, src)
+	if diags.HasErrors() {
+		sources.Render(cmd.ErrOrStderr(), diags)
+		return nil, failed()
+	}
+	params, err := pf.collect(cmd, f, sources)
+	if err != nil {
+		return nil, err
+	}
+	m, diags := compiler.Compile([]*lang.File{f}, params)
+	sources.Render(cmd.ErrOrStderr(), diags)
+	if diags.HasErrors() {
+		return nil, failed()
+	}
+	return m, nil
+}
+
+// collect merges parameter files and -p flags into NAME -> text. Values
+// from files are checked here, where their positions are known.
+func (pf *paramFlags) collect(cmd *cobra.Command, f *lang.File, sources lang.Sources) (map[string]string, error) {
+	declared := map[string]string{}
+	for _, d := range f.Decls {
+		if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
+			declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+		}
+	}
+	params := map[string]string{}
+	var diags lang.Diagnostics
+	for _, file := range pf.files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return nil, &exitError{code: exitFail, err: err}
+		}
+		sources[file] = src
+		diags = append(diags, paramsFromFile(file, src, declared, params)...)
+	}
+	if len(diags) > 0 {
+		sources.Render(cmd.ErrOrStderr(), diags)
+		return nil, failed()
+	}
+	for _, kv := range pf.values {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("-p %q: write -p NAME=VALUE", kv)
+		}
+		params[k] = v
+	}
+	return params, nil
+}
+
+// paramsFromFile reads NAME = VALUE lines into params, checking each name
+// and value against the declarations.
+func paramsFromFile(file string, src []byte, declared, params map[string]string) lang.Diagnostics {
+	attrs, diags := lang.ParseAttrs(file, src)
+	for _, a := range attrs {
+		typ, ok := declared[a.Key.Name]
+		if !ok {
+			diags = append(diags, lang.Errorf(a.Key.Pos, a.Key.EndPos, "unknown parameter %q", a.Key.Name).WithHint(
+				"the mesh declares: %s", strings.Join(slices.Sorted(maps.Keys(declared)), ", ")))
+			continue
+		}
+		text, ok := valueText(a.Value)
+		if !ok {
+			diags = append(diags, lang.Errorf(a.Value.Pos, a.Value.EndPos, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name))
+			continue
+		}
+		if _, err := compiler.ParseParam(compiler.ParamType(typ), text); err != nil {
+			diags = append(diags, lang.Errorf(a.Value.Pos, a.Value.EndPos, "parameter %s: %v", a.Key.Name, err))
+			continue
+		}
+		params[a.Key.Name] = text
+	}
+	return diags
+}
+
+// valueText is a parameter value as -p would give it: strings unquoted,
+// other literals as written; false for lists, objects and names.
+func valueText(v *lang.Value) (string, bool) {
+	if v.String != nil {
+		s, err := lang.Unquote(*v.String)
+		return s, err == nil
+	}
+	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
+		if lit != nil {
+			return *lit, true
+		}
+	}
+	return "", false
+}

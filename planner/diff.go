@@ -1,0 +1,158 @@
+package planner
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// Diff is what changes from one plan to another, for review.
+type Diff struct {
+	Changes []Change `json:"changes"`
+}
+
+// Change is one component or topic added, removed or changed.
+type Change struct {
+	// What is "function split", "sink print" or "topic words".
+	What   string  `json:"what"`
+	Action string  `json:"action"` // added, removed or changed
+	Fields []Field `json:"fields,omitempty"`
+	// Restart says whether running instances restart: true when added,
+	// removed, or changed in anything but the replica counts.
+	Restart bool `json:"restart"`
+}
+
+// Field is one changed value, by its path in the plan's JSON.
+type Field struct {
+	Path string `json:"path"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+}
+
+// Empty reports whether the plans are the same.
+func (d Diff) Empty() bool { return len(d.Changes) == 0 }
+
+// Compare lists the changes from old to new: the mesh's own settings,
+// then topics, then components, each in plan order.
+func Compare(old, new *plan.Plan) Diff {
+	var d Diff
+	om, nm := old.Mesh, new.Mesh
+	om.Source, nm.Source = "", "" // where a plan came from is no change to it
+	if f := fields(om, nm); len(f) > 0 {
+		d.Changes = append(d.Changes, Change{What: "mesh " + new.Mesh.Name, Action: "changed", Fields: f, Restart: true})
+	}
+	d.Changes = append(d.Changes, compareSets(old.Topics, new.Topics, func(t plan.Topic) string { return "topic " + t.Name },
+		func(a, b plan.Topic) bool { return true })...)
+	d.Changes = append(d.Changes, compareSets(old.Components, new.Components,
+		func(c plan.Component) string { return string(c.Kind) + " " + c.Name },
+		func(a, b plan.Component) bool { return a.Hash != b.Hash || a.Hash == "" })...)
+	return d
+}
+
+// compareSets matches items by name and reports what was added, removed or
+// changed; restart tells whether a change restarts instances.
+func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) bool) []Change {
+	byName := map[string]T{}
+	for _, o := range old {
+		byName[name(o)] = o
+	}
+	var out []Change
+	for _, n := range new {
+		o, ok := byName[name(n)]
+		delete(byName, name(n))
+		switch f := fields(o, n); {
+		case !ok:
+			out = append(out, Change{What: name(n), Action: "added", Restart: true})
+		case len(f) > 0:
+			out = append(out, Change{What: name(n), Action: "changed", Fields: f, Restart: restart(o, n)})
+		}
+	}
+	var removed []Change
+	for n := range byName {
+		removed = append(removed, Change{What: n, Action: "removed", Restart: true})
+	}
+	slices.SortFunc(removed, func(a, b Change) int { return cmp.Compare(a.What, b.What) })
+	return append(out, removed...)
+}
+
+// fields lists the differing leaves of two values, named by JSON path.
+func fields[T any](a, b T) []Field {
+	var r reporter
+	gocmp.Equal(a, b, gocmp.Reporter(&r))
+	return r.fields
+}
+
+// reporter collects go-cmp's differences as JSON paths with old and new
+// values written as JSON.
+type reporter struct {
+	path   gocmp.Path
+	fields []Field
+}
+
+func (r *reporter) PushStep(s gocmp.PathStep) { r.path = append(r.path, s) }
+func (r *reporter) PopStep()                  { r.path = r.path[:len(r.path)-1] }
+
+// Report records a difference; the hash is left out, since Restart says
+// what its change means.
+func (r *reporter) Report(res gocmp.Result) {
+	if res.Equal() {
+		return
+	}
+	old, new := r.path.Last().Values()
+	if path := jsonPath(r.path); path != "hash" {
+		r.fields = append(r.fields, Field{Path: path, Old: show(old), New: show(new)})
+	}
+}
+
+// jsonPath writes a go-cmp path with the plan's JSON names: replicas.count,
+// inputs[0].topic, config.region.
+func jsonPath(p gocmp.Path) string {
+	var b strings.Builder
+	for i, s := range p {
+		switch s := s.(type) {
+		case gocmp.StructField:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(jsonName(p[i-1].Type(), s))
+		case gocmp.SliceIndex:
+			fmt.Fprintf(&b, "[%d]", max(s.Key(), 0))
+		case gocmp.MapIndex:
+			fmt.Fprintf(&b, ".%v", s.Key())
+		}
+	}
+	return b.String()
+}
+
+// jsonName is the JSON name of a struct field, from its tag.
+func jsonName(parent reflect.Type, s gocmp.StructField) string {
+	for parent.Kind() == reflect.Pointer {
+		parent = parent.Elem()
+	}
+	if parent.Kind() != reflect.Struct {
+		return s.Name()
+	}
+	name, _, _ := strings.Cut(parent.Field(s.Index()).Tag.Get("json"), ",")
+	if name == "" || name == "-" {
+		return s.Name()
+	}
+	return name
+}
+
+// show writes a value as JSON, or "-" for a value that is not there.
+func show(v reflect.Value) string {
+	if !v.IsValid() {
+		return "-"
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return fmt.Sprint(v.Interface())
+	}
+	return string(b)
+}
