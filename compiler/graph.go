@@ -357,7 +357,8 @@ func indexOf(ts []*Topic, t *Topic) int {
 
 // checkReach warns about components that no message can reach: not from a
 // source, nor from an external topic. Those behind a topic already
-// reported as never written are left out.
+// reported as never written, or behind a component without inputs, are
+// left out.
 func (c *compiler) checkReach(d *dag, unwritten []int) {
 	var roots []int
 	for _, t := range d.m.Topics {
@@ -371,6 +372,11 @@ func (c *compiler) checkReach(d *dag, unwritten []int) {
 		}
 	}
 	reached := d.reach(roots)
+	for _, comp := range d.m.Components {
+		if comp.Kind != Source && len(comp.Inputs) == 0 {
+			unwritten = append(unwritten, comp.index) // reported as reading no topic
+		}
+	}
 	explained := d.reach(unwritten)
 	for _, comp := range d.m.Components {
 		v := comp.index
@@ -378,7 +384,7 @@ func (c *compiler) checkReach(d *dag, unwritten []int) {
 			continue
 		}
 		c.warnf(comp.nameSpan, "%s %s is not reached from any source or external topic", comp.Kind, comp.Name).WithHint(
-			"its inputs are written only inside a loop that nothing feeds; add a source or mark an input external")
+			"nothing upstream of it starts at a source or an external topic; add a source, or mark an input external")
 	}
 }
 
