@@ -13,11 +13,15 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# Until the runtime lands, run checks and formats the example and prints its graph.
+# Until the runtime runs meshes end to end, run checks and formats the example
+# and prints its graph and its plan's components.
 run: build
 	$(BIN)/meshc fmt -d $(EXAMPLE)
-	$(BIN)/meshc parse --json $(EXAMPLE) > $(BIN)/wordcount.ast.json
-	@echo "$(EXAMPLE) is canonically formatted; syntax tree in $(BIN)/wordcount.ast.json"
+	$(BIN)/meshc check $(EXAMPLE)
+	@echo "$(EXAMPLE): formatted and checked"
+	$(BIN)/meshc graph --format mermaid $(EXAMPLE)
+	$(BIN)/meshc plan $(EXAMPLE) -o $(BIN)/wordcount.plan.json
+	@echo "plan written to $(BIN)/wordcount.plan.json"
 
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:
