@@ -1,7 +1,10 @@
 package format
 
 import (
+	"maps"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,7 +47,7 @@ func tokenEnds(src string) []int {
 // every comment.
 func TestCommentsAnywhere(t *testing.T) {
 	for name, src := range goldenInputs(t) {
-		for _, comment := range []string{" /* c */ ", "// c\n", "\n/* c\n */\n"} {
+		for _, comment := range []string{" /* c */ ", "// c\n", "\n/* c\n */\n", "\n\n// c\n\n"} {
 			for _, at := range tokenEnds(src) {
 				in := src[:at] + comment + src[at:]
 				if _, diags := lang.Parse("in.mesh", []byte(in)); len(diags) > 0 {
@@ -130,5 +133,34 @@ func TestTricky(t *testing.T) {
 				t.Logf("\n%s", got)
 			}
 		})
+	}
+}
+
+// TestCommentPairs inserts two comments of random kinds after random tokens
+// of the golden inputs, with a fixed seed, to reach comments that meet.
+func TestCommentPairs(t *testing.T) {
+	kinds := []string{" /* c */ ", "// c\n", "\n/* c\n */\n", "\n\n// c\n\n", "/**/"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	inputs := goldenInputs(t)
+	names := slices.Sorted(maps.Keys(inputs))
+	for range 3000 {
+		name := names[rng.IntN(len(names))]
+		src := inputs[name]
+		ends := tokenEnds(src)
+		a, b := ends[rng.IntN(len(ends))], ends[rng.IntN(len(ends))]
+		if a > b {
+			a, b = b, a
+		}
+		in := src[:a] + kinds[rng.IntN(len(kinds))] + src[a:b] + kinds[rng.IntN(len(kinds))] + src[b:]
+		if _, diags := lang.Parse("in.mesh", []byte(in)); len(diags) > 0 {
+			continue
+		}
+		got, err := Format("in.mesh", []byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !t.Run(name, func(t *testing.T) { checkProperties(t, []byte(in), got) }) {
+			t.Fatalf("input:\n%s", in)
+		}
 	}
 }
