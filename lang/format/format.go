@@ -61,16 +61,7 @@ func (p *printer) file(f *lang.File) []byte {
 	var dst []byte
 	prevMulti := false
 	for i, d := range f.Decls {
-		p.startSegment()
-		p.leading(d.Start().Offset)
-		p.line(d.Start().Line)
-		start := p.breaks
-		p.decl(d)
-		p.hoist(d.End().Offset)
-		multi := p.breaks > start
-		p.lastLine = max(p.lastLine, d.End().Line)
-		p.trailing(d.End().Line, nextStart(f.Decls, i, math.MaxInt))
-		p.endLine()
+		multi := p.declSegment(d, nextStart(f.Decls, i, math.MaxInt))
 		if i > 0 && (p.segBlank || multi || prevMulti) {
 			dst = append(dst, '\n')
 		}
@@ -84,6 +75,22 @@ func (p *printer) file(f *lang.File) []byte {
 		dst = append(dst, '\n')
 	}
 	return append(dst, p.out...)
+}
+
+// declSegment prints d with its comments into p.out, the trailing ones up
+// to offset limit, and reports whether d itself took several lines.
+func (p *printer) declSegment(d lang.Decl, limit int) (multi bool) {
+	p.startSegment()
+	p.leading(d.Start().Offset)
+	p.line(d.Start().Line)
+	start := p.breaks
+	p.decl(d)
+	p.hoist(d.End().Offset)
+	multi = p.breaks > start
+	p.lastLine = max(p.lastLine, d.End().Line)
+	p.trailing(d.End().Line, limit)
+	p.endLine()
+	return multi
 }
 
 func (p *printer) startSegment() {
