@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,13 +15,15 @@ import (
 func newCheckCmd() *cobra.Command {
 	var strict bool
 	var format string
+	var pf paramFlags
 	cmd := &cobra.Command{
-		Use:   "check [--strict] [--format text|json|github] FILE...",
+		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... FILE...",
 		Short: "Check .mesh files and report every problem",
 		Long: `check parses and compiles each FILE, a mesh of its own, and reports every problem
 in one run: unknown and duplicate names, invalid Pulsar names, topic cycles, schema
 mismatches, topics nobody writes or reads, and option errors. SPEC.md lists the checks.
-A file with syntax errors gets no further checks.
+A file with syntax errors gets no further checks. Parameters (-p, --params, as for
+plan) apply to every FILE; a parameter without a default must be given one.
 
 Formats: text (diagnostics with source snippets, on standard error), json (one stable
 array on standard output) and github (GitHub Actions annotations on standard output).
@@ -36,20 +39,27 @@ has, or cannot be read, 2 for a usage mistake.`,
 			}
 			var all lang.Diagnostics
 			sources := lang.Sources{}
-			unreadable := false
+			broken := false // a file could not be read, or its parameters not
 			for _, name := range args {
 				src, err := os.ReadFile(name)
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
-					unreadable = true
+					broken = true
 					continue
 				}
 				sources[name] = src
-				all = append(all, checkFile(name, src)...)
+				_, diags, err := checkFile(cmd, name, src, sources, &pf)
+				if err != nil {
+					if isUsageError(err) {
+						return err
+					}
+					broken = true
+				}
+				all = append(all, diags...)
 			}
 			write(cmd, sources, all)
 			switch {
-			case unreadable || all.HasErrors():
+			case broken || all.HasErrors():
 				return failed()
 			case strict && len(all) > 0:
 				return failed()
@@ -59,18 +69,30 @@ has, or cannot be read, 2 for a usage mistake.`,
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors: exit 1 on any diagnostic")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
+	pf.register(cmd)
 	return cmd
 }
 
 // checkFile returns the syntax errors of one file or, if it has none, the
-// compiler's diagnostics.
-func checkFile(name string, src []byte) lang.Diagnostics {
+// compiler's mesh and diagnostics. An error means the parameters could not
+// be read; their problems were printed already.
+func checkFile(cmd *cobra.Command, name string, src []byte, sources lang.Sources, pf *paramFlags) (*compiler.Mesh, lang.Diagnostics, error) {
 	f, diags := lang.Parse(name, src)
 	if len(diags) > 0 {
-		return diags
+		return nil, diags, nil
 	}
-	_, diags = compiler.Compile([]*lang.File{f}, nil)
-	return diags
+	params, err := pf.collect(cmd, f, sources)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, diags := compiler.Compile([]*lang.File{f}, params)
+	return m, diags, nil
+}
+
+// isUsageError tells a usage mistake (exit 2) from other failures.
+func isUsageError(err error) bool {
+	var ee *exitError
+	return errors.As(err, &ee) && ee.code == exitUsage
 }
 
 var checkFormats = map[string]func(*cobra.Command, lang.Sources, lang.Diagnostics){

@@ -13,15 +13,17 @@ import (
 
 func newGraphCmd() *cobra.Command {
 	var format string
+	var pf paramFlags
 	cmd := &cobra.Command{
-		Use:   "graph [--format dot|mermaid] FILE",
+		Use:   "graph [--format dot|mermaid] [-p NAME=VALUE]... [--params FILE]... FILE",
 		Short: "Draw a mesh's topics and components",
 		Long: `graph checks FILE and prints its graph: topics, the functions, sources and sinks
 between them, and the schema on every edge. dot is Graphviz's format (render it with
 dot -Tsvg); mermaid is a flowchart that GitHub renders inside a fenced mermaid block.
 The output depends only on the file, so it can be committed and diffed. Log and
 dead-letter edges are dashed; a pattern topic gets a dotted edge from each topic it
-matches. A file with errors prints them instead, with exit status 1.`,
+matches. A file with errors prints them instead, with exit status 1. Parameters
+are given as for plan.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: meshFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -35,18 +37,20 @@ matches. A file with errors prints them instead, with exit status 1.`,
 				return &exitError{code: exitFail, err: err}
 			}
 			sources := lang.Sources{name: src}
-			diags := checkFile(name, src)
+			m, diags, err := checkFile(cmd, name, src, sources, &pf)
+			if err != nil {
+				return err
+			}
 			if diags.HasErrors() {
 				sources.Render(cmd.ErrOrStderr(), diags)
 				return failed()
 			}
-			f, _ := lang.Parse(name, src)
-			m, _ := compiler.Compile([]*lang.File{f}, nil)
 			draw(cmd.OutOrStdout(), m)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "output format: dot or mermaid")
+	pf.register(cmd)
 	return cmd
 }
 
