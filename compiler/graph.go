@@ -319,7 +319,6 @@ func (c *compiler) checkFlow(d *dag) {
 	var unwritten []int
 	for _, t := range m.Topics {
 		v := t.index
-		t.sideOnly = side[v] && !written[v]
 		read := len(t.Readers) > 0 || matched[v]
 		switch {
 		case t.External:
