@@ -32,6 +32,7 @@ type compiler struct {
 	mute  int // > 0 while mesh.defaults are applied again per component
 	mesh  *Mesh
 
+	firstFile  string // where a missing mesh declaration is reported
 	meshDecls  []*lang.Mesh
 	paramDecls map[string]*lang.Param
 	paramOrder []*lang.Param
@@ -103,6 +104,9 @@ func (c *compiler) collect(files []*lang.File) {
 		seen[id.Name] = id
 		return true
 	}
+	if len(files) > 0 {
+		c.firstFile = files[0].Name
+	}
 	for _, f := range files {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
@@ -159,13 +163,8 @@ func (c *compiler) resolveMesh() {
 	m := c.mesh
 	m.Tenant, m.Namespace = "public", "default"
 	if len(c.meshDecls) == 0 {
-		pos := lang.Pos{Line: 1, Column: 1}
-		if len(c.topicDecls) > 0 {
-			pos.Filename = c.topicDecls[0].Pos.Filename
-		} else if len(c.compDecls) > 0 {
-			pos.Filename = c.compDecls[0].Start().Filename
-		}
-		c.add(lang.Errorf(pos, pos, "no mesh declaration").WithHint(`start the file with: mesh NAME { tenant = "public" namespace = "default" }`))
+		start := lang.Pos{Filename: c.firstFile, Line: 1, Column: 1}
+		c.add(lang.Errorf(start, start, "no mesh declaration").WithHint(`start the file with: mesh NAME { tenant = "public" namespace = "default" }`))
 		return
 	}
 	first := c.meshDecls[0]
