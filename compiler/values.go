@@ -292,7 +292,11 @@ func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
 	return out
 }
 
-var sizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$`)
+var (
+	sizeRE    = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$`)
+	sizeUnits = map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+		"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
+)
 
 // ParseSize reads a size such as 512Mi, 2Gi, 100M or 1024 into bytes. Ki,
 // Mi, Gi, Ti and Pi are powers of 1024; K, M, G, T and P powers of 1000.
@@ -307,9 +311,7 @@ func parseSize(s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("invalid size %q: %v", s, err)
 	}
-	mult := map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
-		"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}[m[2]]
-	b := n * mult
+	b := n * sizeUnits[m[2]]
 	if b >= 1<<63 {
 		return 0, fmt.Errorf("size %s is too large", s)
 	}
