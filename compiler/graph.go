@@ -326,6 +326,9 @@ func (c *compiler) checkFlow(d *dag) {
 			unwritten = append(unwritten, v)
 			diag := c.errorf(t.nameSpan, "topic %s is read but never written", t.Name).WithHint(
 				"add a source or function that writes it, or mark it external if something outside the mesh does")
+			if typo := closest(t.Name, writtenUnread(d, written, matched)); typo != "" {
+				diag.Hint = fmt.Sprintf("topic %s is written but never read: did you mean it where %s is read?", typo, t.Name)
+			}
 			for i, r := range t.Readers {
 				if i == 3 {
 					break
@@ -343,6 +346,18 @@ func (c *compiler) checkFlow(d *dag) {
 		}
 	}
 	c.checkReach(d, unwritten)
+}
+
+// writtenUnread lists the topics written inside the mesh that nothing
+// reads: the likely other half of a misspelt topic name.
+func writtenUnread(d *dag, written, matched []bool) []string {
+	var out []string
+	for _, t := range d.m.Topics {
+		if written[t.index] && len(t.Readers) == 0 && !matched[t.index] {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 func indexOf(ts []*Topic, t *Topic) int {
