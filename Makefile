@@ -34,6 +34,7 @@ FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 fuzz:
 	$(FUZZ) -fuzz='^FuzzParse$$' ./lang
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
+	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
