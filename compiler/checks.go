@@ -58,7 +58,7 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 	case b != nil && !b.Same:
 		return // a built-in sink reads any schema
 	default:
-		c.bindInput(comp, b)
+		bindInput(comp)
 	}
 	if comp.In == nil {
 		return
@@ -80,7 +80,7 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 // bindInput takes the schema of the first input for an implementation
 // with no declared input type (T of a generic built-in, or go and exec
 // without accepts).
-func (c *compiler) bindInput(comp *Component, b *Builtin) {
+func bindInput(comp *Component) {
 	for _, t := range comp.Inputs {
 		if t.Schema != nil {
 			comp.In = t.Schema
