@@ -70,8 +70,11 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 		if err := comp.In.Accepts(t.Schema); err != nil {
 			d := c.errorf(comp.inputSpans[i], "%s cannot read topic %s: %v", who(comp), t.Name, err)
 			d.Related = append(d.Related, lang.Related{Pos: t.Schema.Span.Pos, End: t.Schema.Span.EndPos, Message: fmt.Sprintf("%s has schema %s", t.Name, t.Schema)})
-			if b == nil && !hasAccepts {
+			switch {
+			case b == nil && !hasAccepts:
 				d.Hint = "its inputs must share one schema, or set accepts to a schema they all satisfy"
+			case b != nil && b.Same:
+				d.Hint = fmt.Sprintf("builtin.%s (%s) reads one schema: that of its first input", b.Name, b.Signature())
 			}
 		}
 	}

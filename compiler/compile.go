@@ -95,7 +95,7 @@ func (c *compiler) collect(files []*lang.File) {
 	seenParam := map[string]*lang.Ident{}
 	seenType := map[string]*lang.Ident{}
 	seenTopic := map[string]*lang.Ident{}
-	seenComp := map[string]*lang.Ident{}
+	seenComp := map[string]lang.Decl{}
 	check := func(seen map[string]*lang.Ident, id *lang.Ident, what string) bool {
 		if first, dup := seen[id.Name]; dup {
 			c.duplicate(id, first, what)
@@ -126,21 +126,33 @@ func (c *compiler) collect(files []*lang.File) {
 				if check(seenTopic, d.Name, "topic") {
 					c.topicDecls = append(c.topicDecls, d)
 				}
-			case *lang.Function:
-				if check(seenComp, d.Name, "component") {
-					c.compDecls = append(c.compDecls, d)
-				}
-			case *lang.Source:
-				if check(seenComp, d.Name, "component") {
-					c.compDecls = append(c.compDecls, d)
-				}
-			case *lang.Sink:
-				if check(seenComp, d.Name, "component") {
+			case *lang.Function, *lang.Source, *lang.Sink:
+				if c.componentName(seenComp, d) {
 					c.compDecls = append(c.compDecls, d)
 				}
 			}
 		}
 	}
+}
+
+// componentName reports a function, source or sink whose name is taken:
+// they share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME.
+func (c *compiler) componentName(seen map[string]lang.Decl, d lang.Decl) bool {
+	kind, name, _, _, _, _ := declParts(d)
+	first, dup := seen[name.Name]
+	if !dup {
+		seen[name.Name] = d
+		return true
+	}
+	firstKind, firstName, _, _, _, _ := declParts(first)
+	if firstKind == kind {
+		c.duplicate(name, firstName, string(kind))
+		return false
+	}
+	diag := c.errorf(name.Span, "%s %s has the name of %s %s", kind, name.Name, firstKind, name.Name).WithHint(
+		"functions, sources and sinks share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME; rename one")
+	diag.Related = append(diag.Related, lang.Related{Pos: firstName.Pos, End: firstName.EndPos, Message: "first declared here"})
+	return false
 }
 
 // builtinTypeName reports a type declaration that would hide a built-in
