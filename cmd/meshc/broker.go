@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshc/meshc/broker"
+)
+
+func newBrokerCmd() *cobra.Command {
+	var (
+		cfg      broker.Config
+		fsync    string
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run the embedded Pulsar-protocol broker",
+		Long: `broker runs meshc's embedded broker, which speaks the Pulsar binary protocol:
+point any Pulsar client at pulsar://ADDRESS. It serves until SIGINT or SIGTERM.
+
+With --data the topics, subscription cursors and schemas are kept in DIR and
+survive a restart; without it everything is in memory.
+
+Every accepted message is written to its topic's log before the producer is
+told it is stored, so a crash of the broker loses no acknowledged message.
+--fsync decides when the log is also synced to the disk, which matters only
+if the machine fails:
+  always    sync before each acknowledgement (slowest)
+  interval  sync every --fsync-interval (default)
+  never     leave it to the operating system`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usageErrorf("--log-level %q: use debug, info, warn or error", logLevel)
+			}
+			switch broker.FsyncPolicy(fsync) {
+			case broker.FsyncAlways, broker.FsyncInterval, broker.FsyncNever:
+			default:
+				return usageErrorf("--fsync %q: use always, interval or never", fsync)
+			}
+			cfg.Fsync = broker.FsyncPolicy(fsync)
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return runBroker(cmd, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:6650", "address of the Pulsar protocol listener")
+	f.StringVar(&cfg.AdminListen, "admin-listen", "127.0.0.1:8080", `address of the HTTP admin endpoint ("" to disable)`)
+	f.StringVar(&cfg.DataDir, "data", "", "directory for topics, cursors and schemas (default: in memory)")
+	f.StringVar(&fsync, "fsync", string(broker.FsyncInterval), "when to sync logs to disk: always, interval or never")
+	f.DurationVar(&cfg.FsyncInterval, "fsync-interval", 200*time.Millisecond, "sync period of the interval policy; also how often cursors are written")
+	f.IntVar(&cfg.MaxMessageSize, "max-message-size", 5<<20, "largest message or batch accepted, in bytes")
+	f.IntVar(&cfg.MaxProducersPerConn, "max-producers-per-connection", 1000, "producers one connection may open")
+	f.IntVar(&cfg.MaxConsumersPerConn, "max-consumers-per-connection", 1000, "consumers one connection may open")
+	f.IntVar(&cfg.MaxUnackedPerConsumer, "max-unacked-per-consumer", 50000, "messages delivered but unacknowledged before a consumer gets no more")
+	f.DurationVar(&cfg.AckTimeout, "ack-timeout", 0, "redeliver messages unacknowledged for this long (0: never)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+// runBroker serves until a signal arrives, then shuts down cleanly.
+func runBroker(cmd *cobra.Command, cfg broker.Config) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	b, err := broker.New(cfg)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if err := b.Start(context.WithoutCancel(ctx)); err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s", b.URL())
+	if u := b.AdminURL(); u != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), ", admin on %s", u)
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	<-ctx.Done()
+	if err := b.Close(); err != nil {
+		return &exitError{code: exitFail, err: fmt.Errorf("shut down broker: %w; data written before the error is kept", err)}
+	}
+	return nil
+}
