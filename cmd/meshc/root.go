@@ -96,6 +96,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newPlanCmd(),
 		newDiffCmd(),
 		newCheckCmd(), newGraphCmd(),
+		newBrokerCmd(),
 	)
 	return root
 }
