@@ -119,8 +119,7 @@ type Topic struct {
 	Readers []*Component // components that read it
 
 	nameSpan lang.Span
-	index    int  // vertex index in the compiler's graph
-	sideOnly bool // written only as a log or dead-letter topic
+	index    int // vertex index in the compiler's graph
 }
 
 // Key is the topic's vertex key in Mesh.Graph.
