@@ -26,6 +26,35 @@ func (c *compiler) checkSchemas() {
 		c.checkWriters(t)
 		c.checkPattern(t)
 	}
+	c.checkSubscriptions()
+}
+
+// checkSubscriptions reports two components that read one topic under one
+// subscription name: Pulsar would share the messages out between them, so
+// each would see only part of the stream.
+func (c *compiler) checkSubscriptions() {
+	type key struct {
+		topic *Topic
+		name  string
+	}
+	first := map[key]*Component{}
+	for _, comp := range c.mesh.Components {
+		for i, t := range comp.Inputs {
+			k := key{t, comp.Options.Subscription.Name}
+			other, taken := first[k]
+			if !taken {
+				first[k] = comp
+				continue
+			}
+			at := comp.inputSpans[i]
+			if s, ok := comp.Options.Set["subscription"]; ok && !c.inDefaults(s) {
+				at = s
+			}
+			d := c.errorf(at, "%s %s and %s %s both read topic %s as subscription %q", other.Kind, other.Name, comp.Kind, comp.Name, t.Name, k.name).WithHint(
+				"each would get only part of the messages; give each its own subscription name")
+			d.Related = append(d.Related, lang.Related{Pos: other.nameSpan.Pos, End: other.nameSpan.EndPos, Message: other.Name + " subscribes here"})
+		}
+	}
 }
 
 // who names a component with its implementation, for messages.

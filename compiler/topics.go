@@ -78,7 +78,7 @@ func (c *compiler) topic(d *lang.Topic) *Topic {
 	if strings.Contains(t.Name, "-partition-") {
 		c.errorf(d.Name.Span, "topic name %s contains -partition-, which Pulsar keeps for the partitions of partitioned topics", t.Name).WithHint("rename the topic")
 	}
-	for _, a := range c.attrs(d.Body, "topic", topicKeys) {
+	for _, a := range c.attrs(d.Body, "topic "+t.Name, topicKeys) {
 		switch a.Key.Name {
 		case "partitions":
 			t.Partitions, _ = c.intValue(a, 0)
