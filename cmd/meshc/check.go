@@ -50,8 +50,12 @@ has, or cannot be read, 2 for a usage mistake.`,
 				sources[name] = src
 				_, diags, err := checkFile(cmd, name, src, sources, &pf)
 				if err != nil {
-					if isUsageError(err) {
+					var ee *exitError
+					if errors.As(err, &ee) && ee.code == exitUsage {
 						return err
+					}
+					if ee == nil || ee.err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
 					}
 					broken = true
 				}
@@ -87,12 +91,6 @@ func checkFile(cmd *cobra.Command, name string, src []byte, sources lang.Sources
 	}
 	m, diags := compiler.Compile([]*lang.File{f}, params)
 	return m, diags, nil
-}
-
-// isUsageError tells a usage mistake (exit 2) from other failures.
-func isUsageError(err error) bool {
-	var ee *exitError
-	return errors.As(err, &ee) && ee.code == exitUsage
 }
 
 var checkFormats = map[string]func(*cobra.Command, lang.Sources, lang.Diagnostics){
