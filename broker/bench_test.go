@@ -68,7 +68,7 @@ func benchProduceConsume(b *testing.B, br *Broker, batched bool) {
 			}
 		})
 	}
-	if err := p.Flush(); err != nil {
+	if err := p.FlushWithCtx(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if err := <-done; err != nil {

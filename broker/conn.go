@@ -61,7 +61,7 @@ func (c *conn) serve() {
 	go c.writeLoop()
 	err := c.readLoop()
 	switch {
-	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		c.log.Debug("connection closed")
 	default:
 		c.log.Warn("closing connection", "reason", err)

@@ -107,7 +107,7 @@ func sendAll(t testing.TB, ctx context.Context, p pulsar.Producer, msgs []*pulsa
 	for _, m := range msgs {
 		p.SendAsync(ctx, m, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { errs <- err })
 	}
-	if err := p.Flush(); err != nil {
+	if err := p.FlushWithCtx(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for range msgs {

@@ -154,13 +154,11 @@ func TestNackRedelivers(t *testing.T) {
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	sendAll(t, ctx, p, payloads("m", 5))
 
-	var first []string
 	for range 5 {
 		m, err := cons.Receive(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		first = append(first, string(m.Payload()))
 		if string(m.Payload()) == "m-2" {
 			cons.Nack(m)
 		} else {
