@@ -1,0 +1,275 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	plog "github.com/apache/pulsar-client-go/pulsar/log"
+	"github.com/google/go-cmp/cmp"
+	"github.com/meshc/meshc/broker"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// These tests run instances with the real pulsar-client-go against the
+// embedded broker on 127.0.0.1.
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var topicSeq atomic.Int64
+
+func topic(name string) string {
+	return fmt.Sprintf("persistent://public/default/%s-%d", name, topicSeq.Add(1))
+}
+
+func startBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("the embedded broker did not start: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func client(t *testing.T, b *broker.Broker) pulsar.Client {
+	t.Helper()
+	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: b.URL(), Logger: plog.NewLoggerWithSlog(quietLog)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func function(name, impl, in, out string, inSchema, outSchema plan.Schema) plan.Component {
+	c := plan.Component{
+		Kind: plan.Function, Name: name, FQFN: "public/default/" + name,
+		Implementation: plan.Implementation{Kind: "builtin", Name: impl},
+		Inputs:         []plan.Input{{Topic: in, Schema: inSchema}},
+		Subscription:   plan.Subscription{Name: name, Type: "shared", Position: "earliest"},
+		Guarantee:      plan.AtLeastOnce, Replicas: plan.Replicas{Count: 1}, MaxRetries: 2,
+	}
+	if out != "" {
+		c.Output = &plan.Output{Topic: out, Schema: outSchema}
+	}
+	return c
+}
+
+// runInstance runs a component until the test ends, and reports its error.
+func runInstance(t *testing.T, b *broker.Broker, c plan.Component, reg *Registry) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Name: "m", Tenant: "public", Namespace: "default"}, Component: c}
+	go func() { done <- Run(ctx, Options{Plan: in, PulsarURL: b.URL(), Registry: reg, Logger: quietLog}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("instance %s: %v", c.Name, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("instance %s did not stop", c.Name)
+		}
+	})
+}
+
+func produce(t *testing.T, c pulsar.Client, topic string, payloads ...string) {
+	t.Helper()
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i, s := range payloads {
+		if _, err := p.Send(context.Background(), &pulsar.ProducerMessage{Payload: []byte(s), Key: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// collect reads n messages from a topic from its start.
+func collect(t *testing.T, c pulsar.Client, topic string, n int) []pulsar.Message {
+	t.Helper()
+	consumer, err := c.Subscribe(pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "test-reader",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []pulsar.Message
+	for len(out) < n {
+		msg, err := consumer.Receive(ctx)
+		if err != nil {
+			t.Fatalf("received %d of %d messages from %s: %v", len(out), n, topic, err)
+		}
+		consumer.Ack(msg)
+		out = append(out, msg)
+	}
+	return out
+}
+
+func payloads(msgs []pulsar.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = string(m.Payload())
+	}
+	return out
+}
+
+var (
+	str         = plan.Schema{Type: "string"}
+	orderSchema = plan.Schema{Type: "json", Definition: `{"type":"record","name":"Order","fields":[{"name":"id","type":"string"},{"name":"amount","type":"double"}]}`}
+)
+
+func TestFunctionProcessesInOrder(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("in"), topic("out")
+	var sent []string
+	for i := range 500 {
+		sent = append(sent, fmt.Sprintf("message %d", i))
+	}
+	produce(t, c, in, sent...)
+	runInstance(t, b, function("upper", "upper", in, out, str, str), Builtins())
+	got := payloads(collect(t, c, out, len(sent)))
+	for i := range sent {
+		sent[i] = strings.ToUpper(sent[i])
+	}
+	if diff := cmp.Diff(sent, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestBadPayloadGoesToDeadLetterAtOnce(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out, dlq := topic("orders"), topic("big"), topic("failed")
+	f := function("big", "filter", in, out, orderSchema, orderSchema)
+	f.Config = map[string]any{"where": "amount > 10"}
+	f.DeadLetterTopic = dlq
+	produce(t, c, in, `{"id":"a","amount":5}`, `not json`, `{"id":"b"}`, `{"id":"c","amount":50}`)
+	runInstance(t, b, f, Builtins())
+
+	if got := payloads(collect(t, c, out, 1)); !cmp.Equal(got, []string{`{"amount":50,"id":"c"}`}) {
+		t.Errorf("output = %v", got)
+	}
+	dead := collect(t, c, dlq, 2)
+	if got := payloads(dead); !cmp.Equal(got, []string{`not json`, `{"id":"b"}`}) {
+		t.Errorf("dead letters = %v", got)
+	}
+	if reason := dead[1].Properties()["meshc-error"]; !strings.Contains(reason, `missing required field "amount"`) {
+		t.Errorf("dead letter reason = %q", reason)
+	}
+}
+
+func TestFailingMessageIsRetriedThenDeadLettered(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, dlq := topic("jobs"), topic("jobs-dlq")
+	var calls atomic.Int64
+	reg := NewRegistry().Func("flaky", func(_ Context, in Input, _ Emit) error {
+		calls.Add(1)
+		if in.Value == "poison" {
+			return errors.New("cannot handle poison")
+		}
+		return nil
+	})
+	f := function("flaky", "flaky", in, "", str, plan.Schema{})
+	f.DeadLetterTopic, f.MaxRetries = dlq, 2
+	produce(t, c, in, "ok", "poison", "ok too")
+	runInstance(t, b, f, reg)
+	dead := collect(t, c, dlq, 1)
+	if string(dead[0].Payload()) != "poison" || !strings.Contains(dead[0].Properties()["meshc-error"], "cannot handle poison") {
+		t.Errorf("dead letter = %q %v", dead[0].Payload(), dead[0].Properties())
+	}
+	if n := calls.Load(); n != 2+3 {
+		t.Errorf("function called %d times, want 2 good + 3 deliveries of the poison message", n)
+	}
+}
+
+func TestGeneratorSource(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	out := topic("sentences")
+	src := plan.Component{Kind: plan.Source, Name: "gen", Implementation: plan.Implementation{Kind: "builtin", Name: "generator"},
+		Output: &plan.Output{Topic: out, Schema: str}, Config: map[string]any{"lines": []any{"a", "b"}, "count": int64(5)}}
+	in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: src}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A source that is done returns, with everything it emitted stored.
+	if err := Run(ctx, Options{Plan: in, PulsarURL: b.URL(), Registry: Builtins(), Logger: quietLog}); err != nil {
+		t.Fatal(err)
+	}
+	if got := payloads(collect(t, c, out, 5)); !cmp.Equal(got, []string{"a", "b", "a", "b", "a"}) {
+		t.Errorf("got %v", got)
+	}
+}
+
+// TestStateSurvivesRestart counts words, stops the instance, starts it
+// again, and checks the counts go on from the stored state.
+func TestStateSurvivesRestart(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("words"), topic("counts")
+	countSchema := plan.Schema{Type: "json", Definition: `{"type":"record","name":"Count","fields":[{"name":"word","type":"string"},{"name":"count","type":"long"}]}`}
+	f := function("count", "word_count", in, out, str, countSchema)
+	f.Name = fmt.Sprintf("count%d", topicSeq.Add(1))
+	f.State = true
+	run := func(words ...string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		pi := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: f}
+		go func() {
+			done <- Run(ctx, Options{Plan: pi, PulsarURL: b.URL(), Registry: Builtins(), Logger: quietLog})
+		}()
+		produce(t, c, in, words...)
+		waitOutputs(t, c, out, len(words))
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("a", "b", "a")
+	run("a", "b")
+	got := payloads(collect(t, c, out, 5))
+	want := []string{`{"count":1,"word":"a"}`, `{"count":1,"word":"b"}`, `{"count":2,"word":"a"}`, `{"count":3,"word":"a"}`, `{"count":2,"word":"b"}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// waitOutputs waits until a topic holds at least n more messages than
+// were seen by earlier calls for it.
+var seen = map[string]int{}
+
+func waitOutputs(t *testing.T, c pulsar.Client, topic string, n int) {
+	t.Helper()
+	seen[topic] += n
+	reader, err := c.CreateReader(pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := 0; i < seen[topic]; i++ {
+		if _, err := reader.Next(ctx); err != nil {
+			t.Fatalf("waiting for output %d on %s: %v", i+1, topic, err)
+		}
+	}
+}
