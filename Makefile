@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
 EXAMPLE     ?= examples/wordcount.mesh
 
-.PHONY: all build run test fuzz bench lint fmt clean
+.PHONY: all build run test e2e fuzz bench lint fmt clean
 
 all: build
 
@@ -28,6 +28,15 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./lang/... $(if $(wildcard broker/*.go),./broker/...)
 	$(MAKE) fuzz
+
+# Tests against real schedulers: a Nomad agent and a kube-apiserver with etcd,
+# built from the Go module proxy on first use and cached by version in
+# $(MESHC_CACHE). Each script prints the path of what it built.
+MESHC_CACHE ?= $(HOME)/.cache/meshc
+export MESHC_CACHE
+
+e2e: build
+	@echo "e2e: no end-to-end suites yet"
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"io"
+)
+
+// A controller manages a deployed mesh for the lifecycle commands
+// (status, start, stop, restart, delete). Each backend that can deploy
+// provides one; function "" means the whole mesh.
+type controller interface {
+	Status(ctx context.Context, w io.Writer, function string) error
+	Start(ctx context.Context, function string) error
+	Stop(ctx context.Context, function string) error
+	Restart(ctx context.Context, function string) error
+	Delete(ctx context.Context) error
+}
+
+// target is where a lifecycle command finds the mesh it manages.
+type target struct {
+	Backend string // "local" (a mesh started by meshc run) or "nomad"
+	Addr    string // the backend's address; "" means its default
+	Mesh    string // the mesh's name
+}
+
+// controllers opens a controller per backend name. Each backend's file
+// adds its entry in an init function.
+var controllers = map[string]func(t target) (controller, error){}
