@@ -97,6 +97,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newDiffCmd(),
 		newCheckCmd(), newGraphCmd(),
 		newBrokerCmd(),
+		newEmitCmd(),
 	)
 	return root
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// emitOptions are the emit flags a backend may read. A backend refuses a
+// value it does not support.
+type emitOptions struct {
+	Flavour string // kubernetes: plain or functionmesh
+	Driver  string // nomad: raw_exec, exec or docker
+}
+
+// emitters turns a plan into a backend's files, by backend name. Each
+// backend's file adds its entry in an init function.
+var emitters = map[string]func(p *plan.Plan, o emitOptions) ([]backends.File, error){}
+
+func newEmitCmd() *cobra.Command {
+	var (
+		pf      paramFlags
+		backend string
+		out     string
+		o       emitOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "emit --backend NAME -o DIR FILE [-p NAME=VALUE]...",
+		Short: "Write a mesh's deployment files for a scheduler (Nomad jobs, Kubernetes manifests)",
+		Long: `emit checks and plans FILE, then writes the files a scheduler runs it from into DIR:
+Nomad job specifications (JSON and HCL) or Kubernetes manifests (YAML). The output
+is deterministic, fit to commit and review. With -o - the YAML documents go to
+standard output, one stream, for kubectl apply -f -.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: meshFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			emit, ok := emitters[backend]
+			if !ok {
+				return usageErrorf("--backend %q: choose one of %s", backend, strings.Join(slices.Sorted(maps.Keys(emitters)), ", "))
+			}
+			if out == "" {
+				return usageErrorf("emit needs -o DIR (or -o - for standard output)")
+			}
+			p, err := buildPlan(cmd, args[0], &pf)
+			if err != nil {
+				return err
+			}
+			files, err := emit(p, o)
+			if err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			if out == "-" {
+				return writeStream(cmd, backend, files)
+			}
+			if err := backends.Write(out, files); err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&backend, "backend", "", "the scheduler to emit for: kubernetes or nomad")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the folder to write into, or - for one YAML stream on standard output")
+	cmd.Flags().StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
+	cmd.Flags().StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
+	return cmd
+}
+
+// writeStream joins YAML files into one multi-document stream.
+func writeStream(cmd *cobra.Command, backend string, files []backends.File) error {
+	var b bytes.Buffer
+	for _, f := range files {
+		if ext := path.Ext(f.Path); ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(f.Data)
+	}
+	if b.Len() == 0 {
+		return usageErrorf("backend %s writes no YAML: give -o DIR", backend)
+	}
+	_, err := cmd.OutOrStdout().Write(b.Bytes())
+	return err
+}
