@@ -19,6 +19,9 @@ import (
 type emitOptions struct {
 	Flavour string // kubernetes: plain or functionmesh
 	Driver  string // nomad: raw_exec, exec or docker
+	// PulsarURL is the service URL instances connect to; "" lets the
+	// backend choose its default.
+	PulsarURL string
 }
 
 // emitters turns a plan into a backend's files, by backend name. Each
@@ -71,6 +74,7 @@ standard output, one stream, for kubectl apply -f -.`,
 	cmd.Flags().StringVar(&backend, "backend", "", "the scheduler to emit for: kubernetes or nomad")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the folder to write into, or - for one YAML stream on standard output")
 	cmd.Flags().StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
+	cmd.Flags().StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
 	cmd.Flags().StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
 	return cmd
 }
