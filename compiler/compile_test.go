@@ -69,8 +69,11 @@ func compileArchive(t *testing.T, ar *txtar.Archive) string {
 	var files []*lang.File
 	params := map[string]string{}
 	var all lang.Diagnostics
+	operator := false
 	for _, f := range ar.Files {
 		switch {
+		case f.Name == "target":
+			operator = strings.TrimSpace(string(f.Data)) == "functionmesh"
 		case f.Name == "params":
 			for _, line := range strings.Split(strings.TrimSpace(string(f.Data)), "\n") {
 				if k, v, ok := strings.Cut(line, "="); ok {
@@ -86,8 +89,11 @@ func compileArchive(t *testing.T, ar *txtar.Archive) string {
 			files = append(files, file)
 		}
 	}
-	_, diags := Compile(files, params)
+	m, diags := Compile(files, params)
 	all = append(all, diags...)
+	if operator && !diags.HasErrors() {
+		all = append(all, OperatorRules(m)...)
+	}
 	var b bytes.Buffer
 	srcs.Render(&b, all)
 	if len(all) == 0 {

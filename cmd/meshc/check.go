@@ -14,7 +14,7 @@ import (
 
 func newCheckCmd() *cobra.Command {
 	var strict bool
-	var format string
+	var format, target string
 	var pf paramFlags
 	cmd := &cobra.Command{
 		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... FILE...",
@@ -24,6 +24,9 @@ in one run: unknown and duplicate names, invalid Pulsar names, topic cycles, sch
 mismatches, topics nobody writes or reads, and option errors. SPEC.md lists the checks.
 A file with syntax errors gets no further checks. Parameters (-p, --params, as for
 plan) apply to every FILE; a parameter without a default must be given one.
+
+With --target functionmesh, check also reports what the Function Mesh operator's
+admission webhook would refuse (emit --flavour functionmesh always does).
 
 Formats: text (diagnostics with source snippets, on standard error), json (one stable
 array on standard output) and github (GitHub Actions annotations on standard output).
@@ -37,6 +40,9 @@ has, or cannot be read, 2 for a usage mistake.`,
 			if !ok {
 				return usageErrorf("--format %q: use text, json or github", format)
 			}
+			if target != "" && target != "functionmesh" {
+				return usageErrorf("--target %q: the only target with rules of its own is functionmesh", target)
+			}
 			var all lang.Diagnostics
 			sources := lang.Sources{}
 			broken := false // a file could not be read, or its parameters not
@@ -48,7 +54,10 @@ has, or cannot be read, 2 for a usage mistake.`,
 					continue
 				}
 				sources[name] = src
-				_, diags, err := checkFile(cmd, name, src, sources, &pf)
+				m, diags, err := checkFile(cmd, name, src, sources, &pf)
+				if target == "functionmesh" && m != nil && !diags.HasErrors() {
+					diags = append(diags, compiler.OperatorRules(m)...)
+				}
 				if err != nil {
 					var ee *exitError
 					if errors.As(err, &ee) && ee.code == exitUsage {
@@ -73,6 +82,7 @@ has, or cannot be read, 2 for a usage mistake.`,
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors: exit 1 on any diagnostic")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
+	cmd.Flags().StringVar(&target, "target", "", "also report what a deployment target refuses: functionmesh (the Function Mesh operator's webhook)")
 	pf.register(cmd)
 	return cmd
 }

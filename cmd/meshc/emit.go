@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -52,7 +54,11 @@ standard output, one stream, for kubectl apply -f -.`,
 			if out == "" {
 				return usageErrorf("emit needs -o DIR (or -o - for standard output)")
 			}
-			p, err := buildPlan(cmd, args[0], &pf)
+			var extra []func(*compiler.Mesh) lang.Diagnostics
+			if backend == "kubernetes" && o.Flavour == "functionmesh" {
+				extra = append(extra, compiler.OperatorRules)
+			}
+			p, err := buildPlan(cmd, args[0], &pf, extra...)
 			if err != nil {
 				return err
 			}

@@ -63,8 +63,9 @@ Parameters come from --params files (NAME = VALUE lines, later files win) and th
 }
 
 // buildPlan parses, checks and plans a mesh file, printing diagnostics.
-func buildPlan(cmd *cobra.Command, name string, pf *paramFlags) (*plan.Plan, error) {
-	m, err := compileFile(cmd, name, pf)
+// Extra checks run on the compiled mesh when it has no errors.
+func buildPlan(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*plan.Plan, error) {
+	m, err := compileFile(cmd, name, pf, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func buildPlan(cmd *cobra.Command, name string, pf *paramFlags) (*plan.Plan, err
 
 // compileFile parses and checks one mesh file with its parameters. Errors
 // are printed with their snippets; warnings too.
-func compileFile(cmd *cobra.Command, name string, pf *paramFlags) (*compiler.Mesh, error) {
+func compileFile(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*compiler.Mesh, error) {
 	src, err := os.ReadFile(name)
 	if err != nil {
 		return nil, &exitError{code: exitFail, err: err}
@@ -89,6 +90,11 @@ func compileFile(cmd *cobra.Command, name string, pf *paramFlags) (*compiler.Mes
 		return nil, err
 	}
 	m, diags := compiler.Compile([]*lang.File{f}, params)
+	for _, check := range extra {
+		if !diags.HasErrors() {
+			diags = append(diags, check(m)...)
+		}
+	}
 	sources.Render(cmd.ErrOrStderr(), diags)
 	if diags.HasErrors() {
 		return nil, failed()
