@@ -42,23 +42,26 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 		Topics:     []plan.Topic{},
 		Components: []plan.Component{},
 	}
+	pl := &planner{m: m, opts: opts, avro: map[*compiler.Type]string{}, hasher: hasher{}}
 	for _, t := range m.Topics {
 		p.Topics = append(p.Topics, plan.Topic{
-			Name: t.Name, FQN: t.FullName, Schema: schema(t.Schema), Partitions: t.Partitions,
+			Name: t.Name, FQN: t.FullName, Schema: pl.schema(t.Schema), Partitions: t.Partitions,
 			External: t.External, Pattern: t.Pattern,
 		})
 	}
 	slices.SortFunc(p.Topics, func(a, b plan.Topic) int { return cmp.Compare(a.Name, b.Name) })
-	for _, c := range m.Components {
-		p.Components = append(p.Components, component(m, c, opts))
-	}
-	slices.SortFunc(p.Components, func(a, b plan.Component) int {
+	// Sorting the compiler's pointers is cheaper than the plan's structs.
+	comps := slices.SortedFunc(slices.Values(m.Components), func(a, b *compiler.Component) int {
 		return cmp.Or(cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]), cmp.Compare(a.Name, b.Name))
 	})
+	p.Components = make([]plan.Component, 0, len(comps))
+	for _, c := range comps {
+		p.Components = append(p.Components, pl.component(c))
+	}
 	return p
 }
 
-var kindOrder = map[plan.Kind]int{plan.Source: 0, plan.Function: 1, plan.Sink: 2}
+var kindOrder = map[compiler.Kind]int{compiler.Source: 0, compiler.Function: 1, compiler.Sink: 2}
 
 func params(ps []*compiler.Param) map[string]string {
 	if len(ps) == 0 {
@@ -77,7 +80,18 @@ func params(ps []*compiler.Param) map[string]string {
 	return out
 }
 
-func component(m *compiler.Mesh, c *compiler.Component, opts Options) plan.Component {
+// planner holds what one Plan call shares between components.
+type planner struct {
+	m    *compiler.Mesh
+	opts Options
+	// avro caches the Avro schema of each record type: a mesh has few
+	// types and many topics and components using them.
+	avro   map[*compiler.Type]string
+	hasher hasher
+}
+
+func (pl *planner) component(c *compiler.Component) plan.Component {
+	m, opts := pl.m, pl.opts
 	o := c.Options
 	pc := plan.Component{
 		Kind: plan.Kind(c.Kind), Name: c.Name, FQFN: m.Tenant + "/" + m.Namespace + "/" + c.Name,
@@ -105,17 +119,17 @@ func component(m *compiler.Mesh, c *compiler.Component, opts Options) plan.Compo
 		pc.Runtime = plan.Runtime{Binary: opts.Binary, Image: opts.Image}
 	}
 	for _, t := range c.Inputs {
-		in := plan.Input{Topic: t.FullName, Schema: schema(t.Schema)}
+		in := plan.Input{Topic: t.FullName, Schema: pl.schema(t.Schema)}
 		if t.Pattern != "" {
 			in.Topic, in.Pattern = t.Pattern, true
 		}
 		pc.Inputs = append(pc.Inputs, in)
 	}
 	if c.Output != nil {
-		pc.Output = &plan.Output{Topic: c.Output.FullName, Schema: schema(c.Output.Schema)}
+		pc.Output = &plan.Output{Topic: c.Output.FullName, Schema: pl.schema(c.Output.Schema)}
 	}
 	for _, t := range o.Publishes {
-		pc.Publishes = append(pc.Publishes, plan.Output{Topic: t.FullName, Schema: schema(t.Schema)})
+		pc.Publishes = append(pc.Publishes, plan.Output{Topic: t.FullName, Schema: pl.schema(t.Schema)})
 	}
 	if len(o.Secrets) > 0 {
 		pc.Secrets = map[string]plan.Secret{}
@@ -123,7 +137,7 @@ func component(m *compiler.Mesh, c *compiler.Component, opts Options) plan.Compo
 			pc.Secrets[name] = plan.Secret(s)
 		}
 	}
-	pc.Hash = Hash(pc)
+	pc.Hash = pl.hasher.hash(pc)
 	return pc
 }
 
@@ -134,13 +148,18 @@ func fullName(t *compiler.Topic) string {
 	return t.FullName
 }
 
-func schema(s *compiler.Schema) plan.Schema {
+func (pl *planner) schema(s *compiler.Schema) plan.Schema {
 	if s == nil {
 		return plan.Schema{Type: "bytes"}
 	}
 	ps := plan.Schema{Type: string(s.Kind), File: s.File, Message: s.Message}
 	if s.Kind == compiler.SchemaJSON && s.Record != nil {
-		ps.Definition = avroSchema(s.Record)
+		def, ok := pl.avro[s.Record]
+		if !ok {
+			def = avroSchema(s.Record)
+			pl.avro[s.Record] = def
+		}
+		ps.Definition = def
 	}
 	return ps
 }
@@ -148,12 +167,45 @@ func schema(s *compiler.Schema) plan.Schema {
 // Hash is a digest of everything a component's instances behave by: all
 // of it but the replica counts and the hash itself. Rescaling a component
 // keeps its hash, and so restarts nothing.
-func Hash(c plan.Component) string {
+func Hash(c plan.Component) string { return hasher{}.hash(c) }
+
+// hasher maps schema definitions to their digests, computed once each.
+type hasher map[string]string
+
+func (dg hasher) hash(c plan.Component) string {
 	c.Hash, c.Replicas = "", plan.Replicas{}
-	b, err := json.Marshal(c)
-	if err != nil {
+	// Schema definitions are long JSON texts that would be escaped again
+	// inside the component's JSON: their digests stand in for them.
+	c.Inputs = slices.Clone(c.Inputs)
+	for i := range c.Inputs {
+		c.Inputs[i].Schema = dg.digested(c.Inputs[i].Schema)
+	}
+	if c.Output != nil {
+		out := *c.Output
+		out.Schema = dg.digested(out.Schema)
+		c.Output = &out
+	}
+	c.Publishes = slices.Clone(c.Publishes)
+	for i := range c.Publishes {
+		c.Publishes[i].Schema = dg.digested(c.Publishes[i].Schema)
+	}
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(c); err != nil {
 		panic(fmt.Sprintf("planner: a component does not encode: %v", err)) // config holds only JSON values
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func (dg hasher) digested(s plan.Schema) plan.Schema {
+	if s.Definition == "" {
+		return s
+	}
+	d, ok := dg[s.Definition]
+	if !ok {
+		sum := sha256.Sum256([]byte(s.Definition))
+		d = hex.EncodeToString(sum[:])
+		dg[s.Definition] = d
+	}
+	s.Definition = d
+	return s
 }
