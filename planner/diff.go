@@ -23,8 +23,9 @@ type Change struct {
 	What   string  `json:"what"`
 	Action string  `json:"action"` // added, removed or changed
 	Fields []Field `json:"fields,omitempty"`
-	// Restart says whether running instances restart: true when added,
-	// removed, or changed in anything but the replica counts.
+	// Restart says whether instances start, stop or restart: true for a
+	// component added, removed, or changed in anything but its replica
+	// counts; false for topics and parameters, which run nothing.
 	Restart bool `json:"restart"`
 }
 
@@ -47,17 +48,26 @@ func Compare(old, new *plan.Plan) Diff {
 	if f := fields(om, nm); len(f) > 0 {
 		d.Changes = append(d.Changes, Change{What: "mesh " + new.Mesh.Name, Action: "changed", Fields: f, Restart: true})
 	}
+	if f := fields(old.Params, new.Params); len(f) > 0 {
+		// Parameters restart nothing themselves: the components whose
+		// settings they change are listed with their own changes.
+		d.Changes = append(d.Changes, Change{What: "params", Action: "changed", Fields: f})
+	}
+	// Topics run no instances: the components a topic change affects are
+	// listed with their own changes.
 	d.Changes = append(d.Changes, compareSets(old.Topics, new.Topics, func(t plan.Topic) string { return "topic " + t.Name },
-		func(a, b plan.Topic) bool { return true })...)
+		func(a, b plan.Topic) bool { return false }, false)...)
 	d.Changes = append(d.Changes, compareSets(old.Components, new.Components,
 		func(c plan.Component) string { return string(c.Kind) + " " + c.Name },
-		func(a, b plan.Component) bool { return a.Hash != b.Hash || a.Hash == "" })...)
+		func(a, b plan.Component) bool { return a.Hash != b.Hash || a.Hash == "" }, true)...)
 	return d
 }
 
 // compareSets matches items by name and reports what was added, removed or
-// changed; restart tells whether a change restarts instances.
-func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) bool) []Change {
+// changed; restart tells whether a change restarts instances, and runs
+// whether the items run instances at all, which start or stop when added
+// or removed.
+func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) bool, runs bool) []Change {
 	byName := map[string]T{}
 	for _, o := range old {
 		byName[name(o)] = o
@@ -68,14 +78,14 @@ func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) 
 		delete(byName, name(n))
 		switch f := fields(o, n); {
 		case !ok:
-			out = append(out, Change{What: name(n), Action: "added", Restart: true})
+			out = append(out, Change{What: name(n), Action: "added", Restart: runs})
 		case len(f) > 0:
 			out = append(out, Change{What: name(n), Action: "changed", Fields: f, Restart: restart(o, n)})
 		}
 	}
 	var removed []Change
 	for n := range byName {
-		removed = append(removed, Change{What: n, Action: "removed", Restart: true})
+		removed = append(removed, Change{What: n, Action: "removed", Restart: runs})
 	}
 	slices.SortFunc(removed, func(a, b Change) int { return cmp.Compare(a.What, b.What) })
 	return append(out, removed...)
@@ -124,7 +134,10 @@ func jsonPath(p gocmp.Path) string {
 		case gocmp.SliceIndex:
 			fmt.Fprintf(&b, "[%d]", max(s.Key(), 0))
 		case gocmp.MapIndex:
-			fmt.Fprintf(&b, ".%v", s.Key())
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprintf(&b, "%v", s.Key())
 		}
 	}
 	return b.String()

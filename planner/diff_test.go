@@ -49,7 +49,7 @@ func TestCompare(t *testing.T) {
 		{"rescale restarts nothing", rescaled, []Change{{What: "function split", Action: "changed",
 			Fields: []Field{{Path: "replicas.count", Old: "2", New: "5"}}}}},
 		{"config, added, removed, topic", reconfigured, []Change{
-			{What: "topic in", Action: "changed", Fields: []Field{{Path: "partitions", Old: "0", New: "4"}}, Restart: true},
+			{What: "topic in", Action: "changed", Fields: []Field{{Path: "partitions", Old: "0", New: "4"}}},
 			{What: "function split", Action: "changed", Restart: true, Fields: []Field{
 				{Path: "config.a", Old: `"x"`, New: `"y"`}}},
 			{What: "function upper", Action: "added", Restart: true},

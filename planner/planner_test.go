@@ -2,6 +2,8 @@ package planner
 
 import (
 	"flag"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,24 +78,76 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestDeterministic plans the same mesh twice, and once with its
-// declarations in reverse order: the bytes must not change.
+// examples lists the example meshes, which must plan with their defaults.
+func examples(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	err := filepath.WalkDir("../examples", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".mesh") {
+			paths = append(paths, path)
+		}
+		return err
+	})
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	return paths
+}
+
+// TestExamples compares the plan of every example with its golden file
+// under testdata/examples.
+func TestExamples(t *testing.T) {
+	for _, path := range examples(t) {
+		rel := strings.TrimSuffix(filepath.ToSlash(path[len("../examples/"):]), ".mesh")
+		t.Run(rel, func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := encode(t, Plan(compile(t, rel+".mesh", src, nil), Options{Source: "examples/" + rel + ".mesh"}))
+			goldenPath := filepath.Join("testdata", "examples", filepath.FromSlash(rel)+".json")
+			if *update {
+				os.MkdirAll(filepath.Dir(goldenPath), 0o755)
+				if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(goldenPath)
+			if err != nil {
+				t.Fatalf("%v: run go test ./planner -update", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("plan mismatch (-want +got), rerun with -update to accept:\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDeterministic plans every example many times, with its declarations
+// shuffled (their order means nothing to the language): the bytes must
+// never change.
 func TestDeterministic(t *testing.T) {
-	src, err := os.ReadFile("../examples/wordcount.mesh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := encode(t, Plan(compile(t, "a.mesh", src, nil), Options{}))
-	second := encode(t, Plan(compile(t, "a.mesh", src, nil), Options{}))
-	f, _ := lang.Parse("a.mesh", src)
-	slices.Reverse(f.Decls)
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	reversed := encode(t, Plan(m, Options{}))
-	if first != second || first != reversed {
-		t.Errorf("plans differ:\n%s", cmp.Diff(first, reversed))
+	for _, path := range examples(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := encode(t, Plan(compile(t, "a.mesh", src, nil), Options{}))
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range 20 {
+				f, _ := lang.Parse("a.mesh", src)
+				rng.Shuffle(len(f.Decls), func(i, j int) { f.Decls[i], f.Decls[j] = f.Decls[j], f.Decls[i] })
+				m, diags := compiler.Compile([]*lang.File{f}, nil)
+				if diags.HasErrors() {
+					t.Fatal(diags)
+				}
+				if got := encode(t, Plan(m, Options{})); got != want {
+					t.Fatalf("shuffle %d changes the plan:\n%s", i, cmp.Diff(want, got))
+				}
+			}
+		})
 	}
 }
 
@@ -107,7 +161,8 @@ func TestParamsAndRescale(t *testing.T) {
 		t.Errorf("params = %v", b.Params)
 	}
 	d := Compare(a, b)
-	want := []Change{{What: "function split", Action: "changed", Fields: []Field{{Path: "replicas.count", Old: "2", New: "7"}}}}
+	want := []Change{{What: "params", Action: "changed", Fields: []Field{{Path: "replicas", Old: `"2"`, New: `"7"`}}},
+		{What: "function split", Action: "changed", Fields: []Field{{Path: "replicas.count", Old: "2", New: "7"}}}}
 	if diff := cmp.Diff(want, d.Changes); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +39,7 @@ Exit status, as diff(1): 0 when the plans are the same, 1 when they differ,
 				plans[i] = p
 			}
 			d := planner.Compare(plans[0], plans[1])
-			if err := render(cmd.OutOrStdout(), d); err != nil {
+			if err := render(d, cmd.OutOrStdout()); err != nil {
 				return err
 			}
 			if !d.Empty() {
@@ -78,57 +77,8 @@ func loadPlan(cmd *cobra.Command, name string, pf *paramFlags) (*plan.Plan, erro
 	return p, nil
 }
 
-var diffRenderers = map[string]func(io.Writer, planner.Diff) error{
-	"text":     diffText,
-	"markdown": diffMarkdown,
-	"json": func(w io.Writer, d planner.Diff) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
-	},
-}
-
-func diffText(w io.Writer, d planner.Diff) error {
-	if d.Empty() {
-		_, err := fmt.Fprintln(w, "no changes")
-		return err
-	}
-	for _, c := range d.Changes {
-		fmt.Fprintf(w, "%s %s%s\n", c.Action, c.What, restartNote(c))
-		for _, f := range c.Fields {
-			fmt.Fprintf(w, "    %s: %s -> %s\n", f.Path, f.Old, f.New)
-		}
-	}
-	return nil
-}
-
-func diffMarkdown(w io.Writer, d planner.Diff) error {
-	if d.Empty() {
-		_, err := fmt.Fprintln(w, "No changes to the deployment.")
-		return err
-	}
-	fmt.Fprintln(w, "| change | what | restarts | details |\n| --- | --- | --- | --- |")
-	for _, c := range d.Changes {
-		var details []string
-		for _, f := range c.Fields {
-			cell := fmt.Sprintf("`%s`: `%s` → `%s`", f.Path, f.Old, f.New)
-			details = append(details, strings.ReplaceAll(cell, "|", `\|`))
-		}
-		restart := "no"
-		if c.Restart {
-			restart = "yes"
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.Action, c.What, restart, strings.Join(details, "<br>"))
-	}
-	return nil
-}
-
-func restartNote(c planner.Change) string {
-	if c.Action == "changed" && !c.Restart {
-		return " (no restart)"
-	}
-	if c.Action == "changed" {
-		return " (restarts instances)"
-	}
-	return ""
+var diffRenderers = map[string]func(planner.Diff, io.Writer) error{
+	"text":     planner.Diff.WriteText,
+	"markdown": planner.Diff.WriteMarkdown,
+	"json":     planner.Diff.WriteJSON,
 }
