@@ -1,3 +1,5 @@
+//lint:file-ignore U1000 the lifecycle commands are what use these.
+
 package main
 
 import (
