@@ -1,0 +1,11 @@
+//go:build !linux
+
+package local
+
+import "syscall"
+
+// procAttr puts an instance in its own process group, so that a Ctrl-C at
+// the terminal reaches only the supervisor, which stops instances in order.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
