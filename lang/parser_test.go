@@ -1,76 +1,31 @@
 package lang
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/meshc/meshc/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGolden parses each testdata/{constructs,syntax}/*.txtar file's
 // in.mesh and compares the AST outline and the rendered diagnostics with
 // its want section.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no golden files found")
-	}
-	for _, path := range files {
+	for _, path := range golden.Glob(t, "testdata/*/*.txtar") {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			src := section(t, ar, "in.mesh")
+			ar := golden.Load(t, path)
+			src := ar.Section(t, "in.mesh")
 			f, diags := Parse("in.mesh", src)
-			got := dump(f) + Sources{"in.mesh": src}.String(diags)
 			if strings.Contains(path, "/syntax/") && len(diags) == 0 {
 				t.Errorf("want syntax errors, got none")
 			}
 			if strings.Contains(path, "/constructs/") && len(diags) > 0 {
 				t.Errorf("want no errors, got:\n%s", diags)
 			}
-			if *update {
-				setSection(ar, "want", got)
-				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if diff := cmp.Diff(string(section(t, ar, "want")), got); diff != "" {
-				t.Errorf("mismatch (-want +got), rerun with -update to accept:\n%s", diff)
-			}
+			ar.Check(t, "want", dump(f)+Sources{"in.mesh": src}.String(diags))
 		})
 	}
-}
-
-func section(t *testing.T, ar *txtar.Archive, name string) []byte {
-	for _, f := range ar.Files {
-		if f.Name == name {
-			return f.Data
-		}
-	}
-	if name == "want" && *update {
-		return nil
-	}
-	t.Fatalf("no %q section", name)
-	return nil
-}
-
-func setSection(ar *txtar.Archive, name, data string) {
-	for i := range ar.Files {
-		if ar.Files[i].Name == name {
-			ar.Files[i].Data = []byte(data)
-			return
-		}
-	}
-	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
 }
 
 // TestPositionsInBounds checks that every diagnostic points into the file,

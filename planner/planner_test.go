@@ -1,24 +1,20 @@
 package planner
 
 import (
-	"flag"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/internal/golden"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
 	"github.com/meshc/meshc/runtime/codec"
-	"github.com/rogpeppe/go-internal/txtar"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func compile(t *testing.T, name string, src []byte, params map[string]string) *compiler.Mesh {
 	t.Helper()
@@ -45,35 +41,11 @@ func encode(t *testing.T, p *plan.Plan) string {
 // TestGolden plans each testdata/*.txtar's in.mesh and compares the plan
 // with its want.json section.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no golden files")
-	}
-	for _, path := range files {
+	for _, path := range golden.Glob(t, "testdata/*.txtar") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			ar, err := txtar.ParseFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := encode(t, Plan(compile(t, "in.mesh", ar.Files[0].Data, nil), Options{Source: "in.mesh"}))
-			i := slices.IndexFunc(ar.Files, func(f txtar.File) bool { return f.Name == "want.json" })
-			if *update {
-				if i < 0 {
-					ar.Files = append(ar.Files, txtar.File{Name: "want.json"})
-					i = len(ar.Files) - 1
-				}
-				ar.Files[i].Data = []byte(got)
-				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if i < 0 {
-				t.Fatal("no want.json section: run with -update")
-			}
-			if diff := cmp.Diff(string(ar.Files[i].Data), got); diff != "" {
-				t.Errorf("plan mismatch (-want +got), rerun with -update to accept:\n%s", diff)
-			}
+			ar := golden.Load(t, path)
+			got := encode(t, Plan(compile(t, "in.mesh", ar.Section(t, "in.mesh"), nil), Options{Source: "in.mesh"}))
+			ar.Check(t, "want.json", got)
 		})
 	}
 }
@@ -105,21 +77,7 @@ func TestExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := encode(t, Plan(compile(t, rel+".mesh", src, nil), Options{Source: "examples/" + rel + ".mesh"}))
-			goldenPath := filepath.Join("testdata", "examples", filepath.FromSlash(rel)+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(goldenPath), 0o755)
-				if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(goldenPath)
-			if err != nil {
-				t.Fatalf("%v: run go test ./planner -update", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("plan mismatch (-want +got), rerun with -update to accept:\n%s", diff)
-			}
+			golden.File(t, filepath.Join("testdata", "examples", filepath.FromSlash(rel)+".json"), []byte(got))
 		})
 	}
 }

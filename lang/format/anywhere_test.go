@@ -9,21 +9,16 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/meshc/meshc/internal/golden"
 	"github.com/meshc/meshc/lang"
 )
 
 // goldenInputs returns the in.mesh sections of the golden files.
 func goldenInputs(t *testing.T) map[string]string {
-	files, _ := filepath.Glob("testdata/*.txtar")
 	inputs := map[string]string{}
-	for _, path := range files {
-		ar, err := txtar.ParseFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inputs[filepath.Base(path)] = string(section(t, ar, "in.mesh"))
+	for _, path := range golden.Glob(t, "testdata/*.txtar") {
+		inputs[filepath.Base(path)] = string(golden.Load(t, path).Section(t, "in.mesh"))
 	}
 	return inputs
 }

@@ -3,7 +3,6 @@ package format
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,67 +15,26 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/meshc/meshc/internal/golden"
 	"github.com/meshc/meshc/lang"
 )
-
-var update = flag.Bool("update", false, "rewrite the want.mesh sections of testdata/*.txtar")
 
 // TestGolden formats the in.mesh section of each testdata/*.txtar file and
 // compares the result with its want.mesh section, which must itself be
 // formatted already.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no golden files found")
-	}
-	for _, path := range files {
+	for _, path := range golden.Glob(t, "testdata/*.txtar") {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
-			ar, err := txtar.ParseFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := section(t, ar, "in.mesh")
+			ar := golden.Load(t, path)
+			in := ar.Section(t, "in.mesh")
 			got, err := Format("in.mesh", in)
 			if err != nil {
 				t.Fatalf("Format: %v", err)
 			}
 			checkProperties(t, in, got)
-			if *update {
-				setSection(ar, "want.mesh", got)
-				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want := section(t, ar, "want.mesh")
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("mismatch (-want +got), rerun with -update to accept:\n%s", diff)
-			}
+			ar.Check(t, "want.mesh", string(got))
 		})
 	}
-}
-
-func section(t *testing.T, ar *txtar.Archive, name string) []byte {
-	t.Helper()
-	for _, f := range ar.Files {
-		if f.Name == name {
-			return f.Data
-		}
-	}
-	if !*update {
-		t.Fatalf("no %q section", name)
-	}
-	return nil
-}
-
-func setSection(ar *txtar.Archive, name string, data []byte) {
-	for i := range ar.Files {
-		if ar.Files[i].Name == name {
-			ar.Files[i].Data = data
-			return
-		}
-	}
-	ar.Files = append(ar.Files, txtar.File{Name: name, Data: data})
 }
 
 // TestRoundTrip formats every mesh source of the repository: the .mesh
@@ -110,7 +68,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 	if n == 0 {
-		t.Skip("no mesh sources found")
+		t.Fatal("no mesh sources found")
 	}
 }
 
