@@ -1,13 +1,13 @@
 package planner
 
 import (
-	"github.com/meshc/meshc/internal/golden"
-	"github.com/meshc/meshc/planner/plan"
-
 	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meshc/meshc/internal/golden"
+	"github.com/meshc/meshc/planner/plan"
 )
 
 // TestDiffGolden plans the old.mesh and new.mesh of each

@@ -85,17 +85,24 @@ standard output, one stream, for kubectl apply -f -.`,
 	return cmd
 }
 
-// writeStream joins YAML files into one multi-document stream.
+// writeStream joins YAML files into one multi-document stream, fit for
+// kubectl apply -f -: only resources, so a kustomization.yaml stays out.
 func writeStream(cmd *cobra.Command, backend string, files []backends.File) error {
 	var b bytes.Buffer
 	for _, f := range files {
 		if ext := path.Ext(f.Path); ext != ".yaml" && ext != ".yml" {
 			continue
 		}
+		if base := path.Base(f.Path); base == "kustomization.yaml" || base == "kustomization.yml" {
+			continue
+		}
 		if b.Len() > 0 {
 			b.WriteString("---\n")
 		}
 		b.Write(f.Data)
+		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
+			b.WriteByte('\n')
+		}
 	}
 	if b.Len() == 0 {
 		return usageErrorf("backend %s writes no YAML: give -o DIR", backend)
