@@ -1,0 +1,282 @@
+package nomad
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// Drivers are the task drivers a job can use.
+const (
+	RawExec = "raw_exec"
+	Exec    = "exec"
+	Docker  = "docker"
+)
+
+// DefaultPulsarURL is where instances find Pulsar unless told otherwise:
+// a broker on each node's loopback.
+const DefaultPulsarURL = "pulsar://127.0.0.1:6650"
+
+// Meta keys. They are HCL identifiers, so the HCL form can carry them, and
+// readable in a task's environment as NOMAD_META_<key>.
+const (
+	MetaMesh      = "meshc_mesh"
+	MetaTenant    = "meshc_tenant"
+	MetaNamespace = "meshc_namespace"
+	MetaComponent = "meshc_component"
+	MetaKind      = "meshc_kind"
+	MetaFQFN      = "meshc_fqfn"
+	MetaHash      = "meshc_hash"
+	// MetaStoppedCount remembers a stopped function's count for start.
+	MetaStoppedCount = "meshc_stopped_count"
+)
+
+// Options say how instances run on the nodes.
+type Options struct {
+	// Driver is raw_exec (the default), exec or docker.
+	Driver string
+	// PulsarURL is the service URL instances connect to; DefaultPulsarURL
+	// when empty.
+	PulsarURL string
+	// Binary is the instance binary's path on the nodes (raw_exec, exec);
+	// the plan's runtime binary when empty.
+	Binary string
+	// Artifact is a URL the exec drivers download the instance binary
+	// from into the task's local folder; Binary is then ignored.
+	Artifact string
+	// Image is the container image (docker); the plan's when empty.
+	Image string
+}
+
+// Defaults for every group. Instances hold no local state (state lives in
+// Pulsar), so moving them is cheap.
+var (
+	defaultCPU      = 100 // MHz
+	defaultMemoryMB = 128
+	killTimeout     = 30 * time.Second // instances settle messages in flight on SIGTERM
+
+	restartPolicy = api.RestartPolicy{
+		Attempts: ptr(3), Interval: ptr(5 * time.Minute), Delay: ptr(10 * time.Second), Mode: ptr("fail"),
+	}
+	reschedulePolicy = api.ReschedulePolicy{
+		Delay: ptr(30 * time.Second), DelayFunction: ptr("exponential"), MaxDelay: ptr(10 * time.Minute),
+		Unlimited: ptr(true),
+	}
+	updateStrategy = api.UpdateStrategy{
+		MaxParallel: ptr(1), HealthCheck: ptr("checks"), MinHealthyTime: ptr(5 * time.Second),
+		HealthyDeadline: ptr(2 * time.Minute), ProgressDeadline: ptr(5 * time.Minute), AutoRevert: ptr(false),
+	}
+)
+
+// Job builds the Nomad job of a plan: one job named after the mesh, with a
+// task group per component whose count is its replica count.
+func Job(p *plan.Plan, o Options) (*api.Job, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	job := api.NewServiceJob(p.Mesh.Name, p.Mesh.Name, "", 0)
+	// Nomad's defaults, not choices of ours.
+	job.Region, job.Priority = nil, nil
+	job.Meta = map[string]string{
+		MetaMesh: p.Mesh.Name, MetaTenant: p.Mesh.Tenant, MetaNamespace: p.Mesh.Namespace,
+	}
+	job.Update = ptr(updateStrategy)
+	for i := range p.Components {
+		g, err := group(p, &p.Components[i], o)
+		if err != nil {
+			return nil, fmt.Errorf("component %s: %w", p.Components[i].Name, err)
+		}
+		job.AddTaskGroup(g)
+	}
+	return job, nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	switch o.Driver {
+	case "":
+		o.Driver = RawExec
+	case RawExec, Exec, Docker:
+	default:
+		return o, fmt.Errorf("driver %q: choose raw_exec, exec or docker", o.Driver)
+	}
+	if o.Artifact != "" && o.Driver == Docker {
+		return o, fmt.Errorf("an artifact is for the raw_exec and exec drivers; docker runs an image")
+	}
+	if o.PulsarURL == "" {
+		o.PulsarURL = DefaultPulsarURL
+	}
+	return o, nil
+}
+
+func group(p *plan.Plan, c *plan.Component, o Options) (*api.TaskGroup, error) {
+	g := api.NewTaskGroup(c.Name, c.Replicas.Count)
+	g.Meta = map[string]string{
+		MetaComponent: c.Name, MetaKind: string(c.Kind), MetaFQFN: c.FQFN, MetaHash: c.Hash,
+	}
+	g.RestartPolicy = ptr(restartPolicy)
+	g.ReschedulePolicy = ptr(reschedulePolicy)
+	g.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
+	g.Services = []*api.Service{service(p, c)}
+	if r := c.Replicas; r.Max > 0 {
+		g.Count = ptr(max(r.Count, r.Min))
+		g.Scaling = &api.ScalingPolicy{Min: ptr(int64(r.Min)), Max: ptr(int64(r.Max)), Enabled: ptr(true)}
+	}
+	t, err := task(p, c, o)
+	if err != nil {
+		return nil, err
+	}
+	g.AddTask(t)
+	return g, nil
+}
+
+// service registers every instance in Nomad's own service catalogue, with
+// the runtime's /healthz as its check, which deployments wait on.
+func service(p *plan.Plan, c *plan.Component) *api.Service {
+	return &api.Service{
+		Name:      ServiceName(p.Mesh.Name, c.Name),
+		Provider:  "nomad",
+		PortLabel: "http",
+		Tags:      []string{"meshc", string(c.Kind)},
+		Checks: []api.ServiceCheck{{
+			Name: "healthz", Type: "http", Path: "/healthz",
+			Interval: 5 * time.Second, Timeout: 2 * time.Second,
+		}},
+	}
+}
+
+var notDNS = regexp.MustCompile(`[^a-z0-9]+`)
+
+// ServiceName is the Nomad service of a component: Nomad wants RFC 1123
+// names, which component names with underscores are not.
+func ServiceName(mesh, component string) string {
+	s := notDNS.ReplaceAllString(strings.ToLower(mesh+"-"+component), "-")
+	s = strings.Trim(s, "-")
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-")
+	}
+	return s
+}
+
+func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
+	t := api.NewTask(c.Name, o.Driver)
+	args := append([]string{"-plan", "${NOMAD_TASK_DIR}/instance.json"}, c.Runtime.Args...)
+	listen := "${NOMAD_ADDR_http}"
+	switch {
+	case o.Driver == Docker:
+		image := cmp.Or(o.Image, c.Runtime.Image)
+		if image == "" {
+			return nil, fmt.Errorf("the docker driver needs an image: set one with the image option or in the plan's runtime")
+		}
+		// The entrypoint is set, so the image's own does not come first.
+		t.SetConfig("image", image)
+		t.SetConfig("entrypoint", []string{cmp.Or(c.Runtime.Binary, "meshrt")})
+		t.SetConfig("args", args)
+		t.SetConfig("ports", []string{"http"})
+		listen = "0.0.0.0:${NOMAD_PORT_http}"
+	case o.Artifact != "":
+		t.Artifacts = []*api.TaskArtifact{{GetterSource: ptr(o.Artifact), RelativeDest: ptr("local/")}}
+		t.SetConfig("command", "local/"+path.Base(urlPath(o.Artifact)))
+		t.SetConfig("args", args)
+	default:
+		bin := cmp.Or(o.Binary, c.Runtime.Binary)
+		if bin == "" {
+			return nil, fmt.Errorf("no instance binary: set one with the binary option or in the plan's runtime")
+		}
+		t.SetConfig("command", bin)
+		t.SetConfig("args", args)
+	}
+	t.Env = map[string]string{"MESHC_PULSAR_URL": o.PulsarURL, "MESHC_LISTEN": listen}
+	t.Resources = resources(c.Resources)
+	t.KillTimeout = ptr(killTimeout)
+	tmpl, err := instanceTemplate(p, c)
+	if err != nil {
+		return nil, err
+	}
+	t.Templates = []*api.Template{tmpl}
+	if len(c.Secrets) > 0 {
+		t.Templates = append(t.Templates, secretsTemplate(c.Secrets))
+	}
+	return t, nil
+}
+
+func urlPath(u string) string {
+	u, _, _ = strings.Cut(u, "?")
+	return u
+}
+
+func resources(r plan.Resources) *api.Resources {
+	cpu, mem := defaultCPU, defaultMemoryMB
+	if r.CPU > 0 {
+		cpu = int(math.Ceil(r.CPU * 1000)) // Nomad counts CPU in MHz; a core is taken as 1000
+	}
+	if r.Memory > 0 {
+		mem = int((r.Memory + 1<<20 - 1) >> 20)
+	}
+	return &api.Resources{CPU: ptr(cpu), MemoryMB: ptr(mem)}
+}
+
+// Template delimiters. The instance plan is JSON with HTML characters
+// escaped, so it never holds them and needs no escaping of its own.
+const (
+	leftDelim  = "<<"
+	rightDelim = ">>"
+)
+
+// instanceTemplate renders an instance's plan into its task folder, with
+// the replica index Nomad gives the allocation. The replica count is left
+// out: a change of count must not change the instances that stay.
+func instanceTemplate(p *plan.Plan, c *plan.Component) (*api.Template, error) {
+	in := p.Instance(c, 0)
+	in.Component.Replicas = plan.Replicas{}
+	parts := make([]string, 0, 3)
+	for _, v := range []any{in.APIVersion, in.Mesh, in.Component} {
+		b, err := json.MarshalIndent(v, "  ", "  ") // escapes < > &, so no delimiter can appear
+		if err != nil {
+			return nil, fmt.Errorf("encoding the instance plan: %w", err)
+		}
+		parts = append(parts, string(b))
+	}
+	data := fmt.Sprintf("{\n  \"apiVersion\": %s,\n  \"mesh\": %s,\n  \"component\": %s,\n  \"index\": %s env \"NOMAD_ALLOC_INDEX\" %s\n}\n",
+		parts[0], parts[1], parts[2], leftDelim, rightDelim)
+	return &api.Template{
+		EmbeddedTmpl: ptr(data),
+		DestPath:     ptr("local/instance.json"),
+		ChangeMode:   ptr("noop"), // the data is fixed; a new plan is a new job version
+		LeftDelim:    ptr(leftDelim),
+		RightDelim:   ptr(rightDelim),
+	}, nil
+}
+
+// secretsTemplate reads each secret from a Nomad Variable into the
+// environment variable the runtime looks for, so values never appear in
+// the job. The task restarts when a variable changes.
+func secretsTemplate(secrets map[string]plan.Secret) *api.Template {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		s := secrets[name]
+		// toJSON quotes the value the way Nomad's env file parser reads.
+		fmt.Fprintf(&b, "{{ with nomadVar %s }}MESHC_SECRET_%s={{ (index . %s).Value | toJSON }}{{ end }}\n",
+			strconv.Quote(s.Path), strings.ToUpper(name), strconv.Quote(s.Key))
+	}
+	return &api.Template{
+		EmbeddedTmpl: ptr(b.String()),
+		DestPath:     ptr("secrets/meshc.env"),
+		Envvars:      ptr(true),
+		ChangeMode:   ptr("restart"),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
