@@ -99,6 +99,8 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newBrokerCmd(),
 		newEmitCmd(),
 	)
+	root.AddCommand(newRunCmd(), newInstanceCmd())
+	root.AddCommand(lifecycleCmds()...)
 	return root
 }
 
