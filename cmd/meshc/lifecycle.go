@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshc/meshc/backends/local"
+	"github.com/meshc/meshc/planner/plan"
 )
 
 // The lifecycle commands control a deployed mesh, as pulsar-admin
@@ -167,8 +168,13 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return fail(err)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			byName := map[string]plan.Component{}
 			for _, comp := range p.Components {
+				byName[comp.Name] = comp
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			for _, name := range local.Order(p) { // upstream first
+				comp := byName[name]
 				fmt.Fprintf(tw, "%s\t%s\t%d\n", comp.Name, comp.Kind, comp.Replicas.Count)
 			}
 			return tw.Flush()
