@@ -24,6 +24,11 @@ type emitOptions struct {
 	// PulsarURL is the service URL instances connect to; "" lets the
 	// backend choose its default.
 	PulsarURL string
+	// Binary, Artifact and Image say where the instance binary comes
+	// from; "" means the plan's runtime binary and image.
+	Binary   string // nomad raw_exec and exec: its path on the nodes
+	Artifact string // nomad raw_exec and exec: a URL to download it from
+	Image    string // nomad docker: the container image holding it
 }
 
 // emitters turns a plan into a backend's files, by backend name. Each
@@ -82,6 +87,9 @@ standard output, one stream, for kubectl apply -f -.`,
 	cmd.Flags().StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
 	cmd.Flags().StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
 	cmd.Flags().StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
+	cmd.Flags().StringVar(&o.Binary, "binary", "", "nomad: the instance binary's path on the nodes (default: the plan's, meshrt)")
+	cmd.Flags().StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
+	cmd.Flags().StringVar(&o.Image, "image", "", "nomad docker: the instance container image")
 	return cmd
 }
 

@@ -98,6 +98,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newCheckCmd(), newGraphCmd(),
 		newBrokerCmd(),
 		newEmitCmd(),
+		newDeployCmd(),
 	)
 	root.AddCommand(newRunCmd(), newInstanceCmd())
 	root.AddCommand(lifecycleCmds()...)

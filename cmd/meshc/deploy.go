@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// deployOptions are the deploy flags a backend may read.
+type deployOptions struct {
+	emitOptions
+	Addr    string        // the scheduler's address; "" means its default
+	DryRun  bool          // show the scheduler's plan only
+	Timeout time.Duration // how long to wait for health; 0 means the backend's
+}
+
+// deployers deploy a plan, by backend name. Each backend's file adds its
+// entry in an init function.
+var deployers = map[string]func(ctx context.Context, cmd *cobra.Command, p *plan.Plan, o deployOptions) error{}
+
+func newDeployCmd() *cobra.Command {
+	var (
+		pf      paramFlags
+		backend string
+		o       deployOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy --backend NAME [--addr URL] FILE [-p NAME=VALUE]...",
+		Short: "Deploy a mesh to a scheduler and wait until it is healthy",
+		Long: `deploy checks and plans FILE, shows what the scheduler would change (Nomad's own
+plan diff), applies it, and waits until every instance is healthy. When they are not,
+it says why: placements that failed and the events of failed instances. It ends with
+a summary of each function, source and sink.
+
+Only the instances of components whose plan hash changed restart; a change of
+replicas adds or removes instances. Counts an autoscaler chose within min_replicas
+and max_replicas are kept.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: meshFiles,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			deploy, ok := deployers[backend]
+			if !ok {
+				return usageErrorf("--backend %q: choose one of %s", backend, strings.Join(slices.Sorted(maps.Keys(deployers)), ", "))
+			}
+			p, err := buildPlan(cmd, args[0], &pf)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := deploy(ctx, cmd, p, o); err != nil {
+				return &exitError{code: exitFail, err: err}
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&backend, "backend", "", "the scheduler to deploy to: nomad")
+	f.StringVar(&o.Addr, "addr", "", "the scheduler's address (nomad: default $NOMAD_ADDR or http://127.0.0.1:4646)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "show the scheduler's plan and change nothing")
+	f.DurationVar(&o.Timeout, "timeout", 0, "how long to wait for healthy instances (default: the backend's deadline)")
+	f.StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
+	f.StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
+	f.StringVar(&o.Binary, "binary", "", "nomad: the instance binary's path on the nodes (default: the plan's, meshrt)")
+	f.StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
+	f.StringVar(&o.Image, "image", "", "nomad docker: the instance container image")
+	return cmd
+}
