@@ -1,0 +1,302 @@
+package kubernetes
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// The Function Mesh operator's API, as far as meshc writes it. Field names
+// follow the operator's CRDs (compute.functionmesh.io/v1alpha1, v0.27.2).
+const functionMeshAPIVersion = "compute.functionmesh.io/v1alpha1"
+
+// MaxOperatorName is the longest name the operator's webhook accepts; it
+// names each member of a FunctionMesh MESH-MEMBER.
+const MaxOperatorName = 43
+
+type functionMeshObject struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            functionMeshSpec  `json:"spec"`
+}
+
+type functionMeshSpec struct {
+	Functions []fmFunction `json:"functions,omitempty"`
+}
+
+type fmFunction struct {
+	Name                 string                      `json:"name"`
+	Image                string                      `json:"image"`
+	ImagePullPolicy      corev1.PullPolicy           `json:"imagePullPolicy,omitempty"`
+	Tenant               string                      `json:"tenant"`
+	Namespace            string                      `json:"namespace"`
+	Replicas             *int32                      `json:"replicas,omitempty"`
+	MinReplicas          *int32                      `json:"minReplicas,omitempty"`
+	MaxReplicas          *int32                      `json:"maxReplicas,omitempty"`
+	Input                fmInput                     `json:"input"`
+	Output               *fmOutput                   `json:"output,omitempty"`
+	LogTopic             string                      `json:"logTopic,omitempty"`
+	DeadLetterTopic      string                      `json:"deadLetterTopic,omitempty"`
+	MaxMessageRetry      int32                       `json:"maxMessageRetry,omitempty"`
+	Timeout              int32                       `json:"timeout,omitempty"` // milliseconds
+	ProcessingGuarantee  string                      `json:"processingGuarantee,omitempty"`
+	SubscriptionName     string                      `json:"subscriptionName,omitempty"`
+	SubscriptionPosition string                      `json:"subscriptionPosition,omitempty"`
+	RetainOrdering       bool                        `json:"retainOrdering,omitempty"`
+	AutoAck              *bool                       `json:"autoAck"`
+	FuncConfig           map[string]any              `json:"funcConfig,omitempty"`
+	SecretsMap           map[string]fmSecretRef      `json:"secretsMap,omitempty"`
+	Resources            corev1.ResourceRequirements `json:"resources"`
+	Golang               *fmGoRuntime                `json:"golang"`
+	Pulsar               fmPulsar                    `json:"pulsar"`
+	Pod                  fmPod                       `json:"pod"`
+}
+
+type fmInput struct {
+	Topics       []string `json:"topics,omitempty"`
+	TopicPattern string   `json:"topicPattern,omitempty"`
+}
+
+type fmOutput struct {
+	Topic string `json:"topic"`
+}
+
+type fmSecretRef struct {
+	Path string `json:"path"`
+	Key  string `json:"key"`
+}
+
+type fmGoRuntime struct {
+	Go string `json:"go"`
+}
+
+type fmPulsar struct {
+	PulsarConfig string `json:"pulsarConfig"`
+}
+
+type fmPod struct {
+	Labels             map[string]string          `json:"labels,omitempty"`
+	Annotations        map[string]string          `json:"annotations,omitempty"`
+	ServiceAccountName string                     `json:"serviceAccountName,omitempty"`
+	SecurityContext    *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+	Env                []corev1.EnvVar            `json:"env,omitempty"`
+}
+
+// functionMesh writes the mesh as one FunctionMesh whose members are the
+// functions and sinks, each a Go function of the operator running the
+// meshc runtime. The operator runs Go code only as functions, and a
+// function needs an input, so sources run as plain workloads beside it.
+func (e *emitter) functionMesh() ([]backends.File, error) {
+	fm := &functionMeshObject{
+		TypeMeta: metav1.TypeMeta{APIVersion: functionMeshAPIVersion, Kind: "FunctionMesh"},
+		Metadata: metav1.ObjectMeta{Name: e.mesh, Labels: map[string]string{
+			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
+		}},
+	}
+	var plans []any
+	var files []backends.File
+	for i := range e.p.Components {
+		c := &e.p.Components[i]
+		if c.Kind == plan.Source {
+			f, err := e.plainComponent(c)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, f)
+			continue
+		}
+		m, err := e.member(c)
+		if err != nil {
+			return nil, err
+		}
+		fm.Spec.Functions = append(fm.Spec.Functions, m)
+		cm, err := e.configMap(c)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, cm)
+	}
+	pulsar, err := e.pulsarConfig()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		path string
+		objs []any
+	}{
+		{"serviceaccount.yaml", []any{e.serviceAccount()}},
+		{"pulsar.yaml", []any{pulsar}},
+		{"functionmesh.yaml", []any{fm}},
+		{"instance-plans.yaml", plans},
+	} {
+		if len(f.objs) == 0 {
+			continue
+		}
+		out, err := file(f.path, f.objs...)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, out)
+	}
+	return files, nil
+}
+
+// member is one function or sink of the FunctionMesh. The meshc runtime
+// reads its instance plan from $MESHC_INSTANCE_PLAN, filled from the
+// component's ConfigMap; the other fields say the same for the operator
+// and for people reading the resource.
+func (e *emitter) member(c *plan.Component) (fmFunction, error) {
+	name := dnsName(c.Name)
+	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
+		return fmFunction{}, fmt.Errorf("%s %s: the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
+			c.Kind, c.Name, child, len(child), MaxOperatorName, c.Kind)
+	}
+	res, err := resources(c)
+	if err != nil {
+		return fmFunction{}, err
+	}
+	m := fmFunction{
+		Name: name, Image: image(c), ImagePullPolicy: corev1.PullIfNotPresent,
+		Tenant: e.p.Mesh.Tenant, Namespace: e.p.Mesh.Namespace,
+		LogTopic:             c.LogTopic,
+		ProcessingGuarantee:  guarantee(c.Guarantee),
+		SubscriptionName:     c.Subscription.Name,
+		SubscriptionPosition: c.Subscription.Position,
+		RetainOrdering:       c.RetainOrdering,
+		AutoAck:              ptr(true),
+		FuncConfig:           c.Config,
+		Resources:            res,
+		Golang:               &fmGoRuntime{Go: binary(c)},
+		Pulsar:               fmPulsar{PulsarConfig: e.pulsarConfigName()},
+	}
+	if err := e.memberReplicas(c, &m); err != nil {
+		return fmFunction{}, err
+	}
+	if err := memberTopics(c, &m); err != nil {
+		return fmFunction{}, err
+	}
+	if c.Guarantee == plan.AtLeastOnce || c.Guarantee == "" {
+		m.MaxMessageRetry = int32(c.MaxRetries)
+		m.Timeout = int32(time.Duration(c.Timeout) / time.Millisecond)
+	}
+	if m.MaxMessageRetry > 0 {
+		m.DeadLetterTopic = c.DeadLetterTopic
+	}
+	if err := e.memberPod(c, &m); err != nil {
+		return fmFunction{}, err
+	}
+	return m, nil
+}
+
+// memberReplicas: the operator runs at least one instance, and autoscales
+// when maxReplicas is set.
+func (e *emitter) memberReplicas(c *plan.Component, m *fmFunction) error {
+	if autoscaled(c) {
+		if c.Replicas.Min < 1 {
+			return fmt.Errorf("%s %s: the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more", c.Kind, c.Name)
+		}
+		m.Replicas, m.MinReplicas, m.MaxReplicas = ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Max))
+		return nil
+	}
+	if c.Replicas.Count < 1 {
+		return fmt.Errorf("%s %s: the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
+			c.Kind, c.Name, c.Replicas.Count)
+	}
+	m.Replicas = ptr(int32(c.Replicas.Count))
+	return nil
+}
+
+func memberTopics(c *plan.Component, m *fmFunction) error {
+	for _, in := range c.Inputs {
+		if !in.Pattern {
+			m.Input.Topics = append(m.Input.Topics, in.Topic)
+			continue
+		}
+		if m.Input.TopicPattern != "" {
+			return fmt.Errorf("%s %s: the Function Mesh operator takes one topic pattern per function, and it reads two; read them with two functions", c.Kind, c.Name)
+		}
+		m.Input.TopicPattern = in.Topic
+	}
+	if c.Output != nil {
+		m.Output = &fmOutput{Topic: c.Output.Topic}
+	}
+	return nil
+}
+
+// memberPod gives the operator's pod what the runtime needs and what the
+// plain flavour's pods have: the plan, Pulsar's address, the metrics
+// address, labels, scrape annotations and a non-root user.
+func (e *emitter) memberPod(c *plan.Component, m *fmFunction) error {
+	secrets, err := secretEnv(c)
+	if err != nil {
+		return err
+	}
+	// The operator turns secretsMap entries into environment variables
+	// named after their keys.
+	for _, s := range secrets {
+		if m.SecretsMap == nil {
+			m.SecretsMap = map[string]fmSecretRef{}
+		}
+		ref := s.ValueFrom.SecretKeyRef
+		m.SecretsMap[s.Name] = fmSecretRef{Path: ref.Name, Key: ref.Key}
+	}
+	m.Pod = fmPod{
+		Labels:             e.labels(c),
+		Annotations:        e.podAnnotations(c),
+		ServiceAccountName: e.mesh,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(int64(nonRootUser)),
+			RunAsGroup:     ptr(int64(nonRootUser)),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Env: []corev1.EnvVar{
+			{Name: "MESHC_INSTANCE_PLAN", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: e.names[c.Name]}, Key: planKey,
+			}}},
+			{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
+			{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
+		},
+	}
+	return nil
+}
+
+func guarantee(g plan.Guarantee) string {
+	switch g {
+	case plan.AtMostOnce:
+		return "atmost_once"
+	case plan.EffectivelyOnce:
+		return "effectively_once"
+	}
+	return "atleast_once"
+}
+
+func (e *emitter) pulsarConfigName() string { return e.mesh + "-pulsar" }
+
+// pulsarConfig is the ConfigMap the operator reads Pulsar's addresses
+// from. The web service URL is not in the plan: it is the broker's host
+// on Pulsar's default HTTP port.
+func (e *emitter) pulsarConfig() (*corev1.ConfigMap, error) {
+	u, err := url.Parse(e.o.PulsarURL)
+	if err != nil || u.Hostname() == "" {
+		return nil, fmt.Errorf("--pulsar-url %q: want pulsar://HOST:PORT or pulsar+ssl://HOST:PORT", e.o.PulsarURL)
+	}
+	web := "http://" + u.Hostname() + ":" + strconv.Itoa(8080)
+	if u.Scheme == "pulsar+ssl" {
+		web = "https://" + u.Hostname() + ":" + strconv.Itoa(8443)
+	}
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: e.pulsarConfigName(), Labels: map[string]string{
+			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
+		}},
+		Data: map[string]string{"brokerServiceURL": e.o.PulsarURL, "webServiceURL": web},
+	}, nil
+}

@@ -1,0 +1,66 @@
+package kubernetes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// maxName bounds the names of workloads: a StatefulSet's pods carry the
+// label controller-revision-hash=NAME-HASH, which must fit in 63
+// characters.
+const maxName = 52
+
+// dnsName turns mesh names, which may hold upper case and '_', into a
+// Kubernetes name: lower case, '-' for anything else. A name too long is
+// cut and ends in a hash of the whole, so it stays unique and stable.
+func dnsName(parts ...string) string {
+	full := strings.Join(parts, "-")
+	var b strings.Builder
+	for _, r := range strings.ToLower(full) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > maxName {
+		sum := sha256.Sum256([]byte(full))
+		s = strings.TrimRight(s[:maxName-9], "-") + "-" + hex.EncodeToString(sum[:4])
+	}
+	return s
+}
+
+// checkName reports a generated name the API server would refuse: Service
+// names must also start with a letter.
+func checkName(what, name string) error {
+	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
+		return fmt.Errorf("%s: the Kubernetes name %q is invalid: %s; rename it to start with a letter", what, name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// names gives each component its resource name and refuses two components
+// whose names differ only in case or in '_' against '-'.
+func names(p *plan.Plan) (map[string]string, error) {
+	out := map[string]string{}
+	by := map[string]string{}
+	for _, c := range p.Components {
+		n := dnsName(p.Mesh.Name, c.Name)
+		if err := checkName(fmt.Sprintf("%s %s", c.Kind, c.Name), n); err != nil {
+			return nil, err
+		}
+		if other, ok := by[n]; ok {
+			return nil, fmt.Errorf("%s and %s both become the Kubernetes name %q: rename one of them", other, c.Name, n)
+		}
+		by[n] = c.Name
+		out[c.Name] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,428 @@
+package kubernetes
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// Where instances find their plan inside the container.
+const (
+	planDir  = "/etc/meshc"
+	planKey  = "instance.json"
+	planPath = planDir + "/" + planKey
+)
+
+// Resources an instance gets when the mesh sets none.
+const (
+	defaultCPU    = 0.1       // cores
+	defaultMemory = 128 << 20 // bytes
+)
+
+// HashAnnotation on a pod template carries the component's hash: it
+// changes only with what instances do, so a change of replicas alone
+// restarts no pod, and any other change rolls them all.
+const HashAnnotation = "meshc.io/component-hash"
+
+// nonRootUser is the uid instances run as (the distroless "nonroot" user).
+const nonRootUser = 65532
+
+// plain writes a ServiceAccount for the mesh and, per component, its
+// instance plan, workload, autoscaler and disruption budget.
+func (e *emitter) plain() ([]backends.File, error) {
+	sa, err := file("serviceaccount.yaml", e.serviceAccount())
+	if err != nil {
+		return nil, err
+	}
+	files := []backends.File{sa}
+	for i := range e.p.Components {
+		f, err := e.plainComponent(&e.p.Components[i])
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// plainComponent writes one component's objects into one file.
+func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
+	cm, err := e.configMap(c)
+	if err != nil {
+		return backends.File{}, err
+	}
+	tmpl, err := e.podTemplate(c)
+	if err != nil {
+		return backends.File{}, err
+	}
+	objs := []any{cm}
+	if stableIdentity(c) {
+		objs = append(objs, e.headlessService(c), e.statefulSet(c, tmpl))
+	} else {
+		objs = append(objs, e.deployment(c, tmpl))
+	}
+	if autoscaled(c) {
+		hpa, err := e.autoscaler(c)
+		if err != nil {
+			return backends.File{}, err
+		}
+		objs = append(objs, hpa)
+	}
+	objs = append(objs, e.disruptionBudget(c))
+	return file(componentFile(c), objs...)
+}
+
+// stableIdentity says whether c runs as a StatefulSet: instances that hold
+// an exclusive or failover subscription, promise effectively-once, or keep
+// state must never overlap with their own replacement, which a
+// StatefulSet guarantees (a pod is replaced only once it is gone) and a
+// Deployment's surge does not.
+func stableIdentity(c *plan.Component) bool {
+	switch c.Subscription.Type {
+	case "exclusive", "failover":
+		return true
+	}
+	return c.Guarantee == plan.EffectivelyOnce || c.State
+}
+
+func autoscaled(c *plan.Component) bool { return c.Replicas.Max > 0 }
+
+// labels are the app.kubernetes.io labels of c's objects; selector is the
+// part of them that picks its pods.
+func (e *emitter) labels(c *plan.Component) map[string]string {
+	l := e.selector(c)
+	l["app.kubernetes.io/component"] = string(c.Kind)
+	l["app.kubernetes.io/part-of"] = e.mesh
+	l["app.kubernetes.io/managed-by"] = "meshc"
+	return l
+}
+
+func (e *emitter) selector(c *plan.Component) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":     dnsName(c.Name),
+		"app.kubernetes.io/instance": e.names[c.Name],
+	}
+}
+
+func (e *emitter) meta(c *plan.Component) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: e.names[c.Name], Labels: e.labels(c)}
+}
+
+func (e *emitter) serviceAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{Name: e.mesh, Labels: map[string]string{
+			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
+		}},
+		// Instances never call the Kubernetes API.
+		AutomountServiceAccountToken: ptr(false),
+	}
+}
+
+func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
+	data, err := e.instancePlan(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
+	}
+	return &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: e.meta(c),
+		Data:       map[string]string{planKey: data},
+	}, nil
+}
+
+// podTemplate is the pod every instance of c runs in.
+func (e *emitter) podTemplate(c *plan.Component) (corev1.PodTemplateSpec, error) {
+	ctr, err := e.container(c)
+	if err != nil {
+		return corev1.PodTemplateSpec{}, err
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: e.labels(c), Annotations: e.podAnnotations(c)},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:           e.mesh,
+			AutomountServiceAccountToken: ptr(false),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr(true),
+				RunAsUser:      ptr(int64(nonRootUser)),
+				RunAsGroup:     ptr(int64(nonRootUser)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{ctr},
+			Volumes: []corev1.Volume{
+				{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+					LocalObjectReference: corev1.LocalObjectReference{Name: e.names[c.Name]},
+				}}},
+				// The root file system is read-only; /tmp is the one
+				// writable place.
+				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+					SizeLimit: ptr(resource.MustParse("64Mi")),
+				}}},
+			},
+		},
+	}, nil
+}
+
+func (e *emitter) podAnnotations(c *plan.Component) map[string]string {
+	return map[string]string{
+		"prometheus.io/scrape": "true",
+		"prometheus.io/port":   strconv.Itoa(MetricsPort),
+		"prometheus.io/path":   "/metrics",
+		HashAnnotation:         c.Hash,
+	}
+}
+
+// container runs the instance binary on the plan file mounted from the
+// ConfigMap (a file, not $MESHC_INSTANCE_PLAN: one environment variable
+// holds at most 128 KiB, and plans with schemas grow).
+func (e *emitter) container(c *plan.Component) (corev1.Container, error) {
+	env, err := e.env(c)
+	if err != nil {
+		return corev1.Container{}, err
+	}
+	res, err := resources(c)
+	if err != nil {
+		return corev1.Container{}, err
+	}
+	return corev1.Container{
+		Name:            "instance",
+		Image:           image(c),
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Command:         []string{binary(c)},
+		Args:            append([]string{"-plan", planPath}, c.Runtime.Args...),
+		Env:             env,
+		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}},
+		Resources:       res,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "plan", MountPath: planDir, ReadOnly: true},
+			{Name: "tmp", MountPath: "/tmp"},
+		},
+		// The runtime serves /healthz and /readyz once it is connected to
+		// Pulsar: the startup probe allows two minutes for that.
+		StartupProbe:   probe("/healthz", 2, 60),
+		LivenessProbe:  probe("/healthz", 10, 3),
+		ReadinessProbe: probe("/readyz", 5, 2),
+		SecurityContext: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			ReadOnlyRootFilesystem:   ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}, nil
+}
+
+func probe(path string, period, failures int32) *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: path, Port: intstr.FromString("metrics"),
+		}},
+		PeriodSeconds:    period,
+		FailureThreshold: failures,
+	}
+}
+
+func image(c *plan.Component) string {
+	if c.Runtime.Image != "" {
+		return c.Runtime.Image
+	}
+	return DefaultImage
+}
+
+func binary(c *plan.Component) string {
+	if c.Runtime.Binary != "" {
+		return c.Runtime.Binary
+	}
+	return "meshrt"
+}
+
+// env is what the runtime reads besides its plan: where Pulsar is, where
+// to serve metrics and probes, and each secret as MESHC_SECRET_<NAME>
+// from the Kubernetes Secret its reference names.
+func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
+	env := []corev1.EnvVar{
+		{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
+		{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
+	}
+	secrets, err := secretEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	return append(env, secrets...), nil
+}
+
+// secretEnv refers to each secret of c; on Kubernetes secret("PATH",
+// "KEY") names a Secret in the namespace and a key in it.
+func secretEnv(c *plan.Component) ([]corev1.EnvVar, error) {
+	var env []corev1.EnvVar
+	for _, name := range sortedKeys(c.Secrets) {
+		s := c.Secrets[name]
+		if errs := validation.IsDNS1123Subdomain(s.Path); len(errs) > 0 {
+			return nil, fmt.Errorf("%s %s: secret %s: %q is not a Kubernetes Secret name (%s): on Kubernetes secret(\"PATH\", \"KEY\") names a Secret in the namespace, so write a name such as %q",
+				c.Kind, c.Name, name, s.Path, strings.Join(errs, "; "), dnsName(s.Path))
+		}
+		if errs := validation.IsConfigMapKey(s.Key); len(errs) > 0 {
+			return nil, fmt.Errorf("%s %s: secret %s: %q is not a valid key of a Kubernetes Secret: %s",
+				c.Kind, c.Name, name, s.Key, strings.Join(errs, "; "))
+		}
+		env = append(env, corev1.EnvVar{Name: SecretEnv(name), ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: s.Path}, Key: s.Key,
+			},
+		}})
+	}
+	return env, nil
+}
+
+// SecretEnv is the environment variable the runtime reads secret name from.
+func SecretEnv(name string) string { return "MESHC_SECRET_" + strings.ToUpper(name) }
+
+// resources asks for the plan's CPU and memory, or the defaults, and sets
+// the limits equal to the requests: instances get the Guaranteed QoS class
+// and the autoscaler's utilisation is measured against what they have.
+func resources(c *plan.Component) (corev1.ResourceRequirements, error) {
+	cpu, mem := c.Resources.CPU, c.Resources.Memory
+	if cpu == 0 {
+		cpu = defaultCPU
+	}
+	if mem == 0 {
+		mem = defaultMemory
+	}
+	if cpu < 0 || mem < 0 || math.IsNaN(cpu) || math.IsInf(cpu, 0) {
+		return corev1.ResourceRequirements{}, fmt.Errorf("%s %s: cpu and memory must be above zero", c.Kind, c.Name)
+	}
+	milli := max(int64(math.Ceil(cpu*1000)), 1)
+	list := corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewMilliQuantity(milli, resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
+	}
+	return corev1.ResourceRequirements{Requests: list, Limits: list.DeepCopy()}, nil
+}
+
+// replicas is the fixed count, or nil when an autoscaler owns the count
+// (so that applying the manifest again does not undo its work).
+func replicas(c *plan.Component) *int32 {
+	if autoscaled(c) {
+		return nil
+	}
+	return ptr(int32(c.Replicas.Count))
+}
+
+func (e *emitter) deployment(c *plan.Component, tmpl corev1.PodTemplateSpec) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: e.meta(c),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: replicas(c),
+			Selector: &metav1.LabelSelector{MatchLabels: e.selector(c)},
+			Template: tmpl,
+			// A new pod starts before an old one stops: no capacity is
+			// lost during a rollout.
+			Strategy: appsv1.DeploymentStrategy{
+				Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{
+					MaxUnavailable: ptr(intstr.FromInt32(0)),
+					MaxSurge:       ptr(intstr.FromInt32(1)),
+				},
+			},
+		},
+	}
+}
+
+// headlessService gives a StatefulSet's pods their stable DNS names.
+func (e *emitter) headlessService(c *plan.Component) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: e.meta(c),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  e.selector(c),
+			Ports: []corev1.ServicePort{{
+				Name: "metrics", Port: MetricsPort, TargetPort: intstr.FromString("metrics"), Protocol: corev1.ProtocolTCP,
+			}},
+			PublishNotReadyAddresses: true,
+		},
+	}
+}
+
+func (e *emitter) statefulSet(c *plan.Component, tmpl corev1.PodTemplateSpec) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: e.meta(c),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    replicas(c),
+			Selector:    &metav1.LabelSelector{MatchLabels: e.selector(c)},
+			Template:    tmpl,
+			ServiceName: e.names[c.Name],
+			// Scaling starts and stops pods at once; updates still
+			// replace one pod at a time, each only after it is gone.
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+		},
+	}
+}
+
+// autoscaler scales c between its bounds on CPU use, measured against the
+// requests.
+func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	if c.Replicas.Min < 1 {
+		return nil, fmt.Errorf("%s %s: min_replicas %d: the HorizontalPodAutoscaler scales down to 1 at least; set min_replicas = 1 or more",
+			c.Kind, c.Name, c.Replicas.Min)
+	}
+	kind := "Deployment"
+	if stableIdentity(c) {
+		kind = "StatefulSet"
+	}
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: e.meta(c),
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: kind, Name: e.names[c.Name]},
+			MinReplicas:    ptr(int32(c.Replicas.Min)),
+			MaxReplicas:    int32(c.Replicas.Max),
+			Metrics: []autoscalingv2.MetricSpec{{
+				Type: autoscalingv2.ResourceMetricSourceType,
+				Resource: &autoscalingv2.ResourceMetricSource{
+					Name:   corev1.ResourceCPU,
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(80))},
+				},
+			}},
+		},
+	}, nil
+}
+
+// disruptionBudget lets node drains take one instance of c at a time.
+func (e *emitter) disruptionBudget(c *plan.Component) *policyv1.PodDisruptionBudget {
+	return &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: e.meta(c),
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: ptr(intstr.FromInt32(1)),
+			Selector:       &metav1.LabelSelector{MatchLabels: e.selector(c)},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
