@@ -60,10 +60,8 @@ func (c *compiler) checkSubscriptions() {
 // who names a component with its implementation, for messages.
 func who(comp *Component) string {
 	switch comp.Impl.Kind {
-	case ImplBuiltin:
-		return fmt.Sprintf("%s %s (builtin.%s)", comp.Kind, comp.Name, comp.Impl.Name)
-	case ImplGo:
-		return fmt.Sprintf("%s %s (go(%q))", comp.Kind, comp.Name, comp.Impl.Name)
+	case ImplBuiltin, ImplGo:
+		return fmt.Sprintf("%s %s (%s)", comp.Kind, comp.Name, comp.Impl)
 	}
 	return fmt.Sprintf("%s %s", comp.Kind, comp.Name)
 }

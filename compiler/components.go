@@ -88,9 +88,13 @@ func (c *compiler) write(comp *Component, t *Topic, at lang.Span) {
 	}
 }
 
-// impl reads use: builtin.NAME, go("NAME") or exec("PATH", "ARG"...).
+// implForms is how use may be written, for messages.
+const implForms = `builtin.NAME, go("NAME"), exec("PATH", ...) or wasm("MODULE.wasm")`
+
+// impl reads use: builtin.NAME, go("NAME"), exec("PATH", "ARG"...) or
+// wasm("MODULE").
 func (c *compiler) impl(comp *Component, a *lang.Attr) (Impl, bool) {
-	v, ok := c.want(a, `builtin.NAME, go("NAME") or exec("PATH", ...)`, kName, kCall)
+	v, ok := c.want(a, implForms, kName, kCall)
 	if !ok {
 		return Impl{}, false
 	}
@@ -130,15 +134,23 @@ func (c *compiler) impl(comp *Component, a *lang.Attr) (Impl, bool) {
 		}
 		impl.Kind, impl.Command = ImplExec, args
 		return impl, true
+	case name == "wasm":
+		args := c.stringArgs(ref, 1)
+		if args == nil || args[0] == "" {
+			c.errorf(ref.Span, `wasm takes the path of a WebAssembly module (WASI preview 1): wasm("score.wasm")`)
+			return impl, false
+		}
+		impl.Kind, impl.Module = ImplWasm, args[0]
+		return impl, true
 	}
 	d := c.errorf(ref.Span, "unknown implementation %s", name)
-	cands := []string{"go", "exec"}
+	cands := []string{"go", "exec", "wasm"}
 	for _, n := range builtinNames(comp.Kind) {
 		cands = append(cands, "builtin."+n)
 	}
 	c.suggest(d, name, cands)
 	if d.Hint == "" {
-		d.Hint = `use builtin.NAME, go("NAME") or exec("PATH", ...)`
+		d.Hint = "use " + implForms
 	}
 	return impl, false
 }

@@ -1,6 +1,9 @@
 package compiler
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,16 +169,39 @@ type Impl struct {
 	Name string
 	// Command is the executable and its arguments, for exec.
 	Command []string
-	Span    lang.Span
+	// Module is the WebAssembly module's path, for wasm.
+	Module string
+	Span   lang.Span
 }
 
-// ImplKind is builtin, go or exec.
+// String is the implementation as use writes it: builtin.upper,
+// go("Score"), exec("./score", "--fast") or wasm("score.wasm").
+func (i Impl) String() string {
+	switch i.Kind {
+	case ImplBuiltin:
+		return "builtin." + i.Name
+	case ImplGo:
+		return fmt.Sprintf("go(%q)", i.Name)
+	case ImplExec:
+		quoted := make([]string, len(i.Command))
+		for j, a := range i.Command {
+			quoted[j] = strconv.Quote(a)
+		}
+		return "exec(" + strings.Join(quoted, ", ") + ")"
+	case ImplWasm:
+		return fmt.Sprintf("wasm(%q)", i.Module)
+	}
+	return ""
+}
+
+// ImplKind is builtin, go, exec or wasm.
 type ImplKind string
 
 const (
 	ImplBuiltin ImplKind = "builtin"
 	ImplGo      ImplKind = "go"
 	ImplExec    ImplKind = "exec"
+	ImplWasm    ImplKind = "wasm"
 )
 
 // Options are a component's settings after mesh.defaults and the built-in
@@ -202,6 +228,8 @@ type Options struct {
 	// values; durations and sizes keep their text ("30s", "512Mi").
 	Config  map[string]any
 	Secrets map[string]Secret
+	// Sandbox limits a wasm function; nil for the defaults.
+	Sandbox *Sandbox
 
 	// Set maps each option key given in the component's body or in
 	// mesh.defaults to where it was written.
@@ -222,6 +250,13 @@ type Subscription struct {
 	Name     string
 	Type     string // exclusive, shared, failover or key_shared
 	Position string // latest or earliest
+}
+
+// Sandbox limits what a WebAssembly function may use.
+type Sandbox struct {
+	Memory int64         // bytes of linear memory per module instance; 0 for the default
+	Time   time.Duration // per call; 0 for the default
+	Dirs   []string      // host folders the module may read, mounted at the same paths
 }
 
 // Secret refers to a value in the deployment's secret store.

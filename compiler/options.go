@@ -11,18 +11,19 @@ import (
 var (
 	functionKeys = []string{"use", "accepts", "returns", "replicas", "min_replicas", "max_replicas", "guarantee",
 		"subscription", "cpu", "memory", "timeout", "max_retries", "retain_ordering", "state", "log", "dead_letter",
-		"publishes", "config", "secrets"}
+		"publishes", "config", "secrets", "sandbox"}
 	sourceKeys = []string{"use", "returns", "replicas", "min_replicas", "max_replicas", "cpu", "memory", "config", "secrets"}
 	sinkKeys   = []string{"use", "accepts", "replicas", "min_replicas", "max_replicas", "guarantee", "subscription",
 		"cpu", "memory", "timeout", "max_retries", "retain_ordering", "dead_letter", "config", "secrets"}
 	// defaultKeys are the function options that make sense for many
 	// components at once.
 	defaultKeys = slices.DeleteFunc(slices.Clone(functionKeys), func(k string) bool {
-		return k == "use" || k == "accepts" || k == "returns" || k == "publishes"
+		return k == "use" || k == "accepts" || k == "returns" || k == "publishes" || k == "sandbox"
 	})
 	replicaKeys      = []string{"replicas", "min_replicas", "max_replicas"}
 	guarantees       = []string{string(AtMostOnce), string(AtLeastOnce), string(EffectivelyOnce)}
 	subscriptionKeys = []string{"name", "type", "position"}
+	sandboxKeys      = []string{"memory", "time", "dirs"}
 	subTypes         = []string{"exclusive", "shared", "failover", "key_shared"}
 	positions        = []string{"latest", "earliest"}
 )
@@ -150,6 +151,8 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 		comp.configAttr = a
 	case "secrets":
 		ok = c.secrets(o, a)
+	case "sandbox":
+		ok = c.sandbox(o, a)
 	}
 	if ok {
 		o.Set[key] = a.Span
@@ -200,6 +203,54 @@ func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
 		}
 	}
 	return ok
+}
+
+// sandbox reads the limits of a wasm function.
+func (c *compiler) sandbox(o *Options, a *lang.Attr) bool {
+	obj := c.objectValue(a)
+	if obj == nil {
+		return false
+	}
+	sb := &Sandbox{}
+	ok := true
+	for _, s := range c.attrs(obj, "sandbox", sandboxKeys) {
+		switch s.Key.Name {
+		case "memory":
+			v, good := c.want(s, "a size, such as 64Mi", kSize)
+			if good {
+				sb.Memory = v.v.(int64)
+				good = c.positive(s, sb.Memory > 0)
+			}
+			ok = ok && good
+		case "time":
+			v, good := c.want(s, "a duration, such as 1s", kDuration)
+			if good {
+				sb.Time = v.v.(time.Duration)
+				good = c.positive(s, sb.Time > 0)
+			}
+			ok = ok && good
+		case "dirs":
+			dirs, good := c.stringList(s)
+			sb.Dirs, ok = dirs, ok && good
+		}
+	}
+	o.Sandbox = sb
+	return ok
+}
+
+// stringList reads a list of strings.
+func (c *compiler) stringList(a *lang.Attr) ([]string, bool) {
+	v, ok := c.want(a, "a list of strings", kList)
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for _, it := range v.v.([]*lang.Value) {
+		s, good := c.stringValue(&lang.Attr{Key: a.Key, Value: it})
+		ok = ok && good
+		out = append(out, s)
+	}
+	return out, ok
 }
 
 // topicValue reads a topic name given as a value (log, dead_letter).
@@ -342,6 +393,10 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 	if has("dead_letter") && (sub == "exclusive" || sub == "failover") {
 		report([]string{"subscription.type", "dead_letter"}, "%s: dead_letter needs a shared or key_shared subscription, not %s", who, sub).WithHint(
 			"Pulsar sends messages to a dead-letter topic only from shared subscriptions")
+	}
+	if has("sandbox") && comp.Name != "" && comp.Impl.Kind != ImplWasm && comp.Impl.Kind != "" {
+		report([]string{"sandbox"}, "%s: sandbox limits wasm functions only, and %s runs %s", who, comp.Name, comp.Impl.Kind).WithHint(
+			"remove it, or run a WebAssembly module: use = wasm(\"MODULE.wasm\")")
 	}
 	if comp.Name != "" {
 		c.checkTopicOptions(comp, who)

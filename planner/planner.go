@@ -29,6 +29,12 @@ type Options struct {
 // goes to the dead-letter topic, when the mesh does not say.
 const DefaultMaxRetries = 3
 
+// The sandbox of a wasm function, where the mesh does not say.
+const (
+	DefaultWasmMemory = 64 << 20
+	DefaultWasmTime   = 10 * time.Second
+)
+
 // Plan turns a compiled mesh, free of errors, into a plan. Topics are
 // sorted by name; components by kind (sources, functions, sinks), then name.
 func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
@@ -95,7 +101,7 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 	o := c.Options
 	pc := plan.Component{
 		Kind: plan.Kind(c.Kind), Name: c.Name, FQFN: m.Tenant + "/" + m.Namespace + "/" + c.Name,
-		Implementation:  plan.Implementation{Kind: string(c.Impl.Kind), Name: c.Impl.Name, Command: c.Impl.Command},
+		Implementation:  plan.Implementation{Kind: string(c.Impl.Kind), Name: c.Impl.Name, Command: c.Impl.Command, Module: c.Impl.Module},
 		Subscription:    plan.Subscription(o.Subscription),
 		Guarantee:       plan.Guarantee(o.Guarantee),
 		Replicas:        plan.Replicas{Count: o.Replicas, Min: o.MinReplicas, Max: o.MaxReplicas},
@@ -131,6 +137,9 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 	for _, t := range o.Publishes {
 		pc.Publishes = append(pc.Publishes, plan.Output{Topic: t.FullName, Schema: pl.schema(t.Schema)})
 	}
+	if c.Impl.Kind == compiler.ImplWasm {
+		pc.Sandbox = sandbox(o.Sandbox)
+	}
 	if len(o.Secrets) > 0 {
 		pc.Secrets = map[string]plan.Secret{}
 		for name, s := range o.Secrets {
@@ -139,6 +148,21 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 	}
 	pc.Hash = pl.hasher.hash(pc)
 	return pc
+}
+
+// sandbox fills in the defaults, so a plan says every limit it runs by.
+func sandbox(s *compiler.Sandbox) *plan.Sandbox {
+	out := &plan.Sandbox{Memory: DefaultWasmMemory, Time: plan.Duration(DefaultWasmTime)}
+	if s != nil {
+		out.Dirs = s.Dirs
+		if s.Memory > 0 {
+			out.Memory = s.Memory
+		}
+		if s.Time > 0 {
+			out.Time = plan.Duration(s.Time)
+		}
+	}
+	return out
 }
 
 func fullName(t *compiler.Topic) string {

@@ -103,24 +103,7 @@ func graphEdges(m *compiler.Mesh) []graphEdge {
 }
 
 func componentLabel(c *compiler.Component) string {
-	impl := ""
-	switch c.Impl.Kind {
-	case compiler.ImplBuiltin:
-		impl = "builtin." + c.Impl.Name
-	case compiler.ImplGo:
-		impl = fmt.Sprintf("go(%q)", c.Impl.Name)
-	case compiler.ImplExec:
-		impl = "exec(" + strings.Join(quoteAll(c.Impl.Command), ", ") + ")"
-	}
-	return fmt.Sprintf("%s %s\n%s", c.Kind, c.Name, impl)
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
+	return fmt.Sprintf("%s %s\n%s", c.Kind, c.Name, c.Impl)
 }
 
 func topicLabel(t *compiler.Topic) string {

@@ -95,17 +95,29 @@ type Component struct {
 	State          bool              `json:"state,omitempty"`
 	Config         map[string]any    `json:"config,omitempty"`
 	Secrets        map[string]Secret `json:"secrets,omitempty"`
-	Runtime        Runtime           `json:"runtime"`
+	// Sandbox limits a wasm implementation.
+	Sandbox *Sandbox `json:"sandbox,omitempty"`
+	Runtime Runtime  `json:"runtime"`
 }
 
 // Implementation says what code an instance runs.
 type Implementation struct {
-	// Kind is builtin, go or exec.
+	// Kind is builtin, go, exec or wasm.
 	Kind string `json:"kind"`
 	// Name is the built-in's or the registered Go function's name.
 	Name string `json:"name,omitempty"`
 	// Command is the executable and its arguments, for exec.
 	Command []string `json:"command,omitempty"`
+	// Module is the WebAssembly module's path, for wasm.
+	Module string `json:"module,omitempty"`
+}
+
+// Sandbox is what a WebAssembly function may use: memory and time per call,
+// and host folders it may read. Nothing else: no network, no other files.
+type Sandbox struct {
+	Memory int64    `json:"memory"`         // bytes of linear memory per module instance
+	Time   Duration `json:"time"`           // per call
+	Dirs   []string `json:"dirs,omitempty"` // mounted read-only at the same paths
 }
 
 // Input is a topic, or a pattern of topics, that a component reads.
