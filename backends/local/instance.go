@@ -40,6 +40,7 @@ type instance struct {
 	addr     string // its metrics and health endpoint
 	restarts int
 	lastExit string
+	last     Counters // as last read from its endpoint
 	since    time.Time
 	stop     chan struct{} // closed to stop the supervisor
 	done     chan struct{} // closed when the supervisor has returned

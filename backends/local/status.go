@@ -135,15 +135,22 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 		for _, i := range c.instances {
 			wg.Go(func() {
 				st := i.status()
-				got := Counters{InstancesWanted: 1}
-				if st.State == Done {
-					got.InstancesWanted = 0
-				}
 				if st.State == Running {
 					if s, err := scrape(ctx, st.Addr); err == nil {
-						s.InstancesUp, s.InstancesWanted = 1, 1
-						got = s
+						i.mu.Lock()
+						i.last = s
+						i.mu.Unlock()
 					}
+				}
+				i.mu.Lock()
+				got := i.last // an instance that has stopped shows its last counters
+				i.mu.Unlock()
+				got.InstancesUp, got.InstancesWanted = 0, 1
+				switch st.State {
+				case Running:
+					got.InstancesUp = 1
+				case Done:
+					got.InstancesWanted = 0
 				}
 				mu.Lock()
 				sum := out[c.plan.Name]
