@@ -18,13 +18,20 @@ func (m *Mesh) waitDrained(ctx context.Context, c *plan.Component) {
 	if m.opts.AdminURL == "" || len(c.Inputs) == 0 {
 		return
 	}
+	var failing time.Time // since when the admin API fails
 	for {
 		left, err := m.backlog(ctx, c)
 		if err == nil && left == 0 {
 			return
 		}
-		if err != nil {
-			m.opts.Logger.Debug("reading the backlog", "component", c.Name, "error", err)
+		switch {
+		case err == nil:
+			failing = time.Time{}
+		case failing.IsZero():
+			failing = time.Now()
+		case time.Since(failing) > 5*time.Second:
+			m.opts.Logger.Warn("cannot tell whether its inputs are drained; stopping it anyway", "component", c.Name, "error", err)
+			return
 		}
 		select {
 		case <-ctx.Done():
