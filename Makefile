@@ -36,6 +36,7 @@ export MESHC_CACHE
 
 e2e: build
 	@echo "e2e: no end-to-end suites yet"
+	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 
