@@ -28,13 +28,14 @@ type progress struct {
 	shared  bool   // out and err are the same terminal
 	drawn   int    // lines of the table on screen
 	last    map[string]local.Counters
+	rates   map[string]float64
 	lastAt  time.Time
 	printed time.Time // of the last plain line
-	table   string
+	mesh    *local.Mesh
 }
 
 func newProgress(out, err io.Writer, mode string) *progress {
-	p := &progress{out: out, err: err, mode: mode}
+	p := &progress{out: out, err: err, mode: mode, printed: time.Now()}
 	if mode == "auto" {
 		p.mode = "plain"
 		if isTerminal(err) {
@@ -104,17 +105,17 @@ func (p *progress) refresh(ctx context.Context, m *local.Mesh) {
 			rates[name] = max(0, float64(c.Processed-p.last[name].Processed)/dt)
 		}
 	}
-	p.last, p.lastAt = stats, now
+	p.last, p.rates, p.lastAt, p.mesh = stats, rates, now, m
 	restarts := map[string]int{}
 	for _, s := range status {
 		restarts[s.Component] += s.Restarts
 	}
 	switch p.mode {
 	case "tty":
-		p.table = renderTable(m, stats, rates, restarts)
+		table := renderTable(m, stats, rates, restarts)
 		p.clear()
-		io.WriteString(p.err, p.table)
-		p.drawn = strings.Count(p.table, "\n")
+		io.WriteString(p.err, table)
+		p.drawn = strings.Count(table, "\n")
 	case "plain":
 		if now.Sub(p.printed) >= 5*time.Second {
 			p.printed = now
@@ -123,11 +124,15 @@ func (p *progress) refresh(ctx context.Context, m *local.Mesh) {
 	}
 }
 
-// finish leaves the last table on screen, above what follows.
+// finish leaves the last table on screen, above what follows; plain
+// lines end with one more.
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drawn = 0
+	if p.mode == "plain" && p.mesh != nil {
+		fmt.Fprintln(p.err, renderLine(p.mesh, p.last, p.rates))
+	}
 }
 
 func renderTable(m *local.Mesh, stats map[string]local.Counters, rates map[string]float64, restarts map[string]int) string {
@@ -147,7 +152,11 @@ func renderLine(m *local.Mesh, stats map[string]local.Counters, rates map[string
 	var parts []string
 	for _, name := range m.Order() {
 		c := stats[name]
-		parts = append(parts, fmt.Sprintf("%s %s up, %.0f msg/s, %d errors", name, up(c), rates[name], c.UserErrors+c.SystemErrors))
+		state := up(c) + " up"
+		if c.InstancesWanted == 0 {
+			state = "done"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s, %d processed, %.0f msg/s, %d errors", name, state, c.Processed, rates[name], c.UserErrors+c.SystemErrors))
 	}
 	return "progress: " + strings.Join(parts, "; ")
 }
