@@ -466,4 +466,18 @@ func (c *localController) Restart(ctx context.Context, function string) error {
 	return c.Do(ctx, "restart", function)
 }
 
-func (c *localController) Delete(ctx context.Context) error { return c.Do(ctx, "delete", "") }
+// Delete ends the run and waits until it has stopped answering, its
+// instances stopped.
+func (c *localController) Delete(ctx context.Context) error {
+	if err := c.Do(ctx, "delete", ""); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := c.Client.Status(ctx, ""); err != nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the mesh still runs two minutes after it was told to stop")
+}
