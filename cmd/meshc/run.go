@@ -148,10 +148,15 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	why := watch(ctx, mesh, prog, deleted)
 	prog.finish()
 	fmt.Fprintf(stderr, "mesh %s: %s; stopping\n", p.Mesh.Name, why)
+	if why == "interrupted" {
+		fmt.Fprintln(stderr, "(Ctrl-C again to stop without waiting for inputs to drain)")
+	}
 	shutdown(mesh, why, o.drain)
 	fmt.Fprintf(stderr, "mesh %s stopped\n", p.Mesh.Name)
 	return nil
 }
+
+const sourcesDone = "its sources are done"
 
 // watch refreshes the progress display until the run should end, and
 // says why it ends.
@@ -168,25 +173,23 @@ func watch(ctx context.Context, mesh *local.Mesh, prog *progress, deleted chan s
 		}
 		prog.refresh(ctx, mesh)
 		if mesh.SourcesDone() {
-			return "its sources are done"
+			return sourcesDone
 		}
 	}
 }
 
 // shutdown stops the mesh in order. When the sources are done, each
-// component reads everything left; otherwise it gets the drain timeout,
-// cut short by another Ctrl-C.
+// component reads everything left; otherwise it gets the drain timeout.
+// Another Ctrl-C skips the waits.
 func shutdown(mesh *local.Mesh, why string, drain time.Duration) {
 	ctx := context.Background()
-	if why != "its sources are done" {
+	if why != sourcesDone {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, drain)
 		defer cancel()
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		mesh.Shutdown(ctx)
-		return
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	mesh.Shutdown(ctx)
 }
 
