@@ -103,3 +103,32 @@ func TestDNSName(t *testing.T) {
 		t.Errorf("dnsName(60 a) = %q, want 43 a, a hyphen and a hash of the whole name", long)
 	}
 }
+
+// TestImage: --image wins over the plan's image, which wins over the
+// default; --binary names the program the container runs.
+func TestImage(t *testing.T) {
+	p := loadPlan(t, "../../examples/wordcount.mesh", Plain)
+	for _, tt := range []struct{ option, inPlan, want string }{
+		{"", "", DefaultImage},
+		{"", "registry.example/meshrt:1.2", "registry.example/meshrt:1.2"},
+		{"registry.example/custom:3", "registry.example/meshrt:1.2", "registry.example/custom:3"},
+	} {
+		for i := range p.Components {
+			p.Components[i].Runtime.Image = tt.inPlan
+		}
+		for _, flavour := range []string{Plain, FunctionMesh} {
+			files, err := Emit(p, Options{Flavour: flavour, Image: tt.option, Binary: "shoprt"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				if data := string(f.Data); strings.Contains(data, `- "meshrt"`) || strings.Contains(data, `go: "meshrt"`) {
+					t.Errorf("%s %s: runs meshrt, not --binary shoprt", flavour, f.Path)
+				}
+				if strings.Contains(string(f.Data), "image: ") && !strings.Contains(string(f.Data), `image: "`+tt.want+`"`) {
+					t.Errorf("%s %s: want image %s in\n%s", flavour, f.Path, tt.want, f.Data)
+				}
+			}
+		}
+	}
+}

@@ -163,7 +163,7 @@ func (e *emitter) member(c *plan.Component) (fmFunction, error) {
 		return fmFunction{}, err
 	}
 	m := fmFunction{
-		Name: name, Image: image(c), ImagePullPolicy: corev1.PullIfNotPresent,
+		Name: name, Image: e.image(c), ImagePullPolicy: corev1.PullIfNotPresent,
 		Tenant: e.p.Mesh.Tenant, Namespace: e.p.Mesh.Namespace,
 		LogTopic:             c.LogTopic,
 		ProcessingGuarantee:  guarantee(c.Guarantee),
@@ -173,7 +173,7 @@ func (e *emitter) member(c *plan.Component) (fmFunction, error) {
 		AutoAck:              ptr(true),
 		FuncConfig:           c.Config,
 		Resources:            res,
-		Golang:               &fmGoRuntime{Go: binary(c)},
+		Golang:               &fmGoRuntime{Go: e.binary(c)},
 		Pulsar:               fmPulsar{PulsarConfig: e.pulsarConfigName()},
 	}
 	if err := e.memberReplicas(c, &m); err != nil {

@@ -31,6 +31,12 @@ const (
 type Options struct {
 	Flavour   string // plain (default) or functionmesh
 	PulsarURL string // default DefaultPulsarURL
+	// Image holds the instance binary; default the plan's, else
+	// DefaultImage.
+	Image string
+	// Binary is the instance binary in the image (a user's own, with
+	// their Go functions); default the plan's, else meshrt.
+	Binary string
 }
 
 // Emit returns the manifests of p, sorted by path.

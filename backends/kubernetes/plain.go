@@ -200,9 +200,9 @@ func (e *emitter) container(c *plan.Component) (corev1.Container, error) {
 	}
 	return corev1.Container{
 		Name:            "instance",
-		Image:           image(c),
+		Image:           e.image(c),
 		ImagePullPolicy: corev1.PullIfNotPresent,
-		Command:         []string{binary(c)},
+		Command:         []string{e.binary(c)},
 		Args:            append([]string{"-plan", planPath}, c.Runtime.Args...),
 		Env:             env,
 		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}},
@@ -235,15 +235,21 @@ func probe(path string, period, failures int32) *corev1.Probe {
 	}
 }
 
-func image(c *plan.Component) string {
-	if c.Runtime.Image != "" {
+func (e *emitter) image(c *plan.Component) string {
+	switch {
+	case e.o.Image != "":
+		return e.o.Image
+	case c.Runtime.Image != "":
 		return c.Runtime.Image
 	}
 	return DefaultImage
 }
 
-func binary(c *plan.Component) string {
-	if c.Runtime.Binary != "" {
+func (e *emitter) binary(c *plan.Component) string {
+	switch {
+	case e.o.Binary != "":
+		return e.o.Binary
+	case c.Runtime.Binary != "":
 		return c.Runtime.Binary
 	}
 	return "meshrt"

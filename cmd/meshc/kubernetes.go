@@ -8,6 +8,6 @@ import (
 
 func init() {
 	emitters["kubernetes"] = func(p *plan.Plan, o emitOptions) ([]backends.File, error) {
-		return kubernetes.Emit(p, kubernetes.Options{Flavour: o.Flavour, PulsarURL: o.PulsarURL})
+		return kubernetes.Emit(p, kubernetes.Options{Flavour: o.Flavour, PulsarURL: o.PulsarURL, Image: o.Image, Binary: o.Binary})
 	}
 }
