@@ -132,7 +132,12 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 		return &exitError{code: exitFail, err: err}
 	}
 	deleted := make(chan struct{}, 1)
-	api, unregister, err := serveControl(mesh, p, pulsarURL, adminURL, o.logDir, func() { deleted <- struct{}{} })
+	api, unregister, err := serveControl(mesh, p, pulsarURL, adminURL, o.logDir, func() {
+		select {
+		case deleted <- struct{}{}:
+		default: // a delete is under way already
+		}
+	})
 	if err != nil {
 		return &exitError{code: exitFail, err: err}
 	}
