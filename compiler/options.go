@@ -375,6 +375,10 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 		report([]string{"subscription.type", "guarantee"}, "%s: effectively_once needs an exclusive or failover subscription, not %s", who, sub).WithHint(
 			"with %s, several instances take messages of one partition and their outputs cannot be deduplicated in order", sub)
 	}
+	if s, ok := at("subscription.type"); ok && o.State && sub == "shared" && (o.Replicas > 1 || o.MaxReplicas > 1) {
+		c.warnf(s, "%s keeps state but its instances share keys: two instances may update one key at once", who).WithHint(
+			"use subscription { type = key_shared }, the default with state, so that each key has one owner")
+	}
 	if o.RetainOrdering && (sub == "shared" || sub == "key_shared") {
 		report([]string{"subscription.type", "retain_ordering"}, "%s: retain_ordering needs an exclusive or failover subscription, not %s", who, sub)
 	}
@@ -448,7 +452,8 @@ func (c *compiler) checkTopicOptions(comp *Component, who string) {
 
 // finishDefaults fills in what depends on other options: the subscription
 // defaults to MESH-NAME, to failover when ordering or effectively-once
-// needs it and to shared otherwise, and to the latest position.
+// needs it, to key_shared for state, and to shared otherwise, and to the
+// latest position.
 func (c *compiler) finishDefaults(comp *Component) {
 	o := &comp.Options
 	if comp.Kind == Source {
@@ -459,9 +464,14 @@ func (c *compiler) finishDefaults(comp *Component) {
 		o.Subscription.Name = fmt.Sprintf("%s-%s", c.mesh.Name, comp.Name)
 	}
 	if o.Subscription.Type == "" {
-		o.Subscription.Type = "shared"
-		if o.Guarantee == EffectivelyOnce || o.RetainOrdering {
+		switch {
+		case o.Guarantee == EffectivelyOnce || o.RetainOrdering:
 			o.Subscription.Type = "failover"
+		case o.State:
+			// One instance at a time owns each key, and so its state.
+			o.Subscription.Type = "key_shared"
+		default:
+			o.Subscription.Type = "shared"
 		}
 	}
 	if o.Subscription.Position == "" {

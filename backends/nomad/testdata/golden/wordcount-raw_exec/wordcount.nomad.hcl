@@ -139,7 +139,7 @@ EOT
     meta {
       meshc_component = "count"
       meshc_fqfn      = "public/default/count"
-      meshc_hash      = "0f0d222016dc3e83"
+      meshc_hash      = "8ae526354c98fa92"
       meshc_kind      = "function"
     }
     service {
@@ -185,7 +185,7 @@ EOT
     "kind": "function",
     "name": "count",
     "fqfn": "public/default/count",
-    "hash": "0f0d222016dc3e83",
+    "hash": "8ae526354c98fa92",
     "implementation": {
       "kind": "builtin",
       "name": "word_count"
@@ -207,7 +207,7 @@ EOT
     },
     "subscription": {
       "name": "wordcount-count",
-      "type": "shared",
+      "type": "key_shared",
       "position": "latest"
     },
     "guarantee": "at_least_once",
