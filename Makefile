@@ -35,7 +35,7 @@ MESHC_CACHE ?= $(HOME)/.cache/meshc
 export MESHC_CACHE
 
 e2e: build
-	@echo "e2e: no end-to-end suites yet"
+	nomad=$$(.ci/nomad.sh) && MESHC_NOMAD=$$nomad $(GO) test -tags e2e -count=1 -timeout 15m ./backends/nomad/
 	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s

@@ -178,8 +178,9 @@ func (cl *Cluster) awaitRestarted(ctx context.Context, a *api.Allocation, asked 
 	}
 }
 
-// Delete removes a mesh's job for good and waits until its instances have
-// stopped.
+// Delete stops a mesh's instances, waits until they have stopped, and
+// removes its job for good. (Purging at once would drop the allocations
+// from the servers' view while their processes still stop.)
 func (cl *Cluster) Delete(ctx context.Context, mesh string) error {
 	if _, err := cl.job(ctx, mesh); err != nil {
 		return err
@@ -188,10 +189,16 @@ func (cl *Cluster) Delete(ctx context.Context, mesh string) error {
 	if err != nil {
 		return err
 	}
+	if _, _, err := cl.api.Jobs().Deregister(mesh, false, write(ctx)); err != nil {
+		return cl.wrap(err, "stopping job "+mesh)
+	}
+	if err := cl.awaitStopped(ctx, running); err != nil {
+		return err
+	}
 	if _, _, err := cl.api.Jobs().Deregister(mesh, true, write(ctx)); err != nil {
 		return cl.wrap(err, "deleting job "+mesh)
 	}
-	return cl.awaitStopped(ctx, running)
+	return nil
 }
 
 // liveAllocs lists the allocations of a mesh, or of one of its functions,

@@ -122,6 +122,9 @@ func (cl *Cluster) await(ctx context.Context, w io.Writer, id, evalID string) (u
 				fmt.Fprintf(w, "  %s\n", line)
 			}
 		}
+		if g := firstUnhealthy(d); g != "" {
+			return version, fmt.Errorf("%s has unhealthy instances (Nomad may yet replace them until the deployment's progress deadline; meshc status --backend nomad shows how it goes)", g)
+		}
 		switch d.Status {
 		case "successful":
 			return version, nil
@@ -132,6 +135,18 @@ func (cl *Cluster) await(ctx context.Context, w io.Writer, id, evalID string) (u
 			return version, err
 		}
 	}
+}
+
+// firstUnhealthy names the first group with an unhealthy instance: one
+// that failed its restarts or its checks, which rarely heals by itself, so
+// deploy reports it rather than wait for the progress deadline.
+func firstUnhealthy(d *api.Deployment) string {
+	for _, g := range slices.Sorted(maps.Keys(d.TaskGroups)) {
+		if d.TaskGroups[g].UnhealthyAllocs > 0 {
+			return g
+		}
+	}
+	return ""
 }
 
 func (cl *Cluster) awaitEval(ctx context.Context, id string) (*api.Evaluation, error) {
@@ -174,7 +189,7 @@ func (cl *Cluster) failure(ctx context.Context, id string, version uint64, err e
 func allocProblem(a *api.AllocationListStub) string {
 	unhealthy := a.DeploymentStatus != nil && a.DeploymentStatus.Healthy != nil && !*a.DeploymentStatus.Healthy
 	var events []string
-	restarts := uint64(0)
+	restarts, ended := uint64(0), false
 	for _, t := range slices.Sorted(maps.Keys(a.TaskStates)) {
 		s := a.TaskStates[t]
 		restarts += s.Restarts
@@ -182,6 +197,7 @@ func allocProblem(a *api.AllocationListStub) string {
 			if notable(e) {
 				events = append(events, fmt.Sprintf("%s: %s", e.Type, cmp.Or(e.DisplayMessage, e.Message)))
 			}
+			ended = ended || (e.Type == api.TaskTerminated && e.ExitCode == 0)
 		}
 	}
 	if a.ClientStatus != "failed" && !unhealthy && restarts == 0 && a.ClientStatus != "pending" {
@@ -197,6 +213,9 @@ func allocProblem(a *api.AllocationListStub) string {
 	s := fmt.Sprintf("\n  instance %s (allocation %s on %s): %s", a.Name, shortID(a.ID), a.NodeName, state)
 	for _, e := range events[max(0, len(events)-4):] {
 		s += "\n    " + e
+	}
+	if ended {
+		s += "\n    hint: the instance ended by itself (exit code 0), and Nomad restarts services that end: under Nomad a source must not finish (a generator with a count, a file)"
 	}
 	return s
 }

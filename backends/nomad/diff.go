@@ -13,14 +13,20 @@ import (
 // WritePlan prints Nomad's own plan of a job the way `nomad job plan` reads:
 // what changes, marked + added, - deleted, +/- edited, with the scheduler's
 // count of what each group's instances go through, then the placements
-// that would fail.
+// that would fail. Whole jobs, groups and tasks that are added or deleted
+// show by name only, as their every field would.
 func WritePlan(w io.Writer, plan *api.JobPlanResponse) {
 	if d := plan.Diff; d != nil {
 		fmt.Fprintf(w, "%sJob: %q\n", mark(d.Type), d.ID)
-		writeFields(w, 1, d.Fields)
-		writeObjects(w, 1, d.Objects)
+		if d.Type == "Edited" {
+			writeFields(w, 1, d.Fields)
+			writeObjects(w, 1, d.Objects)
+		}
 		for _, g := range d.TaskGroups {
 			writeGroup(w, g)
+		}
+		if d.Type == "None" {
+			fmt.Fprintln(w, "  no changes")
 		}
 	}
 	if plan.Warnings != "" {
@@ -43,6 +49,9 @@ func writeGroup(w io.Writer, g *api.TaskGroupDiff) {
 		fmt.Fprintf(w, " (%s)", strings.Join(counts, ", "))
 	}
 	fmt.Fprintln(w)
+	if g.Type != "Edited" {
+		return
+	}
 	writeFields(w, 1, g.Fields)
 	writeObjects(w, 1, g.Objects)
 	for _, t := range g.Tasks {
@@ -50,8 +59,10 @@ func writeGroup(w io.Writer, g *api.TaskGroupDiff) {
 			continue
 		}
 		fmt.Fprintf(w, "  %sTask: %q%s\n", mark(t.Type), t.Name, annotations(t.Annotations))
-		writeFields(w, 2, t.Fields)
-		writeObjects(w, 2, t.Objects)
+		if t.Type == "Edited" {
+			writeFields(w, 2, t.Fields)
+			writeObjects(w, 2, t.Objects)
+		}
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 
 // GroupStatus counts a component's instances.
 type GroupStatus struct {
-	Name, Kind                         string
+	Name, Kind                        string
 	Desired, Running, Healthy, Failed int
-	Stopped                            bool // stopped by meshc stop
+	Stopped                           bool // stopped by meshc stop
 }
 
 // Groups counts the instances of each component of a mesh's job, in the
