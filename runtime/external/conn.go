@@ -1,0 +1,196 @@
+package external
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/meshc/meshc/runtime/external/frame"
+)
+
+// Context is what a call needs of the runtime's context of one message;
+// the runtime's Context has all of it.
+type Context interface {
+	context.Context
+	InputTopic() string
+	MessageID() string
+	Key() string
+	Properties() map[string]string
+	EventTime() time.Time
+	IncrCounter(key string, by int64) (int64, error)
+	PutState(key string, value []byte) error
+	DeleteState(key string) error
+	Publish(topic string, value any) error
+}
+
+// Child is one running copy of a function.
+type Child struct {
+	Stdin  io.WriteCloser // calls go in
+	Stdout io.Reader      // results come out
+	Kill   func()         // stops it at once
+	// Wait returns once the child is gone, after Stdout has been read to
+	// its end, with the reason it stopped.
+	Wait func() error
+}
+
+// Starter starts a child.
+type Starter func(ctx context.Context) (*Child, error)
+
+// conn is the runner's link to one child.
+type conn struct {
+	child *Child
+
+	wmu sync.Mutex
+	buf []byte
+
+	mu      sync.Mutex
+	pending map[uint64]chan *frame.Frame
+	err     error         // why the child stopped
+	dead    chan struct{} // closed when the child is of no more use
+	gone    chan struct{} // closed when it has exited
+}
+
+func newConn(child *Child) *conn {
+	c := &conn{child: child, pending: map[uint64]chan *frame.Frame{},
+		dead: make(chan struct{}), gone: make(chan struct{})}
+	go c.read()
+	return c
+}
+
+// read hands each result to its call until the child's output ends.
+func (c *conn) read() {
+	in := bufio.NewReaderSize(c.child.Stdout, 64<<10)
+	for {
+		f, err := frame.Read(in)
+		if err == nil && f.Kind != frame.Result {
+			err = fmt.Errorf("%w: kind %d where a result was expected", frame.ErrFormat, f.Kind)
+		}
+		if err != nil {
+			c.fail(readErr(err))
+			break
+		}
+		c.mu.Lock()
+		ch := c.pending[f.ID]
+		delete(c.pending, f.ID)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- f // buffered: the call may have given up already
+		}
+	}
+	c.child.Kill()
+	werr := c.child.Wait()
+	c.mu.Lock()
+	if werr != nil {
+		c.err = fmt.Errorf("%w (%v)", c.err, werr)
+	}
+	c.mu.Unlock()
+	close(c.gone)
+}
+
+func readErr(err error) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("it closed its standard output")
+	case errors.Is(err, frame.ErrFormat):
+		return fmt.Errorf("it wrote something that is not a result to its standard output (logs belong on standard error): %w", err)
+	}
+	return fmt.Errorf("reading its standard output: %w", err)
+}
+
+// fail marks the child as of no more use, kills it, and wakes its calls.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	close(c.dead)
+	c.mu.Unlock()
+	c.child.Kill()
+}
+
+func (c *conn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) reason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// roundTrip sends one call and waits for its result. When ctx runs out of
+// time the child is taken for hung and killed.
+func (c *conn) roundTrip(ctx context.Context, req *frame.Frame) (*frame.Frame, error) {
+	ch := make(chan *frame.Frame, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return nil, errDied
+	}
+	c.pending[req.ID] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, req.ID)
+		c.mu.Unlock()
+	}()
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.DeadlineExceeded {
+			c.fail(errors.New("it did not answer in time"))
+		}
+	})
+	defer stop()
+	if err := c.write(req); err != nil {
+		c.fail(fmt.Errorf("writing to its standard input: %w", err))
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.dead:
+		// A result that arrived just before the end still counts.
+		select {
+		case res := <-ch:
+			return res, nil
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errDied
+	}
+}
+
+func (c *conn) write(f *frame.Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.buf = frame.Append(c.buf[:0], f)
+	_, err := c.child.Stdin.Write(c.buf)
+	return err
+}
+
+// stop closes the child's input so it can finish and exit, and kills it if
+// it has not within grace.
+func (c *conn) stop(grace time.Duration) {
+	c.wmu.Lock()
+	c.child.Stdin.Close()
+	c.wmu.Unlock()
+	select {
+	case <-c.gone:
+	case <-time.After(grace):
+		c.fail(errors.New("it did not exit when its input was closed"))
+		<-c.gone
+	}
+}

@@ -1,0 +1,282 @@
+package external
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshc/meshc/runtime/external/frame"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultTimeout    = 30 * time.Second
+	DefaultWindow     = 16
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Second
+	// stableAfter is how long a child must live for the backoff to reset.
+	stableAfter = 10 * time.Second
+	// closeGrace is how long a child has to exit once its input is closed.
+	closeGrace = 5 * time.Second
+)
+
+// Options configure a Runner.
+type Options struct {
+	Name  string  // the function's name, for messages
+	Start Starter // starts one child
+	// Timeout is the longest one call may take; a child that does not
+	// answer in time is taken for hung and restarted. The caller's context
+	// deadline applies too.
+	Timeout time.Duration
+	// Window is how many calls may be in flight to the child at once.
+	Window                 int
+	MinBackoff, MaxBackoff time.Duration
+	Logger                 *slog.Logger
+	// BadInput is wrapped into the error of a call whose input the
+	// function cannot handle, so the runtime dead-letters it at once.
+	BadInput error
+}
+
+// Runner keeps one child running and sends it calls.
+type Runner struct {
+	opts  Options
+	log   *slog.Logger
+	slots chan struct{}
+	ids   atomic.Uint64
+
+	mu      sync.Mutex
+	cur     *conn         // nil while a child is being started
+	changed chan struct{} // closed, and replaced, whenever cur changes
+	closed  bool
+
+	done    chan struct{} // closed by Close
+	stopped chan struct{} // closed when the supervisor has stopped the child
+}
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("the function's runner is closed")
+
+// errDied marks a call whose child stopped before it answered.
+var errDied = errors.New("the function stopped before it answered")
+
+// New starts the first child, and returns an error when it cannot start;
+// later children are started by the runner whenever one stops.
+func New(ctx context.Context, opts Options) (*Runner, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(DefaultMaxBackoff, opts.MinBackoff)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.BadInput == nil {
+		opts.BadInput = errors.New("bad input")
+	}
+	r := &Runner{opts: opts, log: opts.Logger, slots: make(chan struct{}, opts.Window),
+		changed: make(chan struct{}), done: make(chan struct{}), stopped: make(chan struct{})}
+	c, err := r.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	go r.supervise(c)
+	return r, nil
+}
+
+func (r *Runner) start(ctx context.Context) (*conn, error) {
+	child, err := r.opts.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting function %s: %w", r.opts.Name, err)
+	}
+	return newConn(child), nil
+}
+
+// supervise restarts the child whenever it stops, waiting longer after
+// each quick failure, until Close.
+func (r *Runner) supervise(c *conn) {
+	defer close(r.stopped)
+	backoff := r.opts.MinBackoff
+	for {
+		r.set(c)
+		born := time.Now()
+		select {
+		case <-c.gone:
+		case <-r.done:
+			r.set(nil)
+			c.stop(closeGrace)
+			return
+		}
+		r.set(nil)
+		if time.Since(born) > stableAfter {
+			backoff = r.opts.MinBackoff
+		}
+		r.log.Warn("function stopped; restarting it", "function", r.opts.Name, "reason", c.reason(), "after", backoff)
+		for {
+			select {
+			case <-time.After(backoff):
+			case <-r.done:
+				return
+			}
+			backoff = min(2*backoff, r.opts.MaxBackoff)
+			var err error
+			if c, err = r.start(context.Background()); err == nil {
+				break
+			}
+			r.log.Error("function did not start", "function", r.opts.Name, "error", err, "retry after", backoff)
+		}
+	}
+}
+
+func (r *Runner) set(c *conn) {
+	r.mu.Lock()
+	r.cur = c
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// live returns a running child, waiting while one is being started.
+func (r *Runner) live(ctx context.Context) (*conn, error) {
+	for {
+		r.mu.Lock()
+		c, changed, closed := r.cur, r.changed, r.closed
+		r.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if c != nil && !c.isDead() {
+			return c, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close stops the child: its standard input is closed, and it is killed if
+// it has not exited a few seconds later. Calls in flight fail.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	close(r.done)
+	<-r.stopped
+	return nil
+}
+
+// Call sends one message to the child and applies its result: outputs go
+// to emit, state and counter operations and publishes to ctx. A child that
+// stops while it holds the message is restarted and the message sent again,
+// once; a child that does not answer within the timeout is restarted and
+// the call fails, so that the runtime retries or dead-letters the message.
+func (r *Runner) Call(ctx Context, payload []byte, emit func([]byte) error) error {
+	start := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-cctx.Done():
+		return r.ctxErr(ctx, cctx, start, "waiting for a free slot")
+	}
+	req := callFrame(ctx, payload)
+	for attempt := 1; ; attempt++ {
+		c, err := r.live(cctx)
+		if err != nil {
+			if errors.Is(err, ErrClosed) {
+				return err
+			}
+			return r.ctxErr(ctx, cctx, start, "waiting for it to restart")
+		}
+		req.ID = r.ids.Add(1)
+		res, err := c.roundTrip(cctx, req)
+		switch {
+		case err == nil:
+			return r.apply(ctx, res, emit)
+		case !errors.Is(err, errDied):
+			return r.ctxErr(ctx, cctx, start, "waiting for its answer")
+		case attempt >= 2:
+			return fmt.Errorf("function %s stopped twice while it held this message (%s): the message is retried, then dead-lettered", r.opts.Name, c.reason())
+		}
+	}
+}
+
+// ctxErr explains a call that ran out of time, or was cancelled because
+// the instance is stopping.
+func (r *Runner) ctxErr(parent, cctx context.Context, start time.Time, doing string) error {
+	if parent.Err() == context.Canceled {
+		return fmt.Errorf("function %s: %s: %w", r.opts.Name, doing, parent.Err())
+	}
+	return fmt.Errorf("function %s did not answer in time (%s after %s): it was restarted; the message is retried, then dead-lettered: %w",
+		r.opts.Name, doing, time.Since(start).Round(time.Millisecond), cctx.Err())
+}
+
+func callFrame(ctx Context, payload []byte) *frame.Frame {
+	f := &frame.Frame{Kind: frame.Call, Fields: make([]frame.Field, 0, 6)}
+	f.Fields = append(f.Fields, frame.Field{Tag: frame.Payload, Value: payload})
+	if k := ctx.Key(); k != "" {
+		f.Fields = append(f.Fields, frame.Field{Tag: frame.Key, Value: []byte(k)})
+	}
+	for k, v := range ctx.Properties() {
+		f.Fields = append(f.Fields, frame.Field{Tag: frame.Property, Name: k, Value: []byte(v)})
+	}
+	f.Fields = append(f.Fields,
+		frame.Field{Tag: frame.Topic, Value: []byte(ctx.InputTopic())},
+		frame.Field{Tag: frame.MessageID, Value: []byte(ctx.MessageID())})
+	if t := ctx.EventTime(); !t.IsZero() {
+		f.Fields = append(f.Fields, frame.Field{Tag: frame.EventTime, Value: frame.IntValue(t.UnixMilli())})
+	}
+	return f
+}
+
+// apply carries out a result. A result with an error carries nothing else
+// that counts.
+func (r *Runner) apply(ctx Context, res *frame.Frame, emit func([]byte) error) error {
+	for _, f := range res.Fields {
+		switch f.Tag {
+		case frame.Error:
+			return fmt.Errorf("function %s: %s", r.opts.Name, f.Value)
+		case frame.BadInput:
+			return fmt.Errorf("%w: function %s: %s", r.opts.BadInput, r.opts.Name, f.Value)
+		}
+	}
+	for _, f := range res.Fields {
+		var err error
+		switch f.Tag {
+		case frame.Output:
+			err = emit(f.Value)
+		case frame.PutState:
+			err = ctx.PutState(f.Name, f.Value)
+		case frame.DeleteState:
+			err = ctx.DeleteState(f.Name)
+		case frame.IncrCounter:
+			n, _ := f.Int()
+			_, err = ctx.IncrCounter(f.Name, n)
+		case frame.Publish:
+			err = ctx.Publish(f.Name, f.Value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,362 @@
+package external
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/meshc/meshc/runtime/external/child"
+)
+
+// The test binary is also the child: with MESHC_TEST_CHILD set it serves
+// calls with testChild instead of running the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("MESHC_TEST_CHILD") != "" {
+		if err := child.Run(testChild); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// testChild acts on the payload: each word names a behaviour.
+func testChild(m *child.Message, r *child.Result) error {
+	p := string(m.Payload)
+	switch {
+	case p == "ops":
+		r.Emit([]byte(fmt.Sprintf("key=%s props=%v topic=%s id=%s time=%d", m.Key, m.Properties, m.Topic, m.MessageID, m.EventTime.UnixMilli())))
+		r.PutState("last", m.Payload)
+		r.IncrCounter("seen", 2)
+		r.Publish("audit", []byte("audited"))
+		r.DeleteState("old")
+		r.Emit([]byte("second"))
+	case p == "fail":
+		return errors.New("cannot do it")
+	case p == "bad":
+		return child.BadInput(errors.New("not a number"))
+	case p == "panic":
+		panic("oh no")
+	case p == "log":
+		fmt.Fprintln(os.Stderr, "a line for the log")
+	case p == "hang":
+		fmt.Fprintln(os.Stderr, "hanging")
+		time.Sleep(time.Hour)
+	case p == "always-crash":
+		os.Exit(3)
+	case strings.HasPrefix(p, "crash-once:"):
+		// The file marks that the crash has happened.
+		marker := strings.TrimPrefix(p, "crash-once:")
+		if _, err := os.Stat(marker); err != nil {
+			os.WriteFile(marker, nil, 0o644)
+			os.Exit(3)
+		}
+		r.Emit([]byte("survived"))
+	case p == "garbage":
+		os.Stdout.WriteString("hello from print\n")
+	default:
+		r.Emit(bytes.ToUpper(m.Payload))
+	}
+	return nil
+}
+
+// fakeMsg stands for the runtime's context of one message and records
+// what a result does to it.
+type fakeMsg struct {
+	context.Context
+	payload string
+	ops     []string
+}
+
+func (m *fakeMsg) InputTopic() string            { return "persistent://public/default/in" }
+func (m *fakeMsg) MessageID() string             { return "1:2:0" }
+func (m *fakeMsg) Key() string                   { return "k1" }
+func (m *fakeMsg) Properties() map[string]string { return map[string]string{"trace": "t1"} }
+func (m *fakeMsg) EventTime() time.Time          { return time.UnixMilli(1700000000000) }
+func (m *fakeMsg) IncrCounter(key string, by int64) (int64, error) {
+	m.ops = append(m.ops, fmt.Sprintf("incr %s %d", key, by))
+	return by, nil
+}
+func (m *fakeMsg) PutState(key string, value []byte) error {
+	m.ops = append(m.ops, fmt.Sprintf("put %s %s", key, value))
+	return nil
+}
+func (m *fakeMsg) DeleteState(key string) error {
+	m.ops = append(m.ops, "delete "+key)
+	return nil
+}
+func (m *fakeMsg) Publish(topic string, value any) error {
+	m.ops = append(m.ops, fmt.Sprintf("publish %s %s", topic, value))
+	return nil
+}
+
+// call sends one payload and returns the outputs, the operations and the error.
+func call(r *Runner, payload string) ([]string, []string, error) {
+	return callCtx(context.Background(), r, payload)
+}
+
+func callCtx(ctx context.Context, r *Runner, payload string) ([]string, []string, error) {
+	m := &fakeMsg{Context: ctx, payload: payload}
+	var out []string
+	err := r.Call(m, []byte(payload), func(b []byte) error {
+		out = append(out, string(b))
+		return nil
+	})
+	return out, m.ops, err
+}
+
+var errBad = errors.New("bad input")
+
+// logBuffer collects log lines from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startGoChild starts this test binary as a child.
+func startGoChild(t *testing.T, opts Options) (*Runner, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	opts.Name = "testfn"
+	opts.Start = Command([]string{os.Args[0]}, []string{"MESHC_TEST_CHILD=1", "GORACE=atexit_sleep_ms=0"}, "", log)
+	opts.Logger, opts.BadInput = log, errBad
+	opts.MinBackoff = 10 * time.Millisecond
+	r, err := New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r, logs
+}
+
+func TestCallAppliesResult(t *testing.T) {
+	r, _ := startGoChild(t, Options{})
+	out, ops, err := call(r, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOut := []string{"key=k1 props=map[trace:t1] topic=persistent://public/default/in id=1:2:0 time=1700000000000", "second"}
+	if diff := cmp.Diff(wantOut, out); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	wantOps := []string{"put last ops", "incr seen 2", "publish audit audited", "delete old"}
+	if diff := cmp.Diff(wantOps, ops); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+}
+
+func TestCallErrors(t *testing.T) {
+	r, _ := startGoChild(t, Options{})
+	tests := []struct {
+		payload string
+		want    string
+		bad     bool
+	}{
+		{"fail", "function testfn: cannot do it", false},
+		{"bad", "bad input: function testfn: not a number", true},
+		{"panic", "function testfn: function panicked: oh no", false},
+	}
+	for _, tt := range tests {
+		out, _, err := call(r, tt.payload)
+		if err == nil || err.Error() != tt.want || errors.Is(err, errBad) != tt.bad || out != nil {
+			t.Errorf("%s: outputs %q, error %v; want none and %q (bad input: %v)", tt.payload, out, err, tt.want, tt.bad)
+		}
+	}
+	if out, _, err := call(r, "still here"); err != nil || !slices.Equal(out, []string{"STILL HERE"}) {
+		t.Errorf("after the errors: %q, %v", out, err)
+	}
+}
+
+// TestPipelining sends many calls at once from many goroutines: each gets
+// its own answer.
+func TestPipelining(t *testing.T) {
+	r, _ := startGoChild(t, Options{Window: 4})
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Go(func() {
+			p := fmt.Sprintf("message %d", i)
+			out, _, err := call(r, p)
+			if err != nil || !slices.Equal(out, []string{strings.ToUpper(p)}) {
+				errs <- fmt.Errorf("%s: %q, %v", p, out, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestCrashedChildIsRestartedAndTheMessageSentAgain(t *testing.T) {
+	r, logs := startGoChild(t, Options{})
+	marker := filepath.Join(t.TempDir(), "crashed")
+	out, _, err := call(r, "crash-once:"+marker)
+	if err != nil || !slices.Equal(out, []string{"survived"}) {
+		t.Fatalf("got %q, %v; want the message handled by the restarted child", out, err)
+	}
+	if !strings.Contains(logs.String(), "function stopped; restarting it") {
+		t.Errorf("the restart is not in the log:\n%s", logs)
+	}
+}
+
+func TestChildThatKeepsCrashingFailsTheCall(t *testing.T) {
+	r, _ := startGoChild(t, Options{})
+	_, _, err := call(r, "always-crash")
+	if err == nil || !strings.Contains(err.Error(), "stopped twice while it held this message") {
+		t.Fatalf("error = %v", err)
+	}
+	if out, _, err := call(r, "next"); err != nil || !slices.Equal(out, []string{"NEXT"}) {
+		t.Errorf("the next message: %q, %v", out, err)
+	}
+}
+
+func TestHungChildIsRestarted(t *testing.T) {
+	// The runtime's context carries the component's timeout.
+	r, _ := startGoChild(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, _, err := callCtx(ctx, r, "hang")
+	if err == nil || !strings.Contains(err.Error(), "did not answer in time") {
+		t.Fatalf("error = %v", err)
+	}
+	if out, _, err := call(r, "next"); err != nil || !slices.Equal(out, []string{"NEXT"}) {
+		t.Errorf("the next message: %q, %v", out, err)
+	}
+}
+
+func TestWindowBoundsCallsInFlight(t *testing.T) {
+	// A call hangs the child; with a window of one, a second call cannot
+	// even be sent, and fails waiting for a slot.
+	r, logs := startGoChild(t, Options{Window: 1, Timeout: 2 * time.Second})
+	var wg sync.WaitGroup
+	wg.Go(func() { call(r, "hang") })
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "hanging") })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, _, err := callCtx(ctx, r, "second")
+	if err == nil || !strings.Contains(err.Error(), "waiting for a free slot") {
+		t.Errorf("second call: %v, want it to wait for a slot", err)
+	}
+	wg.Wait()
+}
+
+func TestGarbageOnStandardOutput(t *testing.T) {
+	r, _ := startGoChild(t, Options{})
+	_, _, err := call(r, "garbage")
+	if err == nil || !strings.Contains(err.Error(), "not a result to its standard output (logs belong on standard error)") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestStandardErrorGoesToTheLog(t *testing.T) {
+	r, logs := startGoChild(t, Options{})
+	if _, _, err := call(r, "log"); err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the log line is written by the time the child is gone
+	if !strings.Contains(logs.String(), `msg="a line for the log" stream=stderr`) {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
+func TestMissingProgram(t *testing.T) {
+	_, err := New(context.Background(), Options{Name: "f", Start: Command([]string{"./no-such-program"}, nil, "", slog.Default())})
+	if err == nil || !strings.Contains(err.Error(), "starting function f") || !strings.Contains(err.Error(), "check the path in exec(...)") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestCallAfterClose(t *testing.T) {
+	r, _ := startGoChild(t, Options{})
+	r.Close()
+	if _, _, err := call(r, "x"); !errors.Is(err, ErrClosed) {
+		t.Errorf("error = %v, want ErrClosed", err)
+	}
+}
+
+// waitFor waits until cond holds, failing the test after a long while.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 20s")
+		}
+	}
+}
+
+// TestPythonHelper runs the Python helper with the same calls as the Go
+// child: both sides of the framing agree.
+func TestPythonHelper(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is needed for the Python helper's test: %v", err)
+	}
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	env := []string{"PYTHONPATH=python", `MESHC_FUNCTION_CONFIG={"greeting":"hi"}`}
+	r, err := New(context.Background(), Options{Name: "py", Start: Command([]string{python, "testdata/ops.py"}, env, "", log),
+		Logger: log, BadInput: errBad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out, ops, err := call(r, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOut := []string{"key=k1 props=map[trace:t1] topic=persistent://public/default/in id=1:2:0 time=1700000000000", "second"}
+	if diff := cmp.Diff(wantOut, out); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	wantOps := []string{"put last ops", "incr seen 2", "publish audit audited", "delete old"}
+	if diff := cmp.Diff(wantOps, ops); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct{ payload, out, err string }{
+		{"fail", "", "function py: ValueError: cannot do it"},
+		{"bad", "", "bad input: function py: not a number"},
+		{"config", `{"greeting":"hi"}`, ""},
+		{"log", "", ""},
+		{"abc", "ABC", ""},
+	} {
+		out, _, err := call(r, tt.payload)
+		want := tt.err
+		if want == "" {
+			want = "<nil>"
+		}
+		if fmt.Sprint(err) != want || strings.Join(out, "") != tt.out {
+			t.Errorf("%s: %q, %v; want %q, %s", tt.payload, out, err, tt.out, want)
+		}
+	}
+	r.Close()
+	if !strings.Contains(logs.String(), `msg="a line for the log" stream=stderr`) {
+		t.Errorf("print() did not reach the log:\n%s", logs)
+	}
+}
