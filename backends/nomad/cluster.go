@@ -99,7 +99,7 @@ func groupNamed(job *api.Job, name string) (*api.TaskGroup, error) {
 		}
 		names = append(names, *g.Name)
 	}
-	return nil, fmt.Errorf("mesh %s has no function, source or sink %s on Nomad; it has %s", *job.ID, name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("mesh %s has no function, source or sink %s on Nomad; it has %s", deref(job.ID), name, strings.Join(names, ", "))
 }
 
 // sleep waits for the next poll, or returns ctx's error.
