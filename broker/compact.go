@@ -32,9 +32,9 @@ func entryKeys(e entry) []keyedMessage {
 		return nil
 	}
 	var keys []keyedMessage
-	err = wire.ScanBatch(f.Payload(), func(k []byte, null bool) {
-		if len(k) > 0 {
-			keys = append(keys, keyedMessage{key: string(k), null: null})
+	err = wire.ScanBatch(f.Payload(), func(m wire.BatchMessage) {
+		if len(m.Key) > 0 {
+			keys = append(keys, keyedMessage{key: string(m.Key), null: m.Null})
 		}
 	})
 	if err != nil {

@@ -9,8 +9,9 @@
 // and producer name, and a SEND at or below it is acknowledged and dropped.
 //
 // With Config.DataDir set, each topic's log, its subscription cursors and
-// schemas live under that directory and survive a restart; the
-// deduplication table is rebuilt from the log's own message metadata. With
+// schemas live under that directory and survive a restart; every log record
+// keeps the producer name and highest sequence id it was stored under, so
+// the deduplication table is rebuilt exactly from the log. With
 // no DataDir everything is in memory. Stored entries are also kept in memory
 // while the broker runs, so it suits development and tests, not large data.
 //

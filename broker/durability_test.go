@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/google/go-cmp/cmp"
@@ -49,22 +50,105 @@ func TestDedupAcrossProducerRestart(t *testing.T) {
 }
 
 func TestRestartKeepsAcknowledgedMessages(t *testing.T) {
-	dir := t.TempDir()
-	topic := uniqueTopic("restart")
-	cfg := Config{DataDir: dir}
+	for _, policy := range []FsyncPolicy{FsyncAlways, FsyncInterval, FsyncNever} {
+		t.Run(string(policy), func(t *testing.T) {
+			dir := t.TempDir()
+			topic := uniqueTopic("restart")
+			cfg := Config{DataDir: dir, Fsync: policy}
 
+			b1 := startBroker(t, cfg)
+			c1 := newClient(t, b1)
+			ctx := testCtx(t)
+			cons := mustSubscribe(t, c1, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
+				SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+			p := mustProducer(t, c1, pulsar.ProducerOptions{Topic: topic, Name: "writer", DisableBatching: true})
+			sendAll(t, ctx, p, payloads("m", 1000))
+			receive(t, ctx, cons, 400) // acknowledged: must not come back
+			waitFor(t, func() bool {
+				st, _ := b1.Stats(topic)
+				return st.Subscriptions["s"].MsgBacklog == 600
+			})
+			c1.Close()
+			if err := b1.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			b2 := startBroker(t, cfg)
+			c2 := newClient(t, b2)
+			// The same producer name continues after sequence id 999, which
+			// the broker rebuilt from its log; had it not, these would be
+			// dropped.
+			p2 := mustProducer(t, c2, pulsar.ProducerOptions{Topic: topic, Name: "writer"})
+			sendAll(t, ctx, p2, payloads("n", 10))
+			if got := b2.existingTopic(topic).lastSequence("writer"); got != 1009 {
+				t.Fatalf("stored sequence id of writer %d, want 1009", got)
+			}
+			cons2 := mustSubscribe(t, c2, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s"})
+			got := receive(t, ctx, cons2, 610)
+			want := append(wantStrings("m", 400, 1000), wantStrings("n", 0, 10)...)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("after restart (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDedupBatches replays explicitly numbered messages in batches cut
+// differently from the first time: a batch wholly stored is dropped, and one
+// that is partly new is stored whole, so nothing is lost.
+func TestDedupBatches(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("dedup-batches")
+	cons := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	send := func(from, to int) {
+		p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, Name: "batcher",
+			BatchingMaxMessages: uint(to - from), BatchingMaxPublishDelay: time.Hour})
+		defer p.Close()
+		var msgs []*pulsar.ProducerMessage
+		for i := from; i < to; i++ {
+			seq := int64(i) * 100
+			msgs = append(msgs, &pulsar.ProducerMessage{Payload: []byte(fmt.Sprintf("m-%d", i)), SequenceID: &seq})
+		}
+		sendAll(t, ctx, p, msgs)
+	}
+	send(0, 10)
+	send(0, 10)  // the same batch again: dropped
+	send(2, 8)   // wholly inside the stored one: dropped
+	send(5, 15)  // partly new: stored whole
+	send(10, 15) // wholly inside the last one: dropped
+	got := receive(t, ctx, cons, 20)
+	want := append(wantStrings("m", 0, 10), wantStrings("m", 5, 15)...)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("messages differ (-want +got):\n%s", diff)
+	}
+	if n := b.existingTopic(topic).length(); n != 2 {
+		t.Fatalf("%d entries stored, want 2 batches", n)
+	}
+}
+
+// TestDedupSurvivesRestart replays sequence ids across a broker restart, as
+// an effectively-once producer does after a crash: those already stored are
+// acknowledged and dropped.
+func TestDedupSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	topic := uniqueTopic("dedup-restart")
+	cfg := Config{DataDir: dir}
+	send := func(c pulsar.Client, from, to int) {
+		p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, Name: "effectively-once", DisableBatching: true})
+		defer p.Close()
+		var msgs []*pulsar.ProducerMessage
+		for i := from; i < to; i++ {
+			seq := int64(i) << 28 // the shape of ids derived from input positions
+			msgs = append(msgs, &pulsar.ProducerMessage{Payload: []byte(fmt.Sprintf("m-%d", i)), SequenceID: &seq})
+		}
+		sendAll(t, testCtx(t), p, msgs)
+	}
 	b1 := startBroker(t, cfg)
 	c1 := newClient(t, b1)
-	ctx := testCtx(t)
-	cons := mustSubscribe(t, c1, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
-		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
-	p := mustProducer(t, c1, pulsar.ProducerOptions{Topic: topic, Name: "writer", DisableBatching: true})
-	sendAll(t, ctx, p, payloads("m", 1000))
-	receive(t, ctx, cons, 400) // acknowledged: must not come back
-	waitFor(t, func() bool {
-		st, _ := b1.Stats(topic)
-		return st.Subscriptions["s"].MsgBacklog == 600
-	})
+	send(c1, 0, 20)
 	c1.Close()
 	if err := b1.Close(); err != nil {
 		t.Fatal(err)
@@ -72,15 +156,14 @@ func TestRestartKeepsAcknowledgedMessages(t *testing.T) {
 
 	b2 := startBroker(t, cfg)
 	c2 := newClient(t, b2)
-	// The same producer name continues after sequence id 999, which the
-	// broker rebuilt from its log; had it not, these would be dropped.
-	p2 := mustProducer(t, c2, pulsar.ProducerOptions{Topic: topic, Name: "writer"})
-	sendAll(t, ctx, p2, payloads("n", 10))
-	cons2 := mustSubscribe(t, c2, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s"})
-	got := receive(t, ctx, cons2, 610)
-	want := append(wantStrings("m", 400, 1000), wantStrings("n", 0, 10)...)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("after restart (-want +got):\n%s", diff)
+	send(c2, 10, 30)
+	cons := mustSubscribe(t, c2, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	if diff := cmp.Diff(wantStrings("m", 0, 30), receive(t, testCtx(t), cons, 30)); diff != "" {
+		t.Fatalf("messages differ (-want +got):\n%s", diff)
+	}
+	if n := b2.existingTopic(topic).length(); n != 30 {
+		t.Fatalf("%d entries stored, want 30: duplicates were kept", n)
 	}
 }
 

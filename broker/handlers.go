@@ -99,22 +99,23 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 		return nil
 	}
 	highest := cmd.GetHighestSequenceId()
-	res, err := p.topic.publish(p.name, seq, highest, f)
-	if err != nil {
-		c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
-		sendError(wire.ServerError_PersistenceError, err)
-		return nil
-	}
-	id := wire.MessageID{Ledger: ledgerID, Entry: res.entryID, Partition: p.topic.partition}
-	if res.duplicate {
-		id = wire.MessageID{Ledger: math.MaxUint64, Entry: math.MaxUint64, Partition: -1}
-	}
-	c.wmu.Lock()
-	if !c.closed {
-		c.out = wire.AppendSendReceipt(c.out, pid, seq, max(highest, seq), id)
-	}
-	c.wmu.Unlock()
-	c.signal()
+	p.topic.publish(p.name, seq, highest, f, func(res publishResult, err error) {
+		if err != nil {
+			c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
+			sendError(wire.ServerError_PersistenceError, err)
+			return
+		}
+		id := wire.MessageID{Ledger: ledgerID, Entry: res.entryID, Partition: p.topic.partition}
+		if res.duplicate {
+			id = wire.MessageID{Ledger: math.MaxUint64, Entry: math.MaxUint64, Partition: -1}
+		}
+		c.wmu.Lock()
+		if !c.closed {
+			c.out = wire.AppendSendReceipt(c.out, pid, seq, max(highest, seq), id)
+		}
+		c.wmu.Unlock()
+		c.signal()
+	})
 	return nil
 }
 
@@ -346,7 +347,7 @@ func (c *conn) handleGetLastMessageID(cmd *wire.CommandGetLastMessageId) {
 	t := cons.sub.t
 	part := t.partition
 	last := &wire.MessageIdData{LedgerId: proto64(math.MaxUint64), EntryId: proto64(math.MaxUint64), Partition: &part}
-	if n := t.length(); n > 0 {
+	if n := t.readable(); n > 0 {
 		e, _ := t.entryAt(n - 1)
 		last.LedgerId, last.EntryId = proto64(ledgerID), proto64(n-1)
 		if e.numMessages > 1 {

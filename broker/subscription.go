@@ -339,7 +339,7 @@ func (s *subscription) dispatch() bool {
 	if len(s.replay) > 0 && !keyShared {
 		return false
 	}
-	n := s.t.length()
+	n := s.t.readable()
 	for s.readPos < n && budget > 0 {
 		id := s.readPos
 		e, _ := s.t.entryAt(id)

@@ -36,6 +36,7 @@ type topic struct {
 
 	mu      sync.RWMutex
 	entries []entry
+	visible uint64 // entries below are durable as the fsync policy asks, so they may be delivered
 	log     *storage.Log
 	dedup   map[string]int64
 	subs    map[string]*subscription
@@ -62,7 +63,7 @@ func openTopic(b *Broker, name string, partition int32) (*topic, error) {
 		return t, nil
 	}
 	t.dir = topicDir(b.cfg.DataDir, name)
-	l, err := storage.OpenLog(filepath.Join(t.dir, "log"), b.cfg.SegmentSize, b.cfg.Fsync == FsyncAlways, t.replay)
+	l, err := storage.OpenLog(filepath.Join(t.dir, "log"), b.cfg.SegmentSize, t.replay)
 	if err != nil {
 		return nil, fmt.Errorf("open topic %s: %w", name, err)
 	}
@@ -76,16 +77,16 @@ func openTopic(b *Broker, name string, partition int32) (*topic, error) {
 	return t, nil
 }
 
-func (t *topic) replay(checksum uint32, highestSeq uint64, data []byte) error {
-	e, meta, err := newEntry(checksum, data)
+func (t *topic) replay(rec storage.Record) error {
+	e, _, err := newEntry(rec.Checksum, rec.Data)
 	if err != nil {
 		return fmt.Errorf("stored entry %d of %s: %w", len(t.entries), t.name, err)
 	}
 	t.entries = append(t.entries, e)
-	t.storedSize.Add(int64(len(data)))
-	name := string(meta.ProducerName)
-	if last, ok := t.dedup[name]; !ok || int64(highestSeq) > last {
-		t.dedup[name] = int64(highestSeq)
+	t.visible = uint64(len(t.entries))
+	t.storedSize.Add(int64(len(rec.Data)))
+	if last, ok := t.dedup[rec.Producer]; !ok || int64(rec.HighestSeq) > last {
+		t.dedup[rec.Producer] = int64(rec.HighestSeq)
 	}
 	return nil
 }
@@ -145,44 +146,108 @@ type publishResult struct {
 	duplicate bool
 }
 
-// publish stores one SEND unless it is a duplicate of an earlier one from
-// the same producer name, and wakes the subscriptions.
-func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame) (publishResult, error) {
-	e, _, err := newEntry(f.Checksum, f.HeadersAndPayload)
+// publish stores one SEND unless it is a duplicate of earlier ones from the
+// same producer name (every sequence id in it at or below the highest one
+// stored), then calls reply. Under FsyncAlways the entry is
+// delivered and reply called only once the log is synced, by the group
+// commit; otherwise both happen before publish returns. Replies to one
+// producer keep the order of its SENDs, duplicates included.
+func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, reply func(publishResult, error)) {
+	e, meta, err := newEntry(f.Checksum, f.HeadersAndPayload)
 	if err != nil {
-		return publishResult{}, err
+		reply(publishResult{}, err)
+		return
 	}
-	if highest < seq {
-		highest = seq
-	}
+	highest = max(highest, seq, batchHighest(seq, meta, f))
 	t.mu.Lock()
-	if last, ok := t.dedup[producer]; ok && int64(seq) <= last {
+	// A batch that is partly new is stored whole: its new messages must not
+	// be lost, so its old ones are delivered again (at-least-once).
+	if last, ok := t.dedup[producer]; ok && int64(highest) <= last {
 		t.mu.Unlock()
-		return publishResult{duplicate: true}, nil
+		if t.log != nil && t.b.cfg.Fsync == FsyncAlways {
+			t.log.Barrier(func() { reply(publishResult{duplicate: true}, nil) })
+			return
+		}
+		reply(publishResult{duplicate: true}, nil)
+		return
 	}
 	e.data = append(make([]byte, 0, len(f.HeadersAndPayload)), f.HeadersAndPayload...)
-	if t.log != nil {
-		if err := t.log.Append(e.checksum, highest, e.data); err != nil {
-			t.mu.Unlock()
-			return publishResult{}, err
+	id := uint64(len(t.entries))
+	var synced func(error)
+	if t.log != nil && t.b.cfg.Fsync == FsyncAlways {
+		synced = func(err error) {
+			if err == nil {
+				t.makeVisible(id + 1)
+			}
+			reply(publishResult{entryID: id}, err)
 		}
 	}
-	id := uint64(len(t.entries))
+	if t.log != nil {
+		rec := storage.Record{Checksum: e.checksum, Producer: producer, HighestSeq: highest, Data: e.data}
+		if err := t.log.Append(rec, synced); err != nil {
+			t.mu.Unlock()
+			reply(publishResult{}, err)
+			return
+		}
+	}
 	t.entries = append(t.entries, e)
 	t.dedup[producer] = int64(highest)
 	if t.compact != nil {
 		t.compact.add(id, e)
 	}
-	subs := t.subList
-	t.mu.Unlock()
-
 	t.msgIn.Add(int64(e.numMessages))
 	t.bytesIn.Add(int64(len(e.data)))
 	t.storedSize.Add(int64(len(e.data)))
+	if synced != nil {
+		t.mu.Unlock()
+		return
+	}
+	t.visible = id + 1
+	subs := t.subList
+	t.mu.Unlock()
 	for _, s := range subs {
 		s.notify()
 	}
-	return publishResult{entryID: id}, nil
+	reply(publishResult{entryID: id}, nil)
+}
+
+// batchHighest is the highest sequence id in a batch, which clients such as
+// pulsar-client-go do not send: read from the messages of an uncompressed
+// batch, else the lowest it can be (ids rise by at least one per message).
+// Without it a producer restarted after a batch would be told a sequence id
+// inside that batch, and a replay of the batch's later messages be stored
+// twice.
+func batchHighest(seq uint64, meta wire.MetaSummary, f *wire.Frame) uint64 {
+	if !meta.Batched {
+		return seq
+	}
+	if !meta.Compressed {
+		if h, ok := wire.HighestSequenceID(f.Payload()); ok {
+			return h
+		}
+	}
+	return seq + uint64(max(meta.NumMessages, 1)) - 1
+}
+
+// makeVisible lets entries below n be delivered and wakes the
+// subscriptions.
+func (t *topic) makeVisible(n uint64) {
+	t.mu.Lock()
+	if n > t.visible {
+		t.visible = n
+	}
+	subs := t.subList
+	t.mu.Unlock()
+	for _, s := range subs {
+		s.notify()
+	}
+}
+
+// readable is the number of entries that may be delivered.
+func (t *topic) readable() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.visible
 }
 
 // lastSequence is the highest sequence id stored for a producer name, or -1.

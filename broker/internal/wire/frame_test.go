@@ -143,7 +143,7 @@ func FuzzDecodeFrame(f *testing.F) {
 			m, err := ScanMetadata(fr.Metadata())
 			_ = fr.Payload()
 			if err == nil && m.Batched {
-				_ = ScanBatch(fr.Payload(), func([]byte, bool) {})
+				_ = ScanBatch(fr.Payload(), func(BatchMessage) {})
 			}
 		}
 		_, _ = ReadFrame(bufio.NewReader(bytes.NewReader(b)), nil, 1<<20)
