@@ -1,14 +1,17 @@
 package broker
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/meshc/meshc/broker/internal/wire"
 )
 
 // adminHandler serves the few admin calls tools need, in the shapes of
@@ -27,15 +30,18 @@ func (b *Broker) adminHandler() http.Handler {
 	const ns = "/admin/v2/{domain}/{tenant}/{namespace}"
 	mux.HandleFunc("GET "+ns, b.adminListTopics)
 	mux.HandleFunc("GET "+ns+"/partitioned", b.adminListPartitioned)
+	mux.HandleFunc("PUT "+ns+"/{topic}", b.adminCreateTopic)
 	mux.HandleFunc("PUT "+ns+"/{topic}/partitions", b.adminCreatePartitioned)
+	mux.HandleFunc("POST "+ns+"/{topic}/partitions", b.adminUpdatePartitioned)
 	mux.HandleFunc("GET "+ns+"/{topic}/partitions", b.adminGetPartitions)
 	mux.HandleFunc("GET "+ns+"/{topic}/subscriptions", b.adminSubscriptions)
 	mux.HandleFunc("GET "+ns+"/{topic}/stats", b.adminStats)
 	mux.HandleFunc("GET "+ns+"/{topic}/partitioned-stats", b.adminPartitionedStats)
+	mux.HandleFunc("PUT "+ns+"/{topic}/subscription/{sub}", b.adminCreateSubscription)
 	mux.HandleFunc("DELETE "+ns+"/{topic}/subscription/{sub}", b.adminUnsubscribe)
 	mux.HandleFunc("PUT "+ns+"/{topic}/compaction", b.adminCompact)
 	mux.HandleFunc("GET "+ns+"/{topic}/compaction", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"status": "SUCCESS"})
+		writeJSON(w, map[string]string{"status": "SUCCESS", "lastError": ""})
 	})
 	return mux
 }
@@ -115,18 +121,75 @@ func (b *Broker) adminListPartitioned(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
+// adminCreateTopic creates a non-partitioned topic, as Pulsar's
+// PUT .../{topic} does; it is 409 Conflict when the topic exists.
+func (b *Broker) adminCreateTopic(w http.ResponseWriter, r *http.Request) {
+	name := pathTopic(r)
+	if b.existingTopic(name) != nil || b.partitions(name) > 0 {
+		writeError(w, http.StatusConflict, fmt.Errorf("topic %s already exists", name))
+		return
+	}
+	if _, _, err := b.topicFor(name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// partitionCount reads the body of a partitioned topic create or update:
+// a bare number, or the object {"partitions": N, "properties": {...}}
+// that newer clients send.
+func partitionCount(r *http.Request) (int, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := json.Unmarshal(body, &n); err == nil {
+		return n, nil
+	}
+	var meta struct {
+		Partitions *int `json:"partitions"`
+	}
+	if err := json.Unmarshal(body, &meta); err != nil || meta.Partitions == nil {
+		return 0, fmt.Errorf("body must be the number of partitions or {\"partitions\": N}, not %.40q", body)
+	}
+	return *meta.Partitions, nil
+}
+
+// adminCreatePartitioned creates a partitioned topic; like Pulsar it is
+// 409 Conflict when the topic exists, partitioned or not.
 func (b *Broker) adminCreatePartitioned(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64))
+	n, err := partitionCount(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(body)))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("body must be the number of partitions: %w", err))
+	name := pathTopic(r)
+	if b.partitions(name) > 0 {
+		writeError(w, http.StatusConflict, fmt.Errorf("partitioned topic %s already exists; POST to the same path to add partitions", name))
 		return
 	}
-	if err := b.CreatePartitionedTopic(pathTopic(r), n); err != nil {
+	if err := b.CreatePartitionedTopic(name, n); err != nil {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminUpdatePartitioned adds partitions to a partitioned topic.
+func (b *Broker) adminUpdatePartitioned(w http.ResponseWriter, r *http.Request) {
+	n, err := partitionCount(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	name := pathTopic(r)
+	if b.partitions(name) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Errorf("partitioned topic %s not found; create it with PUT first", name))
+		return
+	}
+	if err := b.CreatePartitionedTopic(name, n); err != nil {
 		writeError(w, http.StatusConflict, err)
 		return
 	}
@@ -148,28 +211,51 @@ func (b *Broker) existingTopic(name string) *topic {
 	return b.topics[n.String()]
 }
 
+// topicOrPartitions names the topics an admin call on name acts on: the
+// partitions of a partitioned topic, else the topic itself.
+func (b *Broker) topicOrPartitions(name string) []string {
+	n := b.partitions(name)
+	tn, err := parseTopic(name)
+	if n == 0 || err != nil {
+		return []string{name}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = tn.withPartition(i).String()
+	}
+	return out
+}
+
 func (b *Broker) adminSubscriptions(w http.ResponseWriter, r *http.Request) {
-	t := b.existingTopic(pathTopic(r))
-	if t == nil {
-		writeError(w, http.StatusNotFound, errors.New("topic not found"))
+	seen := map[string]bool{}
+	found := false
+	for _, name := range b.topicOrPartitions(pathTopic(r)) {
+		if t := b.existingTopic(name); t != nil {
+			found = true
+			for _, s := range t.subscriptions() {
+				seen[s.name] = true
+			}
+		}
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, fmt.Errorf("%w: topic %s", errNotFound, pathTopic(r)))
 		return
 	}
-	out := []string{}
-	for _, s := range t.subscriptions() {
-		out = append(out, s.name)
-	}
-	writeJSON(w, out)
+	writeJSON(w, sortedKeys(seen))
 }
 
 // TopicStats is the subset of Pulsar's topic stats the broker reports.
 type TopicStats struct {
-	MsgInCounter    int64                        `json:"msgInCounter"`
-	BytesInCounter  int64                        `json:"bytesInCounter"`
-	MsgOutCounter   int64                        `json:"msgOutCounter"`
-	BytesOutCounter int64                        `json:"bytesOutCounter"`
-	StorageSize     int64                        `json:"storageSize"`
-	Publishers      []PublisherStats             `json:"publishers"`
-	Subscriptions   map[string]SubscriptionStats `json:"subscriptions"`
+	MsgInCounter    int64 `json:"msgInCounter"`
+	BytesInCounter  int64 `json:"bytesInCounter"`
+	MsgOutCounter   int64 `json:"msgOutCounter"`
+	BytesOutCounter int64 `json:"bytesOutCounter"`
+	StorageSize     int64 `json:"storageSize"`
+	// DeduplicationStatus is always "Enabled": the broker deduplicates
+	// every named producer.
+	DeduplicationStatus string                       `json:"deduplicationStatus"`
+	Publishers          []PublisherStats             `json:"publishers"`
+	Subscriptions       map[string]SubscriptionStats `json:"subscriptions"`
 }
 
 // PublisherStats describes one connected producer.
@@ -179,13 +265,16 @@ type PublisherStats struct {
 
 // SubscriptionStats describes one subscription and its consumers.
 type SubscriptionStats struct {
-	Type            string          `json:"type"`
-	MsgBacklog      int64           `json:"msgBacklog"`
-	UnackedMessages int64           `json:"unackedMessages"`
-	MsgOutCounter   int64           `json:"msgOutCounter"`
-	BytesOutCounter int64           `json:"bytesOutCounter"`
-	IsDurable       bool            `json:"isDurable"`
-	Consumers       []ConsumerStats `json:"consumers"`
+	Type            string `json:"type"`
+	MsgBacklog      int64  `json:"msgBacklog"`
+	UnackedMessages int64  `json:"unackedMessages"`
+	MsgOutCounter   int64  `json:"msgOutCounter"`
+	BytesOutCounter int64  `json:"bytesOutCounter"`
+	IsDurable       bool   `json:"isDurable"`
+	// ActiveConsumerName is the consumer that receives everything on an
+	// Exclusive or Failover subscription.
+	ActiveConsumerName string          `json:"activeConsumerName,omitempty"`
+	Consumers          []ConsumerStats `json:"consumers"`
 }
 
 // ConsumerStats describes one consumer.
@@ -193,13 +282,16 @@ type ConsumerStats struct {
 	ConsumerName     string `json:"consumerName"`
 	AvailablePermits int64  `json:"availablePermits"`
 	UnackedMessages  int64  `json:"unackedMessages"`
+	// BlockedConsumerOnUnackedMsgs says the consumer reached
+	// Config.MaxUnackedPerConsumer and gets nothing until it acknowledges.
+	BlockedConsumerOnUnackedMsgs bool `json:"blockedConsumerOnUnackedMsgs"`
 }
 
 // Stats returns a topic's stats, as the admin endpoint reports them.
 func (b *Broker) Stats(topicName string) (TopicStats, error) {
 	t := b.existingTopic(topicName)
 	if t == nil {
-		return TopicStats{}, fmt.Errorf("topic %s not found", topicName)
+		return TopicStats{}, fmt.Errorf("%w: topic %s", errNotFound, topicName)
 	}
 	return t.stats(), nil
 }
@@ -208,7 +300,7 @@ func (t *topic) stats() TopicStats {
 	st := TopicStats{
 		MsgInCounter: t.msgIn.Load(), BytesInCounter: t.bytesIn.Load(),
 		MsgOutCounter: t.msgOut.Load(), BytesOutCounter: t.bytesOut.Load(),
-		StorageSize: t.storedSize.Load(), Publishers: []PublisherStats{}, Subscriptions: map[string]SubscriptionStats{},
+		StorageSize: t.storedSize.Load(), DeduplicationStatus: "Enabled", Publishers: []PublisherStats{}, Subscriptions: map[string]SubscriptionStats{},
 	}
 	t.mu.RLock()
 	for name := range t.producers {
@@ -229,7 +321,11 @@ func (s *subscription) stats() SubscriptionStats {
 	ss := SubscriptionStats{Type: s.typ.String(), MsgBacklog: backlog, UnackedMessages: unacked,
 		MsgOutCounter: s.msgOut, BytesOutCounter: s.bytesOut, IsDurable: s.durable, Consumers: []ConsumerStats{}}
 	for _, c := range s.consumers {
-		ss.Consumers = append(ss.Consumers, ConsumerStats{ConsumerName: c.name, AvailablePermits: c.permits, UnackedMessages: int64(c.unacked)})
+		ss.Consumers = append(ss.Consumers, ConsumerStats{ConsumerName: c.name, AvailablePermits: c.permits,
+			UnackedMessages: int64(c.unacked), BlockedConsumerOnUnackedMsgs: c.unacked >= s.t.b.cfg.MaxUnackedPerConsumer})
+	}
+	if a := s.activeLocked(); a != nil && s.typ != wire.CommandSubscribe_Shared && s.typ != wire.CommandSubscribe_Key_Shared {
+		ss.ActiveConsumerName = a.name
 	}
 	return ss
 }
@@ -257,6 +353,7 @@ func (b *Broker) adminPartitionedStats(w http.ResponseWriter, r *http.Request) {
 		Partitions map[string]TopicStats `json:"partitions"`
 	}
 	out := partitionedStats{Metadata: map[string]int{"partitions": n}, Partitions: map[string]TopicStats{}}
+	out.DeduplicationStatus = "Enabled"
 	out.Subscriptions = map[string]SubscriptionStats{}
 	out.Publishers = []PublisherStats{}
 	for i := range n {
@@ -286,12 +383,56 @@ func (b *Broker) adminPartitionedStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-func (b *Broker) adminUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	if err := b.unsubscribeByName(pathTopic(r), r.PathValue("sub")); err != nil {
-		writeError(w, http.StatusPreconditionFailed, err)
+// adminCreateSubscription creates a durable subscription at a position:
+// the body is a message id, {"ledgerId": -1, "entryId": -1} for the
+// earliest and Long.MAX_VALUE for the latest, as Pulsar's clients send.
+func (b *Broker) adminCreateSubscription(w http.ResponseWriter, r *http.Request) {
+	var id struct {
+		LedgerID int64 `json:"ledgerId"`
+		EntryID  int64 `json:"entryId"`
+	}
+	id.LedgerID, id.EntryID = math.MaxInt64, math.MaxInt64
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		err = json.Unmarshal(body, &id)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("body must be a message id such as {\"ledgerId\": -1, \"entryId\": -1}: %w", err))
 		return
 	}
+	for _, name := range b.topicOrPartitions(pathTopic(r)) {
+		t, _, err := b.topicFor(name)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		pos := messageIDPosition(t, &wire.MessageIdData{LedgerId: proto64(uint64(id.LedgerID)), EntryId: proto64(uint64(id.EntryID))})
+		if _, created := t.subscription(r.PathValue("sub"), wire.CommandSubscribe_Exclusive, true, pos); !created {
+			writeError(w, http.StatusConflict, fmt.Errorf("subscription %s already exists on %s", r.PathValue("sub"), t.name))
+			return
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminUnsubscribe deletes a subscription: 404 when there is none, 412
+// Precondition Failed while consumers are attached and force is not set.
+func (b *Broker) adminUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	force := r.URL.Query().Get("force") == "true"
+	var err error
+	for _, name := range b.topicOrPartitions(pathTopic(r)) {
+		if err = b.unsubscribeByName(name, r.PathValue("sub"), force); err != nil {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, errNotFound):
+		writeError(w, http.StatusNotFound, err)
+	case err != nil:
+		writeError(w, http.StatusPreconditionFailed, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 func (b *Broker) adminCompact(w http.ResponseWriter, r *http.Request) {

@@ -440,19 +440,22 @@ func (b *Broker) unsubscribe(s *subscription, by *consumer, force bool) error {
 	return s.t.removeSubscription(s)
 }
 
+// errNotFound marks a topic or subscription that does not exist.
+var errNotFound = errors.New("not found")
+
 // unsubscribeByName deletes a subscription for the admin endpoint.
-func (b *Broker) unsubscribeByName(topicName, sub string) error {
-	t, _, err := b.topicFor(topicName)
-	if err != nil {
-		return err
+func (b *Broker) unsubscribeByName(topicName, sub string, force bool) error {
+	t := b.existingTopic(topicName)
+	if t == nil {
+		return fmt.Errorf("%w: topic %s", errNotFound, topicName)
 	}
 	t.mu.RLock()
 	s := t.subs[sub]
 	t.mu.RUnlock()
 	if s == nil {
-		return fmt.Errorf("subscription %s not found on %s", sub, t.name)
+		return fmt.Errorf("%w: subscription %s on %s", errNotFound, sub, t.name)
 	}
-	return b.unsubscribe(s, nil, false)
+	return b.unsubscribe(s, nil, force)
 }
 
 // Topics lists the names of all topics the broker holds.

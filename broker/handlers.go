@@ -284,7 +284,7 @@ func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
 	case cmd.GetInitialPosition() == wire.CommandSubscribe_Latest:
 		start = t.length()
 	}
-	s := t.subscription(cmd.GetSubscription(), cmd.GetSubType(), cmd.GetDurable(), start)
+	s, _ := t.subscription(cmd.GetSubscription(), cmd.GetSubType(), cmd.GetDurable(), start)
 	cons := &consumer{id: cid, name: cmd.GetConsumerName(), priority: cmd.GetPriorityLevel(),
 		conn: c, sub: s, readCompacted: cmd.GetReadCompacted()}
 	if cons.readCompacted {

@@ -283,18 +283,18 @@ func (t *topic) firstAtOrAfter(ms uint64) uint64 {
 }
 
 // subscription returns the named subscription, creating it at the initial
-// position if it does not exist.
-func (t *topic) subscription(name string, typ wire.CommandSubscribe_SubType, durable bool, start uint64) *subscription {
+// position if it does not exist, and reports whether it created it.
+func (t *topic) subscription(name string, typ wire.CommandSubscribe_SubType, durable bool, start uint64) (*subscription, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s, ok := t.subs[name]; ok {
-		return s
+		return s, false
 	}
 	s := newSubscription(t, name, typ, durable, &storage.Cursor{MarkDelete: start})
 	s.dirty = true
 	t.subs[name] = s
 	t.rebuildSubList()
-	return s
+	return s, true
 }
 
 func (t *topic) removeSubscription(s *subscription) error {
