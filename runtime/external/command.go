@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -22,7 +23,7 @@ func Command(argv []string, env []string, dir string, log *slog.Logger) Starter 
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), env...)
 		cmd.Dir = dir
-		cmd.Stderr = &lineLog{log: log}
+		cmd.Stderr = LineLog(log)
 		cmd.WaitDelay = 2 * time.Second // a grandchild holding stderr cannot stall Wait
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -42,6 +43,10 @@ func Command(argv []string, env []string, dir string, log *slog.Logger) Starter 
 
 // maxLine caps one logged line of standard error.
 const maxLine = 4096
+
+// LineLog returns a writer that logs each line written to it, as the
+// standard error of a function.
+func LineLog(log *slog.Logger) io.Writer { return &lineLog{log: log} }
 
 // lineLog writes each line it is given to the log.
 type lineLog struct {

@@ -186,48 +186,67 @@ func (r *Runner) Close() error {
 // Call sends one message to the child and applies its result: outputs go
 // to emit, state and counter operations and publishes to ctx. A child that
 // stops while it holds the message is restarted and the message sent again,
-// once; a child that does not answer within the timeout is restarted and
-// the call fails, so that the runtime retries or dead-letters the message.
+// once; a child that does not answer within the timeout is taken for hung,
+// restarted, and the call fails, so that the runtime retries or
+// dead-letters the message. Waiting for a free slot or for a restart does
+// not count against the timeout, but is bounded too.
 func (r *Runner) Call(ctx Context, payload []byte, emit func([]byte) error) error {
-	start := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	wctx, cancel := context.WithTimeout(ctx, r.opts.Timeout+waitLimit)
 	defer cancel()
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
-	case <-cctx.Done():
-		return r.ctxErr(ctx, cctx, start, "waiting for a free slot")
+	case <-wctx.Done():
+		return r.waitErr(ctx, wctx, "waiting for a free slot")
 	}
 	req := callFrame(ctx, payload)
 	for attempt := 1; ; attempt++ {
-		c, err := r.live(cctx)
+		c, err := r.live(wctx)
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
 		if err != nil {
-			if errors.Is(err, ErrClosed) {
-				return err
-			}
-			return r.ctxErr(ctx, cctx, start, "waiting for it to restart")
+			return r.waitErr(ctx, wctx, "waiting for it to start")
 		}
 		req.ID = r.ids.Add(1)
-		res, err := c.roundTrip(cctx, req)
+		res, err := r.roundTrip(wctx, c, req)
 		switch {
 		case err == nil:
 			return r.apply(ctx, res, emit)
 		case !errors.Is(err, errDied):
-			return r.ctxErr(ctx, cctx, start, "waiting for its answer")
+			return err
 		case attempt >= 2:
 			return fmt.Errorf("function %s stopped twice while it held this message (%s): the message is retried, then dead-lettered", r.opts.Name, c.reason())
 		}
 	}
 }
 
-// ctxErr explains a call that ran out of time, or was cancelled because
-// the instance is stopping.
-func (r *Runner) ctxErr(parent, cctx context.Context, start time.Time, doing string) error {
+// waitLimit bounds the wait for a slot or for a child to start.
+const waitLimit = 30 * time.Second
+
+// roundTrip sends one call within the time limit; a child that does not
+// answer in time is taken for hung, and killed.
+func (r *Runner) roundTrip(ctx context.Context, c *conn, req *frame.Frame) (*frame.Frame, error) {
+	start := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	res, err := c.roundTrip(cctx, req)
+	switch {
+	case err == nil || errors.Is(err, errDied):
+		return res, err
+	case ctx.Err() == context.Canceled:
+		return nil, fmt.Errorf("function %s: %w", r.opts.Name, ctx.Err())
+	}
+	return nil, fmt.Errorf("function %s did not answer within %s: it was restarted; the message is retried, then dead-lettered: %w",
+		r.opts.Name, time.Since(start).Round(time.Millisecond), err)
+}
+
+// waitErr explains a call that could not be sent.
+func (r *Runner) waitErr(parent, wctx context.Context, doing string) error {
 	if parent.Err() == context.Canceled {
 		return fmt.Errorf("function %s: %s: %w", r.opts.Name, doing, parent.Err())
 	}
-	return fmt.Errorf("function %s did not answer in time (%s after %s): it was restarted; the message is retried, then dead-lettered: %w",
-		r.opts.Name, doing, time.Since(start).Round(time.Millisecond), cctx.Err())
+	return fmt.Errorf("function %s: %s: %w", r.opts.Name, doing, wctx.Err())
 }
 
 func callFrame(ctx Context, payload []byte) *frame.Frame {

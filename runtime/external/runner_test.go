@@ -243,7 +243,7 @@ func TestHungChildIsRestarted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, _, err := callCtx(ctx, r, "hang")
-	if err == nil || !strings.Contains(err.Error(), "did not answer in time") {
+	if err == nil || !strings.Contains(err.Error(), "did not answer within") {
 		t.Fatalf("error = %v", err)
 	}
 	if out, _, err := call(r, "next"); err != nil || !slices.Equal(out, []string{"NEXT"}) {
