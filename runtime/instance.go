@@ -83,10 +83,11 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		return in.runSource(ctx, src)
 	}
-	f, err := in.resolve(opts.Registry)
+	f, stop, err := in.resolve(ctx, opts.Registry)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	return in.consume(ctx, f)
 }
 
@@ -199,14 +200,17 @@ func (in *instance) close() {
 	}
 }
 
-// resolve finds the code a function or sink runs.
-func (in *instance) resolve(reg *Registry) (Func, error) {
+// resolve finds the code a function or sink runs; stop releases it.
+func (in *instance) resolve(ctx context.Context, reg *Registry) (f Func, stop func(), err error) {
 	impl := in.comp.Implementation
 	switch impl.Kind {
 	case "builtin", "go":
-		return reg.lookupFunc(impl.Name)
+		f, err = reg.lookupFunc(impl.Name)
+		return f, func() {}, err
+	case "exec", "wasm":
+		return in.startForeign(ctx)
 	}
-	return nil, fmt.Errorf("implementation kind %q is not supported by this runtime", impl.Kind)
+	return nil, nil, fmt.Errorf("implementation kind %q is not supported by this runtime", impl.Kind)
 }
 
 // serve starts the metrics and health endpoint.
