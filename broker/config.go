@@ -40,6 +40,11 @@ type Config struct {
 	MaxProducersPerConn   int // default 1000
 	MaxConsumersPerConn   int // default 1000
 	MaxUnackedPerConsumer int // messages delivered but not acknowledged before dispatch pauses, default 50000
+	// MaxPendingBytesPerConn bounds the replies and messages queued for a
+	// connection that the client has not read yet: above it the broker
+	// stops dispatching to that connection and stops reading from it
+	// until the client catches up. Default 8 MiB.
+	MaxPendingBytesPerConn int
 
 	// AckTimeout redelivers a message not acknowledged this long after it
 	// was delivered; zero disables it.
@@ -73,6 +78,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxUnackedPerConsumer <= 0 {
 		c.MaxUnackedPerConsumer = 50000
+	}
+	if c.MaxPendingBytesPerConn <= 0 {
+		c.MaxPendingBytesPerConn = 8 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

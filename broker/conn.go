@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -37,6 +38,9 @@ type conn struct {
 	wmu     sync.Mutex
 	out     []byte
 	closed  bool
+	stuck   bool       // the writer gave up: nothing queued will be sent
+	drained *sync.Cond // on wmu: out was handed to the writer
+	pending atomic.Int64
 	flushCh chan struct{}
 	done    chan struct{}
 
@@ -48,11 +52,13 @@ type conn struct {
 }
 
 func newConn(b *Broker, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		b: b, nc: nc, log: b.log.With("remote", nc.RemoteAddr().String()),
 		flushCh: make(chan struct{}, 1), done: make(chan struct{}),
 		producers: map[uint64]*producer{}, consumers: map[uint64]*consumer{},
 	}
+	c.drained = sync.NewCond(&c.wmu)
+	return c
 }
 
 // serve runs the connection until the client leaves, the broker closes, or
@@ -91,7 +97,29 @@ func (c *conn) readLoop() error {
 		if err := c.handle(&cmd, &f, badChecksum); err != nil {
 			return err
 		}
+		c.waitForReader()
 	}
+}
+
+// waitForReader blocks while more than MaxPendingBytesPerConn wait for the
+// client to read them: a client that sends without reading its replies is
+// slowed to the pace at which it reads, instead of growing the broker's
+// memory.
+func (c *conn) waitForReader() {
+	if !c.backlogged() {
+		return
+	}
+	c.wmu.Lock()
+	for len(c.out) > c.b.cfg.MaxPendingBytesPerConn && !c.stuck {
+		c.drained.Wait()
+	}
+	c.wmu.Unlock()
+}
+
+// backlogged reports more output queued than the limit; dispatch to the
+// connection's consumers pauses until the writer takes it.
+func (c *conn) backlogged() bool {
+	return c.pending.Load() > int64(c.b.cfg.MaxPendingBytesPerConn)
 }
 
 func (c *conn) writeLoop() {
@@ -105,14 +133,39 @@ func (c *conn) writeLoop() {
 		c.wmu.Lock()
 		buf := c.out
 		c.out = spare[:0]
+		c.pending.Store(0)
+		c.drained.Broadcast()
 		c.wmu.Unlock()
+		if len(buf) > c.b.cfg.MaxPendingBytesPerConn {
+			c.wakeConsumers()
+		}
 		if len(buf) > 0 {
 			if _, err := c.nc.Write(buf); err != nil {
+				c.wmu.Lock()
+				c.stuck = true
+				c.drained.Broadcast()
+				c.wmu.Unlock()
 				c.nc.Close()
 				return
 			}
 		}
 		spare = buf
+		if cap(spare) > 4*c.b.cfg.MaxPendingBytesPerConn {
+			spare = nil // do not keep a burst's buffer for good
+		}
+	}
+}
+
+// wakeConsumers lets dispatch resume for the connection's consumers.
+func (c *conn) wakeConsumers() {
+	c.cmu.Lock()
+	subs := make([]*subscription, 0, len(c.consumers))
+	for _, cons := range c.consumers {
+		subs = append(subs, cons.sub)
+	}
+	c.cmu.Unlock()
+	for _, s := range subs {
+		s.notify()
 	}
 }
 
@@ -131,6 +184,7 @@ func (c *conn) send(cmd *wire.BaseCommand) {
 		if err != nil {
 			c.log.Error("dropping reply", "err", err)
 		}
+		c.pending.Store(int64(len(c.out)))
 	}
 	c.wmu.Unlock()
 	c.signal()
@@ -140,6 +194,7 @@ func (c *conn) queueMessage(consumerID uint64, id wire.MessageID, redeliveries, 
 	c.wmu.Lock()
 	if !c.closed {
 		c.out = wire.AppendMessage(c.out, consumerID, id, redeliveries, checksum, data)
+		c.pending.Store(int64(len(c.out)))
 	}
 	c.wmu.Unlock()
 	c.signal()
@@ -168,6 +223,7 @@ func (c *conn) shutdown() {
 	c.wmu.Lock()
 	c.closed = true
 	c.out = nil
+	c.pending.Store(0)
 	c.wmu.Unlock()
 	close(c.done)
 	c.nc.Close()

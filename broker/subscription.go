@@ -249,8 +249,10 @@ func (s *subscription) activeLocked() *consumer {
 	return nil
 }
 
+// ready reports whether c may be sent an entry now: it has permits, is
+// under its unacknowledged limit, and its connection is keeping up.
 func (s *subscription) ready(c *consumer) bool {
-	return c != nil && c.permits > 0 && c.unacked < s.t.b.cfg.MaxUnackedPerConsumer
+	return c != nil && c.permits > 0 && c.unacked < s.t.b.cfg.MaxUnackedPerConsumer && !c.conn.backlogged()
 }
 
 // pick chooses the consumer for an entry, or nil when it must wait.
