@@ -110,9 +110,11 @@ func freePort(t *testing.T) int {
 
 // startAgent starts `nomad agent -dev` and waits until its node is ready
 // to run raw_exec tasks. The cloud fingerprinters are deny-listed (one of
-// them crashes the agent when AWS_CA_BUNDLE is set) and the exec driver's
-// chroot is kept small.
-func startAgent(t *testing.T, bin string) *agent {
+// them crashes the agent when AWS_CA_BUNDLE is set), and the exec driver's
+// chroot holds only the users (the tasks run as nobody) and the folders
+// given: Nomad's default copies GBs into every task. The binaries are
+// static, so they need no more.
+func startAgent(t *testing.T, bin string, chroot ...string) *agent {
 	t.Helper()
 	dir := t.TempDir()
 	a := &agent{dataDir: filepath.Join(dir, "data"), log: filepath.Join(dir, "agent.log")}
@@ -129,11 +131,8 @@ client {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
   }
   chroot_env = {
-    "/bin"     = "/bin"
-    "/lib"     = "/lib"
-    "/lib64"   = "/lib64"
-    "/usr/lib" = "/usr/lib"
-    "/etc/ssl" = "/etc/ssl"
+    "/etc/passwd" = "/etc/passwd"
+    "/etc/group"  = "/etc/group"%s
   }
 }
 plugin "raw_exec" {
@@ -141,7 +140,7 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, a.dataDir, http, freePort(t), freePort(t))
+`, a.dataDir, http, freePort(t), freePort(t), chrootLines(chroot))
 	cfg := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -183,6 +182,16 @@ plugin "raw_exec" {
 	}
 }
 
+// chrootLines adds pairs of chroot_env entries: host folder, then where
+// tasks see it.
+func chrootLines(pairs []string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		fmt.Fprintf(&b, "\n    %q = %q", pairs[i], pairs[i+1])
+	}
+	return b.String()
+}
+
 // stop interrupts the agent, which then stops its plugins, and checks it
 // left no mounts behind.
 func (a *agent) stop(t *testing.T, exited chan error) {
@@ -218,11 +227,15 @@ func grepLines(data []byte, s string) string {
 	return strings.Join(out, "\n")
 }
 
-// buildBinaries builds meshc and meshrt into a temporary folder.
+// buildBinaries builds meshc and meshrt, static, into a temporary folder.
 func buildBinaries(t *testing.T) (meshc, meshrt string) {
 	t.Helper()
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil { // the exec driver's tasks run as nobody
+		t.Fatal(err)
+	}
 	cmd := exec.Command("go", "build", "-o", dir+"/", "../../cmd/meshc", "../../cmd/meshrt")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -311,6 +324,17 @@ func TestDeployOnNomad(t *testing.T) {
 	}
 	readCounts(ctx, t, b.URL(), 1)
 
+	// The same mesh again changes nothing; a dry run shows and does not do.
+	out = meshc(t, meshcBin, append(deploy, "-p", "replicas=3")...)
+	if !strings.Contains(out, "no changes") || !strings.Contains(out, "deployed mesh e2e") {
+		t.Errorf("deploying the same mesh again does not say it changes nothing")
+	}
+	out = meshc(t, meshcBin, append(deploy, "-p", "replicas=4", "--dry-run")...)
+	if !strings.Contains(out, `+/- Count: "3" => "4"`) || strings.Contains(out, "registered") {
+		t.Errorf("the dry run does not show the plan only")
+	}
+	running(ctx, t, cl, map[string]int{"lines": 1, "split": 3, "count": 1, "print": 1})
+
 	// One function stops and starts; the others run on.
 	if err := cl.Stop(ctx, "e2e", "split"); err != nil {
 		t.Fatal(err)
@@ -338,6 +362,39 @@ func TestDeployOnNomad(t *testing.T) {
 		t.Errorf("instances still run after delete: %v", procs)
 	}
 	awaitCleaned(t, cl, a, all)
+}
+
+// TestExecDriver runs the mesh with the exec driver: the instance binary
+// comes into each task's chroot through the client's chroot_env.
+func TestExecDriver(t *testing.T) {
+	bin := nomadBinary(t)
+	meshcBin, meshrt := buildBinaries(t)
+	a := startAgent(t, bin, filepath.Dir(meshrt), "/opt/meshc")
+	b := startBroker(t)
+	cl, err := nomad.Connect(a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Poll = 250 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	secret := &api.Variable{Path: "nomad/jobs/e2e", Items: api.VariableItems{"token": "t"}}
+	if _, _, err := cl.API().Variables().Create(secret, nil); err != nil {
+		t.Fatalf("creating the Nomad variable: %v", err)
+	}
+	meshc(t, meshcBin, "deploy", "--backend", "nomad", "--addr", a.addr, "--driver", "exec", "--binary", "/opt/meshc/meshrt",
+		"--pulsar-url", b.URL(), "-p", "replicas=1", "testdata/e2e.mesh")
+	allocs := running(ctx, t, cl, map[string]int{"lines": 1, "split": 1, "count": 1, "print": 1})
+	readCounts(ctx, t, b.URL(), 3)
+	meshc(t, meshcBin, "delete", "--backend", "nomad", "--addr", a.addr)
+	if procs := processesOf(meshrt); len(procs) > 0 {
+		t.Errorf("instances still run after delete: %v", procs)
+	}
+	ids := make([]string, 0, len(allocs))
+	for id := range allocs {
+		ids = append(ids, id)
+	}
+	awaitCleaned(t, cl, a, ids)
 }
 
 // running waits until each group has its count of healthy running
