@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,6 +301,7 @@ func TestDeployOnNomad(t *testing.T) {
 	}
 	before := running(ctx, t, cl, map[string]int{"lines": 1, "split": 2, "count": 1, "print": 1})
 	checkFiles(t, a, before, "split", `MESHC_SECRET_TOKEN="s3cret \"quoted\"\nline"`)
+	checkSecretEnv(t, meshrt, before, "split", "MESHC_SECRET_TOKEN="+secret.Items["token"])
 	counts := readCounts(ctx, t, b.URL(), 5)
 	t.Logf("counts on the sink topic: %v", counts)
 
@@ -469,6 +471,35 @@ func checkFiles(t *testing.T, a *agent, allocs map[string]string, group, secretL
 	}
 	if len(indexes) != 2 || !indexes[0] || !indexes[1] {
 		t.Errorf("instance indexes of %s: %v, want 0 and 1", group, indexes)
+	}
+}
+
+// checkSecretEnv checks that the instances of group have the secret in
+// their environment, decoded from the file Nomad rendered.
+func checkSecretEnv(t *testing.T, meshrt string, allocs map[string]string, group, want string) {
+	t.Helper()
+	found := 0
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		if exe, err := os.Readlink(d + "/exe"); err != nil || exe != meshrt {
+			continue
+		}
+		environ, err := os.ReadFile(d + "/environ")
+		if err != nil {
+			continue
+		}
+		vars := strings.Split(string(environ), "\x00")
+		for id, g := range allocs {
+			if g == group && slices.Contains(vars, "NOMAD_ALLOC_ID="+id) {
+				found++
+				if !slices.Contains(vars, want) {
+					t.Errorf("instance %s has no %q in its environment", id, want)
+				}
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("found %d processes of %s, want 2", found, group)
 	}
 }
 
