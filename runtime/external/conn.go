@@ -145,12 +145,13 @@ func (c *conn) roundTrip(ctx context.Context, req *frame.Frame) (*frame.Frame, e
 		delete(c.pending, req.ID)
 		c.mu.Unlock()
 	}()
-	stop := context.AfterFunc(ctx, func() {
+	hung := func() {
 		if ctx.Err() == context.DeadlineExceeded {
 			c.fail(errors.New("it did not answer in time"))
 		}
-	})
-	defer stop()
+	}
+	// A write blocked on a hung child's full pipe ends when it is killed.
+	defer context.AfterFunc(ctx, hung)()
 	if err := c.write(req); err != nil {
 		c.fail(fmt.Errorf("writing to its standard input: %w", err))
 	}
@@ -158,6 +159,7 @@ func (c *conn) roundTrip(ctx context.Context, req *frame.Frame) (*frame.Frame, e
 	case res := <-ch:
 		return res, nil
 	case <-ctx.Done():
+		hung()
 		return nil, ctx.Err()
 	case <-c.dead:
 		// A result that arrived just before the end still counts.
