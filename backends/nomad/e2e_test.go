@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,8 +122,8 @@ func startAgent(t *testing.T, bin string, chroot ...string) *agent {
 	t.Helper()
 	dir := t.TempDir()
 	a := &agent{dataDir: filepath.Join(dir, "data"), log: filepath.Join(dir, "agent.log")}
-	http := freePort(t)
-	a.addr = fmt.Sprintf("http://127.0.0.1:%d", http)
+	httpPort := freePort(t)
+	a.addr = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	config := fmt.Sprintf(`data_dir = %q
 ports {
   http = %d
@@ -141,7 +144,7 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, a.dataDir, http, freePort(t), freePort(t), chrootLines(chroot))
+`, a.dataDir, httpPort, freePort(t), freePort(t), chrootLines(chroot))
 	cfg := filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -367,7 +370,8 @@ func TestDeployOnNomad(t *testing.T) {
 }
 
 // TestExecDriver runs the mesh with the exec driver: the instance binary
-// comes into each task's chroot through the client's chroot_env.
+// comes into each task's chroot through the client's chroot_env, and then
+// as an artifact.
 func TestExecDriver(t *testing.T) {
 	bin := nomadBinary(t)
 	meshcBin, meshrt := buildBinaries(t)
@@ -386,8 +390,24 @@ func TestExecDriver(t *testing.T) {
 	}
 	meshc(t, meshcBin, "deploy", "--backend", "nomad", "--addr", a.addr, "--driver", "exec", "--binary", "/opt/meshc/meshrt",
 		"--pulsar-url", b.URL(), "-p", "replicas=1", "testdata/e2e.mesh")
-	allocs := running(ctx, t, cl, map[string]int{"lines": 1, "split": 1, "count": 1, "print": 1})
+	first := running(ctx, t, cl, map[string]int{"lines": 1, "split": 1, "count": 1, "print": 1})
 	readCounts(ctx, t, b.URL(), 3)
+
+	// The binary may also come as an artifact, from a server on loopback.
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(meshrt))))
+	defer srv.Close()
+	out := meshc(t, meshcBin, "deploy", "--backend", "nomad", "--addr", a.addr, "--driver", "exec", "--artifact", srv.URL+"/meshrt",
+		"--pulsar-url", b.URL(), "-p", "replicas=1", "testdata/e2e.mesh")
+	if !strings.Contains(out, `+ Artifact {`) {
+		t.Errorf("the plan does not show the artifact added")
+	}
+	allocs := running(ctx, t, cl, map[string]int{"lines": 1, "split": 1, "count": 1, "print": 1})
+	for id := range allocs {
+		if _, ok := first[id]; ok {
+			t.Errorf("allocation %s was kept though its task changed", id)
+		}
+	}
+	maps.Copy(allocs, first)
 	meshc(t, meshcBin, "delete", "--backend", "nomad", "--addr", a.addr)
 	if procs := processesOf(meshrt); len(procs) > 0 {
 		t.Errorf("instances still run after delete: %v", procs)
