@@ -50,8 +50,8 @@ type Options struct {
 	// PulsarURL is the service URL instances connect to; DefaultPulsarURL
 	// when empty.
 	PulsarURL string
-	// Binary is the instance binary's path on the nodes (raw_exec, exec);
-	// the plan's runtime binary when empty.
+	// Binary is the instance binary's path on the nodes (raw_exec, exec)
+	// or in the image (docker); the plan's runtime binary when empty.
 	Binary string
 	// Artifact is a URL the exec drivers download the instance binary
 	// from into the task's local folder; Binary is then ignored.
@@ -182,7 +182,7 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 		}
 		// The entrypoint is set, so the image's own does not come first.
 		t.SetConfig("image", image)
-		t.SetConfig("entrypoint", []string{cmp.Or(c.Runtime.Binary, "meshrt")})
+		t.SetConfig("entrypoint", []string{cmp.Or(o.Binary, c.Runtime.Binary, "meshrt")})
 		t.SetConfig("args", args)
 		t.SetConfig("ports", []string{"http"})
 		listen = "0.0.0.0:${NOMAD_PORT_http}"

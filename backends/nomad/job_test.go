@@ -90,6 +90,12 @@ func TestTaskDrivers(t *testing.T) {
 		config: map[string]any{"image": "meshc/meshrt:1", "entrypoint": []string{"meshrt"}, "args": args,
 			"ports": []string{"http"}},
 		env: map[string]string{"MESHC_LISTEN": "0.0.0.0:${NOMAD_PORT_http}", "MESHC_PULSAR_URL": "pulsar://127.0.0.1:6650"},
+	}, {
+		name: "docker runs a binary of the user's image",
+		opts: Options{Driver: Docker, Image: "shop/orders:2", Binary: "/usr/bin/orders-rt"},
+		config: map[string]any{"image": "shop/orders:2", "entrypoint": []string{"/usr/bin/orders-rt"}, "args": args,
+			"ports": []string{"http"}},
+		env: map[string]string{"MESHC_LISTEN": "0.0.0.0:${NOMAD_PORT_http}", "MESHC_PULSAR_URL": "pulsar://127.0.0.1:6650"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

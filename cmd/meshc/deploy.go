@@ -71,8 +71,8 @@ and max_replicas are kept.`,
 	f.DurationVar(&o.Timeout, "timeout", 0, "how long to wait for healthy instances (default: the backend's deadline)")
 	f.StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
 	f.StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
-	f.StringVar(&o.Binary, "binary", "", "nomad: the instance binary's path on the nodes (default: the plan's, meshrt)")
+	f.StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image (default: the plan's, meshrt)")
 	f.StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
-	f.StringVar(&o.Image, "image", "", "nomad docker: the instance container image")
+	f.StringVar(&o.Image, "image", "", "the instance container image, for Nomad's docker driver (default: the plan's)")
 	return cmd
 }

@@ -87,7 +87,7 @@ standard output, one stream, for kubectl apply -f -.`,
 	cmd.Flags().StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
 	cmd.Flags().StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
 	cmd.Flags().StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
-	cmd.Flags().StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes, or the program in the Kubernetes image (default: the plan's, meshrt)")
+	cmd.Flags().StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image (default: the plan's, meshrt)")
 	cmd.Flags().StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
 	cmd.Flags().StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's)")
 	return cmd
