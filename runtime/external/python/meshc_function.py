@@ -19,7 +19,8 @@ and shout.py hands its function to run():
 The runtime starts the program once per instance and sends it one call per
 message on standard input; run() answers each on standard output, in the
 framing SPEC.md describes under "External processes". A function returns
-the output payload (bytes or str), None for no output, or a list of payloads;
+the output payload (bytes, str, or any other value, written as JSON), None for
+no output, or a list of payloads;
 it raises BadInput for an input it can never handle (dead-lettered at once)
 and any other exception to have the message retried. print() and logging go
 to standard error, which the runtime writes to the instance log.
