@@ -419,6 +419,45 @@ func TestExecDriver(t *testing.T) {
 	awaitCleaned(t, cl, a, ids)
 }
 
+// TestDeployReportsFailures: deploy says why a mesh does not run, from
+// the scheduler's placement failures and the instances' task events.
+func TestDeployReportsFailures(t *testing.T) {
+	bin := nomadBinary(t)
+	meshcBin, _ := buildBinaries(t)
+	a := startAgent(t, bin)
+	b := startBroker(t)
+	cl, err := nomad.Connect(a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(args ...string) string {
+		t.Helper()
+		args = append([]string{"deploy", "--backend", "nomad", "--addr", a.addr, "--pulsar-url", b.URL(), "--timeout", "2m"}, args...)
+		out, err := exec.Command(meshcBin, append(args, "testdata/e2e.mesh")...).CombinedOutput()
+		t.Logf("meshc %s:\n%s", strings.Join(args, " "), out)
+		if err == nil {
+			t.Fatalf("meshc deploy succeeded")
+		}
+		return string(out)
+	}
+
+	out := deploy("--driver", "docker", "--image", "meshc/meshrt:1")
+	for _, want := range []string{"cannot place split: 1 of 1 nodes evaluated; 1 filtered by missing drivers", "cannot place every instance"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy on a node without docker does not say %q", want)
+		}
+	}
+	out = deploy("--binary", "/nonexistent/meshrt")
+	for _, want := range []string{"has unhealthy instances", "Driver Failure", "/nonexistent/meshrt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy of a binary that is not there does not say %q", want)
+		}
+	}
+	all := allAllocs(t, cl)
+	meshc(t, meshcBin, "delete", "--backend", "nomad", "--addr", a.addr)
+	awaitCleaned(t, cl, a, all)
+}
+
 // running waits until each group has its count of healthy running
 // instances and no others, and returns the running allocations' groups by
 // allocation ID.
