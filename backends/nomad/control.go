@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -59,7 +60,7 @@ func (cl *Cluster) Start(ctx context.Context, mesh, function string) error {
 	if err != nil {
 		return err
 	}
-	changed := *job.Stop
+	changed := deref(job.Stop)
 	job.Stop = ptr(false)
 	for _, g := range job.TaskGroups {
 		if function == "" || *g.Name == function {
@@ -109,9 +110,9 @@ func setMeta(g *api.TaskGroup, k, v string) {
 // register writes back a job read from the cluster, unless it changed
 // meanwhile, and returns the evaluation's ID.
 func (cl *Cluster) register(ctx context.Context, job *api.Job) (string, error) {
-	resp, _, err := cl.api.Jobs().RegisterOpts(job, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: *job.JobModifyIndex}, write(ctx))
+	resp, _, err := cl.api.Jobs().RegisterOpts(job, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: deref(job.JobModifyIndex)}, write(ctx))
 	if err != nil {
-		return "", cl.wrap(err, "updating job "+*job.ID+" (if it changed meanwhile, try again)")
+		return "", cl.wrap(err, "updating job "+deref(job.ID)+" (if it changed meanwhile, try again)")
 	}
 	return resp.EvalID, nil
 }
@@ -230,7 +231,7 @@ func (cl *Cluster) awaitStopped(ctx context.Context, ids []string) error {
 	for len(ids) > 0 {
 		a, _, err := cl.api.Allocations().Info(ids[0], query(ctx))
 		switch {
-		case isStatus(err, 404):
+		case isStatus(err, http.StatusNotFound):
 		case err != nil:
 			return cl.wrap(err, "reading allocation "+shortID(ids[0]))
 		case !terminal(a.ClientStatus):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func (cl *Cluster) Deploy(ctx context.Context, w io.Writer, job *api.Job, o Depl
 	id := *job.ID
 	old, _, err := cl.api.Jobs().Info(id, query(ctx))
 	switch {
-	case isStatus(err, 404):
+	case isStatus(err, http.StatusNotFound):
 		old = nil
 	case err != nil:
 		return cl.wrap(err, "reading job "+id)

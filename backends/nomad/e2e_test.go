@@ -352,6 +352,12 @@ func TestDeployOnNomad(t *testing.T) {
 	if err := cl.Restart(ctx, "e2e", "count"); err != nil {
 		t.Fatal(err)
 	}
+
+	// The whole mesh stops and starts again, through the commands.
+	meshc(t, meshcBin, "stop", "--backend", "nomad", "--addr", a.addr)
+	running(ctx, t, cl, map[string]int{"lines": 0, "split": 0, "count": 0, "print": 0})
+	meshc(t, meshcBin, "start", "--backend", "nomad", "--addr", a.addr)
+	running(ctx, t, cl, map[string]int{"lines": 1, "split": 3, "count": 1, "print": 1})
 	status := meshc(t, meshcBin, "status", "--backend", "nomad", "--addr", a.addr, "--mesh", "e2e")
 	if !strings.Contains(status, "split") || !strings.Contains(status, "job version") {
 		t.Errorf("status does not show the mesh")

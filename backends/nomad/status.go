@@ -31,8 +31,8 @@ func (cl *Cluster) Groups(ctx context.Context, mesh string) (*api.Job, []GroupSt
 	}
 	var out []GroupStatus
 	for _, g := range job.TaskGroups {
-		s := GroupStatus{Name: *g.Name, Kind: g.Meta[MetaKind], Desired: *g.Count, Stopped: g.Meta[MetaStoppedCount] != ""}
-		if *job.Stop {
+		s := GroupStatus{Name: *g.Name, Kind: g.Meta[MetaKind], Desired: deref(g.Count), Stopped: g.Meta[MetaStoppedCount] != ""}
+		if deref(job.Stop) {
 			s.Desired = 0
 		}
 		for _, a := range allocs {
@@ -94,11 +94,11 @@ func (cl *Cluster) Status(ctx context.Context, w io.Writer, mesh, function strin
 	if err != nil {
 		return err
 	}
-	state := *job.Status
-	if *job.Stop {
+	state := deref(job.Status)
+	if deref(job.Stop) {
 		state = "stopped"
 	}
-	fmt.Fprintf(w, "mesh %s on Nomad at %s: job version %d, %s\n", mesh, cl.addr, *job.Version, state)
+	fmt.Fprintf(w, "mesh %s on Nomad at %s: job version %d, %s\n", mesh, cl.addr, deref(job.Version), state)
 	if d, _, err := cl.api.Jobs().LatestDeployment(mesh, query(ctx)); err == nil && d != nil {
 		fmt.Fprintf(w, "deployment %s (version %d): %s, %s\n", shortID(d.ID), d.JobVersion, d.Status, d.StatusDescription)
 	}
