@@ -97,6 +97,11 @@ func (c *conn) readLoop() error {
 		if err := c.handle(&cmd, &f, badChecksum); err != nil {
 			return err
 		}
+		if r.Buffered() == 0 {
+			// Receipts wait for the end of what the client has sent, so
+			// a burst of SENDs is answered with one write.
+			c.signal()
+		}
 		c.waitForReader()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/meshc/meshc/broker/internal/wire"
 )
@@ -99,6 +100,8 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 		return nil
 	}
 	highest := cmd.GetHighestSequenceId()
+	var async atomic.Bool // set once publish has returned: a later reply comes from the group commit
+	defer async.Store(true)
 	p.topic.publish(p.name, seq, highest, f, func(res publishResult, err error) {
 		if err != nil {
 			c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
@@ -115,7 +118,9 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 			c.pending.Store(int64(len(c.out)))
 		}
 		c.wmu.Unlock()
-		c.signal()
+		if async.Load() {
+			c.signal() // the read loop signals for replies made before publish returned
+		}
 	})
 	return nil
 }
