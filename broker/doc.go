@@ -21,9 +21,16 @@
 // when the operating system is told to put it on the disk, which matters
 // only if the machine itself fails:
 //
-//	always    fsync before each receipt (slowest, nothing lost on power loss)
+//	always    receipt after an fsync that covers the entry; entries that
+//	          arrive while one fsync runs share the next (group commit), and
+//	          consumers see an entry only once it is synced
 //	interval  fsync every Config.FsyncInterval, 200ms by default (the default)
 //	never     leave it to the operating system
+//
+// Measured here (SPEC.md has the table and the command) the disk log costs
+// little: about 480,000 batched and 90,000-110,000 unbatched messages a
+// second end to end under every policy, as in memory; always adds about
+// half a millisecond to the median latency.
 //
 // Cursors are written every FsyncInterval and on Close, so after a crash a
 // few acknowledged messages may be delivered again (at-least-once, as in

@@ -32,9 +32,21 @@ Every accepted message is written to its topic's log before the producer is
 told it is stored, so a crash of the broker loses no acknowledged message.
 --fsync decides when the log is also synced to the disk, which matters only
 if the machine fails:
-  always    sync before each acknowledgement (slowest)
-  interval  sync every --fsync-interval (default)
-  never     leave it to the operating system`,
+  always    acknowledge after an fsync that covers the message; messages
+            arriving during one fsync share the next (group commit)
+  interval  sync every --fsync-interval (default); a machine failure may
+            lose up to one interval of acknowledged messages
+  never     leave it to the operating system
+
+Measured here (2 cores, ext4, fsync ~150us; 100-byte messages, one
+pulsar-client-go producer and consumer) the disk log costs little:
+                 batched msgs/s   unbatched msgs/s
+  in memory          483,000          110,000
+  --fsync never      488,000           89,000
+  --fsync interval   590,000          110,000
+  --fsync always     487,000          100,000
+and always adds about half a millisecond to the median latency. See the
+embedded broker in SPEC.md for the data layout, limits and admin calls.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -61,6 +73,7 @@ if the machine fails:
 	f.IntVar(&cfg.MaxProducersPerConn, "max-producers-per-connection", 1000, "producers one connection may open")
 	f.IntVar(&cfg.MaxConsumersPerConn, "max-consumers-per-connection", 1000, "consumers one connection may open")
 	f.IntVar(&cfg.MaxUnackedPerConsumer, "max-unacked-per-consumer", 50000, "messages delivered but unacknowledged before a consumer gets no more")
+	f.IntVar(&cfg.MaxPendingBytesPerConn, "max-pending-bytes-per-connection", 8<<20, "bytes queued for a client that does not read before the broker stops reading from it")
 	f.DurationVar(&cfg.AckTimeout, "ack-timeout", 0, "redeliver messages unacknowledged for this long (0: never)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
