@@ -44,6 +44,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzParse$$' ./lang
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
+	$(FUZZ) -fuzz='^FuzzRead$$' ./runtime/external/frame
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

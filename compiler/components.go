@@ -126,6 +126,10 @@ func (c *compiler) impl(comp *Component, a *lang.Attr) (Impl, bool) {
 		}
 		impl.Kind, impl.Name = ImplGo, args[0]
 		return impl, true
+	case (name == "exec" || name == "wasm") && comp.Kind == Source:
+		c.errorf(ref.Span, "a source cannot run %s(...): sources are built-ins or Go functions", name).WithHint(
+			"write the source in Go (go(\"NAME\") in an instance binary), or feed an external topic from outside the mesh")
+		return impl, false
 	case name == "exec":
 		args := c.stringArgs(ref, -1)
 		if args == nil || args[0] == "" {

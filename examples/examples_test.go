@@ -37,9 +37,15 @@ func TestExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.mesh, ".mesh"), func(t *testing.T) {
+			// The mesh runs from a copy in a folder of its own, where its
+			// relative paths (file sinks) then lead.
 			dir := t.TempDir()
-			abs, err := filepath.Abs(tt.mesh)
+			src, err := os.ReadFile(tt.mesh)
 			if err != nil {
+				t.Fatal(err)
+			}
+			abs := filepath.Join(dir, tt.mesh)
+			if err := os.WriteFile(abs, src, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -93,16 +93,17 @@ an instance binary that registers them: pass its path with --runtime-binary.`,
 func runnable(p *plan.Plan, o *runOptions) error {
 	for i := range p.Components {
 		c := &p.Components[i]
-		switch c.Implementation.Kind {
-		case "exec":
-			return fmt.Errorf("%s %s: exec(...) implementations do not run locally yet: use builtin.NAME or go(\"NAME\")", c.Kind, c.Name)
-		case "go":
-			if o.binary == "" {
-				return fmt.Errorf("%s %s uses go(%q), which meshrt does not have: build an instance binary that registers it (its main calls runtime.Main) and pass --runtime-binary PATH", c.Kind, c.Name, c.Implementation.Name)
-			}
+		if c.Implementation.Kind == "go" && o.binary == "" {
+			return fmt.Errorf("%s %s uses go(%q), which meshrt does not have: build an instance binary that registers it (its main calls runtime.Main) and pass --runtime-binary PATH", c.Kind, c.Name, c.Implementation.Name)
 		}
 		if o.binary != "" {
-			c.Runtime.Binary = o.binary
+			// Instances run in the mesh file's folder: a relative path
+			// given here means this folder.
+			abs, err := filepath.Abs(o.binary)
+			if err != nil {
+				return err
+			}
+			c.Runtime.Binary = abs
 		}
 	}
 	return nil
@@ -125,6 +126,8 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	prog := newProgress(cmd.OutOrStdout(), stderr, o.progress)
 	mesh, err := local.New(p, local.Options{
 		PulsarURL: pulsarURL, AdminURL: adminURL, LogDir: o.logDir, Stdout: prog.stdout(), Grace: o.grace,
+		// exec(...), wasm(...) and file paths in a mesh are relative to it.
+		Dir:     filepath.Dir(p.Mesh.Source),
 		Command: func(c *plan.Component) ([]string, error) { return local.Resolve(c.Runtime, selfCommand()) },
 		Logger:  slog.New(slog.NewTextHandler(prog.stderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
