@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -301,5 +302,53 @@ func TestUnbindableAddress(t *testing.T) {
 		t.Fatal("second broker bound a used address")
 	} else if !errors.Is(err, err) {
 		t.Fatal(err)
+	}
+}
+
+// TestGetSchemaByVersion: a consumer decodes each message with the schema
+// version it was written with, which pulsar-client-go fetches by
+// GET_SCHEMA.
+func TestGetSchemaByVersion(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("schema-versions")
+	const v1 = `{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}`
+	const v2 = `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"b","type":"int","default":0}]}`
+	cons := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
+		Schema: pulsar.NewJSONSchema(v1, nil), SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	type rec struct {
+		A string `json:"a"`
+		B int    `json:"b"`
+	}
+	for _, v := range []struct {
+		def string
+		msg rec
+	}{{v1, rec{A: "one"}}, {v2, rec{A: "two", B: 2}}} {
+		p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, Schema: pulsar.NewJSONSchema(v.def, nil)})
+		if _, err := p.Send(ctx, &pulsar.ProducerMessage{Value: v.msg}); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+	var got []rec
+	var versions [][]byte
+	for range 2 {
+		m, err := cons.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r rec
+		if err := m.GetSchemaValue(&r); err != nil {
+			t.Fatalf("decode with schema version %x: %v", m.SchemaVersion(), err)
+		}
+		got, versions = append(got, r), append(versions, m.SchemaVersion())
+		cons.Ack(m)
+	}
+	if diff := cmp.Diff([]rec{{A: "one"}, {A: "two", B: 2}}, got); diff != "" {
+		t.Fatalf("decoded (-want +got):\n%s", diff)
+	}
+	if len(versions[0]) == 0 || bytes.Equal(versions[0], versions[1]) {
+		t.Fatalf("schema versions %x: want two different ones", versions)
 	}
 }

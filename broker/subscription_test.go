@@ -318,3 +318,52 @@ func TestPartitionedTopic(t *testing.T) {
 		}
 	}
 }
+
+func TestInitialPosition(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("position")
+	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
+	sendAll(t, ctx, p, payloads("old", 5))
+	latest := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "latest",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionLatest})
+	earliest := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "earliest",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	sendAll(t, ctx, p, payloads("new", 5))
+	if diff := cmp.Diff(wantStrings("new", 0, 5), receive(t, ctx, latest, 5)); diff != "" {
+		t.Errorf("latest (-want +got):\n%s", diff)
+	}
+	want := append(wantStrings("old", 0, 5), wantStrings("new", 0, 5)...)
+	if diff := cmp.Diff(want, receive(t, ctx, earliest, 10)); diff != "" {
+		t.Errorf("earliest (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnsubscribe(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("unsubscribe")
+	opts := pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.Shared,
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest}
+	first := mustSubscribe(t, c, opts)
+	other := mustSubscribe(t, c, opts)
+	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
+	sendAll(t, ctx, p, payloads("m", 4))
+	if err := first.Unsubscribe(); err == nil {
+		t.Fatal("unsubscribe succeeded while another consumer was attached")
+	}
+	other.Close()
+	if err := first.Unsubscribe(); err != nil {
+		t.Fatalf("unsubscribe: %v", err)
+	}
+	if st, _ := b.Stats(topic); len(st.Subscriptions) != 0 {
+		t.Fatalf("subscriptions after unsubscribe: %v", st.Subscriptions)
+	}
+	// The name is free again, and a new subscription starts where it is told.
+	again := mustSubscribe(t, c, opts)
+	if diff := cmp.Diff(wantStrings("m", 0, 4), receive(t, ctx, again, 4)); diff != "" {
+		t.Fatalf("after unsubscribe (-want +got):\n%s", diff)
+	}
+}
