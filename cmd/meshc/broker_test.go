@@ -196,3 +196,58 @@ func TestBrokerCommandServes(t *testing.T) {
 	c.Close()
 	second.stop(t, syscall.SIGINT)
 }
+
+// TestBrokerCommandSurvivesKill: every message acknowledged to a producer
+// is in the log before the acknowledgement, so SIGKILL loses none, even
+// with --fsync never.
+func TestBrokerCommandSurvivesKill(t *testing.T) {
+	data := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const topic = "persistent://public/default/killed"
+	first := startBrokerProcess(t, "--data", data, "--fsync", "never")
+	c := pulsarClient(t, first.url)
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	errs := make(chan error, 1000)
+	for i := range 1000 {
+		want = append(want, fmt.Sprintf("m-%d", i))
+		p.SendAsync(ctx, &pulsar.ProducerMessage{Payload: []byte(want[i])},
+			func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { errs <- err })
+	}
+	for range 1000 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.cmd.Wait()
+	go c.Close() // it waits out its operation timeout on the dead connection
+
+	second := startBrokerProcess(t, "--data", data)
+	c = pulsarClient(t, second.url)
+	defer c.Close()
+	cons, err := c.Subscribe(pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s",
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range want {
+		m, err := cons.Receive(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(got), err)
+		}
+		got = append(got, string(m.Payload()))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("messages after SIGKILL (-want +got):\n%s", diff)
+	}
+	c.Close()
+	second.stop(t, syscall.SIGTERM)
+}
