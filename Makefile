@@ -3,7 +3,7 @@
 GO          ?= go
 BIN         := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME    ?= 15s
+FUZZTIME    ?= 10s
 EXAMPLE     ?= examples/wordcount.mesh
 
 .PHONY: all build run test e2e fuzz bench lint fmt clean
@@ -42,9 +42,14 @@ FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s
 
 fuzz:
 	$(FUZZ) -fuzz='^FuzzParse$$' ./lang
+	$(FUZZ) -fuzz='^FuzzFormat$$' ./lang/format
+	$(FUZZ) -fuzz='^FuzzCompile$$' ./compiler
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
-	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzRead$$' ./runtime/external/frame
+	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
+	$(FUZZ) -fuzz='^FuzzScanBatch$$' ./broker/internal/wire
+	$(FUZZ) -fuzz='^FuzzScanMetadata$$' ./broker/internal/wire
+	$(FUZZ) -fuzz='^FuzzReadSegment$$' ./broker/internal/storage
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
