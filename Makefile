@@ -25,7 +25,7 @@ run: build
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./lang/... $(if $(wildcard broker/*.go),./broker/...)
+	$(GO) test -race -count=1 ./lang/... ./broker/... ./runtime/... ./backends/local/...
 	$(MAKE) fuzz
 
 # Tests against real schedulers: a Nomad agent and a kube-apiserver with etcd,
