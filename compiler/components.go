@@ -83,7 +83,10 @@ func (c *compiler) write(comp *Component, t *Topic, at lang.Span) {
 		c.errorf(at, "%s %s writes %s, a pattern topic", comp.Kind, comp.Name, t.Name).WithHint("a pattern topic can only be read; declare the topic to write by its own name")
 		return
 	}
-	if !slices.Contains(t.Writers, comp) {
+	// The component's own few writes are searched, not the topic's
+	// writers, which are many when every function feeds one topic.
+	if !slices.Contains(comp.wrote, t) {
+		comp.wrote = append(comp.wrote, t)
 		t.Writers = append(t.Writers, comp)
 	}
 }

@@ -156,6 +156,7 @@ type Component struct {
 	inputSpans []lang.Span // parallel to Inputs
 	outputSpan lang.Span
 	configAttr *lang.Attr // the config option applied, for its positions
+	wrote      []*Topic   // topics it writes, each once
 	index      int
 }
 
