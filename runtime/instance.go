@@ -29,6 +29,11 @@ type Options struct {
 	// Secret returns a secret's value by name; by default the environment
 	// variable MESHC_SECRET_<NAME>, which deployments fill from their store.
 	Secret func(name string) (string, bool)
+	// StayWhenDone keeps a source that has produced everything running,
+	// idle and healthy, until ctx is done: schedulers (Nomad services,
+	// Kubernetes Deployments) restart a program that exits, even with
+	// success, and the source would produce everything again.
+	StayWhenDone bool
 }
 
 // target is a topic an instance writes, with its producer and codec.
@@ -81,7 +86,12 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		return in.runSource(ctx, src)
+		if err := in.runSource(ctx, src); err != nil || !opts.StayWhenDone {
+			return err
+		}
+		in.log.Info("source finished; idle until stopped")
+		<-ctx.Done()
+		return nil
 	}
 	f, stop, err := in.resolve(ctx, opts.Registry)
 	if err != nil {

@@ -220,6 +220,54 @@ func TestGeneratorSource(t *testing.T) {
 	}
 }
 
+// TestSourceStaysWhenDone: under a scheduler a finished source idles until
+// stopped, instead of exiting to be restarted and produce it all again.
+func TestSourceStaysWhenDone(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	out := topic("once")
+	src := plan.Component{Kind: plan.Source, Name: "gen", Implementation: plan.Implementation{Kind: "builtin", Name: "generator"},
+		Output: &plan.Output{Topic: out, Schema: str}, Config: map[string]any{"lines": []any{"a"}, "count": int64(3)}}
+	in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: src}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Plan: in, PulsarURL: b.URL(), Registry: Builtins(), Logger: quietLog, StayWhenDone: true})
+	}()
+	collect(t, c, out, 3)
+	select {
+	case err := <-done:
+		t.Fatalf("the source returned (%v) before it was stopped", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetIndex(t *testing.T) {
+	for _, tc := range []struct {
+		env, conf string
+		want      int
+		err       bool
+	}{
+		{want: 7},
+		{env: "2", conf: `{"instanceID": 3}`, want: 2},
+		{conf: `{"instanceID": 3, "funcID": "x"}`, want: 3},
+		{conf: `{"funcID": "x"}`, want: 7},
+		{env: "-1", err: true},
+		{env: "two", err: true},
+		{conf: `{`, err: true},
+	} {
+		in := &plan.Instance{Index: 7}
+		err := setIndex(in, tc.env, tc.conf)
+		if (err != nil) != tc.err || in.Index != tc.want && !tc.err {
+			t.Errorf("setIndex(%q, %q) = %d, %v; want %d, error %v", tc.env, tc.conf, in.Index, err, tc.want, tc.err)
+		}
+	}
+}
+
 // TestStateSurvivesRestart counts words, stops the instance, starts it
 // again, and checks the counts go on from the stored state.
 func TestStateSurvivesRestart(t *testing.T) {

@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/meshc/meshc/planner/plan"
@@ -14,7 +16,14 @@ import (
 
 // Main is the whole program of an instance binary: it reads the instance
 // plan named by -plan (or the JSON in $MESHC_INSTANCE_PLAN), connects to
-// -pulsar-url (or $MESHC_PULSAR_URL), and runs until SIGINT or SIGTERM.
+// -pulsar-url (or $MESHC_PULSAR_URL), and runs until SIGINT or SIGTERM. A
+// source that has produced everything stays up, idle, unless
+// $MESHC_SOURCE_DONE is "exit", as meshc run sets it.
+//
+// The replica index is the plan's, unless $MESHC_INSTANCE_INDEX, or the
+// instanceID of the -instance-conf that the Function Mesh operator passes
+// to Go functions, says otherwise: a plan shared by all replicas (a
+// Kubernetes ConfigMap) cannot hold each one's index.
 // Users add their own functions to a registry and call Main with it:
 //
 //	func main() {
@@ -25,17 +34,22 @@ func Main(reg *Registry) {
 	planFile := fs.String("plan", "", "instance plan file (default: $MESHC_INSTANCE_PLAN holds the JSON)")
 	url := fs.String("pulsar-url", envOr("MESHC_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Pulsar service URL")
 	listen := fs.String("listen", os.Getenv("MESHC_LISTEN"), "address for /metrics and /healthz (empty: none)")
+	operatorConf := fs.String("instance-conf", "", "the Function Mesh operator's instance configuration (JSON); its instanceID is the replica index")
 	fs.Parse(os.Args[1:])
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	in, err := loadInstance(*planFile)
+	if err == nil {
+		err = setIndex(in, os.Getenv("MESHC_INSTANCE_INDEX"), *operatorConf)
+	}
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen})
+	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
+		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit"})
 	if err != nil {
 		log.Error("instance failed", "error", err)
 		os.Exit(1)
@@ -54,6 +68,30 @@ func loadInstance(file string) (*plan.Instance, error) {
 		return nil, fmt.Errorf("no instance plan: pass -plan FILE or set MESHC_INSTANCE_PLAN")
 	}
 	return plan.DecodeInstance(data)
+}
+
+// setIndex takes the replica index from $MESHC_INSTANCE_INDEX, else from
+// the operator's instance configuration, else leaves the plan's.
+func setIndex(in *plan.Instance, env, operatorConf string) error {
+	switch {
+	case env != "":
+		i, err := strconv.Atoi(env)
+		if err != nil || i < 0 {
+			return fmt.Errorf("MESHC_INSTANCE_INDEX=%q: want a replica index, 0 or more", env)
+		}
+		in.Index = i
+	case operatorConf != "":
+		var conf struct {
+			InstanceID *int `json:"instanceID"`
+		}
+		if err := json.Unmarshal([]byte(operatorConf), &conf); err != nil {
+			return fmt.Errorf("-instance-conf: %w", err)
+		}
+		if conf.InstanceID != nil {
+			in.Index = *conf.InstanceID
+		}
+	}
+	return nil
 }
 
 func envOr(key, def string) string {

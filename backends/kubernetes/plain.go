@@ -263,6 +263,13 @@ func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
 		{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
 		{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
 	}
+	if stableIdentity(c) {
+		// A StatefulSet's pods share one plan; each learns its replica
+		// index from the pod-index label Kubernetes gives it.
+		env = append(env, corev1.EnvVar{Name: "MESHC_INSTANCE_INDEX", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['apps.kubernetes.io/pod-index']"},
+		}})
+	}
 	secrets, err := secretEnv(c)
 	if err != nil {
 		return nil, err

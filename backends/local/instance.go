@@ -139,7 +139,9 @@ func (i *instance) launch() (proc *os.Process, exited chan error, err error) {
 	cmd := exec.Command(i.cmd[0], i.cmd[1:]...)
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), o.Env...)
-	cmd.Env = append(cmd.Env, "MESHC_INSTANCE_PLAN="+string(i.plan), "MESHC_PULSAR_URL="+o.PulsarURL, "MESHC_LISTEN="+addr)
+	// A source that is done exits, which is how the run knows it is done.
+	cmd.Env = append(cmd.Env, "MESHC_INSTANCE_PLAN="+string(i.plan), "MESHC_PULSAR_URL="+o.PulsarURL, "MESHC_LISTEN="+addr,
+		"MESHC_SOURCE_DONE=exit")
 	out := i.mesh.out.writer()
 	cmd.Stdout, cmd.Stderr = out, stderr
 	cmd.SysProcAttr = procAttr()

@@ -216,7 +216,7 @@ func allocProblem(a *api.AllocationListStub) string {
 		s += "\n    " + e
 	}
 	if ended {
-		s += "\n    hint: the instance ended by itself (exit code 0), and Nomad restarts services that end: under Nomad a source must not finish (a generator with a count, a file)"
+		s += "\n    hint: the instance ended by itself (exit code 0), and Nomad restarts services that end: a binary whose sources exit when done is restarted, so its sources run again: let a finished source idle, as meshrt does"
 	}
 	return s
 }

@@ -110,7 +110,7 @@ func TestAllocProblem(t *testing.T) {
 		want: `
   instance wc.lines[0] (allocation ab on n1): running, 1 restarts
     Terminated: Exit Code: 0
-    hint: the instance ended by itself (exit code 0), and Nomad restarts services that end: under Nomad a source must not finish (a generator with a count, a file)`,
+    hint: the instance ended by itself (exit code 0), and Nomad restarts services that end: a binary whose sources exit when done is restarted, so its sources run again: let a finished source idle, as meshrt does`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
