@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer in.close()
 	if opts.Listen != "" {
-		stop, err := in.serve(opts.Listen)
+		stop, err := in.serve(ctx, opts.Listen)
 		if err != nil {
 			return err
 		}
@@ -224,12 +224,20 @@ func (in *instance) resolve(ctx context.Context, reg *Registry) (f Func, stop fu
 }
 
 // serve starts the metrics and health endpoint.
-func (in *instance) serve(addr string) (stop func(), err error) {
+// serve answers /metrics, /healthz and /readyz on addr; the instance is
+// connected by now, and stops being ready when ctx is done.
+func (in *instance) serve(ctx context.Context, addr string) (stop func(), err error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("serving metrics on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: in.metrics.handler(func() error { return nil }), ReadHeaderTimeout: 5 * time.Second}
+	ready := func() error {
+		if ctx.Err() != nil {
+			return errors.New("stopping")
+		}
+		return nil
+	}
+	srv := &http.Server{Handler: in.metrics.handler(ready), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 	return func() { srv.Close() }, nil
 }

@@ -75,15 +75,19 @@ func (m *metrics) write(w io.Writer) {
 	}
 }
 
-// handler serves /metrics and /healthz; healthy reports readiness.
-func (m *metrics) handler(healthy func() error) http.Handler {
+// handler serves /metrics, /healthz (the process answers) and /readyz
+// (ready reports whether it takes messages: connected and not stopping).
+func (m *metrics) handler(ready func() error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		m.write(w)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := healthy(); err != nil {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := ready(); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
