@@ -45,11 +45,26 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 
 func (in *instance) subscribe() (pulsar.Consumer, error) {
 	c := in.comp
+	opts, err := ConsumerOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	opts.NackRedeliveryDelay = time.Second
+	consumer, err := in.client.Subscribe(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: subscribing to %v as %q: %w", c.Name, inputNames(c.Inputs), c.Subscription.Name, err)
+	}
+	return consumer, nil
+}
+
+// ConsumerOptions are the subscription of a function or sink to its
+// inputs as its plan says: for tools that make the subscription before
+// the instances run, so that none misses a message.
+func ConsumerOptions(c *plan.Component) (pulsar.ConsumerOptions, error) {
 	opts := pulsar.ConsumerOptions{
 		SubscriptionName:            c.Subscription.Name,
 		Type:                        subscriptionType(c.Subscription.Type),
 		SubscriptionInitialPosition: pulsar.SubscriptionPositionLatest,
-		NackRedeliveryDelay:         time.Second,
 	}
 	if c.Subscription.Position == "earliest" {
 		opts.SubscriptionInitialPosition = pulsar.SubscriptionPositionEarliest
@@ -62,13 +77,9 @@ func (in *instance) subscribe() (pulsar.Consumer, error) {
 		}
 	}
 	if opts.TopicsPattern != "" && len(opts.Topics) > 0 {
-		return nil, fmt.Errorf("%s: reading a topic pattern together with named topics is not supported: use two functions", c.Name)
+		return opts, fmt.Errorf("%s: reading a topic pattern together with named topics is not supported: use two functions", c.Name)
 	}
-	consumer, err := in.client.Subscribe(opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: subscribing to %v as %q: %w", c.Name, inputNames(c.Inputs), c.Subscription.Name, err)
-	}
-	return consumer, nil
+	return opts, nil
 }
 
 func subscriptionType(t string) pulsar.SubscriptionType {

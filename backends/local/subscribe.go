@@ -9,6 +9,7 @@ import (
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 // subscribe makes the subscription of every function and sink on its
@@ -26,38 +27,20 @@ func subscribe(ctx context.Context, p *plan.Plan, o Options) error {
 		return fmt.Errorf("connecting to Pulsar at %s: %w", o.PulsarURL, err)
 	}
 	defer client.Close()
-	for _, c := range p.Components {
-		var topics []string
-		for _, in := range c.Inputs {
-			if !in.Pattern {
-				topics = append(topics, in.Topic)
-			}
+	for i := range p.Components {
+		c := &p.Components[i]
+		opts, err := runtime.ConsumerOptions(c)
+		if err != nil {
+			return err
 		}
-		if len(topics) == 0 || ctx.Err() != nil {
-			continue
-		}
-		opts := pulsar.ConsumerOptions{Topics: topics, SubscriptionName: c.Subscription.Name,
-			Type: subscriptionType(c.Subscription.Type), SubscriptionInitialPosition: pulsar.SubscriptionPositionLatest}
-		if c.Subscription.Position == "earliest" {
-			opts.SubscriptionInitialPosition = pulsar.SubscriptionPositionEarliest
+		if len(opts.Topics) == 0 || ctx.Err() != nil {
+			continue // a source, or a pattern: its instances subscribe
 		}
 		consumer, err := client.Subscribe(opts)
 		if err != nil {
-			return fmt.Errorf("%s %s: subscribing to %v as %q: %w", c.Kind, c.Name, topics, c.Subscription.Name, err)
+			return fmt.Errorf("%s %s: subscribing to %v as %q: %w", c.Kind, c.Name, opts.Topics, c.Subscription.Name, err)
 		}
 		consumer.Close()
 	}
 	return ctx.Err()
-}
-
-func subscriptionType(t string) pulsar.SubscriptionType {
-	switch t {
-	case "exclusive":
-		return pulsar.Exclusive
-	case "failover":
-		return pulsar.Failover
-	case "key_shared":
-		return pulsar.KeyShared
-	}
-	return pulsar.Shared
 }
