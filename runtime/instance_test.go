@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/brokertest"
+
 	"github.com/apache/pulsar-client-go/pulsar"
-	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/google/go-cmp/cmp"
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/planner/plan"
@@ -25,32 +26,11 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var topicSeq atomic.Int64
 
-func topic(name string) string {
-	return fmt.Sprintf("persistent://public/default/%s-%d", name, topicSeq.Add(1))
-}
+func topic(name string) string { return brokertest.Topic(name) }
 
-func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", Logger: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("the embedded broker did not start: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
+func startBroker(t *testing.T) *broker.Broker { return brokertest.Start(t, broker.Config{}) }
 
-func client(t *testing.T, b *broker.Broker) pulsar.Client {
-	t.Helper()
-	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: b.URL(), Logger: plog.NewLoggerWithSlog(quietLog)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+func client(t *testing.T, b *broker.Broker) pulsar.Client { return brokertest.Client(t, b.URL()) }
 
 func function(name, impl, in, out string, inSchema, outSchema plan.Schema) plan.Component {
 	c := plan.Component{

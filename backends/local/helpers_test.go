@@ -2,13 +2,13 @@ package local
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/brokertest"
+
 	"github.com/apache/pulsar-client-go/pulsar"
-	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/compiler"
@@ -43,16 +43,7 @@ func compile(t *testing.T, src string) *plan.Plan {
 }
 
 func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("the embedded broker did not start: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
 }
 
 // start runs a plan's mesh with this test binary as its instances.
@@ -77,15 +68,7 @@ func start(t *testing.T, p *plan.Plan, b *broker.Broker, stdout *syncBuffer) *Me
 	return m
 }
 
-func client(t *testing.T, b *broker.Broker) pulsar.Client {
-	t.Helper()
-	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: b.URL(), Logger: pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+func client(t *testing.T, b *broker.Broker) pulsar.Client { return brokertest.Client(t, b.URL()) }
 
 // eventually polls cond until it holds, failing the test after a minute.
 func eventually(t *testing.T, what string, cond func() bool) {

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/brokertest"
+
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/google/go-cmp/cmp"
@@ -246,18 +248,7 @@ func buildBinaries(t *testing.T) (meshc, meshrt string) {
 	return filepath.Join(dir, "meshc"), filepath.Join(dir, "meshrt")
 }
 
-func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("the embedded broker did not start: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
+func startBroker(t *testing.T) *broker.Broker { return brokertest.Start(t, broker.Config{}) }
 
 // meshc runs the meshc binary and fails the test unless it succeeds.
 func meshc(t *testing.T, bin string, args ...string) string {

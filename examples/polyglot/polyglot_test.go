@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/brokertest"
+
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/google/go-cmp/cmp"
@@ -37,14 +39,7 @@ func TestPolyglot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("the embedded broker did not start: %v", err)
-	}
-	defer b.Close()
+	b := brokertest.Start(t, broker.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -3,20 +3,19 @@ package external_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/brokertest"
+
 	"github.com/apache/pulsar-client-go/pulsar"
-	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/google/go-cmp/cmp"
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/planner/plan"
@@ -27,36 +26,13 @@ import (
 // These tests run exec and wasm functions in real instances, with the real
 // pulsar-client-go against the embedded broker on 127.0.0.1.
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = brokertest.Quiet
 
-var seq atomic.Int64
+func topic(name string) string { return brokertest.Topic(name) }
 
-func topic(name string) string {
-	return fmt.Sprintf("persistent://public/default/%s-%d", name, seq.Add(1))
-}
+func startBroker(t testing.TB) *broker.Broker { return brokertest.Start(t, broker.Config{}) }
 
-func startBroker(t testing.TB) *broker.Broker {
-	t.Helper()
-	b, err := broker.New(broker.Config{Listen: "127.0.0.1:0", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("the embedded broker did not start: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-func client(t testing.TB, b *broker.Broker) pulsar.Client {
-	t.Helper()
-	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: b.URL(), Logger: plog.NewLoggerWithSlog(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
+func client(t testing.TB, b *broker.Broker) pulsar.Client { return brokertest.Client(t, b.URL()) }
 
 var str = plan.Schema{Type: "string"}
 
