@@ -54,17 +54,21 @@ func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cau
 func (in *instance) deadLetterTarget(msg pulsar.Message) (*target, error) {
 	dlqMu.Lock()
 	defer dlqMu.Unlock()
-	if in.dlq != nil {
-		return in.dlq, nil
-	}
 	topic := in.comp.DeadLetterTopic
 	if topic == "" {
+		// Pulsar's default: one dead-letter topic per input topic.
 		topic = partitionSuffix.ReplaceAllString(msg.Topic(), "") + "-" + in.comp.Subscription.Name + "-DLQ"
+	}
+	if t, ok := in.dlq[topic]; ok {
+		return t, nil
 	}
 	t, err := in.target(plan.Output{Topic: topic, Schema: plan.Schema{Type: "bytes"}})
 	if err != nil {
 		return nil, err
 	}
-	in.dlq = t
+	if in.dlq == nil {
+		in.dlq = map[string]*target{}
+	}
+	in.dlq[topic] = t
 	return t, nil
 }

@@ -56,7 +56,7 @@ type instance struct {
 	patterns []patternCodec
 	output   *target
 	publish  []*target
-	dlq      *target
+	dlq      map[string]*target // by dead-letter topic
 	state    *stateStore
 }
 
@@ -199,7 +199,13 @@ func (in *instance) target(o plan.Output) (*target, error) {
 }
 
 func (in *instance) close() {
-	for _, t := range append([]*target{in.output, in.dlq}, in.publish...) {
+	targets := append([]*target{in.output}, in.publish...)
+	dlqMu.Lock()
+	for _, t := range in.dlq {
+		targets = append(targets, t)
+	}
+	dlqMu.Unlock()
+	for _, t := range targets {
 		if t != nil {
 			t.producer.Close()
 		}

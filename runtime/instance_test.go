@@ -157,6 +157,24 @@ func TestBadPayloadGoesToDeadLetterAtOnce(t *testing.T) {
 	}
 }
 
+// TestDefaultDeadLetterPerInput: without a dead_letter topic, as in Pulsar,
+// each input's failures go to INPUT-SUBSCRIPTION-DLQ.
+func TestDefaultDeadLetterPerInput(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	a, z, out := topic("a"), topic("z"), topic("out")
+	f := function("dl", "identity", a, out, orderSchema, orderSchema)
+	f.Inputs = append(f.Inputs, plan.Input{Topic: z, Schema: orderSchema})
+	produce(t, c, a, `bad a`)
+	produce(t, c, z, `bad z`)
+	runInstance(t, b, f, Builtins())
+	for in, want := range map[string]string{a: "bad a", z: "bad z"} {
+		if got := payloads(collect(t, c, in+"-dl-DLQ", 1)); !cmp.Equal(got, []string{want}) {
+			t.Errorf("%s-dl-DLQ holds %v, want [%s]", in, got, want)
+		}
+	}
+}
+
 func TestFailingMessageIsRetriedThenDeadLettered(t *testing.T) {
 	b := startBroker(t)
 	c := client(t, b)
