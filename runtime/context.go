@@ -78,7 +78,7 @@ func (c *msgContext) Namespace() string              { return c.in.plan.Mesh.Nam
 func (c *msgContext) InstanceIndex() int             { return c.in.plan.Index }
 func (c *msgContext) UserConfig() map[string]any     { return c.in.comp.Config }
 func (c *msgContext) Secret(n string) (string, bool) { return c.in.secret(n) }
-func (c *msgContext) Logger() *slog.Logger           { return c.in.log }
+func (c *msgContext) Logger() *slog.Logger           { return c.in.fnLog }
 func (c *msgContext) RecordMetric(n string, v float64) {
 	c.in.metrics.record(n, v)
 }

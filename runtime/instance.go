@@ -56,6 +56,8 @@ type instance struct {
 	patterns []patternCodec
 	output   *target
 	publish  []*target
+	logTo    *target            // the log topic, if any
+	fnLog    *slog.Logger       // what functions log to: the instance log, and the log topic
 	dlq      map[string]*target // by dead-letter topic
 	state    *stateStore
 }
@@ -180,6 +182,13 @@ func (in *instance) open(ctx context.Context) error {
 		}
 		in.publish = append(in.publish, t)
 	}
+	in.fnLog = in.log
+	if c.LogTopic != "" {
+		if in.logTo, err = in.target(plan.Output{Topic: c.LogTopic, Schema: plan.Schema{Type: "string"}}); err != nil {
+			return err
+		}
+		in.fnLog = slog.New(newLogTopicHandler(in.log.Handler(), in.logTo.producer))
+	}
 	if c.State {
 		in.state, err = openState(ctx, in.client, stateTopic(in.plan.Mesh.Tenant, in.plan.Mesh.Namespace, c.Name))
 	}
@@ -199,7 +208,7 @@ func (in *instance) target(o plan.Output) (*target, error) {
 }
 
 func (in *instance) close() {
-	targets := append([]*target{in.output}, in.publish...)
+	targets := append([]*target{in.output, in.logTo}, in.publish...)
 	dlqMu.Lock()
 	for _, t := range in.dlq {
 		targets = append(targets, t)

@@ -19,7 +19,7 @@ func (c srcContext) Name() string                   { return c.in.comp.Name }
 func (c srcContext) InstanceIndex() int             { return c.in.plan.Index }
 func (c srcContext) UserConfig() map[string]any     { return c.in.comp.Config }
 func (c srcContext) Secret(n string) (string, bool) { return c.in.secret(n) }
-func (c srcContext) Logger() *slog.Logger           { return c.in.log }
+func (c srcContext) Logger() *slog.Logger           { return c.in.fnLog }
 
 // runSource runs a source until it is done or ctx is, then waits until
 // everything it emitted is stored.
