@@ -50,6 +50,9 @@ func (in *instance) subscribe() (pulsar.Consumer, error) {
 		return nil, err
 	}
 	opts.NackRedeliveryDelay = time.Second
+	// At most once means the acknowledgement is stored before the function
+	// runs: a crash after it loses the message rather than redelivers it.
+	opts.AckWithResponse = c.Guarantee == plan.AtMostOnce
 	consumer, err := in.client.Subscribe(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: subscribing to %v as %q: %w", c.Name, inputNames(c.Inputs), c.Subscription.Name, err)
@@ -108,7 +111,12 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	start := time.Now()
 	atMostOnce := in.comp.Guarantee == plan.AtMostOnce
 	if atMostOnce {
-		consumer.Ack(msg)
+		if err := consumer.Ack(msg); err != nil {
+			// Not acknowledged, so not processed: it comes again.
+			in.log.Warn("acknowledgement failed; the message will be redelivered", "id", msg.ID().String(), "error", err)
+			done()
+			return
+		}
 	}
 	track := &tracker{finish: func(err error) {
 		in.metrics.observe(start)
