@@ -105,4 +105,3 @@ func bareLoop(b *testing.B, ctx context.Context, c pulsar.Client, in, out string
 		})
 	}
 }
-
