@@ -20,7 +20,7 @@ import (
 // sends overlap.
 func (in *instance) consume(ctx context.Context, f Func) error {
 	if in.comp.Guarantee == plan.EffectivelyOnce {
-		return fmt.Errorf("%s: effectively_once is not supported by this runtime: use at_least_once", in.comp.Name)
+		return in.consumeOnce(ctx, f)
 	}
 	consumer, err := in.subscribe()
 	if err != nil {
@@ -39,7 +39,7 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 		inflight.Add(1)
 		in.handle(ctx, consumer, f, msg, inflight.Done)
 	}
-	inflight.Wait() // in-flight messages are acknowledged or handed back before the consumer closes
+	in.waitGrace(&inflight) // in-flight messages are acknowledged or handed back before the consumer closes
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 		if in.output == nil {
 			return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
 		}
-		return in.send(ctx, in.output, msg.Key(), v, track.add())
+		return mctx.send(in.output, msg.Key(), v)
 	})
 	track.seal(err)
 }
@@ -188,14 +188,9 @@ func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err err
 		done()
 		return
 	}
-	permanent := errors.Is(err, codec.ErrPayload) || errors.Is(err, ErrBadInput) || errors.Is(err, errOutput)
-	if permanent || errors.Is(err, errSend) {
-		in.metrics.systemErrors.Add(1)
-	} else {
-		in.metrics.userErrors.Add(1)
-	}
+	in.countFailure(err)
 	switch {
-	case acked || permanent || int(msg.RedeliveryCount()) >= in.comp.MaxRetries:
+	case acked || permanent(err) || int(msg.RedeliveryCount()) >= in.comp.MaxRetries:
 		in.log.Warn("dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", err)
 		in.deadLetter(consumer, msg, err, acked, done)
 	default:

@@ -65,6 +65,7 @@ type msgContext struct {
 	in    *instance
 	msg   pulsar.Message
 	track *tracker
+	once  *onceSender // under effectively_once
 }
 
 func (c *msgContext) InputTopic() string             { return c.msg.Topic() }
@@ -143,8 +144,16 @@ func (c *msgContext) DeleteState(key string) error {
 func (c *msgContext) Publish(topic string, value any) error {
 	for _, t := range c.in.publish {
 		if t.fqn == topic || strings.HasSuffix(t.fqn, "/"+topic) {
-			return c.in.send(c, t, c.msg.Key(), value, c.track.add())
+			return c.send(t, c.msg.Key(), value)
 		}
 	}
 	return fmt.Errorf("function %s may not publish to %q: list it in publishes", c.in.comp.Name, topic)
+}
+
+// send encodes value for t and sends it as an output of this message.
+func (c *msgContext) send(t *target, key string, value any) error {
+	if c.once != nil {
+		return c.once.send(t, key, value, c.track.add())
+	}
+	return c.in.send(c, t, key, value, c.track.add())
 }

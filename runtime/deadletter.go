@@ -23,15 +23,7 @@ func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cau
 		done()
 		return
 	}
-	props := map[string]string{
-		"meshc-error": cause.Error(), "meshc-origin-topic": msg.Topic(), "meshc-origin-id": msg.ID().String(),
-		"meshc-function": in.comp.Name,
-	}
-	for k, v := range msg.Properties() {
-		props[k] = v
-	}
-	out := &pulsar.ProducerMessage{Payload: msg.Payload(), Key: msg.Key(), Properties: props, EventTime: msg.EventTime()}
-	t.producer.SendAsync(context.Background(), out, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+	t.producer.SendAsync(context.Background(), deadLetterMessage(in.comp, msg, cause), func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 		switch {
 		case err != nil:
 			in.log.Error("dead-letter send failed; the message will be redelivered", "error", err)
@@ -54,11 +46,7 @@ func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cau
 func (in *instance) deadLetterTarget(msg pulsar.Message) (*target, error) {
 	dlqMu.Lock()
 	defer dlqMu.Unlock()
-	topic := in.comp.DeadLetterTopic
-	if topic == "" {
-		// Pulsar's default: one dead-letter topic per input topic.
-		topic = partitionSuffix.ReplaceAllString(msg.Topic(), "") + "-" + in.comp.Subscription.Name + "-DLQ"
-	}
+	topic := in.deadLetterTopic(msg)
 	if t, ok := in.dlq[topic]; ok {
 		return t, nil
 	}
@@ -71,4 +59,26 @@ func (in *instance) deadLetterTarget(msg pulsar.Message) (*target, error) {
 	}
 	in.dlq[topic] = t
 	return t, nil
+}
+
+// deadLetterTopic is where msg goes when it fails for good.
+func (in *instance) deadLetterTopic(msg pulsar.Message) string {
+	if in.comp.DeadLetterTopic != "" {
+		return in.comp.DeadLetterTopic
+	}
+	// Pulsar's default: one dead-letter topic per input topic.
+	return partitionSuffix.ReplaceAllString(msg.Topic(), "") + "-" + in.comp.Subscription.Name + "-DLQ"
+}
+
+// deadLetterMessage is msg as it goes to the dead-letter topic: unchanged,
+// with the reason and its origin in its properties.
+func deadLetterMessage(c *plan.Component, msg pulsar.Message, cause error) *pulsar.ProducerMessage {
+	props := map[string]string{
+		"meshc-error": cause.Error(), "meshc-origin-topic": msg.Topic(), "meshc-origin-id": msg.ID().String(),
+		"meshc-function": c.Name,
+	}
+	for k, v := range msg.Properties() {
+		props[k] = v
+	}
+	return &pulsar.ProducerMessage{Payload: msg.Payload(), Key: msg.Key(), Properties: props, EventTime: msg.EventTime()}
 }

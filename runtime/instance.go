@@ -34,6 +34,9 @@ type Options struct {
 	// Kubernetes Deployments) restart a program that exits, even with
 	// success, and the source would produce everything again.
 	StayWhenDone bool
+	// GracePeriod bounds how long a stopping instance waits for the
+	// messages in flight; zero means DefaultGracePeriod.
+	GracePeriod time.Duration
 }
 
 // target is a topic an instance writes, with its producer and codec.
@@ -51,6 +54,7 @@ type instance struct {
 	log     *slog.Logger
 	metrics *metrics
 	secret  func(string) (string, bool)
+	grace   time.Duration
 
 	inputs   map[string]*codec.Codec // by topic FQN
 	patterns []patternCodec
@@ -112,7 +116,7 @@ func start(ctx context.Context, opts Options) (*instance, error) {
 	}
 	log = log.With("component", c.Name, "instance", p.Index)
 	in := &instance{plan: p, comp: c, log: log, secret: opts.Secret,
-		metrics: newMetrics(p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index)}
+		metrics: newMetrics(p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index), grace: opts.GracePeriod}
 	if in.secret == nil {
 		in.secret = envSecret
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -35,6 +36,7 @@ func Main(reg *Registry) {
 	url := fs.String("pulsar-url", envOr("MESHC_PULSAR_URL", "pulsar://127.0.0.1:6650"), "Pulsar service URL")
 	listen := fs.String("listen", os.Getenv("MESHC_LISTEN"), "address for /metrics and /healthz (empty: none)")
 	operatorConf := fs.String("instance-conf", "", "the Function Mesh operator's instance configuration (JSON); its instanceID is the replica index")
+	grace := fs.Duration("grace-period", envDuration("MESHC_GRACE_PERIOD", DefaultGracePeriod), "on SIGTERM, how long to wait for messages in flight")
 	fs.Parse(os.Args[1:])
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -49,7 +51,7 @@ func Main(reg *Registry) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
-		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit"})
+		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace})
 	if err != nil {
 		log.Error("instance failed", "error", err)
 		os.Exit(1)
@@ -97,6 +99,15 @@ func setIndex(in *plan.Instance, env, operatorConf string) error {
 func envOr(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok {
 		return v
+	}
+	return def
+}
+
+// envDuration reads a duration from the environment; a value that does not
+// parse keeps the default, and the flag's help shows which is used.
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
 	}
 	return def
 }

@@ -1,0 +1,407 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/meshc/meshc/runtime/codec"
+)
+
+// Effectively-once works as in Pulsar's Java instance: a failover (or
+// exclusive) subscription acknowledged cumulatively, and for each input
+// partition its own named producers, whose sequence ids come from the
+// input message's position. After a crash the messages after the last
+// acknowledgement come again, their outputs get the same producer names and
+// sequence ids as before, and the broker's deduplication drops those it
+// already has. SPEC.md (The instance runtime) gives the layout.
+
+// seqOutputBits is the room in a sequence id for the outputs of one input
+// entry: a batch of messages, each with any number of outputs.
+const seqOutputBits = 16
+
+// errOnceLimit stops an instance whose input goes beyond what sequence
+// ids can hold; going on could drop outputs as duplicates.
+var errOnceLimit = errors.New("beyond what effectively_once sequence ids hold")
+
+// consumeOnce runs a function or sink under effectively_once. A failed send
+// cannot be handed back alone under cumulative acknowledgement, so it ends
+// the session: the instance subscribes again and reads from the last
+// acknowledged message, and deduplication drops what was already stored.
+func (in *instance) consumeOnce(ctx context.Context, f Func) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := in.onceSession(ctx, f)
+		if !errors.Is(err, errSend) {
+			return err
+		}
+		in.log.Warn("an output could not be sent; reading again from the last acknowledged message", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// onceSession is one subscription's life under effectively_once.
+type onceSession struct {
+	in       *instance
+	consumer pulsar.Consumer
+	stop     context.CancelCauseFunc
+
+	mu    sync.Mutex
+	parts map[string]*oncePart // by the input partition's topic
+}
+
+// oncePart is one input partition: the entry being processed, its outputs
+// so far, its producers, and its messages not yet acknowledged, in order.
+type oncePart struct {
+	topic         string
+	ledger, entry int64
+	outputs       int64                      // of the current entry; only the receiving goroutine uses it
+	producers     map[string]pulsar.Producer // by output topic, for the current ledger
+	queue         []*onceMsg
+	inactive      bool // another consumer has the partition now
+}
+
+type onceMsg struct {
+	msg     pulsar.Message
+	failed  bool // dead-lettered
+	settled bool
+}
+
+// errStopping leaves a message unacknowledged when the instance stops in
+// the middle of it: it comes again.
+var errStopping = errors.New("stopping")
+
+func (in *instance) onceSession(ctx context.Context, f Func) error {
+	sctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s := &onceSession{in: in, stop: stop, parts: map[string]*oncePart{}}
+	opts, err := ConsumerOptions(in.comp)
+	if err != nil {
+		return err
+	}
+	if opts.Type != pulsar.Failover && opts.Type != pulsar.Exclusive {
+		return fmt.Errorf("%s: effectively_once needs a failover or exclusive subscription, not %s: regenerate the plan with meshc", in.comp.Name, in.comp.Subscription.Type)
+	}
+	opts.EventListener = s
+	if s.consumer, err = in.client.Subscribe(opts); err != nil {
+		return fmt.Errorf("%s: subscribing to %v as %q: %w", in.comp.Name, inputNames(in.comp.Inputs), opts.SubscriptionName, err)
+	}
+	var inflight sync.WaitGroup
+	for {
+		msg, err := s.consumer.Receive(sctx)
+		if err != nil {
+			if sctx.Err() != nil {
+				break
+			}
+			s.close(&inflight)
+			return fmt.Errorf("%s: receiving: %w", in.comp.Name, err)
+		}
+		inflight.Add(1)
+		if err := s.handle(sctx, f, msg, inflight.Done); err != nil {
+			stop(err)
+		}
+	}
+	if cause := context.Cause(sctx); ctx.Err() == nil && cause != nil {
+		s.close(&inflight) // a replay or a stop: what is in flight comes again
+		return cause
+	}
+	in.waitGrace(&inflight)
+	s.close(&inflight)
+	return nil
+}
+
+// close closes the producers, which fails what they still hold, waits for
+// those messages to settle, and closes the consumer, flushing its
+// acknowledgements.
+func (s *onceSession) close(inflight *sync.WaitGroup) {
+	s.mu.Lock()
+	var producers []pulsar.Producer
+	for _, p := range s.parts {
+		for _, prod := range p.producers {
+			producers = append(producers, prod)
+		}
+		p.producers = nil
+	}
+	s.mu.Unlock()
+	for _, prod := range producers {
+		prod.Close()
+	}
+	inflight.Wait()
+	s.consumer.Close()
+}
+
+// BecameActive and BecameInactive follow the failover subscription: a
+// partition that another consumer now has is no longer processed here, and
+// its producers are closed so that the new owner can open them.
+func (s *onceSession) BecameActive(_ pulsar.Consumer, topic string, _ int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.parts[topic]; ok {
+		p.inactive = false
+	}
+}
+
+func (s *onceSession) BecameInactive(_ pulsar.Consumer, topic string, _ int32) {
+	s.mu.Lock()
+	p, ok := s.parts[topic]
+	var producers map[string]pulsar.Producer
+	if ok {
+		p.inactive, producers, p.producers, p.queue = true, p.producers, nil, nil
+	}
+	s.mu.Unlock()
+	for _, prod := range producers {
+		go prod.Close()
+	}
+}
+
+// admit queues a message in its partition and starts counting outputs
+// afresh at each new entry; it returns nil for a partition this consumer
+// no longer has.
+func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
+	topic, id := msg.Topic(), msg.ID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.parts[topic]
+	if !ok {
+		p = &oncePart{topic: topic, ledger: -1}
+		s.parts[topic] = p
+	}
+	if p.inactive {
+		return nil, nil
+	}
+	if id.LedgerID() != p.ledger || id.EntryID() != p.entry {
+		if id.LedgerID() != p.ledger {
+			for _, prod := range p.producers {
+				go prod.Close() // waits for what it still holds
+			}
+			p.producers = nil
+		}
+		p.ledger, p.entry, p.outputs = id.LedgerID(), id.EntryID(), 0
+	}
+	m := &onceMsg{msg: msg}
+	p.queue = append(p.queue, m)
+	return p, m
+}
+
+// handle processes one message: the function, retried in place with the
+// same sequence ids, then the message's outputs or its dead letter. It
+// returns an error that ends the session.
+func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, done func()) error {
+	in := s.in
+	in.metrics.received.Add(1)
+	start := time.Now()
+	p, m := s.admit(msg)
+	if p == nil {
+		done() // the partition's new owner processes it
+		return nil
+	}
+	track := &tracker{finish: func(err error) {
+		in.metrics.observe(start)
+		s.settle(p, m, err)
+		done()
+	}}
+	err := s.process(ctx, f, p, msg, track)
+	switch {
+	case err == nil:
+	case errors.Is(err, errSend) || errors.Is(err, errOnceLimit):
+		track.seal(err)
+		return err
+	case ctx.Err() != nil:
+		track.seal(errStopping)
+		return nil
+	default:
+		m.failed = true
+		in.countFailure(err)
+		err = s.deadLetter(p, msg, err, track.add())
+	}
+	track.seal(err)
+	return err
+}
+
+// process decodes and calls the function, up to maxRetries more times on
+// an error it may recover from. Each try starts from the same output count,
+// so the outputs of a failed try are sent again with the same sequence ids
+// and not stored twice.
+func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg pulsar.Message, track *tracker) error {
+	in := s.in
+	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	if err != nil {
+		return err
+	}
+	first, high := p.outputs, p.outputs
+	defer func() { p.outputs = high }()
+	for try := 0; ; try++ {
+		p.outputs = first
+		mctx := &msgContext{Context: ctx, in: in, msg: msg, track: track, once: s.part(p)}
+		err = call(f, mctx, Input{Payload: msg.Payload(), Value: value}, func(v any) error {
+			if in.output == nil {
+				return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
+			}
+			return mctx.send(in.output, msg.Key(), v)
+		})
+		high = max(high, p.outputs)
+		if err == nil || permanent(err) || errors.Is(err, errSend) || errors.Is(err, errOnceLimit) || try >= in.comp.MaxRetries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// onceSender sends the outputs of one input partition.
+type onceSender struct {
+	s *onceSession
+	p *oncePart
+}
+
+func (s *onceSession) part(p *oncePart) *onceSender { return &onceSender{s, p} }
+
+// send encodes value for t and sends it with the next sequence id of the
+// input's entry.
+func (o *onceSender) send(t *target, key string, value any, done func(error)) error {
+	payload, err := t.codec.Encode(value)
+	if err != nil {
+		done(nil)
+		return fmt.Errorf("%w: output for %s: %v", errOutput, t.fqn, err)
+	}
+	return o.sendMessage(t.fqn, &pulsar.ProducerMessage{Payload: payload, Key: key}, done)
+}
+
+func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done func(error)) error {
+	p := o.p
+	seq, err := sequenceID(p.entry, p.outputs)
+	if err != nil {
+		done(nil)
+		return fmt.Errorf("%s: input %s ledger %d entry %d: %w", o.s.in.comp.Name, p.topic, p.ledger, p.entry, err)
+	}
+	prod, err := o.s.producer(p, topic)
+	if err != nil {
+		done(nil)
+		return fmt.Errorf("%w: %v", errSend, err)
+	}
+	p.outputs++
+	m.SequenceID = &seq
+	prod.SendAsync(context.Background(), m, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		if err != nil {
+			err = fmt.Errorf("%w: to %s: %v", errSend, topic, err)
+		}
+		done(err)
+	})
+	return nil
+}
+
+// sequenceID is an output's sequence id: the input's entry in the high
+// bits and the output's number within the entry in the low ones. The ledger
+// is in the producer's name, so ids only have to rise within one ledger.
+func sequenceID(entry, output int64) (int64, error) {
+	switch {
+	case output >= 1<<seqOutputBits:
+		return 0, fmt.Errorf("%w: more than %d outputs from one input entry (a batch); send smaller batches or use at_least_once", errOnceLimit, 1<<seqOutputBits)
+	case entry < 0 || entry >= 1<<(63-seqOutputBits):
+		return 0, fmt.Errorf("%w: entry id %d", errOnceLimit, entry)
+	}
+	return entry<<seqOutputBits | output, nil
+}
+
+// producer returns the partition's producer for an output topic, named
+// after the function, the input partition and its ledger.
+func (s *onceSession) producer(p *oncePart, topic string) (pulsar.Producer, error) {
+	s.mu.Lock()
+	prod, ok := p.producers[topic]
+	s.mu.Unlock()
+	if ok {
+		return prod, nil
+	}
+	name := onceProducerName(s.in.comp.FQFN, p.topic, p.ledger)
+	opts := pulsar.ProducerOptions{Topic: topic, Name: name, DisableBatching: true, SendTimeout: -1}
+	var err error
+	backoff := 100 * time.Millisecond
+	// The partition's previous owner may still hold the name for a moment.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if prod, err = s.in.client.CreateProducer(opts); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening producer %q on %s: %w", name, topic, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.producers == nil {
+		p.producers = map[string]pulsar.Producer{}
+	}
+	p.producers[topic] = prod
+	return prod, nil
+}
+
+// onceProducerName names the producer of one function's outputs from one
+// input partition's ledger.
+func onceProducerName(fqfn, input string, ledger int64) string {
+	input = strings.TrimPrefix(strings.TrimPrefix(input, "persistent://"), "non-persistent://")
+	return fmt.Sprintf("%s@%s@%d", fqfn, input, ledger)
+}
+
+// settle marks a message done and acknowledges cumulatively the last of
+// the partition's messages that are done in order. A failed send ends the
+// session instead: the messages from the failed one on come again.
+func (s *onceSession) settle(p *oncePart, m *onceMsg, err error) {
+	if err != nil {
+		s.stop(err)
+		return
+	}
+	if !m.failed {
+		s.in.metrics.processed.Add(1)
+	}
+	s.mu.Lock()
+	m.settled = true
+	var last *onceMsg
+	for len(p.queue) > 0 && p.queue[0].settled {
+		last, p.queue = p.queue[0], p.queue[1:]
+	}
+	s.mu.Unlock()
+	if last != nil {
+		s.consumer.AckCumulative(last.msg)
+	}
+}
+
+// deadLetter sends a message that failed for good to its dead-letter
+// topic, through the partition's producer for it, so that it too is stored
+// once.
+func (s *onceSession) deadLetter(p *oncePart, msg pulsar.Message, cause error, done func(error)) error {
+	in := s.in
+	in.log.Warn("dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", cause)
+	return s.part(p).sendMessage(in.deadLetterTopic(msg), deadLetterMessage(in.comp, msg, cause), func(err error) {
+		if err == nil {
+			in.metrics.deadLettered.Add(1)
+		}
+		done(err)
+	})
+}
+
+// permanent tells errors that retrying cannot help.
+func permanent(err error) bool {
+	return errors.Is(err, codec.ErrPayload) || errors.Is(err, ErrBadInput) || errors.Is(err, errOutput)
+}
+
+// countFailure counts a failed message as the runtime's or the function's.
+func (in *instance) countFailure(err error) {
+	if permanent(err) || errors.Is(err, errSend) {
+		in.metrics.systemErrors.Add(1)
+	} else {
+		in.metrics.userErrors.Add(1)
+	}
+}
