@@ -370,12 +370,23 @@ func (s *onceSession) settle(p *oncePart, m *onceMsg, err error) {
 	m.settled = true
 	var last *onceMsg
 	for len(p.queue) > 0 && p.queue[0].settled {
-		last, p.queue = p.queue[0], p.queue[1:]
+		if endsEntry(p.queue[0].msg.ID()) {
+			last = p.queue[0]
+		}
+		p.queue = p.queue[1:]
 	}
 	s.mu.Unlock()
 	if last != nil {
 		s.consumer.AckCumulative(last.msg)
 	}
+}
+
+// endsEntry tells the last message of a batch, or an unbatched one: only
+// those are acknowledged. A cumulative acknowledgement inside a batch makes
+// pulsar-client-go acknowledge the entry before, and before the first
+// entry that is entry -1, which not every broker reads as "nothing".
+func endsEntry(id pulsar.MessageID) bool {
+	return id.BatchSize() <= 1 || id.BatchIdx() >= id.BatchSize()-1
 }
 
 // deadLetter sends a message that failed for good to its dead-letter

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 		Main(Builtins().Func("Slow", func(_ Context, in Input, emit Emit) error {
 			time.Sleep(500 * time.Microsecond)
 			return emit(in.Value)
+		}).Func("SlowSplit", func(ctx Context, in Input, emit Emit) error {
+			time.Sleep(500 * time.Microsecond)
+			return splitWords(ctx, in, emit)
 		}))
 		os.Exit(0)
 	}

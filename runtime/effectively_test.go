@@ -1,0 +1,130 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// onceFunction is a function under effectively_once, as the compiler
+// plans it: a failover subscription and no retries.
+func onceFunction(name, impl, in, out string) plan.Component {
+	f := function(name, impl, in, out, str, str)
+	f.Guarantee, f.Subscription.Type, f.MaxRetries = plan.EffectivelyOnce, "failover", 0
+	return f
+}
+
+// sentences produces n sentences of three words each, batched as
+// pulsar-client-go batches by default, and returns the words.
+func sentences(t *testing.T, c pulsar.Client, topic string, n int) []string {
+	t.Helper()
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: topic, BatchingMaxMessages: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var words []string
+	for i := range n {
+		w := []string{fmt.Sprintf("w%dx", i), fmt.Sprintf("w%dy", i), fmt.Sprintf("w%dz", i)}
+		words = append(words, w...)
+		p.SendAsync(context.Background(), &pulsar.ProducerMessage{Payload: []byte(strings.Join(w, " ")), Key: fmt.Sprint(i)},
+			func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+				if err != nil {
+					t.Error(err)
+				}
+			})
+	}
+	if err := p.FlushWithCtx(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return words
+}
+
+// TestEffectivelyOnceKillBatched kills an effectively_once instance with
+// SIGKILL while it splits batched sentences from a partitioned topic into
+// words, several outputs per input, and checks that after a restart every
+// word is written exactly once.
+func TestEffectivelyOnceKillBatched(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("once-in"), topic("once-out")
+	if err := b.CreatePartitionedTopic(in, 2); err != nil {
+		t.Fatal(err)
+	}
+	words := sentences(t, c, in, 1000)
+	seen := countOutputs(t, c, out)
+	f := onceFunction("split", "", in, out)
+	f.Implementation = plan.Implementation{Kind: "go", Name: "SlowSplit"}
+
+	first := startProcess(t, b.URL(), f)
+	waitFor(t, func() bool { return seen.distinct() >= len(words)/4 })
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	killedAt := seen.total()
+	second := startProcess(t, b.URL(), f)
+	defer func() { second.Process.Signal(syscall.SIGTERM); second.Wait() }()
+	waitFor(t, func() bool { return seen.distinct() == len(words) })
+	seen.quiet(time.Second)
+	lost, dups := len(words)-seen.distinct(), seen.total()-seen.distinct()
+	t.Logf("killed after %d of %d words; lost %d, duplicated %d", killedAt, len(words), lost, dups)
+	if lost != 0 || dups != 0 {
+		t.Errorf("effectively_once lost %d words and wrote %d twice", lost, dups)
+	}
+}
+
+// TestEffectivelyOnceDeadLetters: a bad payload and a failing function's
+// message go to the dead-letter topic, in order with the rest, once each.
+func TestEffectivelyOnceDeadLetters(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("once-dl"), topic("once-dl-out")
+	reg := NewRegistry().Func("picky", Typed(func(_ Context, s string) (string, error) {
+		if s == "poison" {
+			return "", errors.New("cannot handle poison")
+		}
+		return s, nil
+	}))
+	f := onceFunction("picky", "picky", in, out)
+	produce(t, c, in, "a", "poison", "\xff not utf-8", "b")
+	runInstance(t, b, f, reg)
+	if got := payloads(collect(t, c, out, 2)); !cmp.Equal(got, []string{"a", "b"}) {
+		t.Errorf("outputs = %q", got)
+	}
+	dead := collect(t, c, in+"-picky-DLQ", 2)
+	if got := payloads(dead); !cmp.Equal(got, []string{"poison", "\xff not utf-8"}) {
+		t.Errorf("dead letters = %q", got)
+	}
+	if reason := dead[0].Properties()["meshc-error"]; !strings.Contains(reason, "cannot handle poison") {
+		t.Errorf("dead letter reason = %q", reason)
+	}
+}
+
+func TestSequenceID(t *testing.T) {
+	for _, tc := range []struct {
+		entry, output, want int64
+		err                 bool
+	}{
+		{0, 0, 0, false},
+		{0, 1, 1, false},
+		{1, 0, 1 << 16, false},
+		{5, 65535, 5<<16 | 65535, false},
+		{5, 65536, 0, true},
+		{1<<47 - 1, 0, (1<<47 - 1) << 16, false},
+		{1 << 47, 0, 0, true},
+		{-1, 0, 0, true},
+	} {
+		got, err := sequenceID(tc.entry, tc.output)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("sequenceID(%d, %d) = %d, %v; want %d, error %v", tc.entry, tc.output, got, err, tc.want, tc.err)
+		}
+	}
+}
