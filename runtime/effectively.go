@@ -325,7 +325,10 @@ func (s *onceSession) producer(p *oncePart, topic string) (pulsar.Producer, erro
 		return prod, nil
 	}
 	name := onceProducerName(s.in.comp.FQFN, p.topic, p.ledger)
-	opts := pulsar.ProducerOptions{Topic: topic, Name: name, DisableBatching: true, SendTimeout: -1}
+	// One message a batch: a batch that is partly a replay would be stored
+	// whole, its old messages again. (Not DisableBatching: in
+	// pulsar-client-go v0.19.0 unbatched sends race with a reconnection.)
+	opts := pulsar.ProducerOptions{Topic: topic, Name: name, BatchingMaxMessages: 1, SendTimeout: -1}
 	var err error
 	backoff := 100 * time.Millisecond
 	// The partition's previous owner may still hold the name for a moment.

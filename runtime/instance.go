@@ -150,6 +150,16 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.floor && h.Handler.Enabled(ctx, l)
 }
 
+// WithAttrs and WithGroup keep the floor: the client adds fields to its
+// logger for every connection, producer and consumer.
+func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(as), h.floor}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(name), h.floor}
+}
+
 func envSecret(name string) (string, bool) {
 	return os.LookupEnv("MESHC_SECRET_" + strings.ToUpper(name))
 }

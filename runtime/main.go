@@ -50,6 +50,14 @@ func Main(reg *Registry) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// Closing waits on the broker; an unreachable one must not keep the
+		// instance past its grace period and the scheduler's SIGKILL.
+		<-ctx.Done()
+		time.Sleep(*grace + 2*time.Second)
+		log.Error("did not stop within the grace period; exiting", "grace", *grace)
+		os.Exit(1)
+	}()
 	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
 		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace})
 	if err != nil {
