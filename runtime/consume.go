@@ -27,7 +27,9 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 		return err
 	}
 	defer consumer.Close()
+	in.taking.Store(true)
 	var inflight sync.WaitGroup
+	taken := entries{}
 	for {
 		msg, err := consumer.Receive(ctx)
 		if err != nil {
@@ -36,9 +38,14 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 			}
 			return fmt.Errorf("%s: receiving: %w", in.comp.Name, err)
 		}
+		taken.take(msg)
 		inflight.Add(1)
 		in.handle(ctx, consumer, f, msg, inflight.Done)
 	}
+	in.finishEntries(ctx, consumer, taken, func(ctx context.Context, msg pulsar.Message) {
+		inflight.Add(1)
+		in.handle(ctx, consumer, f, msg, inflight.Done)
+	})
 	in.waitGrace(&inflight) // in-flight messages are acknowledged or handed back before the consumer closes
 	return nil
 }

@@ -95,7 +95,10 @@ func (in *instance) onceSession(ctx context.Context, f Func) error {
 	if s.consumer, err = in.client.Subscribe(opts); err != nil {
 		return fmt.Errorf("%s: subscribing to %v as %q: %w", in.comp.Name, inputNames(in.comp.Inputs), opts.SubscriptionName, err)
 	}
+	in.taking.Store(true)
+	defer in.taking.Store(false)
 	var inflight sync.WaitGroup
+	taken := entries{}
 	for {
 		msg, err := s.consumer.Receive(sctx)
 		if err != nil {
@@ -105,6 +108,7 @@ func (in *instance) onceSession(ctx context.Context, f Func) error {
 			s.close(&inflight)
 			return fmt.Errorf("%s: receiving: %w", in.comp.Name, err)
 		}
+		taken.take(msg)
 		inflight.Add(1)
 		if err := s.handle(sctx, f, msg, inflight.Done); err != nil {
 			stop(err)
@@ -114,6 +118,12 @@ func (in *instance) onceSession(ctx context.Context, f Func) error {
 		s.close(&inflight) // a replay or a stop: what is in flight comes again
 		return cause
 	}
+	in.finishEntries(ctx, s.consumer, taken, func(ctx context.Context, msg pulsar.Message) {
+		inflight.Add(1)
+		if err := s.handle(ctx, f, msg, inflight.Done); err != nil {
+			s.stop(err)
+		}
+	})
 	in.waitGrace(&inflight)
 	s.close(&inflight)
 	return nil

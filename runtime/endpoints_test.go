@@ -44,9 +44,17 @@ func TestEndpoints(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if code, body := get(path); code != http.StatusOK {
-			t.Errorf("%s: %d %s", path, code, body)
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	// Ready once subscribed, which may take a moment more.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, body := get("/readyz")
+		if code == http.StatusOK {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %s", code, body)
 		}
 	}
 	if _, body := get("/metrics"); !strings.Contains(body, "pulsar_function_received_total{") {

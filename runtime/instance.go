@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -55,6 +56,9 @@ type instance struct {
 	metrics *metrics
 	secret  func(string) (string, bool)
 	grace   time.Duration
+	// taking says the instance is subscribed (or, for a source, running):
+	// /readyz answers ok only then.
+	taking atomic.Bool
 
 	inputs   map[string]*codec.Codec // by topic FQN
 	patterns []patternCodec
@@ -261,8 +265,11 @@ func (in *instance) serve(ctx context.Context, addr string) (stop func(), err er
 		return nil, fmt.Errorf("serving metrics on %s: %w", addr, err)
 	}
 	ready := func() error {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return errors.New("stopping")
+		case !in.taking.Load():
+			return errors.New("not subscribed yet")
 		}
 		return nil
 	}

@@ -27,6 +27,7 @@ func (in *instance) runSource(ctx context.Context, src SourceFunc) error {
 	if in.output == nil {
 		return fmt.Errorf("source %s has no output topic", in.comp.Name)
 	}
+	in.taking.Store(true)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
