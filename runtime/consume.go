@@ -29,7 +29,7 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 	defer consumer.Close()
 	in.taking.Store(true)
 	var inflight sync.WaitGroup
-	taken := entries{}
+	taken, h := entries{}, held{}
 	for {
 		msg, err := consumer.Receive(ctx)
 		if err != nil {
@@ -39,12 +39,10 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 			return fmt.Errorf("%s: receiving: %w", in.comp.Name, err)
 		}
 		taken.take(msg)
-		inflight.Add(1)
-		in.handle(ctx, consumer, f, msg, inflight.Done)
+		in.take(ctx, consumer, f, msg, &inflight, h)
 	}
 	in.finishEntries(ctx, consumer, taken, func(ctx context.Context, msg pulsar.Message) {
-		inflight.Add(1)
-		in.handle(ctx, consumer, f, msg, inflight.Done)
+		in.take(ctx, consumer, f, msg, &inflight, h)
 	})
 	in.waitGrace(&inflight) // in-flight messages are acknowledged or handed back before the consumer closes
 	return nil
@@ -116,15 +114,7 @@ func inputNames(inputs []plan.Input) []string {
 func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, done func()) {
 	in.metrics.received.Add(1)
 	start := time.Now()
-	atMostOnce := in.comp.Guarantee == plan.AtMostOnce
-	if atMostOnce {
-		if err := consumer.Ack(msg); err != nil {
-			// Not acknowledged, so not processed: it comes again.
-			in.log.Warn("acknowledgement failed; the message will be redelivered", "id", msg.ID().String(), "error", err)
-			done()
-			return
-		}
-	}
+	atMostOnce := in.comp.Guarantee == plan.AtMostOnce // acknowledged by take
 	track := &tracker{finish: func(err error) {
 		in.metrics.observe(start)
 		in.settle(consumer, msg, err, atMostOnce, done)
