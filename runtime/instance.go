@@ -84,6 +84,8 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer in.close()
+	in.log.Info("instance started", "kind", in.comp.Kind, "guarantee", in.comp.Guarantee, "pulsar", opts.PulsarURL)
+	defer in.log.Info("instance stopped")
 	if opts.Listen != "" {
 		stop, err := in.serve(ctx, opts.Listen)
 		if err != nil {
