@@ -64,6 +64,7 @@ type onceSession struct {
 type oncePart struct {
 	topic         string
 	ledger, entry int64
+	batch         int32                      // the index in its batch of the entry's last message admitted
 	outputs       int64                      // of the current entry; only the receiving goroutine uses it
 	producers     map[string]pulsar.Producer // by output topic, for the current ledger
 	queue         []*onceMsg
@@ -174,8 +175,8 @@ func (s *onceSession) BecameInactive(_ pulsar.Consumer, topic string, _ int32) {
 }
 
 // admit queues a message in its partition and starts counting outputs
-// afresh at each new entry; it returns nil for a partition this consumer
-// no longer has.
+// afresh at each new entry, or each new pass over one; it returns nil for a
+// partition this consumer no longer has.
 func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
 	topic, id := msg.Topic(), msg.ID()
 	s.mu.Lock()
@@ -188,18 +189,29 @@ func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
 	if p.inactive {
 		return nil, nil
 	}
-	if id.LedgerID() != p.ledger || id.EntryID() != p.entry {
-		if id.LedgerID() != p.ledger {
-			for _, prod := range p.producers {
-				go prod.Close() // waits for what it still holds
-			}
-			p.producers = nil
+	if old := p.position(id); old != nil {
+		for _, prod := range old {
+			go prod.Close() // waits for what it still holds
 		}
-		p.ledger, p.entry, p.outputs = id.LedgerID(), id.EntryID(), 0
 	}
 	m := &onceMsg{msg: msg}
 	p.queue = append(p.queue, m)
 	return p, m
+}
+
+// position moves the partition to a message's place. Outputs are counted
+// from the start at a new entry, and at the same entry again: redelivered
+// after a reconnection while the client still held it. A new ledger
+// returns the producers of the old one, to be closed.
+func (p *oncePart) position(id pulsar.MessageID) (old map[string]pulsar.Producer) {
+	if id.LedgerID() != p.ledger || id.EntryID() != p.entry || id.BatchIdx() <= p.batch {
+		if id.LedgerID() != p.ledger {
+			old, p.producers = p.producers, nil
+		}
+		p.ledger, p.entry, p.outputs = id.LedgerID(), id.EntryID(), 0
+	}
+	p.batch = id.BatchIdx()
+	return old
 }
 
 // handle processes one message: the function, retried in place with the

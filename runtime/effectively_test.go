@@ -128,3 +128,27 @@ func TestSequenceID(t *testing.T) {
 		}
 	}
 }
+
+// TestPosition: outputs are counted from the start of each entry, and of
+// each new pass over an entry, so that a message delivered twice in a row
+// gets the same sequence ids both times.
+func TestPosition(t *testing.T) {
+	p := &oncePart{ledger: -1}
+	var got []int64
+	for _, id := range []struct {
+		ledger, entry int64
+		batch         int32
+	}{
+		{1, 0, -1}, {1, 1, 0}, {1, 1, 1}, {1, 1, 2}, // an unbatched entry, then a batch of three
+		{1, 1, 0}, {1, 1, 1}, // the batch again
+		{1, 2, -1}, {1, 2, -1}, // an entry twice
+		{2, 0, -1}, // a new ledger
+	} {
+		p.position(pulsar.NewMessageID(id.ledger, id.entry, id.batch, 0))
+		got = append(got, p.outputs)
+		p.outputs += 2 // two outputs a message
+	}
+	if want := []int64{0, 0, 2, 4, 0, 2, 0, 0, 0}; !cmp.Equal(got, want) {
+		t.Errorf("first output numbers = %v, want %v", got, want)
+	}
+}

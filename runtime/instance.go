@@ -67,7 +67,9 @@ type instance struct {
 	logTo    *target            // the log topic, if any
 	fnLog    *slog.Logger       // what functions log to: the instance log, and the log topic
 	dlq      map[string]*target // by dead-letter topic
-	state    *stateStore
+	// deadLetters sends dead letters in the order messages failed.
+	deadLetters serial
+	state       *stateStore
 }
 
 type patternCodec struct {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // A where expression is comparisons joined by "and": amount > 100 and
@@ -51,7 +52,7 @@ func parseWhere(text string) (where, error) {
 		default:
 			return nil, fmt.Errorf("where %q: unknown operator %q (use == != < <= > >= contains)", part, c.op)
 		}
-		lit := strings.TrimSpace(strings.SplitN(strings.TrimSpace(part), " ", 3)[2])
+		lit := afterFields(part, 2)
 		v, err := parseLiteral(lit)
 		if err != nil {
 			return nil, fmt.Errorf("where %q: %w", part, err)
@@ -130,4 +131,19 @@ func compare[T float64 | string](op string, a, b T) bool {
 		return a >= b
 	}
 	return false
+}
+
+// afterFields is s without its first n fields, trimmed: the literal,
+// which may itself hold spaces. Fields part at any white space, as
+// strings.Fields does.
+func afterFields(s string, n int) string {
+	for range n {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
+			s = s[i:]
+		} else {
+			s = ""
+		}
+	}
+	return strings.TrimSpace(s)
 }

@@ -1,0 +1,45 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime/codec"
+)
+
+// FuzzWhere reads filter expressions, as mesh files give them, and
+// matches them against JSON payloads: an expression is refused with an
+// error or read, and matching never panics.
+func FuzzWhere(f *testing.F) {
+	f.Add(`amount > 100 and country == "FR"`, []byte(`{"amount":150,"country":"FR"}`))
+	f.Add(`user.name contains "bo"`, []byte(`{"user":{"name":"bob"}}`))
+	f.Add(`. == true`, []byte(`true`))
+	f.Add(`a != "x\"y"`, []byte(`{"a":"x\"y"}`))
+	json, err := codec.New(plan.Schema{Type: "json"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, payload []byte) {
+		w, err := parseWhere(text)
+		if err != nil {
+			return
+		}
+		if v, err := json.Decode(payload); err == nil {
+			w.match(v)
+		}
+	})
+}
+
+// FuzzInstanceConf reads the instance configuration the Function Mesh
+// operator passes: a replica index is taken, or an error returned.
+func FuzzInstanceConf(f *testing.F) {
+	f.Add(`{"instanceID": 3, "funcID": "x"}`)
+	f.Add(`{"instanceID": -1}`)
+	f.Add(`{"instanceID": 1e3}`)
+	f.Fuzz(func(t *testing.T, conf string) {
+		in := &plan.Instance{Index: 7}
+		if err := setIndex(in, "", conf); err != nil && in.Index != 7 {
+			t.Fatalf("setIndex(%q) failed and changed the index to %d", conf, in.Index)
+		}
+	})
+}
