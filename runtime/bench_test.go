@@ -32,6 +32,17 @@ func BenchmarkIdentity(b *testing.B) {
 			}
 		})
 	})
+	// For comparison: effectively_once sends one output a batch, so that
+	// no batch is partly a replay.
+	b.Run("runtime-effectively-once", func(b *testing.B) {
+		benchPass(b, br, c, func(ctx context.Context, in, out string) {
+			f := onceFunction("id", "identity", in, out)
+			pi := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: f}
+			if err := Run(ctx, Options{Plan: pi, PulsarURL: br.URL(), Registry: Builtins(), Logger: quietLog}); err != nil {
+				b.Error(err)
+			}
+		})
+	})
 }
 
 // benchPass produces b.N messages, starts process on them, and times

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type Options struct {
 	// GracePeriod bounds how long a stopping instance waits for the
 	// messages in flight; zero means DefaultGracePeriod.
 	GracePeriod time.Duration
+	// Cluster is the Pulsar cluster's name, for the metrics' cluster
+	// label; empty means "standalone".
+	Cluster string
 }
 
 // target is a topic an instance writes, with its producer and codec.
@@ -124,7 +128,7 @@ func start(ctx context.Context, opts Options) (*instance, error) {
 	}
 	log = log.With("component", c.Name, "instance", p.Index)
 	in := &instance{plan: p, comp: c, log: log, secret: opts.Secret,
-		metrics: newMetrics(p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index), grace: opts.GracePeriod}
+		metrics: newMetrics(cmp.Or(opts.Cluster, "standalone"), p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index), grace: opts.GracePeriod}
 	if in.secret == nil {
 		in.secret = envSecret
 	}

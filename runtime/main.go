@@ -59,7 +59,8 @@ func Main(reg *Registry) {
 		os.Exit(1)
 	}()
 	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
-		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace})
+		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace,
+		Cluster: os.Getenv("MESHC_CLUSTER")})
 	if err != nil {
 		log.Error("instance failed", "error", err)
 		os.Exit(1)
