@@ -150,7 +150,7 @@ func (in *instance) deadline(ctx context.Context) (context.Context, context.Canc
 	if t := time.Duration(in.comp.Timeout); t > 0 {
 		return context.WithTimeout(ctx, t)
 	}
-	return context.WithCancel(ctx)
+	return ctx, func() {} // a cancellable context a message costs a lock and an allocation
 }
 
 var partitionSuffix = regexp.MustCompile(`-partition-[0-9]+$`)
