@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		}).Func("SlowSplit", func(ctx Context, in Input, emit Emit) error {
 			time.Sleep(500 * time.Microsecond)
 			return splitWords(ctx, in, emit)
+		}).Func("SlowCount", func(ctx Context, in Input, emit Emit) error {
+			time.Sleep(500 * time.Microsecond)
+			return wordCount(ctx, in, emit)
 		}))
 		os.Exit(0)
 	}
