@@ -81,6 +81,36 @@ func TestEffectivelyOnceKillBatched(t *testing.T) {
 	}
 }
 
+// TestEffectivelyOnceFailover runs two effectively_once instances of one
+// function over a partitioned topic, each the active consumer of a
+// partition, and kills one: the other takes its partition over, opens its
+// producer under the same name once the broker has let the dead one go,
+// and every word is written exactly once.
+func TestEffectivelyOnceFailover(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("fo-in"), topic("fo-out")
+	if err := b.CreatePartitionedTopic(in, 2); err != nil {
+		t.Fatal(err)
+	}
+	words := sentences(t, c, in, 1000)
+	seen := countOutputs(t, c, out)
+	f := onceFunction("split", "", in, out)
+	f.Implementation = plan.Implementation{Kind: "go", Name: "SlowSplit"}
+
+	doomed := startProcess(t, b.URL(), f)
+	survivor := startProcess(t, b.URL(), f)
+	defer func() { survivor.Process.Signal(syscall.SIGTERM); survivor.Wait() }()
+	waitFor(t, func() bool { return seen.distinct() >= len(words)/4 })
+	doomed.Process.Signal(syscall.SIGKILL)
+	doomed.Wait()
+	waitFor(t, func() bool { return seen.distinct() == len(words) })
+	seen.quiet(time.Second)
+	if dups := seen.total() - seen.distinct(); dups != 0 {
+		t.Errorf("effectively_once wrote %d words twice", dups)
+	}
+}
+
 // TestEffectivelyOnceDeadLetters: a bad payload and a failing function's
 // message go to the dead-letter topic, in order with the rest, once each.
 func TestEffectivelyOnceDeadLetters(t *testing.T) {
