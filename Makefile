@@ -25,7 +25,7 @@ run: build
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
 test:
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./lang/... ./broker/... ./runtime/... ./backends/local/...
+	$(GO) test -race -count=1 ./lang/... ./broker/... ./runtime/... ./cmd/meshrt/... ./backends/local/...
 	$(MAKE) fuzz
 
 # Tests against real schedulers: a Nomad agent and a kube-apiserver with etcd,
@@ -45,6 +45,9 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzFormat$$' ./lang/format
 	$(FUZZ) -fuzz='^FuzzCompile$$' ./compiler
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
+	$(FUZZ) -fuzz='^FuzzSchema$$' ./runtime/codec
+	$(FUZZ) -fuzz='^FuzzWhere$$' ./runtime
+	$(FUZZ) -fuzz='^FuzzInstanceConf$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzRead$$' ./runtime/external/frame
 	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzScanBatch$$' ./broker/internal/wire
