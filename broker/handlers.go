@@ -130,7 +130,10 @@ func (c *conn) handleAck(cmd *wire.CommandAck) {
 	if cons != nil {
 		ids := make([]uint64, 0, len(cmd.GetMessageId()))
 		for _, m := range cmd.GetMessageId() {
-			if partialBatchAck(m.GetAckSet()) {
+			// An entry id of -1 (all ones on the wire) is "the entry before
+			// the first": pulsar-client-go sends it for a cumulative ack
+			// inside a ledger's first batch. It acknowledges nothing.
+			if partialBatchAck(m.GetAckSet()) || int64(m.GetEntryId()) < 0 {
 				continue
 			}
 			ids = append(ids, m.GetEntryId())

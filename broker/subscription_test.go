@@ -367,3 +367,34 @@ func TestUnsubscribe(t *testing.T) {
 		t.Fatalf("after unsubscribe (-want +got):\n%s", diff)
 	}
 }
+
+// TestCumulativeAckInsideFirstBatch: a cumulative ack inside the first
+// batch of a topic reaches the broker as entry -1, which acknowledges
+// nothing: every message comes again to the next consumer.
+func TestCumulativeAckInsideFirstBatch(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("cumfirst")
+	opts := pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.Failover,
+		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest}
+	cons := mustSubscribe(t, c, opts)
+	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, BatchingMaxMessages: 50, BatchingMaxPublishDelay: time.Second})
+	sendAll(t, ctx, p, payloads("m", 100))
+	var fifth pulsar.Message
+	for range 5 {
+		m, err := cons.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fifth = m
+	}
+	if err := cons.AckCumulative(fifth); err != nil {
+		t.Fatal(err)
+	}
+	cons.Close()
+	again := mustSubscribe(t, c, opts)
+	if got := receive(t, ctx, again, 100); len(got) != 100 || got[0] != "m-0" {
+		t.Fatalf("after the reopen got %d messages starting %q, want all 100 from m-0", len(got), got[0])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -34,12 +35,20 @@ var errOnceLimit = errors.New("beyond what effectively_once sequence ids hold")
 // acknowledged message, and deduplication drops what was already stored.
 func (in *instance) consumeOnce(ctx context.Context, f Func) error {
 	backoff := 100 * time.Millisecond
+	// One name for every session of this process: failover subscriptions
+	// give partitions out by consumer name, so subscribing again gets the
+	// same ones back.
+	name := fmt.Sprintf("%s-%d-%08x", in.comp.Name, in.plan.Index, rand.Uint32())
 	for {
-		err := in.onceSession(ctx, f)
-		if !errors.Is(err, errSend) {
+		err := in.onceSession(ctx, f, name)
+		switch {
+		case errors.Is(err, errResume):
+			in.log.Info("partition given back after a hand-over; reading again from the last acknowledged message", "reason", err)
+		case errors.Is(err, errSend):
+			in.log.Warn("an output could not be sent; reading again from the last acknowledged message", "error", err)
+		default:
 			return err
 		}
-		in.log.Warn("an output could not be sent; reading again from the last acknowledged message", "error", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -64,11 +73,17 @@ type onceSession struct {
 type oncePart struct {
 	topic         string
 	ledger, entry int64
-	batch         int32                      // the index in its batch of the entry's last message admitted
-	outputs       int64                      // of the current entry; only the receiving goroutine uses it
-	producers     map[string]pulsar.Producer // by output topic, for the current ledger
+	batch         int32                    // the index in its batch of the entry's last message admitted
+	outputs       int64                    // of the current entry; only the receiving goroutine uses it
+	producers     map[string]*onceProducer // by output topic, for the current ledger
 	queue         []*onceMsg
 	inactive      bool // another consumer has the partition now
+	// gap says a message of the partition was left unprocessed here since it
+	// was handed over. Messages delivered before the hand-over may still be
+	// queued in the client, after the gap: if the partition comes back,
+	// processing them would store outputs past the gap, and the broker would
+	// then drop the outputs of the gap's messages as duplicates.
+	gap bool
 }
 
 type onceMsg struct {
@@ -81,7 +96,18 @@ type onceMsg struct {
 // the middle of it: it comes again.
 var errStopping = errors.New("stopping")
 
-func (in *instance) onceSession(ctx context.Context, f Func) error {
+// errHandedOver leaves a message unacknowledged when another consumer took
+// its partition while it was processed: the new owner processes it. Nothing
+// more may be sent for the partition here, or a send stored after one that
+// failed would make the broker drop the new owner's replay of the failed
+// one as a duplicate.
+var errHandedOver = errors.New("partition handed over to another consumer")
+
+// errResume ends a session when a partition comes back after a gap: a new
+// subscription reads from the last acknowledged message, in order.
+var errResume = errors.New("partition came back after a hand-over")
+
+func (in *instance) onceSession(ctx context.Context, f Func, name string) error {
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	s := &onceSession{in: in, stop: stop, parts: map[string]*oncePart{}}
@@ -92,7 +118,7 @@ func (in *instance) onceSession(ctx context.Context, f Func) error {
 	if opts.Type != pulsar.Failover && opts.Type != pulsar.Exclusive {
 		return fmt.Errorf("%s: effectively_once needs a failover or exclusive subscription, not %s: regenerate the plan with meshc", in.comp.Name, in.comp.Subscription.Type)
 	}
-	opts.EventListener = s
+	opts.EventListener, opts.Name = s, name
 	if s.consumer, err = in.client.Subscribe(opts); err != nil {
 		return fmt.Errorf("%s: subscribing to %v as %q: %w", in.comp.Name, inputNames(in.comp.Inputs), opts.SubscriptionName, err)
 	}
@@ -135,7 +161,7 @@ func (in *instance) onceSession(ctx context.Context, f Func) error {
 // acknowledgements.
 func (s *onceSession) close(inflight *sync.WaitGroup) {
 	s.mu.Lock()
-	var producers []pulsar.Producer
+	var producers []*onceProducer
 	for _, p := range s.parts {
 		for _, prod := range p.producers {
 			producers = append(producers, prod)
@@ -144,7 +170,7 @@ func (s *onceSession) close(inflight *sync.WaitGroup) {
 	}
 	s.mu.Unlock()
 	for _, prod := range producers {
-		prod.Close()
+		prod.close()
 	}
 	inflight.Wait()
 	s.consumer.Close()
@@ -152,25 +178,29 @@ func (s *onceSession) close(inflight *sync.WaitGroup) {
 
 // BecameActive and BecameInactive follow the failover subscription: a
 // partition that another consumer now has is no longer processed here, and
-// its producers are closed so that the new owner can open them.
+// its producers are closed so that the new owner can open them. A
+// partition that comes back after a gap starts the session again.
 func (s *onceSession) BecameActive(_ pulsar.Consumer, topic string, _ int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p, ok := s.parts[topic]; ok {
+	p, ok := s.parts[topic]
+	switch {
+	case !ok || !p.inactive:
+	case p.gap:
+		s.stop(fmt.Errorf("%w: %s", errResume, topic))
+	default: // nothing was skipped: what is queued follows on
 		p.inactive = false
 	}
 }
 
 func (s *onceSession) BecameInactive(_ pulsar.Consumer, topic string, _ int32) {
 	s.mu.Lock()
-	p, ok := s.parts[topic]
-	var producers map[string]pulsar.Producer
-	if ok {
-		p.inactive, producers, p.producers, p.queue = true, p.producers, nil, nil
-	}
+	p := s.partLocked(topic)
+	producers := p.producers
+	p.inactive, p.producers, p.queue = true, nil, nil
 	s.mu.Unlock()
 	for _, prod := range producers {
-		go prod.Close()
+		go prod.close()
 	}
 }
 
@@ -178,20 +208,16 @@ func (s *onceSession) BecameInactive(_ pulsar.Consumer, topic string, _ int32) {
 // afresh at each new entry, or each new pass over one; it returns nil for a
 // partition this consumer no longer has.
 func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
-	topic, id := msg.Topic(), msg.ID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.parts[topic]
-	if !ok {
-		p = &oncePart{topic: topic, ledger: -1}
-		s.parts[topic] = p
-	}
+	p := s.partLocked(msg.Topic())
 	if p.inactive {
+		p.gap = true
 		return nil, nil
 	}
-	if old := p.position(id); old != nil {
+	if old := p.position(msg.ID()); old != nil {
 		for _, prod := range old {
-			go prod.Close() // waits for what it still holds
+			go prod.close() // waits for what it still holds
 		}
 	}
 	m := &onceMsg{msg: msg}
@@ -199,11 +225,20 @@ func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
 	return p, m
 }
 
+func (s *onceSession) partLocked(topic string) *oncePart {
+	p, ok := s.parts[topic]
+	if !ok {
+		p = &oncePart{topic: topic, ledger: -1}
+		s.parts[topic] = p
+	}
+	return p
+}
+
 // position moves the partition to a message's place. Outputs are counted
 // from the start at a new entry, and at the same entry again: redelivered
 // after a reconnection while the client still held it. A new ledger
 // returns the producers of the old one, to be closed.
-func (p *oncePart) position(id pulsar.MessageID) (old map[string]pulsar.Producer) {
+func (p *oncePart) position(id pulsar.MessageID) (old map[string]*onceProducer) {
 	if id.LedgerID() != p.ledger || id.EntryID() != p.entry || id.BatchIdx() <= p.batch {
 		if id.LedgerID() != p.ledger {
 			old, p.producers = p.producers, nil
@@ -233,7 +268,7 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, do
 	}}
 	err := s.process(ctx, f, p, msg, track)
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHandedOver):
 	case errors.Is(err, errSend) || errors.Is(err, errOnceLimit):
 		track.seal(err)
 		return err
@@ -246,6 +281,9 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, do
 		err = s.deadLetter(p, msg, err, track.add())
 	}
 	track.seal(err)
+	if errors.Is(err, errHandedOver) {
+		return nil
+	}
 	return err
 }
 
@@ -271,7 +309,7 @@ func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg puls
 			return mctx.send(in.output, msg.Key(), v)
 		})
 		high = max(high, p.outputs)
-		if err == nil || permanent(err) || errors.Is(err, errSend) || errors.Is(err, errOnceLimit) || try >= in.comp.MaxRetries {
+		if err == nil || permanent(err) || errors.Is(err, errSend) || errors.Is(err, errOnceLimit) || errors.Is(err, errHandedOver) || try >= in.comp.MaxRetries {
 			return err
 		}
 		select {
@@ -311,17 +349,61 @@ func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done f
 	prod, err := o.s.producer(p, topic)
 	if err != nil {
 		done(nil)
+		if errors.Is(err, errHandedOver) {
+			return err
+		}
 		return fmt.Errorf("%w: %v", errSend, err)
 	}
 	p.outputs++
 	m.SequenceID = &seq
-	prod.SendAsync(context.Background(), m, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+	prod.send(m, func(err error) {
 		if err != nil {
 			err = fmt.Errorf("%w: to %s: %v", errSend, topic, err)
 		}
 		done(err)
 	})
 	return nil
+}
+
+// onceProducer keeps sends and Close apart, and fails on Close what the
+// client has not called back: pulsar-client-go v0.19.0 fails only the
+// messages already written to the connection, and a send racing with Close
+// may never call back; a message would wait for it forever.
+type onceProducer struct {
+	mu      sync.RWMutex
+	closed  bool
+	p       pulsar.Producer
+	pending sync.Map // *sync.Once -> the send's done
+}
+
+var errProducerClosed = errors.New("producer closed")
+
+func (o *onceProducer) send(m *pulsar.ProducerMessage, done func(error)) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		done(errProducerClosed)
+		return
+	}
+	once := new(sync.Once)
+	o.pending.Store(once, done)
+	o.p.SendAsync(context.Background(), m, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		o.pending.Delete(once)
+		once.Do(func() { done(err) })
+	})
+}
+
+// close fails what the producer still holds and waits for it.
+func (o *onceProducer) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	o.p.Close()
+	o.pending.Range(func(k, v any) bool {
+		o.pending.Delete(k)
+		k.(*sync.Once).Do(func() { v.(func(error))(errProducerClosed) })
+		return true
+	})
 }
 
 // sequenceID is an output's sequence id: the input's entry in the high
@@ -339,38 +421,59 @@ func sequenceID(entry, output int64) (int64, error) {
 
 // producer returns the partition's producer for an output topic, named
 // after the function, the input partition and its ledger.
-func (s *onceSession) producer(p *oncePart, topic string) (pulsar.Producer, error) {
+func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error) {
 	s.mu.Lock()
-	prod, ok := p.producers[topic]
+	op, ok := p.producers[topic]
+	inactive := p.inactive
 	s.mu.Unlock()
-	if ok {
-		return prod, nil
+	switch {
+	case inactive:
+		return nil, errHandedOver
+	case ok:
+		return op, nil
 	}
 	name := onceProducerName(s.in.comp.FQFN, p.topic, p.ledger)
 	// One message a batch: a batch that is partly a replay would be stored
 	// whole, its old messages again. (Not DisableBatching: in
 	// pulsar-client-go v0.19.0 unbatched sends race with a reconnection.)
 	opts := pulsar.ProducerOptions{Topic: topic, Name: name, BatchingMaxMessages: 1, SendTimeout: -1}
-	var err error
+	var (
+		prod pulsar.Producer
+		err  error
+	)
 	backoff := 100 * time.Millisecond
 	// The partition's previous owner may still hold the name for a moment.
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if prod, err = s.in.client.CreateProducer(opts); err == nil || time.Now().After(deadline) {
+		if prod, err = s.in.client.CreateProducer(opts); err == nil || time.Now().After(deadline) || s.inactive(p) {
 			break
 		}
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 2*time.Second)
 	}
 	if err != nil {
+		if s.inactive(p) {
+			return nil, errHandedOver
+		}
 		return nil, fmt.Errorf("opening producer %q on %s: %w", name, topic, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p.producers == nil {
-		p.producers = map[string]pulsar.Producer{}
+	if p.inactive { // handed over while the producer opened
+		go prod.Close()
+		return nil, errHandedOver
 	}
-	p.producers[topic] = prod
-	return prod, nil
+	if p.producers == nil {
+		p.producers = map[string]*onceProducer{}
+	}
+	op = &onceProducer{p: prod}
+	p.producers[topic] = op
+	return op, nil
+}
+
+func (s *onceSession) inactive(p *oncePart) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return p.inactive
 }
 
 // onceProducerName names the producer of one function's outputs from one
@@ -384,14 +487,20 @@ func onceProducerName(fqfn, input string, ledger int64) string {
 // the partition's messages that are done in order. A failed send ends the
 // session instead: the messages from the failed one on come again.
 func (s *onceSession) settle(p *oncePart, m *onceMsg, err error) {
+	s.mu.Lock()
+	if errors.Is(err, errHandedOver) || err != nil && p.inactive {
+		p.gap = true // the partition's new owner processes it again
+		s.mu.Unlock()
+		return
+	}
 	if err != nil {
+		s.mu.Unlock()
 		s.stop(err)
 		return
 	}
 	if !m.failed {
 		s.in.metrics.processed.Add(1)
 	}
-	s.mu.Lock()
 	m.settled = true
 	var last *onceMsg
 	for len(p.queue) > 0 && p.queue[0].settled {

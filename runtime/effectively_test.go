@@ -85,7 +85,9 @@ func TestEffectivelyOnceKillBatched(t *testing.T) {
 // function over a partitioned topic, each the active consumer of a
 // partition, and kills one: the other takes its partition over, opens its
 // producer under the same name once the broker has let the dead one go,
-// and every word is written exactly once.
+// and every word is written exactly once. The first instance to start had
+// both partitions for a moment, so the survivor often gets back a
+// partition it handed over, with stale messages of it still queued.
 func TestEffectivelyOnceFailover(t *testing.T) {
 	b := startBroker(t)
 	c := client(t, b)
@@ -180,5 +182,22 @@ func TestPosition(t *testing.T) {
 	}
 	if want := []int64{0, 0, 2, 4, 0, 2, 0, 0, 0}; !cmp.Equal(got, want) {
 		t.Errorf("first output numbers = %v, want %v", got, want)
+	}
+}
+
+// TestHandedOverPartitionSendsNothing: once another consumer has a
+// partition, this one opens no producer for it, and a message it was still
+// processing is left for the new owner without ending the session.
+func TestHandedOverPartitionSendsNothing(t *testing.T) {
+	stopped := false
+	s := &onceSession{stop: func(error) { stopped = true }, parts: map[string]*oncePart{}}
+	p := &oncePart{topic: "in", ledger: 1, inactive: true}
+	if _, err := s.producer(p, "out"); !errors.Is(err, errHandedOver) {
+		t.Errorf("producer for a handed-over partition: error %v, want %v", err, errHandedOver)
+	}
+	s.settle(p, &onceMsg{}, errHandedOver)
+	s.settle(p, &onceMsg{}, errSend) // a send the closed producer failed
+	if stopped {
+		t.Error("a handed-over message ended the session")
 	}
 }
