@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"reflect"
 	"time"
+
+	"github.com/meshc/meshc/runtime/external"
 )
 
 // Context is what a function sees of the message it handles and of the
@@ -51,6 +53,8 @@ type Context interface {
 type Input struct {
 	Payload []byte
 	Value   any
+
+	ahead *external.Pending // a foreign function's call, started ahead
 }
 
 // Emit sends one output value; a function may call it any number of times.

@@ -30,8 +30,10 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 	in.taking.Store(true)
 	var inflight sync.WaitGroup
 	taken, h := entries{}, held{}
+	recv, stopAhead := in.readAhead(consumer)
+	defer stopAhead()
 	for {
-		msg, err := consumer.Receive(ctx)
+		msg, err := recv.Receive(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -41,9 +43,10 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 		taken.take(msg)
 		in.take(ctx, consumer, f, msg, &inflight, h)
 	}
-	in.finishEntries(ctx, consumer, taken, func(ctx context.Context, msg pulsar.Message) {
+	in.finishEntries(ctx, recv, taken, func(ctx context.Context, msg pulsar.Message) {
 		in.take(ctx, consumer, f, msg, &inflight, h)
 	})
+	stopAhead()
 	in.waitGrace(&inflight) // in-flight messages are acknowledged or handed back before the consumer closes
 	return nil
 }
@@ -127,7 +130,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	fctx, cancel := in.deadline(ctx)
 	defer cancel()
 	mctx := &msgContext{Context: fctx, in: in, msg: msg, track: track}
-	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value}, func(v any) error {
+	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, func(v any) error {
 		if in.output == nil {
 			return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
 		}

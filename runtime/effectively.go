@@ -124,10 +124,12 @@ func (in *instance) onceSession(ctx context.Context, f Func, name string) error 
 	}
 	in.taking.Store(true)
 	defer in.taking.Store(false)
+	recv, stopAhead := in.readAhead(s.consumer)
+	defer stopAhead()
 	var inflight sync.WaitGroup
 	taken := entries{}
 	for {
-		msg, err := s.consumer.Receive(sctx)
+		msg, err := recv.Receive(sctx)
 		if err != nil {
 			if sctx.Err() != nil {
 				break
@@ -145,7 +147,7 @@ func (in *instance) onceSession(ctx context.Context, f Func, name string) error 
 		s.close(&inflight) // a replay or a stop: what is in flight comes again
 		return cause
 	}
-	in.finishEntries(ctx, s.consumer, taken, func(ctx context.Context, msg pulsar.Message) {
+	in.finishEntries(ctx, recv, taken, func(ctx context.Context, msg pulsar.Message) {
 		inflight.Add(1)
 		if err := s.handle(ctx, f, msg, inflight.Done); err != nil {
 			s.stop(err)
@@ -302,7 +304,11 @@ func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg puls
 	for try := 0; ; try++ {
 		p.outputs = first
 		mctx := &msgContext{Context: ctx, in: in, msg: msg, track: track, once: s.part(p)}
-		err = call(f, mctx, Input{Payload: msg.Payload(), Value: value}, func(v any) error {
+		inp := Input{Payload: msg.Payload(), Value: value}
+		if try == 0 {
+			inp.ahead = started(msg)
+		}
+		err = call(f, mctx, inp, func(v any) error {
 			if in.output == nil {
 				return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
 			}

@@ -74,6 +74,7 @@ type instance struct {
 	// deadLetters sends dead letters in the order messages failed.
 	deadLetters serial
 	state       *stateStore
+	starter     starter // a foreign function's, to start calls ahead
 }
 
 type patternCodec struct {

@@ -11,6 +11,7 @@ import (
 // foreign is a function that runs outside the instance's Go code: a child
 // process (exec) or a WebAssembly module (wasm).
 type foreign interface {
+	starter
 	Call(ctx external.Context, payload []byte, emit func([]byte) error) error
 	Close() error
 }
@@ -45,13 +46,23 @@ func (in *instance) startForeign(ctx context.Context) (Func, func(), error) {
 		}
 	}
 	call := func(ctx Context, m Input, emit Emit) error {
-		return f.Call(ctx, m.Payload, func(b []byte) error {
+		emitBytes := func(b []byte) error {
 			v, err := value(b)
 			if err != nil {
 				return err
 			}
 			return emit(v)
-		})
+		}
+		if m.ahead != nil {
+			return m.ahead.Finish(ctx, emitBytes)
+		}
+		return f.Call(ctx, m.Payload, emitBytes)
+	}
+	if in.comp.Implementation.Kind == "exec" {
+		// A child process works beside the runtime; a module runs on the
+		// runtime's own cores, where calls started ahead only compete
+		// (measured: 0.83x of one call at a time).
+		in.starter = f
 	}
 	return call, func() { f.Close() }, nil
 }

@@ -53,7 +53,7 @@ func (e entries) open() bool {
 // the consumer already holds, so that they are acknowledged whole; other
 // messages are left to be delivered again. It gives up at the grace
 // period. handle runs each message with a context not yet cancelled.
-func (in *instance) finishEntries(ctx context.Context, consumer pulsar.Consumer, taken entries, handle func(context.Context, pulsar.Message)) {
+func (in *instance) finishEntries(ctx context.Context, consumer receiver, taken entries, handle func(context.Context, pulsar.Message)) {
 	if !taken.open() {
 		return
 	}

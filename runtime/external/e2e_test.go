@@ -161,6 +161,36 @@ func TestPythonWasmAndGoInOneMesh(t *testing.T) {
 	}
 }
 
+// TestPipelinedCallsKeepOrder: calls to a child are started ahead, up to
+// its window, yet outputs leave in the order of the inputs, each once,
+// under at_least_once and effectively_once on a failover subscription.
+func TestPipelinedCallsKeepOrder(t *testing.T) {
+	for _, g := range []plan.Guarantee{plan.AtLeastOnce, plan.EffectivelyOnce} {
+		t.Run(string(g), func(t *testing.T) {
+			b := startBroker(t)
+			c := client(t, b)
+			in, out := topic("in"), topic("out")
+			comp := component("tag", python(t), in, out)
+			comp.Guarantee, comp.Subscription.Type, comp.MaxRetries, comp.State = g, "failover", 0, false
+			var sent, want []string
+			for i := range 500 {
+				sent = append(sent, fmt.Sprintf("w%d", i))
+				want = append(want, fmt.Sprintf("w%d py", i))
+			}
+			produce(t, c, in, sent...)
+			run(t, b, comp, quiet)
+			r := reader(t, c, out)
+			var got []string
+			for range want {
+				got = append(got, string(next(t, r).Payload()))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // TestKilledPythonChildLosesNothing kills the Python child with SIGKILL
 // while messages stream through it, under at_least_once, and counts every
 // input in the output.

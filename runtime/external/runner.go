@@ -193,33 +193,99 @@ func (r *Runner) Close() error {
 func (r *Runner) Call(ctx Context, payload []byte, emit func([]byte) error) error {
 	wctx, cancel := context.WithTimeout(ctx, r.opts.Timeout+waitLimit)
 	defer cancel()
+	if err := r.acquire(ctx, wctx); err != nil {
+		return err
+	}
+	defer r.release()
+	res, err := r.exchange(ctx, wctx, payload)
+	if err != nil {
+		return err
+	}
+	return r.apply(ctx, res, emit)
+}
+
+// Pending is a call sent ahead of its turn: the child works on it while the
+// caller finishes earlier messages.
+type Pending struct {
+	r    *Runner
+	done chan struct{}
+	res  *frame.Frame
+	err  error
+}
+
+// Start sends one message to the child, as Call does, and returns once it
+// is sent (or once a slot of the window is free); Finish applies its
+// result. Calls started in a row keep the child busy with the next while
+// the caller sends the outputs of the last.
+func (r *Runner) Start(ctx Context, payload []byte) *Pending {
+	p := &Pending{r: r, done: make(chan struct{})}
+	wctx, cancel := context.WithTimeout(ctx, r.opts.Timeout+waitLimit)
+	if p.err = r.acquire(ctx, wctx); p.err != nil {
+		cancel()
+		close(p.done)
+		return p
+	}
+	go func() {
+		defer close(p.done)
+		defer cancel()
+		defer r.release()
+		p.res, p.err = r.exchange(ctx, wctx, payload)
+	}()
+	return p
+}
+
+// Finish waits for the result of a started call and applies it, as Call
+// does, with ctx.
+func (p *Pending) Finish(ctx Context, emit func([]byte) error) error {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return fmt.Errorf("function %s: %w", p.r.opts.Name, ctx.Err())
+	}
+	if p.err != nil {
+		return p.err
+	}
+	return p.r.apply(ctx, p.res, emit)
+}
+
+// acquire takes a slot of the window.
+func (r *Runner) acquire(ctx, wctx context.Context) error {
 	select {
 	case r.slots <- struct{}{}:
-		defer func() { <-r.slots }()
+		return nil
 	case <-wctx.Done():
 		return r.waitErr(ctx, wctx, "waiting for a free slot")
 	}
+}
+
+func (r *Runner) release() { <-r.slots }
+
+// exchange sends a call and returns the child's answer.
+func (r *Runner) exchange(ctx Context, wctx context.Context, payload []byte) (*frame.Frame, error) {
 	req := callFrame(ctx, payload)
 	for attempt := 1; ; attempt++ {
 		c, err := r.live(wctx)
 		if errors.Is(err, ErrClosed) {
-			return err
+			return nil, err
 		}
 		if err != nil {
-			return r.waitErr(ctx, wctx, "waiting for it to start")
+			return nil, r.waitErr(ctx, wctx, "waiting for it to start")
 		}
 		req.ID = r.ids.Add(1)
 		res, err := r.roundTrip(wctx, c, req)
 		switch {
 		case err == nil:
-			return r.apply(ctx, res, emit)
+			return res, nil
 		case !errors.Is(err, errDied):
-			return err
+			return nil, err
 		case attempt >= 2:
-			return fmt.Errorf("function %s stopped twice while it held this message (%s): the message is retried, then dead-lettered", r.opts.Name, c.reason())
+			return nil, fmt.Errorf("function %s stopped twice while it held this message (%s): the message is retried, then dead-lettered", r.opts.Name, c.reason())
 		}
 	}
 }
+
+// Window is how many calls may be in flight to the child at once.
+func (r *Runner) Window() int { return r.opts.Window }
 
 // waitLimit bounds the wait for a slot or for a child to start.
 const waitLimit = 30 * time.Second

@@ -360,3 +360,33 @@ func TestPythonHelper(t *testing.T) {
 		t.Errorf("print() did not reach the log:\n%s", logs)
 	}
 }
+
+// TestStartedCallsFinishInOrder: calls started ahead each get their own
+// result, whatever the others do, and a call started after Close fails.
+func TestStartedCallsFinishInOrder(t *testing.T) {
+	r, _ := startGoChild(t, Options{Window: 4})
+	payloads := []string{"a", "fail", "b", "bad", "c", "d", "e", "f"}
+	var calls []*Pending
+	for _, p := range payloads {
+		calls = append(calls, r.Start(&fakeMsg{Context: context.Background(), payload: p}, []byte(p)))
+	}
+	var got []string
+	for i, c := range calls {
+		err := c.Finish(&fakeMsg{Context: context.Background()}, func(b []byte) error {
+			got = append(got, string(b))
+			return nil
+		})
+		if err != nil {
+			got = append(got, payloads[i]+": error")
+		}
+	}
+	want := []string{"A", "fail: error", "B", "bad: error", "C", "D", "E", "F"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	r.Close()
+	err := r.Start(&fakeMsg{Context: context.Background()}, []byte("x")).Finish(&fakeMsg{Context: context.Background()}, func([]byte) error { return nil })
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v, want %v", err, ErrClosed)
+	}
+}
