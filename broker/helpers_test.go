@@ -100,6 +100,20 @@ func receive(t testing.TB, ctx context.Context, cons pulsar.Consumer, n int) []s
 	return out
 }
 
+// take receives n messages and acknowledges none.
+func take(t testing.TB, ctx context.Context, cons pulsar.Consumer, n int) []pulsar.Message {
+	t.Helper()
+	out := make([]pulsar.Message, 0, n)
+	for len(out) < n {
+		m, err := cons.Receive(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(out), n, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // sendAll publishes payloads asynchronously and waits for every receipt.
 func sendAll(t testing.TB, ctx context.Context, p pulsar.Producer, msgs []*pulsar.ProducerMessage) {
 	t.Helper()

@@ -82,14 +82,7 @@ func TestUnackedLimit(t *testing.T) {
 	p := mustProducer(t, newClient(t, b), pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	sendAll(t, ctx, p, payloads("m", 50))
 
-	var held []pulsar.Message
-	for range 10 {
-		m, err := slow.Receive(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, m)
-	}
+	held := take(t, ctx, slow, 10)
 	waitFor(t, func() bool {
 		st, err := b.Stats(topic)
 		if err != nil || len(st.Subscriptions["s"].Consumers) != 1 {

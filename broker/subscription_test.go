@@ -213,15 +213,7 @@ func TestCumulativeAck(t *testing.T) {
 		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	sendAll(t, ctx, p, payloads("m", 10))
-	var last pulsar.Message
-	for range 10 {
-		m, err := cons.Receive(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = m
-	}
-	if err := cons.AckCumulative(last); err != nil {
+	if err := cons.AckCumulative(take(t, ctx, cons, 10)[9]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {
@@ -381,15 +373,7 @@ func TestCumulativeAckInsideFirstBatch(t *testing.T) {
 	cons := mustSubscribe(t, c, opts)
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, BatchingMaxMessages: 50, BatchingMaxPublishDelay: time.Second})
 	sendAll(t, ctx, p, payloads("m", 100))
-	var fifth pulsar.Message
-	for range 5 {
-		m, err := cons.Receive(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fifth = m
-	}
-	if err := cons.AckCumulative(fifth); err != nil {
+	if err := cons.AckCumulative(take(t, ctx, cons, 5)[4]); err != nil {
 		t.Fatal(err)
 	}
 	cons.Close()

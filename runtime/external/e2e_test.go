@@ -145,13 +145,26 @@ func TestPythonWasmAndGoInOneMesh(t *testing.T) {
 	run(t, b, component("tag", python(t), in, tagged), quiet)
 	run(t, b, component("upper", wasmGuest(t), tagged, upper), quiet)
 	run(t, b, component("exclaim", plan.Implementation{Kind: "builtin", Name: "exclamation"}, upper, out), quiet)
-	var sent, want []string
-	for i := range 100 {
-		sent = append(sent, fmt.Sprintf("word %d", i))
-		want = append(want, fmt.Sprintf("WORD %d PY!", i))
-	}
+	sent, want := numbered(100, "word %d", "WORD %d PY!")
 	produce(t, c, in, sent...)
-	r := reader(t, c, out)
+	expectOutputs(t, c, out, want)
+}
+
+// numbered makes n inputs and their expected outputs from two formats of
+// the message's number.
+func numbered(n int, input, output string) (sent, want []string) {
+	for i := range n {
+		sent = append(sent, fmt.Sprintf(input, i))
+		want = append(want, fmt.Sprintf(output, i))
+	}
+	return sent, want
+}
+
+// expectOutputs reads a topic from its start and compares what comes with
+// want, in order.
+func expectOutputs(t *testing.T, c pulsar.Client, topic string, want []string) {
+	t.Helper()
+	r := reader(t, c, topic)
 	var got []string
 	for range want {
 		got = append(got, string(next(t, r).Payload()))
@@ -172,21 +185,10 @@ func TestPipelinedCallsKeepOrder(t *testing.T) {
 			in, out := topic("in"), topic("out")
 			comp := component("tag", python(t), in, out)
 			comp.Guarantee, comp.Subscription.Type, comp.MaxRetries, comp.State = g, "failover", 0, false
-			var sent, want []string
-			for i := range 500 {
-				sent = append(sent, fmt.Sprintf("w%d", i))
-				want = append(want, fmt.Sprintf("w%d py", i))
-			}
+			sent, want := numbered(500, "w%d", "w%d py")
 			produce(t, c, in, sent...)
 			run(t, b, comp, quiet)
-			r := reader(t, c, out)
-			var got []string
-			for range want {
-				got = append(got, string(next(t, r).Payload()))
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			expectOutputs(t, c, out, want)
 		})
 	}
 }
