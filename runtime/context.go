@@ -96,7 +96,11 @@ func (c *msgContext) IncrCounter(key string, by int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := s.counter(key) + by
+	v, ok, err := s.read(c, "c/"+key)
+	if err != nil {
+		return 0, err
+	}
+	n := counter(v, ok) + by
 	s.put(c, "c/"+key, binary.BigEndian.AppendUint64(nil, uint64(n)), c.track.add())
 	return n, nil
 }
@@ -106,7 +110,8 @@ func (c *msgContext) GetCounter(key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.counter(key), nil
+	v, ok, err := s.read(c, "c/"+key)
+	return counter(v, ok), err
 }
 
 func (c *msgContext) PutState(key string, value []byte) error {
@@ -126,8 +131,7 @@ func (c *msgContext) GetState(key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	v, ok := s.get("s/" + key)
-	return v, ok, nil
+	return s.read(c, "s/"+key)
 }
 
 func (c *msgContext) DeleteState(key string) error {

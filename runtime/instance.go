@@ -217,7 +217,8 @@ func (in *instance) open(ctx context.Context) error {
 		in.fnLog = slog.New(newLogTopicHandler(in.log.Handler(), in.logTo.producer))
 	}
 	if c.State {
-		in.state, err = openState(ctx, in.client, stateTopic(in.plan.Mesh.Tenant, in.plan.Mesh.Namespace, c.Name))
+		shared := c.Replicas.Count > 1 || c.Replicas.Max > 1
+		in.state, err = openState(ctx, in.client, stateTopic(in.plan.Mesh.Tenant, in.plan.Mesh.Namespace, c.Name), true, shared)
 	}
 	return err
 }

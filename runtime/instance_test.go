@@ -299,6 +299,52 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 }
 
+// TestStateFollowsOtherWriters: two instances of one stateful function
+// both run, and a key moves from one to the other (here: each reads its
+// own input topic) once the first has stored its count, as key_shared
+// moves a key only once the messages before are acknowledged: the second
+// goes on from that count.
+func TestStateFollowsOtherWriters(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in1, in2, out := topic("words1"), topic("words2"), topic("counts")
+	countSchema := plan.Schema{Type: "json", Definition: `{"type":"record","name":"Count","fields":[{"name":"word","type":"string"},{"name":"count","type":"long"}]}`}
+	name := fmt.Sprintf("count%d", topicSeq.Add(1))
+	for _, in := range []string{in1, in2} {
+		f := function(name, "word_count", in, out, str, countSchema)
+		f.State, f.Replicas = true, plan.Replicas{Count: 2}
+		f.Subscription.Name = "s-" + in
+		runInstance(t, b, f, Builtins())
+	}
+	produce(t, c, in1, "a", "a", "a")
+	waitFor(t, func() bool {
+		e, _, _ := QueryState(context.Background(), c, "public", "default", name, "a")
+		return e.Number == 3
+	})
+	produce(t, c, in2, "a")
+	got := payloads(collect(t, c, out, 4))
+	want := []string{`{"count":1,"word":"a"}`, `{"count":2,"word":"a"}`, `{"count":3,"word":"a"}`, `{"count":4,"word":"a"}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestStateTakesUpPutState: a running instance's store takes up a value
+// written with PutState.
+func TestStateTakesUpPutState(t *testing.T) {
+	c := client(t, startBroker(t))
+	ctx := context.Background()
+	s, err := openState(ctx, c, stateTopic("public", "default", "f"), true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := PutState(ctx, c, "public", "default", "f", StateEntry{Key: "fox", Counter: true, Number: 41}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return counter(s.get("c/fox")) == 41 })
+}
+
 // waitOutputs waits until a topic holds at least n more messages than
 // were seen by earlier calls for it.
 var seen = map[string]int{}

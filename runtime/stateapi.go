@@ -20,13 +20,13 @@ type StateEntry struct {
 // QueryState reads one key of a function's state from its state topic, as
 // a starting instance reads it: the counter of that name, else the value.
 func QueryState(ctx context.Context, client pulsar.Client, tenant, namespace, function, key string) (StateEntry, bool, error) {
-	s, err := openState(ctx, client, stateTopic(tenant, namespace, function))
+	s, err := openState(ctx, client, stateTopic(tenant, namespace, function), false, false)
 	if err != nil {
 		return StateEntry{}, false, err
 	}
 	defer s.close()
 	if v, ok := s.get("c/" + key); ok && len(v) == 8 {
-		return StateEntry{Key: key, Counter: true, Number: s.counter(key)}, true, nil
+		return StateEntry{Key: key, Counter: true, Number: counter(v, ok)}, true, nil
 	}
 	if v, ok := s.get("s/" + key); ok {
 		return StateEntry{Key: key, Value: v}, true, nil
@@ -35,10 +35,10 @@ func QueryState(ctx context.Context, client pulsar.Client, tenant, namespace, fu
 }
 
 // PutState writes one key of a function's state to its state topic. The
-// function's running instances keep their own copy: stop them first, and
-// they read the new value when they start.
+// function's running instances read the change from there too; one in the
+// middle of a message that changes the same key may write over it.
 func PutState(ctx context.Context, client pulsar.Client, tenant, namespace, function string, e StateEntry) error {
-	s, err := openState(ctx, client, stateTopic(tenant, namespace, function))
+	s, err := openState(ctx, client, stateTopic(tenant, namespace, function), false, false)
 	if err != nil {
 		return err
 	}

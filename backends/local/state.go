@@ -36,9 +36,10 @@ func (m *Mesh) QueryState(ctx context.Context, client pulsar.Client, name, key s
 
 // PutState sets one key of a function's state: a counter when counter is
 // set or the key holds one already (value is then an integer), else a
-// value. Instances keep a copy of their state, so the function's running
-// instances are stopped first and started again after: they settle what
-// they have in flight, and read the new value when they start.
+// value. Running instances would take the change up by themselves, but one
+// in the middle of a message for the same key could write over it, so the
+// function's instances are stopped first and started again after: they
+// settle what they have in flight, and read the new value when they start.
 func (m *Mesh) PutState(ctx context.Context, client pulsar.Client, name, key, value string, counter bool) error {
 	c, err := m.stateful(name)
 	if err != nil {
