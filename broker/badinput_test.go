@@ -1,37 +1,18 @@
 package broker
 
 import (
-	"bytes"
 	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/meshc/meshc/broker/internal/wire"
+	"github.com/meshc/meshc/internal/syncbuf"
 )
-
-// syncBuffer is a log sink tests can read while the broker writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func connectFrame(t *testing.T) []byte {
 	v, pv := "raw", int32(20)
@@ -44,7 +25,7 @@ func connectFrame(t *testing.T) []byte {
 }
 
 func TestBadInputClosesOnlyThatConnection(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	b := startBroker(t, Config{MaxMessageSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	c := newClient(t, b)
 	ctx := testCtx(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshc/meshc/broker/internal/wire"
+	"github.com/meshc/meshc/internal/syncbuf"
 )
 
 // checkUnharmed produces and consumes on a fresh topic through c, which
@@ -227,7 +228,7 @@ func TestPendingOutputLimit(t *testing.T) {
 // and refuses a larger message itself; a raw frame over the limit closes
 // its connection with the reason logged, and nothing else is touched.
 func TestMessageSizeLimit(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	b := startBroker(t, Config{MaxMessageSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	c := newClient(t, b)
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: uniqueTopic("size-limit"), DisableBatching: true})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/syncbuf"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
@@ -47,7 +48,7 @@ func startBroker(t *testing.T) *broker.Broker {
 }
 
 // start runs a plan's mesh with this test binary as its instances.
-func start(t *testing.T, p *plan.Plan, b *broker.Broker, stdout *syncBuffer) *Mesh {
+func start(t *testing.T, p *plan.Plan, b *broker.Broker, stdout *syncbuf.Buffer) *Mesh {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshc/meshc/broker"
+	"github.com/meshc/meshc/internal/syncbuf"
 )
 
 func TestOrder(t *testing.T) {
@@ -49,7 +50,7 @@ sink good(b) { use = builtin.stdout }`, []string{"f", "good", "rejects"}},
 // shuts down: every message reaches the sink before the sink stops.
 func TestRunToTheEnd(t *testing.T) {
 	b := startBroker(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	m := start(t, compile(t, `mesh m {}
 topic lines string
 topic shouts string
@@ -78,7 +79,7 @@ sink print(shouts) { use = builtin.stdout }`), b, &out)
 // running; what is written meanwhile waits in its topic.
 func TestStopStartOneFunction(t *testing.T) {
 	b := startBroker(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	m := start(t, compile(t, `mesh m {}
 topic in string external
 topic out string
@@ -109,7 +110,7 @@ sink print(out) { use = builtin.stdout }`), b, &out)
 // at_least_once every message still comes out (some perhaps twice).
 func TestCrashRestartsWithoutLoss(t *testing.T) {
 	b := startBroker(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	m := start(t, compile(t, `mesh m { defaults { guarantee = at_least_once } }
 topic in string external
 topic out string

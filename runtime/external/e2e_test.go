@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/syncbuf"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/google/go-cmp/cmp"
@@ -201,7 +202,7 @@ func TestKilledPythonChildLosesNothing(t *testing.T) {
 	c := client(t, b)
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	t.Setenv("MESHC_TEST_PIDFILE", pidfile)
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	in, out := topic("in"), topic("out")
 	const n = 3000
 	var sent []string
@@ -297,21 +298,4 @@ func TestMaliciousModuleIsRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(granted, "x")); err == nil {
 		t.Error("the module wrote into a read-only folder")
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/meshc/meshc/internal/syncbuf"
 	"github.com/meshc/meshc/runtime/external/child"
 )
 
@@ -119,28 +120,10 @@ func callCtx(ctx context.Context, r *Runner, payload string) ([]string, []string
 
 var errBad = errors.New("bad input")
 
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startGoChild starts this test binary as a child.
-func startGoChild(t *testing.T, opts Options) (*Runner, *logBuffer) {
+func startGoChild(t *testing.T, opts Options) (*Runner, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	opts.Name = "testfn"
 	opts.Start = Command([]string{os.Args[0]}, []string{"MESHC_TEST_CHILD=1", "GORACE=atexit_sleep_ms=0"}, "", log)
@@ -318,7 +301,7 @@ func TestPythonHelper(t *testing.T) {
 	if err != nil {
 		t.Fatalf("python3 is needed for the Python helper's test: %v", err)
 	}
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	env := []string{"PYTHONPATH=python", `MESHC_FUNCTION_CONFIG={"greeting":"hi"}`}
 	r, err := New(context.Background(), Options{Name: "py", Start: Command([]string{python, "testdata/ops.py"}, env, "", log),

@@ -1,7 +1,6 @@
 package wasm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,10 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/meshc/meshc/internal/syncbuf"
 	"github.com/meshc/meshc/runtime/wasm/wasmtest"
 )
 
@@ -55,27 +54,10 @@ func (m *msg) PutState(string, []byte) error { return nil }
 func (m *msg) DeleteState(string) error      { return nil }
 func (m *msg) Publish(string, any) error     { return nil }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // start compiles the guest with opts and starts a runner on it.
-func start(t *testing.T, opts Options) (*Function, *logBuffer) {
+func start(t *testing.T, opts Options) (*Function, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	opts.Module = guest
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	if opts.Memory == 0 {
