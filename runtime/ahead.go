@@ -27,10 +27,11 @@ type starter interface {
 	Window() int
 }
 
-// aheadMessage is a message whose call has started.
+// aheadMessage is a message decoded, and whose call has started.
 type aheadMessage struct {
 	pulsar.Message
-	call *external.Pending
+	value any
+	call  *external.Pending
 }
 
 // started returns the call started for a message, if any.
@@ -84,11 +85,20 @@ func (a *readAhead) run(ctx context.Context, in *instance, c pulsar.Consumer) {
 // startAhead starts the call for a message its input schema accepts; the
 // loop dead-letters the others as usual.
 func (in *instance) startAhead(ctx context.Context, msg pulsar.Message) pulsar.Message {
-	if _, err := in.codecFor(msg.Topic()).Decode(msg.Payload()); err != nil {
+	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	if err != nil {
 		return msg
 	}
 	mctx := &msgContext{Context: ctx, in: in, msg: msg} // stopping reading ahead cancels the calls not taken
-	return &aheadMessage{Message: msg, call: in.starter.Start(mctx, msg.Payload())}
+	return &aheadMessage{Message: msg, value: value, call: in.starter.Start(mctx, msg.Payload())}
+}
+
+// decode decodes a message by its topic's schema, once.
+func (in *instance) decode(msg pulsar.Message) (any, error) {
+	if m, ok := msg.(*aheadMessage); ok {
+		return m.value, nil
+	}
+	return in.codecFor(msg.Topic()).Decode(msg.Payload())
 }
 
 func (a *readAhead) Receive(ctx context.Context) (pulsar.Message, error) {

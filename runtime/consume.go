@@ -122,7 +122,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 		in.metrics.observe(start)
 		in.settle(consumer, msg, err, atMostOnce, done)
 	}}
-	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	value, err := in.decode(msg)
 	if err != nil {
 		track.seal(err)
 		return

@@ -295,7 +295,7 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, do
 // and not stored twice.
 func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg pulsar.Message, track *tracker) error {
 	in := s.in
-	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	value, err := in.decode(msg)
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ type stateStore struct {
 
 	reader pulsar.Reader      // set while following
 	stop   context.CancelFunc // stops following
-	shared bool               // other instances may write
-	known  map[string]bool    // keys current here: written here, or read after catching up
+	shared bool               // following, and other instances may write
+	known  map[string]bool    // when shared: keys current here, written here or read after catching up
 	at     statePos           // the last change read from the topic
 	moved  chan struct{}      // closed, and replaced, when at moves
 }
@@ -62,7 +62,7 @@ func stateTopic(tenant, namespace, name string) string {
 // write.
 func openState(ctx context.Context, client pulsar.Client, topic string, follow, shared bool) (*stateStore, error) {
 	s := &stateStore{values: map[string][]byte{}, known: map[string]bool{}, moved: make(chan struct{}),
-		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: shared, at: statePos{ledger: -1, entry: -1}}
+		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: follow && shared, at: statePos{ledger: -1, entry: -1}}
 	reader, err := client.CreateReader(pulsar.ReaderOptions{
 		Topic: topic, StartMessageID: pulsar.EarliestMessageID(), ReadCompacted: true,
 	})
@@ -138,7 +138,7 @@ func (s *stateStore) get(key string) ([]byte, bool) {
 // after another writer changed it.
 func (s *stateStore) read(ctx context.Context, key string) ([]byte, bool, error) {
 	s.mu.Lock()
-	known := !s.shared || s.reader == nil || s.known[key]
+	known := !s.shared || s.known[key]
 	s.mu.Unlock()
 	if !known {
 		if err := s.catchUp(ctx); err != nil {
@@ -180,7 +180,9 @@ func (s *stateStore) catchUp(ctx context.Context) error {
 func (s *stateStore) put(ctx context.Context, key string, value []byte, done func(error)) {
 	s.mu.Lock()
 	s.apply(key, value)
-	s.known[key] = true
+	if s.shared {
+		s.known[key] = true
+	}
 	s.mu.Unlock()
 	m := &pulsar.ProducerMessage{Key: key, Payload: value, Properties: map[string]string{writerProperty: s.writer}}
 	s.producer.SendAsync(context.WithoutCancel(ctx), m,

@@ -129,37 +129,45 @@ func (c *conn) reason() error {
 	return c.err
 }
 
-// roundTrip sends one call and waits for its result. When ctx runs out of
-// time the child is taken for hung and killed.
-func (c *conn) roundTrip(ctx context.Context, req *frame.Frame) (*frame.Frame, error) {
+// send writes one call and returns where its result will come. When ctx
+// runs out of time the child is taken for hung and killed.
+func (c *conn) send(ctx context.Context, req *frame.Frame) chan *frame.Frame {
 	ch := make(chan *frame.Frame, 1)
 	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		return nil, errDied
+	dead := c.err != nil
+	if !dead {
+		c.pending[req.ID] = ch
 	}
-	c.pending[req.ID] = ch
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, req.ID)
-		c.mu.Unlock()
-	}()
-	hung := func() {
-		if ctx.Err() == context.DeadlineExceeded {
-			c.fail(errors.New("it did not answer in time"))
-		}
+	if dead {
+		return ch // await finds the child dead
 	}
 	// A write blocked on a hung child's full pipe ends when it is killed.
-	defer context.AfterFunc(ctx, hung)()
+	defer context.AfterFunc(ctx, func() { c.hung(ctx) })()
 	if err := c.write(req); err != nil {
 		c.fail(fmt.Errorf("writing to its standard input: %w", err))
 	}
+	return ch
+}
+
+func (c *conn) hung(ctx context.Context) {
+	if ctx.Err() == context.DeadlineExceeded {
+		c.fail(errors.New("it did not answer in time"))
+	}
+}
+
+// await waits for the result of a call sent with send.
+func (c *conn) await(ctx context.Context, id uint64, ch chan *frame.Frame) (*frame.Frame, error) {
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+	}()
 	select {
 	case res := <-ch:
 		return res, nil
 	case <-ctx.Done():
-		hung()
+		c.hung(ctx)
 		return nil, ctx.Err()
 	case <-c.dead:
 		// A result that arrived just before the end still counts.

@@ -177,16 +177,21 @@ func expectOutputs(t *testing.T, c pulsar.Client, topic string, want []string) {
 
 // TestPipelinedCallsKeepOrder: calls to a child are started ahead, up to
 // its window, yet outputs leave in the order of the inputs, each once,
-// under at_least_once and effectively_once on a failover subscription.
+// under at_least_once and effectively_once on a failover subscription. The
+// child (this test binary, see lookahead) answers a call only once the
+// next one has come, so without calls started ahead nothing would come
+// out.
 func TestPipelinedCallsKeepOrder(t *testing.T) {
+	t.Setenv("MESHC_TEST_CHILD", "lookahead") // the instance's child inherits it
 	for _, g := range []plan.Guarantee{plan.AtLeastOnce, plan.EffectivelyOnce} {
 		t.Run(string(g), func(t *testing.T) {
 			b := startBroker(t)
 			c := client(t, b)
 			in, out := topic("in"), topic("out")
-			comp := component("tag", python(t), in, out)
+			comp := component("ahead", plan.Implementation{Kind: "exec", Command: []string{os.Args[0]}}, in, out)
 			comp.Guarantee, comp.Subscription.Type, comp.MaxRetries, comp.State = g, "failover", 0, false
-			sent, want := numbered(500, "w%d", "w%d py")
+			sent, want := numbered(500, "w%d", "w%d")
+			sent, want = append(sent, "last"), append(want, "last")
 			produce(t, c, in, sent...)
 			run(t, b, comp, quiet)
 			expectOutputs(t, c, out, want)

@@ -197,7 +197,7 @@ func (r *Runner) Call(ctx Context, payload []byte, emit func([]byte) error) erro
 		return err
 	}
 	defer r.release()
-	res, err := r.exchange(ctx, wctx, payload)
+	res, err := r.exchange(ctx, wctx, callFrame(ctx, payload), nil)
 	if err != nil {
 		return err
 	}
@@ -214,22 +214,33 @@ type Pending struct {
 }
 
 // Start sends one message to the child, as Call does, and returns once it
-// is sent (or once a slot of the window is free); Finish applies its
-// result. Calls started in a row keep the child busy with the next while
-// the caller sends the outputs of the last.
+// is written (after waiting for a free slot of the window, or for the
+// child to start); Finish applies its result. Calls started in a row reach
+// the child in that order, and keep it busy with the next while the caller
+// sends the outputs of the last.
 func (r *Runner) Start(ctx Context, payload []byte) *Pending {
 	p := &Pending{r: r, done: make(chan struct{})}
 	wctx, cancel := context.WithTimeout(ctx, r.opts.Timeout+waitLimit)
-	if p.err = r.acquire(ctx, wctx); p.err != nil {
+	fail := func(err error) *Pending {
 		cancel()
+		p.err = err
 		close(p.done)
 		return p
+	}
+	if err := r.acquire(ctx, wctx); err != nil {
+		return fail(err)
+	}
+	req := callFrame(ctx, payload)
+	f, err := r.send(ctx, wctx, req)
+	if err != nil {
+		r.release()
+		return fail(err)
 	}
 	go func() {
 		defer close(p.done)
 		defer cancel()
 		defer r.release()
-		p.res, p.err = r.exchange(ctx, wctx, payload)
+		p.res, p.err = r.exchange(ctx, wctx, req, f)
 	}()
 	return p
 }
@@ -260,19 +271,62 @@ func (r *Runner) acquire(ctx, wctx context.Context) error {
 
 func (r *Runner) release() { <-r.slots }
 
-// exchange sends a call and returns the child's answer.
-func (r *Runner) exchange(ctx Context, wctx context.Context, payload []byte) (*frame.Frame, error) {
-	req := callFrame(ctx, payload)
+// flight is a call written to a child, waiting for its result.
+type flight struct {
+	c         *conn
+	id        uint64
+	ch        chan *frame.Frame
+	parent    context.Context // the whole call's
+	ctx       context.Context // this attempt's time limit
+	cancel    context.CancelFunc
+	startedAt time.Time
+}
+
+// send writes a call to the live child, waiting for one to start.
+func (r *Runner) send(ctx Context, wctx context.Context, req *frame.Frame) (*flight, error) {
+	c, err := r.live(wctx)
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, r.waitErr(ctx, wctx, "waiting for it to start")
+	}
+	req.ID = r.ids.Add(1)
+	f := &flight{c: c, id: req.ID, parent: wctx, startedAt: time.Now()}
+	f.ctx, f.cancel = context.WithTimeout(wctx, r.opts.Timeout)
+	f.ch = c.send(f.ctx, req)
+	return f, nil
+}
+
+// await waits for a call's result within the time limit; a child that does
+// not answer in time is taken for hung, and killed.
+func (r *Runner) await(f *flight) (*frame.Frame, error) {
+	defer f.cancel()
+	res, err := f.c.await(f.ctx, f.id, f.ch)
+	switch {
+	case err == nil || errors.Is(err, errDied):
+		return res, err
+	case f.parent.Err() == context.Canceled:
+		return nil, fmt.Errorf("function %s: %w", r.opts.Name, f.parent.Err())
+	}
+	return nil, fmt.Errorf("function %s did not answer within %s: it was restarted; the message is retried, then dead-lettered: %w",
+		r.opts.Name, time.Since(f.startedAt).Round(time.Millisecond), err)
+}
+
+// exchange returns the answer to a call, sending it first unless f says it
+// has been sent already. A child that stops while it holds the call gets
+// it again once restarted, once.
+func (r *Runner) exchange(ctx Context, wctx context.Context, req *frame.Frame, f *flight) (*frame.Frame, error) {
 	for attempt := 1; ; attempt++ {
-		c, err := r.live(wctx)
-		if errors.Is(err, ErrClosed) {
-			return nil, err
+		if f == nil {
+			var err error
+			if f, err = r.send(ctx, wctx, req); err != nil {
+				return nil, err
+			}
 		}
-		if err != nil {
-			return nil, r.waitErr(ctx, wctx, "waiting for it to start")
-		}
-		req.ID = r.ids.Add(1)
-		res, err := r.roundTrip(wctx, c, req)
+		res, err := r.await(f)
+		c := f.c
+		f = nil
 		switch {
 		case err == nil:
 			return res, nil
@@ -289,23 +343,6 @@ func (r *Runner) Window() int { return r.opts.Window }
 
 // waitLimit bounds the wait for a slot or for a child to start.
 const waitLimit = 30 * time.Second
-
-// roundTrip sends one call within the time limit; a child that does not
-// answer in time is taken for hung, and killed.
-func (r *Runner) roundTrip(ctx context.Context, c *conn, req *frame.Frame) (*frame.Frame, error) {
-	start := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
-	defer cancel()
-	res, err := c.roundTrip(cctx, req)
-	switch {
-	case err == nil || errors.Is(err, errDied):
-		return res, err
-	case ctx.Err() == context.Canceled:
-		return nil, fmt.Errorf("function %s: %w", r.opts.Name, ctx.Err())
-	}
-	return nil, fmt.Errorf("function %s did not answer within %s: it was restarted; the message is retried, then dead-lettered: %w",
-		r.opts.Name, time.Since(start).Round(time.Millisecond), err)
-}
 
 // waitErr explains a call that could not be sent.
 func (r *Runner) waitErr(parent, wctx context.Context, doing string) error {

@@ -1,10 +1,12 @@
 package external
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -18,19 +20,64 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/meshc/meshc/internal/syncbuf"
 	"github.com/meshc/meshc/runtime/external/child"
+	"github.com/meshc/meshc/runtime/external/frame"
 )
 
 // The test binary is also the child: with MESHC_TEST_CHILD set it serves
-// calls with testChild instead of running the tests.
+// calls with testChild (or, set to "lookahead", with lookahead) instead of
+// running the tests.
 func TestMain(m *testing.M) {
-	if os.Getenv("MESHC_TEST_CHILD") != "" {
-		if err := child.Run(testChild); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	serve := func() error { return child.Run(testChild) }
+	switch os.Getenv("MESHC_TEST_CHILD") {
+	case "":
+		os.Exit(m.Run())
+	case "lookahead":
+		serve = func() error { return lookahead(os.Stdin, os.Stdout) }
 	}
-	os.Exit(m.Run())
+	if err := serve(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// lookahead answers each call, with its payload, only once the next call
+// has come (or at once for the payload "last"): a runtime that waits for
+// one answer before it sends the next call never gets any.
+func lookahead(r io.Reader, w io.Writer) error {
+	in := bufio.NewReader(r)
+	answer := func(c *frame.Frame) error {
+		res := frame.Frame{Kind: frame.Result, ID: c.ID}
+		for _, f := range c.Fields {
+			if f.Tag == frame.Payload {
+				res.Fields = append(res.Fields, frame.Field{Tag: frame.Output, Value: f.Value})
+			}
+		}
+		_, err := w.Write(frame.Append(nil, &res))
+		return err
+	}
+	var held *frame.Frame
+	for {
+		c, err := frame.Read(in)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if held != nil {
+			if err := answer(held); err != nil {
+				return err
+			}
+		}
+		held = c
+		if slices.ContainsFunc(c.Fields, func(f frame.Field) bool { return f.Tag == frame.Payload && string(f.Value) == "last" }) {
+			if err := answer(c); err != nil {
+				return err
+			}
+			held = nil
+		}
+	}
 }
 
 // testChild acts on the payload: each word names a behaviour.
