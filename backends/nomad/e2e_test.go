@@ -177,15 +177,27 @@ plugin "raw_exec" {
 		default:
 		}
 		if nodes, _, err := cl.API().Nodes().List(nil); err == nil && len(nodes) == 1 && nodes[0].Status == "ready" {
-			if d := nodes[0].Drivers["raw_exec"]; d != nil && d.Healthy {
+			if d := nodes[0].Drivers["raw_exec"]; d != nil && d.Healthy && keyringReady(cl) {
 				return a
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the Nomad agent at %s has no ready node with raw_exec after 90s\n%s", a.addr, a.tail())
+			t.Fatalf("the Nomad agent at %s has no ready node with raw_exec and keyring after 90s\n%s", a.addr, a.tail())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// keyringReady tells whether the agent can store variables: its leader
+// initialises the keyring a moment after the node is ready, and a variable
+// written before that fails with "keyring has not been initialized yet".
+func keyringReady(cl *nomad.Cluster) bool {
+	probe := &api.Variable{Path: "meshc/e2e/ready", Items: api.VariableItems{"ok": "1"}}
+	if _, _, err := cl.API().Variables().Create(probe, nil); err != nil {
+		return false
+	}
+	_, err := cl.API().Variables().Delete(probe.Path, nil)
+	return err == nil
 }
 
 // chrootLines adds pairs of chroot_env entries: host folder, then where
