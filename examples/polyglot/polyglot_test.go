@@ -64,9 +64,10 @@ func TestPolyglot(t *testing.T) {
 	}
 
 	got := read(t, b.URL(), topicOf(t, p, "exclaimed"), 6)
+	// shout numbers the sentences from its state, in the order they come.
 	want := []string{
-		"(shouted) DOG LAZY THE OVER JUMPS!", "(shouted) DOG LAZY THE OVER JUMPS!", "(shouted) DOG LAZY THE OVER JUMPS!",
-		"(shouted) FOX BROWN QUICK THE!", "(shouted) FOX BROWN QUICK THE!", "(shouted) FOX BROWN QUICK THE!",
+		"#1 (shouted) FOX BROWN QUICK THE!", "#2 (shouted) DOG LAZY THE OVER JUMPS!", "#3 (shouted) FOX BROWN QUICK THE!",
+		"#4 (shouted) DOG LAZY THE OVER JUMPS!", "#5 (shouted) FOX BROWN QUICK THE!", "#6 (shouted) DOG LAZY THE OVER JUMPS!",
 	}
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {

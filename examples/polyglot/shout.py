@@ -1,5 +1,5 @@
-"""shout: upper-cases each sentence, counts them in the function's state,
-and appends the suffix from the mesh's config."""
+"""shout: upper-cases each sentence, appends the suffix from the mesh's
+config, and numbers it with a counter kept in the function's state."""
 import os
 import sys
 
@@ -12,7 +12,7 @@ suffix = meshc_function.config().get("suffix", "")
 
 def shout(msg, ctx):
     ctx.incr_counter("sentences", 1)
-    return msg.text.upper() + suffix
+    return "%s%s #%d" % (msg.text.upper(), suffix, ctx.get_counter("sentences"))
 
 
 meshc_function.run(shout)

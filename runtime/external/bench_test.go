@@ -124,6 +124,8 @@ func (benchMsg) Key() string                              { return "" }
 func (benchMsg) Properties() map[string]string            { return nil }
 func (benchMsg) EventTime() time.Time                     { return time.Time{} }
 func (benchMsg) IncrCounter(string, int64) (int64, error) { return 0, nil }
+func (benchMsg) GetCounter(string) (int64, error)         { return 0, nil }
 func (benchMsg) PutState(string, []byte) error            { return nil }
+func (benchMsg) GetState(string) ([]byte, bool, error)    { return nil, false, nil }
 func (benchMsg) DeleteState(string) error                 { return nil }
 func (benchMsg) Publish(string, any) error                { return nil }

@@ -22,7 +22,9 @@ type Context interface {
 	Properties() map[string]string
 	EventTime() time.Time
 	IncrCounter(key string, by int64) (int64, error)
+	GetCounter(key string) (int64, error)
 	PutState(key string, value []byte) error
+	GetState(key string) ([]byte, bool, error)
 	DeleteState(key string) error
 	Publish(topic string, value any) error
 }
@@ -48,37 +50,51 @@ type conn struct {
 	buf []byte
 
 	mu      sync.Mutex
-	pending map[uint64]chan *frame.Frame
+	pending map[uint64]*inflight
 	err     error         // why the child stopped
 	dead    chan struct{} // closed when the child is of no more use
 	gone    chan struct{} // closed when it has exited
 }
 
+// inflight is a call written to the child and not answered yet.
+type inflight struct {
+	result chan *frame.Frame // buffered: the call may have given up already
+	limit  context.Context   // this attempt's time limit
+	msg    Context           // reads state for the call's queries
+	turn   <-chan struct{}   // closed once the message's turn has come
+}
+
 func newConn(child *Child) *conn {
-	c := &conn{child: child, pending: map[uint64]chan *frame.Frame{},
+	c := &conn{child: child, pending: map[uint64]*inflight{},
 		dead: make(chan struct{}), gone: make(chan struct{})}
 	go c.read()
 	return c
 }
 
-// read hands each result to its call until the child's output ends.
+// read hands each result to its call, and answers each query, until the
+// child's output ends.
 func (c *conn) read() {
 	in := bufio.NewReaderSize(c.child.Stdout, 64<<10)
 	for {
 		f, err := frame.Read(in)
-		if err == nil && f.Kind != frame.Result {
-			err = fmt.Errorf("%w: kind %d where a result was expected", frame.ErrFormat, f.Kind)
+		if err == nil && f.Kind != frame.Result && f.Kind != frame.Query {
+			err = fmt.Errorf("%w: kind %d where a result or a query was expected", frame.ErrFormat, f.Kind)
 		}
 		if err != nil {
 			c.fail(readErr(err))
 			break
 		}
 		c.mu.Lock()
-		ch := c.pending[f.ID]
-		delete(c.pending, f.ID)
+		call := c.pending[f.ID]
+		if f.Kind == frame.Result {
+			delete(c.pending, f.ID)
+		}
 		c.mu.Unlock()
-		if ch != nil {
-			ch <- f // buffered: the call may have given up already
+		switch {
+		case f.Kind == frame.Query:
+			go c.answer(call, f)
+		case call != nil:
+			call.result <- f
 		}
 	}
 	c.child.Kill()
@@ -129,25 +145,26 @@ func (c *conn) reason() error {
 	return c.err
 }
 
-// send writes one call and returns where its result will come. When ctx
-// runs out of time the child is taken for hung and killed.
-func (c *conn) send(ctx context.Context, req *frame.Frame) chan *frame.Frame {
-	ch := make(chan *frame.Frame, 1)
+// send writes one call of msg and returns where its result will come; its
+// queries are answered once turn is closed. When ctx runs out of time the
+// child is taken for hung and killed.
+func (c *conn) send(ctx context.Context, req *frame.Frame, msg Context, turn <-chan struct{}) chan *frame.Frame {
+	call := &inflight{result: make(chan *frame.Frame, 1), limit: ctx, msg: msg, turn: turn}
 	c.mu.Lock()
 	dead := c.err != nil
 	if !dead {
-		c.pending[req.ID] = ch
+		c.pending[req.ID] = call
 	}
 	c.mu.Unlock()
 	if dead {
-		return ch // await finds the child dead
+		return call.result // await finds the child dead
 	}
 	// A write blocked on a hung child's full pipe ends when it is killed.
 	defer context.AfterFunc(ctx, func() { c.hung(ctx) })()
 	if err := c.write(req); err != nil {
 		c.fail(fmt.Errorf("writing to its standard input: %w", err))
 	}
-	return ch
+	return call.result
 }
 
 func (c *conn) hung(ctx context.Context) {

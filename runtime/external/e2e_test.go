@@ -50,16 +50,17 @@ func component(name string, impl plan.Implementation, in, out string) plan.Compo
 	return c
 }
 
-// python runs testdata/tag.py with the helper on its path.
-func python(t testing.TB) plan.Implementation {
+// python runs testdata/tag.py, or the script named, with the helper on
+// its path.
+func python(t testing.TB, script ...string) plan.Implementation {
 	t.Helper()
 	helper, err := filepath.Abs("python")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PYTHONPATH", helper)
-	script, _ := filepath.Abs("testdata/tag.py")
-	return plan.Implementation{Kind: "exec", Command: []string{"python3", script}}
+	path, _ := filepath.Abs(filepath.Join("testdata", append(script, "tag.py")[0]))
+	return plan.Implementation{Kind: "exec", Command: []string{"python3", path}}
 }
 
 func wasmGuest(t testing.TB) plan.Implementation {
@@ -197,6 +198,28 @@ func TestPipelinedCallsKeepOrder(t *testing.T) {
 			expectOutputs(t, c, out, want)
 		})
 	}
+}
+
+// TestPythonReadsItsState: a Python function keeps counters and a value
+// in its state and reads them back while calls are started ahead: each
+// message sees what every message before it wrote.
+func TestPythonReadsItsState(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("in"), topic("out")
+	words := []string{"a", "b", "c"}
+	var sent, want []string
+	for i := range 300 {
+		w, previous := words[i%3], "-"
+		if i > 0 {
+			previous = words[(i-1)%3]
+		}
+		sent = append(sent, w)
+		want = append(want, fmt.Sprintf("%s %d after %s", w, i/3+1, previous))
+	}
+	produce(t, c, in, sent...)
+	run(t, b, component("count", python(t, "count.py"), in, out), quiet)
+	expectOutputs(t, c, out, want)
 }
 
 // TestKilledPythonChildLosesNothing kills the Python child with SIGKILL

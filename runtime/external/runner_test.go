@@ -114,9 +114,38 @@ func testChild(m *child.Message, r *child.Result) error {
 		r.Emit([]byte("survived"))
 	case p == "garbage":
 		os.Stdout.WriteString("hello from print\n")
+	case p == "read":
+		return readState(r)
+	case strings.HasPrefix(p, "put:"):
+		r.PutState("k", []byte(strings.TrimPrefix(p, "put:")))
+	case p == "get":
+		v, _, err := r.GetState("k")
+		r.Emit(v)
+		return err
 	default:
 		r.Emit(bytes.ToUpper(m.Payload))
 	}
+	return nil
+}
+
+// readState reads what this call wrote and what the runtime has: the
+// Python helper's ops.py does the same.
+func readState(r *child.Result) error {
+	r.PutState("mine", []byte("x"))
+	mine, _, err := r.GetState("mine")
+	if err != nil {
+		return err
+	}
+	k, ok, err := r.GetState("k")
+	if err != nil {
+		return err
+	}
+	r.IncrCounter("n", 2)
+	n, err := r.GetCounter("n")
+	if err != nil {
+		return err
+	}
+	r.Emit(fmt.Appendf(nil, "mine=%s k=%s(%v) n=%d", mine, k, ok, n))
 	return nil
 }
 
@@ -126,6 +155,32 @@ type fakeMsg struct {
 	context.Context
 	payload string
 	ops     []string
+	state   *fakeState // shared by the messages of a test; nil for a function without state
+}
+
+type fakeState struct {
+	mu       sync.Mutex
+	values   map[string][]byte
+	counters map[string]int64
+}
+
+func (m *fakeMsg) GetState(key string) ([]byte, bool, error) {
+	if m.state == nil {
+		return nil, false, errors.New("function testfn has no state: set state = true in the mesh")
+	}
+	m.state.mu.Lock()
+	defer m.state.mu.Unlock()
+	v, ok := m.state.values[key]
+	return v, ok, nil
+}
+
+func (m *fakeMsg) GetCounter(key string) (int64, error) {
+	if m.state == nil {
+		return 0, errors.New("function testfn has no state: set state = true in the mesh")
+	}
+	m.state.mu.Lock()
+	defer m.state.mu.Unlock()
+	return m.state.counters[key], nil
 }
 
 func (m *fakeMsg) InputTopic() string            { return "persistent://public/default/in" }
@@ -139,6 +194,11 @@ func (m *fakeMsg) IncrCounter(key string, by int64) (int64, error) {
 }
 func (m *fakeMsg) PutState(key string, value []byte) error {
 	m.ops = append(m.ops, fmt.Sprintf("put %s %s", key, value))
+	if m.state != nil {
+		m.state.mu.Lock()
+		m.state.values[key] = value
+		m.state.mu.Unlock()
+	}
 	return nil
 }
 func (m *fakeMsg) DeleteState(key string) error {
@@ -418,5 +478,76 @@ func TestStartedCallsFinishInOrder(t *testing.T) {
 	err := r.Start(&fakeMsg{Context: context.Background()}, []byte("x")).Finish(&fakeMsg{Context: context.Background()}, func([]byte) error { return nil })
 	if !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v, want %v", err, ErrClosed)
+	}
+}
+
+// TestStateQueries: a child reads state while it handles a call, seeing
+// its own changes first, in Go and in Python alike.
+func TestStateQueries(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatalf("python3 is needed for the Python helper's test: %v", err)
+	}
+	goChild, _ := startGoChild(t, Options{})
+	log := slog.New(slog.DiscardHandler)
+	pyChild, err := New(context.Background(), Options{Name: "testfn", BadInput: errBad, Logger: log,
+		Start: Command([]string{python, "testdata/ops.py"}, []string{"PYTHONPATH=python"}, "", log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pyChild.Close()
+	for name, r := range map[string]*Runner{"go": goChild, "python": pyChild} {
+		t.Run(name, func(t *testing.T) {
+			state := &fakeState{values: map[string][]byte{"k": []byte("v")}, counters: map[string]int64{"n": 40}}
+			out, ops, err := callState(r, "read", state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"mine=x k=v(true) n=42"}, out); diff != "" {
+				t.Errorf("outputs (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"put mine x", "incr n 2"}, ops); diff != "" {
+				t.Errorf("operations (-want +got):\n%s", diff)
+			}
+			_, _, err = callState(r, "read", nil)
+			if err == nil || !strings.Contains(err.Error(), "has no state") {
+				t.Errorf("without state: %v", err)
+			}
+			if out, _, err := call(r, "abc"); err != nil || !slices.Equal(out, []string{"ABC"}) {
+				t.Errorf("the call after: %q, %v", out, err)
+			}
+		})
+	}
+}
+
+func callState(r *Runner, payload string, state *fakeState) ([]string, []string, error) {
+	m := &fakeMsg{Context: context.Background(), payload: payload, state: state}
+	var out []string
+	err := r.Call(m, []byte(payload), func(b []byte) error {
+		out = append(out, string(b))
+		return nil
+	})
+	return out, m.ops, err
+}
+
+// TestQueryWaitsForItsTurn: a call started ahead reads state only once
+// the messages before it are settled, so it sees what they wrote.
+func TestQueryWaitsForItsTurn(t *testing.T) {
+	r, _ := startGoChild(t, Options{Window: 4})
+	state := &fakeState{values: map[string][]byte{"k": []byte("0")}, counters: map[string]int64{}}
+	msg := func() *fakeMsg { return &fakeMsg{Context: context.Background(), state: state} }
+	put, get := r.Start(msg(), []byte("put:1")), r.Start(msg(), []byte("get"))
+	// Time for the query to come, so that an answer given at once would
+	// read the state before put:1 is applied.
+	time.Sleep(100 * time.Millisecond)
+	if err := put.Finish(msg(), func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := get.Finish(msg(), func(b []byte) error { got = string(b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got != "1" {
+		t.Errorf("the call started ahead read k=%q, want what the call before it wrote (1)", got)
 	}
 }

@@ -50,9 +50,13 @@ func (m *msg) IncrCounter(key string, by int64) (int64, error) {
 	m.ops = append(m.ops, fmt.Sprintf("incr %s %d", key, by))
 	return by, nil
 }
-func (m *msg) PutState(string, []byte) error { return nil }
-func (m *msg) DeleteState(string) error      { return nil }
-func (m *msg) Publish(string, any) error     { return nil }
+func (m *msg) GetCounter(string) (int64, error) { return 7, nil }
+func (m *msg) PutState(string, []byte) error    { return nil }
+func (m *msg) GetState(key string) ([]byte, bool, error) {
+	return []byte("value of " + key), true, nil
+}
+func (m *msg) DeleteState(string) error  { return nil }
+func (m *msg) Publish(string, any) error { return nil }
 
 // start compiles the guest with opts and starts a runner on it.
 func start(t *testing.T, opts Options) (*Function, *syncbuf.Buffer) {
@@ -92,6 +96,15 @@ func TestOneInstanceServesCallAfterCall(t *testing.T) {
 	}
 	if out, err := call(f, "calls"); err != nil || out != "51" {
 		t.Errorf("the module counted %q calls (%v), want 51 in one instance", out, err)
+	}
+}
+
+// TestModuleReadsState: a module reads state through the runtime, as a
+// child process does.
+func TestModuleReadsState(t *testing.T) {
+	f, _ := start(t, Options{})
+	if out, err := call(f, "state:k"); err != nil || out != "value of k 7" {
+		t.Errorf("state: %q, %v", out, err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 const (
 	Call   byte = 1 // runtime -> function: one message to handle
 	Result byte = 2 // function -> runtime: the outcome of one call
+	Query  byte = 3 // function -> runtime: read state while handling a call, with the call's id
+	Answer byte = 4 // runtime -> function: what a query read, with the call's id
 )
 
 // Tags of fields. A reader skips tags it does not know, so new ones can be
@@ -33,6 +35,13 @@ const (
 	IncrCounter byte = 20 // keyed: add the 8-byte signed value to a counter
 	Publish     byte = 21 // keyed: a message for another topic, the key naming it
 	BadInput    byte = 22 // the input cannot be handled: dead-lettered at once
+
+	// In a query: one of these, naming the key. The answer holds Value
+	// (absent when the key is not set), Counter, or Error.
+	GetState   byte = 23 // the value of a state key
+	GetCounter byte = 24 // the value of a counter
+	Value      byte = 25 // in an answer: the key's value
+	Counter    byte = 26 // in an answer: 8 bytes, the counter's value
 )
 
 // keyed tags carry a name before their value: a 4-byte length, the name,
@@ -131,8 +140,8 @@ func Decode(body []byte) (*Frame, error) {
 		return nil, fmt.Errorf("%w: %d bytes, a frame has at least %d", ErrFormat, len(body), headerSize)
 	}
 	f := &Frame{Kind: body[0], ID: binary.BigEndian.Uint64(body[1:headerSize])}
-	if f.Kind != Call && f.Kind != Result {
-		return nil, fmt.Errorf("%w: kind %d, want %d (call) or %d (result)", ErrFormat, f.Kind, Call, Result)
+	if f.Kind < Call || f.Kind > Answer {
+		return nil, fmt.Errorf("%w: kind %d, want %d (call), %d (result), %d (query) or %d (answer)", ErrFormat, f.Kind, Call, Result, Query, Answer)
 	}
 	for rest := body[headerSize:]; len(rest) > 0; {
 		if len(rest) < 5 {
@@ -152,7 +161,7 @@ func Decode(body []byte) (*Frame, error) {
 			k := binary.BigEndian.Uint32(v)
 			fl.Name, v = string(v[4:4+k]), v[4+k:]
 		}
-		if fl.Tag == IncrCounter || fl.Tag == EventTime {
+		if fl.Tag == IncrCounter || fl.Tag == EventTime || fl.Tag == Counter {
 			if len(v) != 8 {
 				return nil, fmt.Errorf("%w: field %d holds %d bytes, want 8", ErrFormat, fl.Tag, len(v))
 			}

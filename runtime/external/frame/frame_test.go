@@ -35,6 +35,8 @@ func TestRoundTrip(t *testing.T) {
 			{Tag: 200, Value: []byte("a tag from the future")},
 		}}},
 		{"error", Frame{Kind: Result, ID: 9, Fields: []Field{{Tag: Error, Value: []byte("boom")}}}},
+		{"query", Frame{Kind: Query, ID: 7, Fields: []Field{{Tag: GetState, Value: []byte("last")}}}},
+		{"answer", Frame{Kind: Answer, ID: 7, Fields: []Field{{Tag: Value, Value: []byte("HELLO")}, {Tag: Counter, Value: IntValue(42)}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +75,7 @@ func TestReadErrors(t *testing.T) {
 		{"log line on stdout", hex.EncodeToString([]byte("hello world\n")), "a frame of 1751477356 bytes"},
 		{"too short", "00000001" + "01", "not 9 to"},
 		{"unknown kind", "00000009" + "07" + "0000000000000001", "kind 7"},
+		{"answer counter not 8 bytes", "00000010" + "04" + "0000000000000001" + "1a" + "00000002" + "0000", "holds 2 bytes, want 8"},
 		{"field past the end", "0000000f" + "01" + "0000000000000001" + "01" + "00000009" + "00", "field 1 of 9 bytes, 1 left"},
 		{"field header cut", "0000000b" + "01" + "0000000000000001" + "0100", "a field needs at least 5"},
 		{"keyed without a name", "00000010" + "02" + "0000000000000001" + "12" + "00000002" + "0000", "no room for its name"},

@@ -12,7 +12,7 @@ and shout.py hands its function to run():
 
     def shout(msg, ctx):
         ctx.incr_counter("seen", 1)
-        return msg.payload.upper()
+        return "%s (%d so far)" % (msg.text.upper(), ctx.get_counter("seen"))
 
     meshc_function.run(shout)
 
@@ -22,25 +22,30 @@ framing SPEC.md describes under "External processes". A function returns
 the output payload (bytes, str, or any other value, written as JSON), None for
 no output, or a list of payloads;
 it raises BadInput for an input it can never handle (dead-lettered at once)
-and any other exception to have the message retried. print() and logging go
+and any other exception to have the message retried. ctx reads and changes
+the function's state (state = true in the mesh): a read sees what the messages
+before this one left, and this message's own changes. print() and logging go
 to standard error, which the runtime writes to the instance log.
 
 Standard library only: copy this file next to your function.
 """
 
+import collections
 import json
 import os
 import struct
 import sys
 import traceback
 
-__all__ = ["BadInput", "Context", "Message", "config", "run"]
+__all__ = ["BadInput", "Context", "Message", "StateError", "config", "run"]
 
-CALL, RESULT = 1, 2
+CALL, RESULT, QUERY, ANSWER = 1, 2, 3, 4
 # Tags of the fields of a call.
 PAYLOAD, KEY, PROPERTY, TOPIC, MESSAGE_ID, EVENT_TIME = 1, 2, 3, 4, 5, 6
 # Tags of the fields of a result.
 OUTPUT, ERROR, PUT_STATE, DELETE_STATE, INCR_COUNTER, PUBLISH, BAD_INPUT = 16, 17, 18, 19, 20, 21, 22
+# Tags of the fields of a query and its answer.
+GET_STATE, GET_COUNTER, VALUE, COUNTER = 23, 24, 25, 26
 KEYED = {PROPERTY, PUT_STATE, DELETE_STATE, INCR_COUNTER, PUBLISH}
 MAX_SIZE = 64 << 20
 
@@ -76,12 +81,19 @@ class Message:
         return json.loads(self.payload)
 
 
+class StateError(Exception):
+    """The runtime could not read the function's state."""
+
+
 class Context:
     """What the function does besides returning its output. The runtime
-    applies it, in order, only when the function returns without raising."""
+    applies it, in order, only when the function returns without raising.
+    It also reads the function's state as it stands for this message."""
 
-    def __init__(self):
+    def __init__(self, channel=None, call_id=0):
         self._fields = []
+        self._channel = channel
+        self._id = call_id
 
     def emit(self, payload):
         """Sends one more payload to the output topic."""
@@ -102,6 +114,33 @@ class Context:
     def incr_counter(self, key, by=1):
         """Adds by to a counter of the function's state."""
         self._fields.append((INCR_COUNTER, key, _i64.pack(by)))
+
+    def get_state(self, key):
+        """The bytes of a state key, or None: what this message set already,
+        else what the messages before it left."""
+        for tag, name, value in reversed(self._fields):
+            if name == key and tag == PUT_STATE:
+                return value
+            if name == key and tag == DELETE_STATE:
+                return None
+        return self._query(GET_STATE, key).get(VALUE)
+
+    def get_counter(self, key):
+        """The value of a counter, with what this message added to it."""
+        answer = self._query(GET_COUNTER, key)
+        n = _i64.unpack(answer[COUNTER])[0] if COUNTER in answer else 0
+        for tag, name, value in self._fields:
+            if tag == INCR_COUNTER and name == key:
+                n += _i64.unpack(value)[0]
+        return n
+
+    def _query(self, tag, key):
+        if self._channel is None:
+            raise StateError("this context is not of a call from the runtime")
+        answer = self._channel.query(self._id, tag, key)
+        if ERROR in answer:
+            raise StateError("reading %r from the function's state: %s" % (key, answer[ERROR].decode("utf-8", "replace")))
+        return answer
 
 
 def config():
@@ -126,8 +165,9 @@ def _read_exact(stream, n):
     return data
 
 
-def _read_call(stream):
-    """Reads one call as (id, Message), or None at the end of the input."""
+def _read_frame(stream):
+    """Reads one frame as (kind, id, [(tag, name, value)]), or None at the
+    end of the input."""
     head = _read_exact(stream, 4)
     if head is None:
         return None
@@ -137,10 +177,8 @@ def _read_call(stream):
     body = _read_exact(stream, n)
     if body is None:
         raise EOFError("standard input ended inside a frame")
-    kind, (call_id,) = body[0], struct.unpack_from(">Q", body, 1)
-    if kind != CALL:
-        raise ValueError("not a call: kind %d" % kind)
-    msg, i = Message(), 9
+    kind, (frame_id,) = body[0], struct.unpack_from(">Q", body, 1)
+    fields, i = [], 9
     while i < n:
         if n - i < 5:
             raise ValueError("a field is cut short")
@@ -154,6 +192,13 @@ def _read_call(stream):
         if tag in KEYED:
             (k,) = _u32.unpack_from(value, 0)
             name, value = value[4:4 + k].decode("utf-8"), value[4 + k:]
+        fields.append((tag, name, value))
+    return kind, frame_id, fields
+
+
+def _message(fields):
+    msg = Message()
+    for tag, name, value in fields:
         if tag == PAYLOAD:
             msg.payload = value
         elif tag == KEY:
@@ -166,10 +211,46 @@ def _read_call(stream):
             msg.message_id = value.decode("utf-8")
         elif tag == EVENT_TIME:
             (msg.event_time,) = _i64.unpack(value)
-    return call_id, msg
+    return msg
 
 
-def _result(call_id, fields):
+class _Channel:
+    """The runtime's side: calls and answers come in, results and queries go out."""
+
+    def __init__(self, stdin, stdout):
+        self.stdin, self.stdout = stdin, stdout
+        self.queued = collections.deque()  # calls that came while a query waited
+
+    def next_call(self):
+        """The next call as (id, Message), or None at the end of the input."""
+        if self.queued:
+            return self.queued.popleft()
+        frame = _read_frame(self.stdin)
+        if frame is None:
+            return None
+        kind, call_id, fields = frame
+        if kind != CALL:
+            raise ValueError("not a call: kind %d" % kind)
+        return call_id, _message(fields)
+
+    def query(self, call_id, tag, key):
+        """Asks the runtime for a key; returns the answer's fields by tag."""
+        self.stdout.write(_frame(QUERY, call_id, [(tag, None, key.encode("utf-8"))]))
+        self.stdout.flush()
+        while True:
+            frame = _read_frame(self.stdin)
+            if frame is None:
+                raise EOFError("standard input ended while waiting for the runtime's answer")
+            kind, frame_id, fields = frame
+            if kind == CALL:
+                self.queued.append((frame_id, _message(fields)))
+            elif kind == ANSWER and frame_id == call_id:
+                return {t: v for t, _, v in fields}
+            else:
+                raise ValueError("kind %d for call %d where the answer for call %d was expected" % (kind, frame_id, call_id))
+
+
+def _frame(kind, frame_id, fields):
     parts = []
     for tag, name, value in fields:
         if name is not None:
@@ -178,11 +259,10 @@ def _result(call_id, fields):
         parts.append(struct.pack(">BI", tag, len(value)))
         parts.append(value)
     body = b"".join(parts)
-    return _head.pack(9 + len(body), RESULT, call_id) + body
+    return _head.pack(9 + len(body), kind, frame_id) + body
 
 
-def _handle(fn, msg):
-    ctx = Context()
+def _handle(fn, msg, ctx):
     try:
         out = fn(msg, ctx)
     except BadInput as e:
@@ -207,11 +287,12 @@ def run(fn):
     stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
+    channel = _Channel(stdin, stdout)
     while True:
-        call = _read_call(stdin)
+        call = channel.next_call()
         if call is None:
             stdout.flush()
             return
         call_id, msg = call
-        stdout.write(_result(call_id, _handle(fn, msg)))
+        stdout.write(_frame(RESULT, call_id, _handle(fn, msg, Context(channel, call_id))))
         stdout.flush()

@@ -27,7 +27,18 @@ def handle(msg, ctx):
         return meshc_function.config()
     if p == b"pid":
         return str(os.getpid())
+    if p == b"read":
+        return read_state(ctx)
     return p.upper()
+
+
+def read_state(ctx):
+    ctx.put_state("mine", "x")
+    mine = ctx.get_state("mine")
+    k = ctx.get_state("k")
+    ctx.incr_counter("n", 2)
+    n = ctx.get_counter("n")
+    return "mine=%s k=%s(%s) n=%d" % (mine.decode(), (k or b"").decode(), "true" if k is not None else "false", n)
 
 
 meshc_function.run(handle)

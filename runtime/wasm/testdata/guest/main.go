@@ -56,6 +56,17 @@ func handle(m *child.Message, r *child.Result) error {
 		r.Emit([]byte(os.Getenv("MESHC_FUNCTION_NAME") + " " + os.Getenv("MESHC_FUNCTION_CONFIG") + " " + os.Getenv("HOME")))
 	case p == "log":
 		fmt.Fprintln(os.Stderr, "a line from the module")
+	case strings.HasPrefix(p, "state:"):
+		key := strings.TrimPrefix(p, "state:")
+		v, _, err := r.GetState(key)
+		if err != nil {
+			return err
+		}
+		n, err := r.GetCounter(key)
+		if err != nil {
+			return err
+		}
+		r.Emit(fmt.Appendf(nil, "%s %d", v, n))
 	case p == "calls":
 		r.Emit([]byte(fmt.Sprint(calls)))
 	case p == "count":
