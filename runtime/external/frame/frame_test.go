@@ -111,6 +111,8 @@ func TestReadEnds(t *testing.T) {
 func FuzzRead(f *testing.F) {
 	f.Add(Append(nil, &Frame{Kind: Call, ID: 3, Fields: []Field{{Tag: Payload, Value: []byte("x")}, {Tag: Property, Name: "a", Value: []byte("b")}}}))
 	f.Add(Append(nil, &Frame{Kind: Result, ID: 4, Fields: []Field{{Tag: IncrCounter, Name: "n", Value: IntValue(1)}}}))
+	f.Add(Append(nil, &Frame{Kind: Query, ID: 5, Fields: []Field{{Tag: GetCounter, Value: []byte("n")}}}))
+	f.Add(Append(nil, &Frame{Kind: Answer, ID: 5, Fields: []Field{{Tag: Counter, Value: IntValue(9)}}}))
 	f.Add([]byte("hello\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bytes.NewReader(b)
