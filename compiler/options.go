@@ -55,7 +55,8 @@ func (c *compiler) checkDefaults() {
 // checks the result as a whole. A component that sets any replica option
 // takes none from the defaults, so that replicas and min/max never mix.
 func (c *compiler) options(comp *Component, body *lang.Object) {
-	own := c.attrs(body, string(comp.Kind)+" "+comp.Name, keysFor(comp.Kind))
+	who := string(comp.Kind) + " " + comp.Name
+	own := c.attrs(body, who, keysFor(comp.Kind))
 	ownKeys := map[string]bool{}
 	for _, a := range own {
 		ownKeys[a.Key.Name] = true
@@ -77,7 +78,7 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 		c.errorf(comp.nameSpan, "%s %s has no use", comp.Kind, comp.Name).WithHint(`say what it runs: use = builtin.NAME, go("NAME") or exec("PATH")`)
 	}
 	c.finishDefaults(comp)
-	c.crossCheck(comp, string(comp.Kind)+" "+comp.Name)
+	c.crossCheck(comp, who)
 }
 
 // option applies one attribute to comp.
@@ -461,7 +462,7 @@ func (c *compiler) finishDefaults(comp *Component) {
 		return
 	}
 	if o.Subscription.Name == "" {
-		o.Subscription.Name = fmt.Sprintf("%s-%s", c.mesh.Name, comp.Name)
+		o.Subscription.Name = c.mesh.Name + "-" + comp.Name
 	}
 	if o.Subscription.Type == "" {
 		switch {

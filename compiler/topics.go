@@ -61,7 +61,7 @@ func (c *compiler) resolveTopics() {
 func (c *compiler) topic(d *lang.Topic) *Topic {
 	m := c.mesh
 	t := &Topic{Name: d.Name.Name, Span: d.Span, nameSpan: d.Name.Span}
-	t.FullName = fmt.Sprintf("persistent://%s/%s/%s", m.Tenant, m.Namespace, t.Name)
+	t.FullName = "persistent://" + m.Tenant + "/" + m.Namespace + "/" + t.Name
 	t.Schema = c.types.schema(d.Schema)
 	for _, f := range d.Flags {
 		switch f.Name {
