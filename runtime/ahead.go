@@ -14,7 +14,9 @@ import (
 // before the loop asks for them and starts their calls at once, up to the
 // child's window; the loop still settles messages one by one, in order,
 // taking each call's result when the message's turn comes. Only the first
-// try of a message is started ahead; retries call as usual.
+// try of a message is started ahead; retries call as usual. A function with
+// state gets no calls ahead (see startForeign): a call may read state, and
+// must see what the messages before it changed.
 
 // receiver is where a loop takes its messages from.
 type receiver interface {

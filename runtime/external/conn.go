@@ -59,9 +59,7 @@ type conn struct {
 // inflight is a call written to the child and not answered yet.
 type inflight struct {
 	result chan *frame.Frame // buffered: the call may have given up already
-	limit  context.Context   // this attempt's time limit
 	msg    Context           // reads state for the call's queries
-	turn   <-chan struct{}   // closed once the message's turn has come
 }
 
 func newConn(child *Child) *conn {
@@ -146,10 +144,10 @@ func (c *conn) reason() error {
 }
 
 // send writes one call of msg and returns where its result will come; its
-// queries are answered once turn is closed. When ctx runs out of time the
-// child is taken for hung and killed.
-func (c *conn) send(ctx context.Context, req *frame.Frame, msg Context, turn <-chan struct{}) chan *frame.Frame {
-	call := &inflight{result: make(chan *frame.Frame, 1), limit: ctx, msg: msg, turn: turn}
+// queries read state through msg. When ctx runs out of time the child is
+// taken for hung and killed.
+func (c *conn) send(ctx context.Context, req *frame.Frame, msg Context) chan *frame.Frame {
+	call := &inflight{result: make(chan *frame.Frame, 1), msg: msg}
 	c.mu.Lock()
 	dead := c.err != nil
 	if !dead {

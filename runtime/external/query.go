@@ -7,9 +7,9 @@ import (
 )
 
 // A child reads state while it handles a call: it writes a query with the
-// call's id and waits for the answer. The answer waits for the message's
-// turn, when the results of every earlier message are applied, so that a
-// call started ahead reads what the messages before it wrote.
+// call's id and waits for the answer. A stateful function's calls are made
+// one at a time, each in its message's turn (see runtime's reading ahead),
+// so the state a query reads holds the changes of every message before.
 
 // answer answers one query of call (nil when no call of the query's id is
 // in flight).
@@ -21,37 +21,32 @@ func (c *conn) answer(call *inflight, q *frame.Frame) {
 }
 
 // lookup reads what a query asks for, and returns the answer's fields.
+// Fields of tags it does not know are skipped.
 func lookup(call *inflight, q *frame.Frame) []frame.Field {
 	if call == nil {
 		return failed("no call %d is in flight: a query carries the id of the call it is made for", q.ID)
 	}
-	if len(q.Fields) != 1 {
-		return failed("a query asks for one key, not %d", len(q.Fields))
-	}
-	select {
-	case <-call.turn:
-	case <-call.limit.Done():
-		return failed("the call ended before its message's turn came: %v", call.limit.Err())
-	}
-	key := string(q.Fields[0].Value)
-	switch q.Fields[0].Tag {
-	case frame.GetState:
-		v, ok, err := call.msg.GetState(key)
-		switch {
-		case err != nil:
-			return failed("%v", err)
-		case !ok:
-			return nil
+	for _, f := range q.Fields {
+		key := string(f.Value)
+		switch f.Tag {
+		case frame.GetState:
+			v, ok, err := call.msg.GetState(key)
+			switch {
+			case err != nil:
+				return failed("%v", err)
+			case !ok:
+				return nil
+			}
+			return []frame.Field{{Tag: frame.Value, Value: v}}
+		case frame.GetCounter:
+			n, err := call.msg.GetCounter(key)
+			if err != nil {
+				return failed("%v", err)
+			}
+			return []frame.Field{{Tag: frame.Counter, Value: frame.IntValue(n)}}
 		}
-		return []frame.Field{{Tag: frame.Value, Value: v}}
-	case frame.GetCounter:
-		n, err := call.msg.GetCounter(key)
-		if err != nil {
-			return failed("%v", err)
-		}
-		return []frame.Field{{Tag: frame.Counter, Value: frame.IntValue(n)}}
 	}
-	return failed("unknown query (tag %d): a query holds get_state or get_counter", q.Fields[0].Tag)
+	return failed("a query holds a get_state or a get_counter field, and this one has neither")
 }
 
 func failed(format string, args ...any) []frame.Field {

@@ -197,23 +197,18 @@ func (r *Runner) Call(ctx Context, payload []byte, emit func([]byte) error) erro
 		return err
 	}
 	defer r.release()
-	res, err := r.exchange(ctx, wctx, callFrame(ctx, payload), nil, yourTurn)
+	res, err := r.exchange(ctx, wctx, callFrame(ctx, payload), nil)
 	if err != nil {
 		return err
 	}
 	return r.apply(ctx, res, emit)
 }
 
-// yourTurn is the turn of a call made in its message's turn: its queries
-// are answered at once.
-var yourTurn = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
 // Pending is a call sent ahead of its turn: the child works on it while the
 // caller finishes earlier messages.
 type Pending struct {
 	r    *Runner
 	done chan struct{}
-	turn chan struct{} // closed by Finish: the call's queries may be answered
 	res  *frame.Frame
 	err  error
 }
@@ -224,7 +219,7 @@ type Pending struct {
 // the child in that order, and keep it busy with the next while the caller
 // sends the outputs of the last.
 func (r *Runner) Start(ctx Context, payload []byte) *Pending {
-	p := &Pending{r: r, done: make(chan struct{}), turn: make(chan struct{})}
+	p := &Pending{r: r, done: make(chan struct{})}
 	wctx, cancel := context.WithTimeout(ctx, r.opts.Timeout+waitLimit)
 	fail := func(err error) *Pending {
 		cancel()
@@ -236,7 +231,7 @@ func (r *Runner) Start(ctx Context, payload []byte) *Pending {
 		return fail(err)
 	}
 	req := callFrame(ctx, payload)
-	f, err := r.send(ctx, wctx, req, p.turn)
+	f, err := r.send(ctx, wctx, req)
 	if err != nil {
 		r.release()
 		return fail(err)
@@ -245,17 +240,14 @@ func (r *Runner) Start(ctx Context, payload []byte) *Pending {
 		defer close(p.done)
 		defer cancel()
 		defer r.release()
-		p.res, p.err = r.exchange(ctx, wctx, req, f, p.turn)
+		p.res, p.err = r.exchange(ctx, wctx, req, f)
 	}()
 	return p
 }
 
 // Finish waits for the result of a started call and applies it, as Call
-// does, with ctx. Its message's turn has come: every earlier message is
-// settled, so the call's state queries are answered from here on. Finish is
-// called once.
+// does, with ctx.
 func (p *Pending) Finish(ctx Context, emit func([]byte) error) error {
-	close(p.turn)
 	select {
 	case <-p.done:
 	case <-ctx.Done():
@@ -291,7 +283,7 @@ type flight struct {
 }
 
 // send writes a call to the live child, waiting for one to start.
-func (r *Runner) send(ctx Context, wctx context.Context, req *frame.Frame, turn <-chan struct{}) (*flight, error) {
+func (r *Runner) send(ctx Context, wctx context.Context, req *frame.Frame) (*flight, error) {
 	c, err := r.live(wctx)
 	if errors.Is(err, ErrClosed) {
 		return nil, err
@@ -302,7 +294,7 @@ func (r *Runner) send(ctx Context, wctx context.Context, req *frame.Frame, turn 
 	req.ID = r.ids.Add(1)
 	f := &flight{c: c, id: req.ID, parent: wctx, startedAt: time.Now()}
 	f.ctx, f.cancel = context.WithTimeout(wctx, r.opts.Timeout)
-	f.ch = c.send(f.ctx, req, ctx, turn)
+	f.ch = c.send(f.ctx, req, ctx)
 	return f, nil
 }
 
@@ -324,11 +316,11 @@ func (r *Runner) await(f *flight) (*frame.Frame, error) {
 // exchange returns the answer to a call, sending it first unless f says it
 // has been sent already. A child that stops while it holds the call gets
 // it again once restarted, once.
-func (r *Runner) exchange(ctx Context, wctx context.Context, req *frame.Frame, f *flight, turn <-chan struct{}) (*frame.Frame, error) {
+func (r *Runner) exchange(ctx Context, wctx context.Context, req *frame.Frame, f *flight) (*frame.Frame, error) {
 	for attempt := 1; ; attempt++ {
 		if f == nil {
 			var err error
-			if f, err = r.send(ctx, wctx, req, turn); err != nil {
+			if f, err = r.send(ctx, wctx, req); err != nil {
 				return nil, err
 			}
 		}

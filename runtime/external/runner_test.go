@@ -116,12 +116,6 @@ func testChild(m *child.Message, r *child.Result) error {
 		os.Stdout.WriteString("hello from print\n")
 	case p == "read":
 		return readState(r)
-	case strings.HasPrefix(p, "put:"):
-		r.PutState("k", []byte(strings.TrimPrefix(p, "put:")))
-	case p == "get":
-		v, _, err := r.GetState("k")
-		r.Emit(v)
-		return err
 	default:
 		r.Emit(bytes.ToUpper(m.Payload))
 	}
@@ -530,24 +524,34 @@ func callState(r *Runner, payload string, state *fakeState) ([]string, []string,
 	return out, m.ops, err
 }
 
-// TestQueryWaitsForItsTurn: a call started ahead reads state only once
-// the messages before it are settled, so it sees what they wrote.
-func TestQueryWaitsForItsTurn(t *testing.T) {
-	r, _ := startGoChild(t, Options{Window: 4})
-	state := &fakeState{values: map[string][]byte{"k": []byte("0")}, counters: map[string]int64{}}
-	msg := func() *fakeMsg { return &fakeMsg{Context: context.Background(), state: state} }
-	put, get := r.Start(msg(), []byte("put:1")), r.Start(msg(), []byte("get"))
-	// Time for the query to come, so that an answer given at once would
-	// read the state before put:1 is applied.
-	time.Sleep(100 * time.Millisecond)
-	if err := put.Finish(msg(), func([]byte) error { return nil }); err != nil {
-		t.Fatal(err)
+// TestLookup: what a query gets for each shape of query.
+func TestLookup(t *testing.T) {
+	state := &fakeState{values: map[string][]byte{"k": []byte("v")}, counters: map[string]int64{"n": 3}}
+	call := &inflight{msg: &fakeMsg{Context: context.Background(), state: state}}
+	query := func(fields ...frame.Field) *frame.Frame {
+		return &frame.Frame{Kind: frame.Query, ID: 1, Fields: fields}
 	}
-	var got string
-	if err := get.Finish(msg(), func(b []byte) error { got = string(b); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if got != "1" {
-		t.Errorf("the call started ahead read k=%q, want what the call before it wrote (1)", got)
+	for _, tt := range []struct {
+		name string
+		call *inflight
+		q    *frame.Frame
+		want []frame.Field
+	}{
+		{"state", call, query(frame.Field{Tag: frame.GetState, Value: []byte("k")}), []frame.Field{{Tag: frame.Value, Value: []byte("v")}}},
+		{"state not set", call, query(frame.Field{Tag: frame.GetState, Value: []byte("x")}), nil},
+		{"counter", call, query(frame.Field{Tag: frame.GetCounter, Value: []byte("n")}), []frame.Field{{Tag: frame.Counter, Value: frame.IntValue(3)}}},
+		{"unknown tag skipped", call, query(frame.Field{Tag: 99}, frame.Field{Tag: frame.GetCounter, Value: []byte("n")}),
+			[]frame.Field{{Tag: frame.Counter, Value: frame.IntValue(3)}}},
+		{"nothing asked", call, query(), failed("a query holds a get_state or a get_counter field, and this one has neither")},
+		{"no such call", nil, query(frame.Field{Tag: frame.GetState, Value: []byte("k")}),
+			failed("no call 1 is in flight: a query carries the id of the call it is made for")},
+		{"no state", &inflight{msg: &fakeMsg{Context: context.Background()}}, query(frame.Field{Tag: frame.GetCounter, Value: []byte("n")}),
+			failed("function testfn has no state: set state = true in the mesh")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, lookup(tt.call, tt.q)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -85,6 +85,11 @@ class StateError(Exception):
     """The runtime could not read the function's state."""
 
 
+class _Broken(BaseException):
+    """The framing broke while a call waited for an answer: not the
+    function's error, so the program ends and the runtime restarts it."""
+
+
 class Context:
     """What the function does besides returning its output. The runtime
     applies it, in order, only when the function returns without raising.
@@ -235,19 +240,22 @@ class _Channel:
 
     def query(self, call_id, tag, key):
         """Asks the runtime for a key; returns the answer's fields by tag."""
-        self.stdout.write(_frame(QUERY, call_id, [(tag, None, key.encode("utf-8"))]))
-        self.stdout.flush()
-        while True:
-            frame = _read_frame(self.stdin)
-            if frame is None:
-                raise EOFError("standard input ended while waiting for the runtime's answer")
-            kind, frame_id, fields = frame
-            if kind == CALL:
-                self.queued.append((frame_id, _message(fields)))
-            elif kind == ANSWER and frame_id == call_id:
-                return {t: v for t, _, v in fields}
-            else:
-                raise ValueError("kind %d for call %d where the answer for call %d was expected" % (kind, frame_id, call_id))
+        try:
+            self.stdout.write(_frame(QUERY, call_id, [(tag, None, key.encode("utf-8"))]))
+            self.stdout.flush()
+            while True:
+                frame = _read_frame(self.stdin)
+                if frame is None:
+                    raise EOFError("standard input ended while waiting for the runtime's answer")
+                kind, frame_id, fields = frame
+                if kind == CALL:
+                    self.queued.append((frame_id, _message(fields)))
+                elif kind == ANSWER and frame_id == call_id:
+                    return {t: v for t, _, v in fields}
+                else:
+                    raise ValueError("kind %d for call %d where the answer for call %d was expected" % (kind, frame_id, call_id))
+        except (OSError, ValueError, EOFError, struct.error) as e:
+            raise _Broken("waiting for the runtime's answer: %s" % e) from e
 
 
 def _frame(kind, frame_id, fields):
