@@ -224,23 +224,34 @@ func TestPythonReadsItsState(t *testing.T) {
 
 // TestKilledPythonChildLosesNothing kills the Python child with SIGKILL
 // while messages stream through it, under at_least_once, and counts every
-// input in the output.
+// input in the output: with calls started ahead, and for a stateful
+// function whose calls read its state one at a time.
 func TestKilledPythonChildLosesNothing(t *testing.T) {
+	for _, stateful := range []bool{false, true} {
+		t.Run(fmt.Sprintf("state=%v", stateful), func(t *testing.T) {
+			comp := component("tag", python(t), topic("in"), topic("out"))
+			comp.State = stateful
+			comp.Config = map[string]any{"count": stateful}
+			killChildMidStream(t, comp)
+		})
+	}
+}
+
+func killChildMidStream(t *testing.T, comp plan.Component) {
 	b := startBroker(t)
 	c := client(t, b)
 	pidfile := filepath.Join(t.TempDir(), "pid")
 	t.Setenv("MESHC_TEST_PIDFILE", pidfile)
 	logs := &syncbuf.Buffer{}
-	in, out := topic("in"), topic("out")
 	const n = 3000
 	var sent []string
 	for i := range n {
 		sent = append(sent, strconv.Itoa(i))
 	}
-	produce(t, c, in, sent...)
-	run(t, b, component("tag", python(t), in, out), slog.New(slog.NewTextHandler(logs, nil)))
+	produce(t, c, comp.Inputs[0].Topic, sent...)
+	run(t, b, comp, slog.New(slog.NewTextHandler(logs, nil)))
 
-	r := reader(t, c, out)
+	r := reader(t, c, comp.Output.Topic)
 	seen := map[string]int{}
 	received := 0
 	for len(seen) < n {
