@@ -15,18 +15,18 @@ import (
 	"github.com/meshc/meshc/runtime/wasm/wasmtest"
 )
 
-// identities are the identity function in each form, for benchmarks.
-func identities(b *testing.B) []struct {
+// form is a function in one form, for benchmarks.
+type form struct {
 	name string
 	impl plan.Implementation
-} {
+}
+
+// identities are the identity function in each form.
+func identities(b *testing.B) []form {
 	script, _ := filepath.Abs("testdata/identity.py")
 	helper, _ := filepath.Abs("python")
 	b.Setenv("PYTHONPATH", helper)
-	return []struct {
-		name string
-		impl plan.Implementation
-	}{
+	return []form{
 		{"go", plan.Implementation{Kind: "builtin", Name: "identity"}},
 		{"python", plan.Implementation{Kind: "exec", Command: []string{"python3", script}}},
 		{"wasm", plan.Implementation{Kind: "wasm", Module: wasmtest.Build(b, "../wasm/testdata/identity")}},
@@ -35,15 +35,20 @@ func identities(b *testing.B) []struct {
 
 // BenchmarkIdentity runs one instance of the identity function in each
 // form on the embedded broker, and measures messages per second from
-// producer to consumer. Compare the forms with -benchtime=5000x.
+// producer to consumer. Compare the forms with -benchtime=5000x. The
+// stateful Python form counts each message and reads the counter back, so
+// its calls are made one at a time.
 func BenchmarkIdentity(b *testing.B) {
-	for _, id := range identities(b) {
+	tag, _ := filepath.Abs("testdata/tag.py")
+	stateful := form{"python-stateful", plan.Implementation{Kind: "exec", Command: []string{"python3", tag}}}
+	for _, id := range append(identities(b), stateful) {
 		b.Run(id.name, func(b *testing.B) {
 			br := startBroker(b)
 			c := client(b, br)
 			in, out := topic("in"), topic("out")
 			comp := component("id", id.impl, in, out)
-			comp.State = false
+			comp.State = id.name == stateful.name
+			comp.Config = map[string]any{"count": comp.State}
 			run(b, br, comp, quiet)
 			r := reader(b, c, out)
 			produce(b, c, in, "warm up")
