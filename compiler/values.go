@@ -33,7 +33,7 @@ type value struct {
 	kind  valueKind
 	v     any
 	text  string // the literal's source text, for durations and sizes
-	param string // "param.X" when the value came from a parameter
+	param string // X when the value came from param.X
 	node  *lang.Value
 }
 
@@ -41,7 +41,7 @@ type value struct {
 func (v value) describe() string {
 	switch {
 	case v.param != "":
-		return fmt.Sprintf("%s (a %s)", v.param, v.kind)
+		return fmt.Sprintf("param.%s (a %s)", v.param, v.kind)
 	case v.kind == kName:
 		return "the name " + refName(v.node.Ref)
 	case v.kind == kCall:
@@ -117,7 +117,7 @@ func (c *compiler) paramValue(n *lang.Value) (value, bool) {
 	if p.Value == nil {
 		return value{}, false // reported at the declaration
 	}
-	v := value{v: p.Value, param: "param." + name, node: n}
+	v := value{v: p.Value, param: name, node: n}
 	switch p.Type {
 	case ParamInt:
 		v.kind = kInt
@@ -195,7 +195,10 @@ func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
 // enumValue reads a bare name that must be one of names; what names the
 // setting in messages.
 func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string, bool) {
-	v, ok := c.want(a, "one of "+joinNames(names), kName)
+	v, ok := c.eval(a.Value)
+	if ok && v.kind != kName {
+		_, ok = c.want(a, "one of "+joinNames(names), kName) // says what is wrong
+	}
 	if !ok {
 		return "", false
 	}
