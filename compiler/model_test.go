@@ -228,3 +228,34 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		err  string
+	}{
+		{"1024", 1024, ""},
+		{"512Mi", 512 << 20, ""},
+		{"2Gi", 2 << 30, ""},
+		{"100M", 100e6, ""},
+		{"1.5Ki", 1536, ""},
+		{"1P", 1e15, ""},
+		{"0", 0, ""},
+		{"", 0, "invalid size"},
+		{"Mi", 0, "invalid size"},
+		{"1.Mi", 0, "invalid size"},
+		{".5Mi", 0, "invalid size"},
+		{"1iM", 0, "invalid size"},
+		{"1MM", 0, "invalid size"},
+		{"1mb", 0, "invalid size"},
+		{"-1", 0, "invalid size"},
+		{"1.1", 0, "not a whole number of bytes"},
+		{"9000000Pi", 0, "too large"},
+	} {
+		got, err := ParseSize(tt.in)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}

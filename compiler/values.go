@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -295,26 +294,24 @@ func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
 	return out
 }
 
-var (
-	sizeRE    = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$`)
-	sizeUnits = map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
-		"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
-)
+var sizeUnits = map[string]float64{"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+	"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
 
 // ParseSize reads a size such as 512Mi, 2Gi, 100M or 1024 into bytes. Ki,
 // Mi, Gi, Ti and Pi are powers of 1024; K, M, G, T and P powers of 1000.
 func ParseSize(s string) (int64, error) { return parseSize(s) }
 
 func parseSize(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(s)
-	if m == nil {
+	num := strings.TrimRight(s, "KMGTPi")
+	unit, ok := sizeUnits[s[len(num):]]
+	if !ok || !isDecimal(num) {
 		return 0, fmt.Errorf("invalid size %q: write digits and a unit, as in 512Mi, 2Gi or 100M", s)
 	}
-	n, err := strconv.ParseFloat(m[1], 64)
+	n, err := strconv.ParseFloat(num, 64)
 	if err != nil {
 		return 0, fmt.Errorf("invalid size %q: %v", s, err)
 	}
-	b := n * sizeUnits[m[2]]
+	b := n * unit
 	if b >= 1<<63 {
 		return 0, fmt.Errorf("size %s is too large", s)
 	}
@@ -322,6 +319,16 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %s is not a whole number of bytes", s)
 	}
 	return int64(b), nil
+}
+
+// isDecimal tells whether s is digits, then maybe a point and digits.
+func isDecimal(s string) bool {
+	whole, frac, point := strings.Cut(s, ".")
+	return digits(whole) && (!point || digits(frac))
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // article puts a or an before a kind name.
