@@ -49,29 +49,52 @@ func sentences(t *testing.T, c pulsar.Client, topic string, n int) []string {
 	return words
 }
 
+// splitting writes 1,000 batched sentences to NAME-in, split over the
+// partitions given (none when 0), counts the words that come out on
+// NAME-out, and returns SlowSplit from the one to the other under g.
+func splitting(t *testing.T, name string, partitions int, g plan.Guarantee) (url string, f plan.Component, words []string, seen *outputs) {
+	t.Helper()
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic(name+"-in"), topic(name+"-out")
+	if partitions > 0 {
+		if err := b.CreatePartitionedTopic(in, partitions); err != nil {
+			t.Fatal(err)
+		}
+	}
+	words = sentences(t, c, in, 1000)
+	seen = countOutputs(t, c, out)
+	f = function("split", "", in, out, str, str)
+	f.Guarantee, f.MaxRetries = g, 0
+	if g == plan.EffectivelyOnce {
+		f = onceFunction("split", "", in, out)
+	}
+	f.Implementation = plan.Implementation{Kind: "go", Name: "SlowSplit"}
+	return b.URL(), f, words, seen
+}
+
+// killAndRestart runs f in a process, kills it with SIGKILL once a quarter
+// of the words are out, and starts another, which runs to the test's end.
+// It returns how many words had come out at the kill.
+func killAndRestart(t *testing.T, url string, f plan.Component, words []string, seen *outputs) int {
+	t.Helper()
+	first := startProcess(t, url, f)
+	waitFor(t, func() bool { return seen.distinct() >= len(words)/4 })
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	killedAt := seen.total()
+	second := startProcess(t, url, f)
+	t.Cleanup(func() { second.Process.Signal(syscall.SIGTERM); second.Wait() })
+	return killedAt
+}
+
 // TestEffectivelyOnceKillBatched kills an effectively_once instance with
 // SIGKILL while it splits batched sentences from a partitioned topic into
 // words, several outputs per input, and checks that after a restart every
 // word is written exactly once.
 func TestEffectivelyOnceKillBatched(t *testing.T) {
-	b := startBroker(t)
-	c := client(t, b)
-	in, out := topic("once-in"), topic("once-out")
-	if err := b.CreatePartitionedTopic(in, 2); err != nil {
-		t.Fatal(err)
-	}
-	words := sentences(t, c, in, 1000)
-	seen := countOutputs(t, c, out)
-	f := onceFunction("split", "", in, out)
-	f.Implementation = plan.Implementation{Kind: "go", Name: "SlowSplit"}
-
-	first := startProcess(t, b.URL(), f)
-	waitFor(t, func() bool { return seen.distinct() >= len(words)/4 })
-	first.Process.Signal(syscall.SIGKILL)
-	first.Wait()
-	killedAt := seen.total()
-	second := startProcess(t, b.URL(), f)
-	defer func() { second.Process.Signal(syscall.SIGTERM); second.Wait() }()
+	url, f, words, seen := splitting(t, "once", 2, plan.EffectivelyOnce)
+	killedAt := killAndRestart(t, url, f, words, seen)
 	waitFor(t, func() bool { return seen.distinct() == len(words) })
 	seen.quiet(time.Second)
 	lost, dups := len(words)-seen.distinct(), seen.total()-seen.distinct()
@@ -89,19 +112,9 @@ func TestEffectivelyOnceKillBatched(t *testing.T) {
 // both partitions for a moment, so the survivor often gets back a
 // partition it handed over, with stale messages of it still queued.
 func TestEffectivelyOnceFailover(t *testing.T) {
-	b := startBroker(t)
-	c := client(t, b)
-	in, out := topic("fo-in"), topic("fo-out")
-	if err := b.CreatePartitionedTopic(in, 2); err != nil {
-		t.Fatal(err)
-	}
-	words := sentences(t, c, in, 1000)
-	seen := countOutputs(t, c, out)
-	f := onceFunction("split", "", in, out)
-	f.Implementation = plan.Implementation{Kind: "go", Name: "SlowSplit"}
-
-	doomed := startProcess(t, b.URL(), f)
-	survivor := startProcess(t, b.URL(), f)
+	url, f, words, seen := splitting(t, "fo", 2, plan.EffectivelyOnce)
+	doomed := startProcess(t, url, f)
+	survivor := startProcess(t, url, f)
 	defer func() { survivor.Process.Signal(syscall.SIGTERM); survivor.Wait() }()
 	waitFor(t, func() bool { return seen.distinct() >= len(words)/4 })
 	doomed.Process.Signal(syscall.SIGKILL)
