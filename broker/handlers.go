@@ -295,7 +295,8 @@ func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
 	}
 	s, _ := t.subscription(cmd.GetSubscription(), cmd.GetSubType(), cmd.GetDurable(), start)
 	cons := &consumer{id: cid, name: cmd.GetConsumerName(), priority: cmd.GetPriorityLevel(),
-		conn: c, sub: s, readCompacted: cmd.GetReadCompacted()}
+		conn: c, sub: s, readCompacted: cmd.GetReadCompacted(),
+		outOfOrder: cmd.GetKeySharedMeta().GetAllowOutOfOrderDelivery()}
 	if cons.readCompacted {
 		t.compacted()
 	}

@@ -3,7 +3,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -44,6 +43,7 @@ type consumer struct {
 	conn          *conn
 	sub           *subscription
 	readCompacted bool
+	outOfOrder    bool // Key_Shared: the consumer allows out-of-order delivery
 
 	permits int64
 	unacked int
@@ -52,9 +52,10 @@ type consumer struct {
 }
 
 type delivery struct {
-	c   *consumer
-	at  time.Time
-	num int32
+	c      *consumer
+	at     time.Time
+	num    int32
+	hashes []uint32 // Key_Shared: the key hashes the consumer holds by it
 }
 
 // subscription is a named cursor on a topic plus its consumers and the
@@ -76,6 +77,8 @@ type subscription struct {
 	readPos       uint64              // next entry never dispatched
 	replay        []uint64            // sorted entries to deliver again
 	pending       map[uint64]delivery // delivered, not acknowledged
+	holds         map[uint32]*hold    // Key_Shared: key hashes with unacknowledged entries
+	outOfOrder    bool                // Key_Shared: every consumer allows out-of-order delivery
 	redeliveries  map[uint64]uint32
 	rr            int
 	dirty         bool
@@ -91,6 +94,7 @@ func newSubscription(t *topic, name string, typ subType, durable bool, c *storag
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		markDelete: c.MarkDelete, readPos: c.MarkDelete,
 		acked: map[uint64]struct{}{}, pending: map[uint64]delivery{}, redeliveries: map[uint64]uint32{},
+		holds: map[uint32]*hold{},
 	}
 	for _, id := range c.Acked {
 		s.acked[id] = struct{}{}
@@ -179,6 +183,7 @@ func (s *subscription) addConsumer(c *consumer, typ subType, accepted func()) er
 		s.readCompacted = true
 	}
 	accepted()
+	s.updateOutOfOrderLocked()
 	s.updateActiveLocked()
 	return nil
 }
@@ -194,6 +199,7 @@ func (s *subscription) removeConsumer(c *consumer) bool {
 	}
 	s.consumers = slices.Delete(s.consumers, i, i+1)
 	s.requeueLocked(c, nil)
+	s.updateOutOfOrderLocked()
 	s.updateActiveLocked()
 	empty := len(s.consumers) == 0
 	s.mu.Unlock()
@@ -202,23 +208,27 @@ func (s *subscription) removeConsumer(c *consumer) bool {
 }
 
 // updateActiveLocked picks the active consumer of a Failover subscription,
-// as Pulsar does: ordered by priority and name, the partition index chooses
-// among them so partitions spread over consumers. A consumer that loses the
-// role gives its unacknowledged entries to the new one.
+// as Pulsar does. On a partition, ordered by priority and name, the
+// partition index chooses among them so partitions spread over consumers.
+// On a topic without partitions, the first by priority in the order they
+// subscribed stays active while it is there, so a consumer that joins
+// takes nothing over. A consumer that loses the role gives its
+// unacknowledged entries to the new one.
 func (s *subscription) updateActiveLocked() {
 	if s.typ != wire.CommandSubscribe_Failover || len(s.consumers) == 0 {
 		return
 	}
 	order := slices.Clone(s.consumers)
+	partitioned := s.t.partition >= 0
 	sort.SliceStable(order, func(i, j int) bool {
 		if order[i].priority != order[j].priority {
 			return order[i].priority < order[j].priority
 		}
-		return order[i].name < order[j].name
+		return partitioned && order[i].name < order[j].name
 	})
 	idx := 0
-	if p := s.t.partition; p > 0 {
-		idx = int(p) % len(order)
+	if partitioned {
+		idx = int(s.t.partition) % len(order)
 	}
 	for i, c := range order {
 		active := i == idx
@@ -255,8 +265,9 @@ func (s *subscription) ready(c *consumer) bool {
 	return c != nil && c.permits > 0 && c.unacked < s.t.b.cfg.MaxUnackedPerConsumer && !c.conn.backlogged()
 }
 
-// pick chooses the consumer for an entry, or nil when it must wait.
-func (s *subscription) pick(e entry) *consumer {
+// pick chooses the consumer for an entry of a subscription other than
+// Key_Shared, or nil when it must wait.
+func (s *subscription) pick() *consumer {
 	switch s.typ {
 	case wire.CommandSubscribe_Shared:
 		n := len(s.consumers)
@@ -268,33 +279,12 @@ func (s *subscription) pick(e entry) *consumer {
 			}
 		}
 		return nil
-	case wire.CommandSubscribe_Key_Shared:
-		if c := s.keyOwner(e.keyHash); s.ready(c) {
-			return c
-		}
-		return nil
 	default:
 		if c := s.activeLocked(); s.ready(c) {
 			return c
 		}
 		return nil
 	}
-}
-
-// keyOwner maps a key hash to a consumer by rendezvous hashing on consumer
-// names: a joining or leaving consumer moves only the keys it wins or held.
-func (s *subscription) keyOwner(keyHash uint32) *consumer {
-	var best *consumer
-	var bestScore uint32
-	for _, c := range s.consumers {
-		h := fnv.New32a()
-		h.Write([]byte{byte(keyHash >> 24), byte(keyHash >> 16), byte(keyHash >> 8), byte(keyHash)})
-		h.Write([]byte(c.name))
-		if sc := h.Sum32(); best == nil || sc > bestScore || (sc == bestScore && c.id < best.id) {
-			best, bestScore = c, sc
-		}
-	}
-	return best
 }
 
 func (s *subscription) isAckedLocked(id uint64) bool {
@@ -319,6 +309,17 @@ func (s *subscription) dispatch() bool {
 	}
 	budget := dispatchBudget
 	keyShared := s.typ == wire.CommandSubscribe_Key_Shared
+	var blocked map[uint32]bool // Key_Shared: hashes of entries left waiting in this pass
+	if keyShared {
+		blocked = map[uint32]bool{}
+	}
+	choose := func(e entry) (*consumer, []uint32) {
+		if !keyShared {
+			return s.pick(), nil
+		}
+		hashes := keyHashes(e)
+		return s.pickKeyed(hashes, blocked), hashes
+	}
 	for i := 0; i < len(s.replay) && budget > 0; {
 		id := s.replay[i]
 		e, ok := s.t.entryAt(id)
@@ -326,7 +327,7 @@ func (s *subscription) dispatch() bool {
 			s.replay = slices.Delete(s.replay, i, i+1)
 			continue
 		}
-		c := s.pick(e)
+		c, hashes := choose(e)
 		if c == nil {
 			if keyShared {
 				i++
@@ -335,7 +336,7 @@ func (s *subscription) dispatch() bool {
 			break
 		}
 		s.replay = slices.Delete(s.replay, i, i+1)
-		s.sendLocked(c, id, e)
+		s.sendLocked(c, id, e, hashes)
 		budget--
 	}
 	if len(s.replay) > 0 && !keyShared {
@@ -354,7 +355,7 @@ func (s *subscription) dispatch() bool {
 			s.readPos++
 			continue
 		}
-		c := s.pick(e)
+		c, hashes := choose(e)
 		if c == nil {
 			if keyShared && len(s.replay) < maxReplay && s.anyReadyLocked() {
 				s.insertReplayLocked(id)
@@ -363,7 +364,7 @@ func (s *subscription) dispatch() bool {
 			}
 			return false
 		}
-		s.sendLocked(c, id, e)
+		s.sendLocked(c, id, e, hashes)
 		s.readPos++
 		budget--
 	}
@@ -379,12 +380,13 @@ func (s *subscription) anyReadyLocked() bool {
 	return false
 }
 
-func (s *subscription) sendLocked(c *consumer, id uint64, e entry) {
+func (s *subscription) sendLocked(c *consumer, id uint64, e entry, hashes []uint32) {
 	mid := wire.MessageID{Ledger: ledgerID, Entry: id, Partition: s.t.partition}
 	c.conn.queueMessage(c.id, mid, s.redeliveries[id], e.checksum, e.data)
 	c.permits -= int64(e.numMessages)
 	c.unacked += int(e.numMessages)
-	s.pending[id] = delivery{c: c, at: time.Now(), num: e.numMessages}
+	s.pending[id] = delivery{c: c, at: time.Now(), num: e.numMessages, hashes: hashes}
+	s.holdLocked(c, hashes)
 	s.msgOut += int64(e.numMessages)
 	s.bytesOut += int64(len(e.data))
 	s.t.msgOut.Add(int64(e.numMessages))
@@ -402,8 +404,7 @@ func (s *subscription) insertReplayLocked(id uint64) {
 // them when ids is nil) for delivery again.
 func (s *subscription) requeueLocked(c *consumer, ids []uint64) {
 	take := func(id uint64, d delivery) {
-		delete(s.pending, id)
-		d.c.unacked -= int(d.num)
+		s.unpendLocked(id, d)
 		s.redeliveries[id]++
 		s.insertReplayLocked(id)
 	}
@@ -436,10 +437,16 @@ func (s *subscription) redeliver(c *consumer, ids []uint64) {
 	s.notify()
 }
 
+// unpendLocked forgets a delivery: acknowledged or handed back.
+func (s *subscription) unpendLocked(id uint64, d delivery) {
+	delete(s.pending, id)
+	d.c.unacked -= int(d.num)
+	s.releaseLocked(d.hashes)
+}
+
 func (s *subscription) ackLocked(id uint64) {
 	if d, ok := s.pending[id]; ok {
-		d.c.unacked -= int(d.num)
-		delete(s.pending, id)
+		s.unpendLocked(id, d)
 	}
 	delete(s.redeliveries, id)
 	if id >= s.markDelete {
@@ -493,8 +500,7 @@ func (s *subscription) expire(now time.Time, timeout time.Duration) {
 	var n int
 	for id, d := range s.pending {
 		if now.Sub(d.at) >= timeout {
-			delete(s.pending, id)
-			d.c.unacked -= int(d.num)
+			s.unpendLocked(id, d)
 			s.redeliveries[id]++
 			s.insertReplayLocked(id)
 			n++
@@ -518,6 +524,7 @@ func (s *subscription) seek(pos uint64) []*consumer {
 	s.markDelete, s.readPos = pos, pos
 	s.acked = map[uint64]struct{}{}
 	s.pending = map[uint64]delivery{}
+	s.holds = map[uint32]*hold{}
 	s.redeliveries = map[uint64]uint32{}
 	s.replay = nil
 	s.dirty = true

@@ -382,3 +382,84 @@ func TestCumulativeAckInsideFirstBatch(t *testing.T) {
 		t.Fatalf("after the reopen got %d messages starting %q, want all 100 from m-0", len(got), got[0])
 	}
 }
+
+// TestKeySharedMixedBatches: a producer batching as pulsar-client-go does
+// by default puts several keys in one batch; each key still reaches one
+// consumer at a time, in order, also when a consumer joins mid-stream
+// while others hold unacknowledged messages of the keys it wins.
+func TestKeySharedMixedBatches(t *testing.T) {
+	b := startBroker(t, Config{})
+	c := newClient(t, b)
+	ctx := testCtx(t)
+	topic := uniqueTopic("keymixed")
+	opts := func(name string) pulsar.ConsumerOptions {
+		return pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.KeyShared, Name: name,
+			ReceiverQueueSize: 10, SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest}
+	}
+	consumers := []pulsar.Consumer{mustSubscribe(t, c, opts("a")), mustSubscribe(t, c, opts("b"))}
+	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, BatchingMaxMessages: 20, BatchingMaxPublishDelay: 50 * time.Millisecond})
+	const n, keys = 1000, 16
+	var msgs []*pulsar.ProducerMessage
+	for i := range n {
+		msgs = append(msgs, &pulsar.ProducerMessage{Key: fmt.Sprintf("k%d", i%keys), Payload: []byte(fmt.Sprint(i))})
+	}
+	sendAll(t, ctx, p, msgs)
+
+	type held struct{ consumer, n int }
+	holder := map[string]*held{}           // keys with messages received and not yet acknowledged
+	unacked := make([][]pulsar.Message, 3) // by consumer, in the order received
+	last := map[string]int{}
+	ackOldest := func(i int) {
+		m := unacked[i][0]
+		unacked[i] = unacked[i][1:]
+		h := holder[m.Key()]
+		if h.n--; h.n == 0 {
+			delete(holder, m.Key())
+		}
+		consumers[i].Ack(m)
+	}
+	for seen := 0; seen < n; {
+		if seen >= n/3 && len(consumers) == 2 {
+			consumers = append(consumers, mustSubscribe(t, c, opts("c")))
+		}
+		progressed := false
+		for i, cons := range consumers {
+			select {
+			case m := <-cons.Chan():
+				progressed = true
+				seen++
+				k := m.Key()
+				if h := holder[k]; h != nil && h.consumer != i {
+					t.Fatalf("key %s went to consumer %d while consumer %d held %d of its messages", k, i, h.consumer, h.n)
+				}
+				if holder[k] == nil {
+					holder[k] = &held{consumer: i}
+				}
+				holder[k].n++
+				var v int
+				fmt.Sscan(string(m.Payload()), &v)
+				if prev, ok := last[k]; ok && v <= prev {
+					t.Fatalf("key %s out of order: %d after %d", k, v, prev)
+				}
+				last[k] = v
+				unacked[i] = append(unacked[i], m)
+				if len(unacked[i]) > 5 { // hold some back, so keys are held when the third joins
+					ackOldest(i)
+				}
+			default:
+			}
+		}
+		if !progressed {
+			for i := range consumers {
+				if len(unacked[i]) > 0 {
+					ackOldest(i)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("received %d of %d", seen, n)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,7 +23,8 @@ type entry struct {
 	data        []byte // [metadata size][metadata][payload], as received
 	checksum    uint32
 	numMessages int32
-	keyHash     uint32
+	keyHash     uint32 // of the entry's key: a batch's first message's
+	batched     bool   // an uncompressed batch, whose messages' keys can be read
 	publishTime uint64
 }
 
@@ -98,11 +98,8 @@ func newEntry(checksum uint32, data []byte) (entry, wire.MetaSummary, error) {
 		return entry{}, meta, err
 	}
 	e := entry{data: data, checksum: checksum, numMessages: max(meta.NumMessages, 1), publishTime: meta.PublishTime}
-	if k := meta.Key(); len(k) > 0 {
-		h := fnv.New32a()
-		h.Write(k)
-		e.keyHash = h.Sum32()
-	}
+	e.keyHash = hashKey(meta.Key())
+	e.batched = meta.Batched && !meta.Compressed && meta.NumMessages > 1
 	return e, meta, nil
 }
 
