@@ -16,7 +16,9 @@ import (
 // taking each call's result when the message's turn comes. Only the first
 // try of a message is started ahead; retries call as usual. A function with
 // state gets no calls ahead (see startForeign): a call may read state, and
-// must see what the messages before it changed.
+// must see what the messages before it changed. A function whose state
+// other instances write also reads ahead, to take each message's state
+// ticket (see freshness) as it is received rather than at its turn.
 
 // receiver is where a loop takes its messages from.
 type receiver interface {
@@ -32,9 +34,14 @@ type starter interface {
 // aheadMessage is a message decoded, and whose call has started.
 type aheadMessage struct {
 	pulsar.Message
-	value any
-	call  *external.Pending
+	value  any
+	call   *external.Pending
+	ticket uint64
 }
+
+// stateReadAhead is how many messages a function whose state other
+// instances write reads ahead: the client's receiver queue.
+const stateReadAhead = 1000
 
 // started returns the call started for a message, if any.
 func started(msg pulsar.Message) *external.Pending {
@@ -58,11 +65,16 @@ type readAhead struct {
 // unacknowledged, so they come again. At most once reads nothing ahead: a
 // call must not begin before its message is acknowledged.
 func (in *instance) readAhead(c pulsar.Consumer) (r receiver, stop func()) {
-	if in.starter == nil || in.comp.Guarantee == plan.AtMostOnce {
+	shared := in.state != nil && in.state.shared
+	if in.starter == nil && !shared || in.comp.Guarantee == plan.AtMostOnce {
 		return c, func() {}
 	}
+	window := stateReadAhead
+	if in.starter != nil {
+		window = in.starter.Window()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &readAhead{msgs: make(chan received, in.starter.Window())}
+	a := &readAhead{msgs: make(chan received, window)}
 	go a.run(ctx, in, c)
 	return a, cancel
 }
@@ -84,20 +96,44 @@ func (a *readAhead) run(ctx context.Context, in *instance, c pulsar.Consumer) {
 	}
 }
 
-// startAhead starts the call for a message its input schema accepts; the
-// loop dead-letters the others as usual.
+// startAhead takes a message's state ticket, and starts the call for a
+// message its input schema accepts; the loop dead-letters the others as
+// usual.
 func (in *instance) startAhead(ctx context.Context, msg pulsar.Message) pulsar.Message {
+	ticket := in.state.ticket()
 	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
 	if err != nil {
-		return msg
+		if ticket == 0 {
+			return msg
+		}
+		return &aheadMessage{Message: msg, ticket: ticket, value: errValue{err}}
 	}
-	mctx := &msgContext{Context: ctx, in: in, msg: msg} // stopping reading ahead cancels the calls not taken
-	return &aheadMessage{Message: msg, value: value, call: in.starter.Start(mctx, msg.Payload())}
+	m := &aheadMessage{Message: msg, value: value, ticket: ticket}
+	if in.starter != nil {
+		mctx := &msgContext{Context: ctx, in: in, msg: msg} // stopping reading ahead cancels the calls not taken
+		m.call = in.starter.Start(mctx, msg.Payload())
+	}
+	return m
+}
+
+// errValue is a payload that did not decode ahead: decode returns its error.
+type errValue struct{ err error }
+
+// ticketOf is a message's state ticket: taken when it was read ahead, or
+// now.
+func (in *instance) ticketOf(msg pulsar.Message) uint64 {
+	if m, ok := msg.(*aheadMessage); ok && m.ticket > 0 {
+		return m.ticket
+	}
+	return in.state.ticket()
 }
 
 // decode decodes a message by its topic's schema, once.
 func (in *instance) decode(msg pulsar.Message) (any, error) {
 	if m, ok := msg.(*aheadMessage); ok {
+		if e, bad := m.value.(errValue); bad {
+			return nil, e.err
+		}
 		return m.value, nil
 	}
 	return in.codecFor(msg.Topic()).Decode(msg.Payload())

@@ -62,10 +62,11 @@ func (t *tracker) settle() {
 // msgContext is the Context of one message.
 type msgContext struct {
 	context.Context
-	in    *instance
-	msg   pulsar.Message
-	track *tracker
-	once  *onceSender // under effectively_once
+	in     *instance
+	msg    pulsar.Message
+	track  *tracker
+	once   *onceSender // under effectively_once
+	ticket uint64      // orders the message's state reads (see freshness)
 }
 
 func (c *msgContext) InputTopic() string             { return c.msg.Topic() }
@@ -96,13 +97,16 @@ func (c *msgContext) IncrCounter(key string, by int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, ok, err := s.read(c, "c/"+key)
+	v, ok, err := s.read(c, "c/"+key, c.ticket)
 	if err != nil {
 		return 0, err
 	}
 	n := counter(v, ok) + by
-	s.put(c, "c/"+key, binary.BigEndian.AppendUint64(nil, uint64(n)), c.track.add())
-	return n, nil
+	applied, err := c.putState(s, "c/"+key, binary.BigEndian.AppendUint64(nil, uint64(n)))
+	if !applied {
+		return counter(v, ok), err // stored before a crash: what was read holds it
+	}
+	return n, err
 }
 
 func (c *msgContext) GetCounter(key string) (int64, error) {
@@ -110,7 +114,7 @@ func (c *msgContext) GetCounter(key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, ok, err := s.read(c, "c/"+key)
+	v, ok, err := s.read(c, "c/"+key, c.ticket)
 	return counter(v, ok), err
 }
 
@@ -122,8 +126,8 @@ func (c *msgContext) PutState(key string, value []byte) error {
 	if len(value) == 0 {
 		return fmt.Errorf("state values may not be empty: use DeleteState to remove %q", key)
 	}
-	s.put(c, "s/"+key, value, c.track.add())
-	return nil
+	_, err = c.putState(s, "s/"+key, value)
+	return err
 }
 
 func (c *msgContext) GetState(key string) ([]byte, bool, error) {
@@ -131,7 +135,7 @@ func (c *msgContext) GetState(key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return s.read(c, "s/"+key)
+	return s.read(c, "s/"+key, c.ticket)
 }
 
 func (c *msgContext) DeleteState(key string) error {
@@ -139,8 +143,19 @@ func (c *msgContext) DeleteState(key string) error {
 	if err != nil {
 		return err
 	}
-	s.put(c, "s/"+key, nil, c.track.add())
-	return nil
+	_, err = c.putState(s, "s/"+key, nil)
+	return err
+}
+
+// putState changes a key of the state as an effect of this message. Under
+// effectively_once a change that was stored before a crash is not applied
+// again: applied says whether it was.
+func (c *msgContext) putState(s *stateStore, key string, value []byte) (applied bool, err error) {
+	if c.once != nil {
+		return c.once.putState(s, key, value, c.track.add())
+	}
+	s.put(c, key, value, c.track.add())
+	return true, nil
 }
 
 // Publish sends value to one of the topics the mesh lets the function

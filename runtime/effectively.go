@@ -299,11 +299,17 @@ func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg puls
 	if err != nil {
 		return err
 	}
+	if in.state != nil {
+		if err := s.stateReady(p); err != nil {
+			return err
+		}
+	}
+	ticket := in.ticketOf(msg)
 	first, high := p.outputs, p.outputs
 	defer func() { p.outputs = high }()
 	for try := 0; ; try++ {
 		p.outputs = first
-		mctx := &msgContext{Context: ctx, in: in, msg: msg, track: track, once: s.part(p)}
+		mctx := &msgContext{Context: ctx, in: in, msg: msg, track: track, once: s.part(p), ticket: ticket}
 		inp := Input{Payload: msg.Payload(), Value: value}
 		if try == 0 {
 			inp.ahead = started(msg)
@@ -346,21 +352,11 @@ func (o *onceSender) send(t *target, key string, value any, done func(error)) er
 }
 
 func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done func(error)) error {
-	p := o.p
-	seq, err := sequenceID(p.entry, p.outputs)
+	prod, seq, err := o.next(topic)
 	if err != nil {
 		done(nil)
-		return fmt.Errorf("%s: input %s ledger %d entry %d: %w", o.s.in.comp.Name, p.topic, p.ledger, p.entry, err)
+		return err
 	}
-	prod, err := o.s.producer(p, topic)
-	if err != nil {
-		done(nil)
-		if errors.Is(err, errHandedOver) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errSend, err)
-	}
-	p.outputs++
 	m.SequenceID = &seq
 	prod.send(m, func(err error) {
 		if err != nil {
@@ -369,6 +365,65 @@ func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done f
 		done(err)
 	})
 	return nil
+}
+
+// next takes the next sequence id of the input's entry, for a send to
+// topic through the partition's producer.
+func (o *onceSender) next(topic string) (*onceProducer, int64, error) {
+	p := o.p
+	seq, err := sequenceID(p.entry, p.outputs)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: input %s ledger %d entry %d: %w", o.s.in.comp.Name, p.topic, p.ledger, p.entry, err)
+	}
+	prod, err := o.s.producer(p, topic)
+	if err != nil {
+		if errors.Is(err, errHandedOver) {
+			return nil, 0, err
+		}
+		return nil, 0, fmt.Errorf("%w: %v", errSend, err)
+	}
+	p.outputs++
+	return prod, seq, nil
+}
+
+// putState changes a key of the state through the partition's producer of
+// the state topic, numbered like outputs. A change whose sequence id the
+// store has read as stored (a change names its input position) was stored
+// before a crash or a hand-over: it is neither applied again nor sent. So
+// each input message changes state once.
+func (o *onceSender) putState(s *stateStore, key string, value []byte, done func(error)) (applied bool, err error) {
+	prod, seq, err := o.next(s.topic)
+	if err != nil {
+		done(nil)
+		return false, err
+	}
+	if !prod.fresh(seq) {
+		done(nil)
+		return false, nil
+	}
+	s.set(key, value)
+	m := s.change(key, value)
+	m.SequenceID = &seq
+	m.Properties[inputProperty] = inputPos{o.p.topic, o.p.ledger, seq}.String()
+	prod.send(m, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("%w: to %s: %v", errSend, s.topic, err)
+		}
+		done(err)
+	})
+	return true, nil
+}
+
+// stateReady opens the partition's producer of the state topic before its
+// first message of a ledger is processed: opening it shuts out the
+// partition's previous owner, and the store then reads every change stored
+// up to now, that owner's last ones included.
+func (s *onceSession) stateReady(p *oncePart) error {
+	_, err := s.producer(p, s.in.state.topic)
+	if err != nil && !errors.Is(err, errHandedOver) {
+		return fmt.Errorf("%w: %v", errSend, err)
+	}
+	return err
 }
 
 // onceProducer keeps sends and Close apart, and fails on Close what the
@@ -380,6 +435,18 @@ type onceProducer struct {
 	closed  bool
 	p       pulsar.Producer
 	pending sync.Map // *sync.Once -> the send's done
+	last    int64    // the highest sequence id stored or sent under the producer's name
+}
+
+// fresh tells whether seq is beyond what the producer's name has stored or
+// sent, and counts it as sent. Only the partition's receiving goroutine
+// calls it.
+func (o *onceProducer) fresh(seq int64) bool {
+	if seq <= o.last {
+		return false
+	}
+	o.last = seq
+	return true
 }
 
 var errProducerClosed = errors.New("producer closed")
@@ -462,6 +529,13 @@ func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error)
 		}
 		return nil, fmt.Errorf("opening producer %q on %s: %w", name, topic, err)
 	}
+	last := int64(-1)
+	if st := s.in.state; st != nil && topic == st.topic {
+		if last, err = st.appliedThrough(p.topic, p.ledger); err != nil {
+			prod.Close()
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.inactive { // handed over while the producer opened
@@ -471,7 +545,7 @@ func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error)
 	if p.producers == nil {
 		p.producers = map[string]*onceProducer{}
 	}
-	op = &onceProducer{p: prod}
+	op = &onceProducer{p: prod, last: last}
 	p.producers[topic] = op
 	return op, nil
 }

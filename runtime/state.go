@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 )
@@ -18,20 +21,56 @@ import (
 // elsewhere reach it: by another instance of the function, when a key moves
 // to this one (a key_shared subscription gives a key to one instance at a
 // time, but moves keys when instances come and go), or by `meshc putstate`.
-// When several instances may write, a key not known to be current is read
-// only once everything stored so far has been read.
+// When several instances may write, a message reads state only once the
+// store has read every change stored before the message was received (see
+// fresh): the instance that had its key before acknowledged its messages
+// only once their changes were stored, and the broker gave the key here
+// only after that.
 type stateStore struct {
 	mu       sync.Mutex
 	values   map[string][]byte
+	topic    string
 	producer pulsar.Producer
 	writer   string // in every change's properties: the store skips its own
 
-	reader pulsar.Reader      // set while following
-	stop   context.CancelFunc // stops following
-	shared bool               // following, and other instances may write
-	known  map[string]bool    // when shared: keys current here, written here or read after catching up
-	at     statePos           // the last change read from the topic
-	moved  chan struct{}      // closed, and replaced, when at moves
+	reader pulsar.Reader       // set while following
+	stop   context.CancelFunc  // stops following
+	shared bool                // following, and other instances may write
+	at     statePos            // the last change read from the topic
+	moved  chan struct{}       // closed, and replaced, when at moves
+	fresh  freshness           // when shared
+	inputs map[string]inputPos // under effectively_once: by input partition, the last change read
+}
+
+// inputProperty names, under effectively_once, the input position whose
+// message made a change.
+const inputProperty = "meshc-state-input"
+
+// inputPos is where in an input partition a change comes from: the ledger
+// and the sequence id of the change (see sequenceID), which rise in the
+// order the partition's messages are processed.
+type inputPos struct {
+	topic       string
+	ledger, seq int64
+}
+
+func (p inputPos) String() string { return fmt.Sprintf("%d:%d@%s", p.ledger, p.seq, p.topic) }
+
+func parseInputPos(s string) (inputPos, bool) {
+	var p inputPos
+	at, topic, ok := strings.Cut(s, "@")
+	if !ok {
+		return p, false
+	}
+	if _, err := fmt.Sscanf(at, "%d:%d", &p.ledger, &p.seq); err != nil {
+		return p, false
+	}
+	p.topic = topic
+	return p, true
+}
+
+func (p inputPos) after(q inputPos) bool {
+	return p.ledger > q.ledger || p.ledger == q.ledger && p.seq > q.seq
 }
 
 // writerProperty names the store that wrote a change.
@@ -61,8 +100,10 @@ func stateTopic(tenant, namespace, name string) string {
 // changes that others write, until close; shared says other instances may
 // write.
 func openState(ctx context.Context, client pulsar.Client, topic string, follow, shared bool) (*stateStore, error) {
-	s := &stateStore{values: map[string][]byte{}, known: map[string]bool{}, moved: make(chan struct{}),
-		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: follow && shared, at: statePos{ledger: -1, entry: -1}}
+	s := &stateStore{values: map[string][]byte{}, topic: topic, moved: make(chan struct{}),
+		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: follow && shared, at: statePos{ledger: -1, entry: -1},
+		inputs: map[string]inputPos{},
+		fresh:  freshness{wake: make(chan struct{}, 1), ended: make(chan struct{})}}
 	reader, err := client.CreateReader(pulsar.ReaderOptions{
 		Topic: topic, StartMessageID: pulsar.EarliestMessageID(), ReadCompacted: true,
 	})
@@ -88,6 +129,9 @@ func openState(ctx context.Context, client pulsar.Client, topic string, follow, 
 	fctx, stop := context.WithCancel(context.Background())
 	s.reader, s.stop = reader, stop
 	go s.follow(fctx)
+	if s.shared {
+		go s.catchUpLoop(fctx)
+	}
 	return s, nil
 }
 
@@ -109,7 +153,9 @@ func (s *stateStore) take(msg pulsar.Message) {
 	defer s.mu.Unlock()
 	if msg.Properties()[writerProperty] != s.writer {
 		s.apply(msg.Key(), msg.Payload())
-		delete(s.known, msg.Key())
+	}
+	if p, ok := parseInputPos(msg.Properties()[inputProperty]); ok && p.after(s.inputs[p.topic]) {
+		s.inputs[p.topic] = p
 	}
 	s.at = statePos{id.LedgerID(), id.EntryID(), endsEntry(id)}
 	close(s.moved)
@@ -132,21 +178,11 @@ func (s *stateStore) get(key string) ([]byte, bool) {
 	return v, ok
 }
 
-// read returns a key's current value. When other instances may write and
-// the key is not known to be current here, it first reads every change
-// stored so far: one round trip to the broker per key, the first time and
-// after another writer changed it.
-func (s *stateStore) read(ctx context.Context, key string) ([]byte, bool, error) {
-	s.mu.Lock()
-	known := !s.shared || s.known[key]
-	s.mu.Unlock()
-	if !known {
-		if err := s.catchUp(ctx); err != nil {
-			return nil, false, err
-		}
-		s.mu.Lock()
-		s.known[key] = true
-		s.mu.Unlock()
+// read returns a key's current value for a message holding ticket (see
+// fresh).
+func (s *stateStore) read(ctx context.Context, key string, ticket uint64) ([]byte, bool, error) {
+	if err := s.waitFresh(ctx, ticket); err != nil {
+		return nil, false, err
 	}
 	v, ok := s.get(key)
 	return v, ok, nil
@@ -178,15 +214,21 @@ func (s *stateStore) catchUp(ctx context.Context) error {
 
 // put changes a key and sends the change; done reports when it is stored.
 func (s *stateStore) put(ctx context.Context, key string, value []byte, done func(error)) {
+	s.set(key, value)
+	s.producer.SendAsync(context.WithoutCancel(ctx), s.change(key, value),
+		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { done(err) })
+}
+
+// set changes a key here only.
+func (s *stateStore) set(key string, value []byte) {
 	s.mu.Lock()
 	s.apply(key, value)
-	if s.shared {
-		s.known[key] = true
-	}
 	s.mu.Unlock()
-	m := &pulsar.ProducerMessage{Key: key, Payload: value, Properties: map[string]string{writerProperty: s.writer}}
-	s.producer.SendAsync(context.WithoutCancel(ctx), m,
-		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { done(err) })
+}
+
+// change is the message that stores a key's new value.
+func (s *stateStore) change(key string, value []byte) *pulsar.ProducerMessage {
+	return &pulsar.ProducerMessage{Key: key, Payload: value, Properties: map[string]string{writerProperty: s.writer}}
 }
 
 // counter decodes a counter's value; a missing or malformed one is 0.
@@ -207,5 +249,104 @@ func (s *stateStore) close() {
 	}
 	if s.producer != nil {
 		s.producer.Close()
+	}
+}
+
+// appliedThrough reads every change stored up to now, and returns the
+// highest sequence id of an input partition's ledger whose changes are
+// among them: those up to it were stored, in order, and their messages are
+// not to change state again. A ledger past the one asked for means all of
+// it was.
+func (s *stateStore) appliedThrough(topic string, ledger int64) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), stateCatchUpTimeout)
+	defer cancel()
+	if err := s.catchUp(ctx); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.inputs[topic]
+	switch {
+	case !ok || p.ledger < ledger:
+		return -1, nil
+	case p.ledger > ledger:
+		return math.MaxInt64, nil
+	}
+	return p.seq, nil
+}
+
+// stateCatchUpTimeout bounds reading a state topic up to its end when an
+// instance takes an input partition over.
+const stateCatchUpTimeout = 30 * time.Second
+
+// freshness orders reads after the changes other instances stored. Each
+// message takes a ticket when it is received; it reads state once a
+// catch-up (the topic's last position from the broker, then reading up to
+// it) that began after the ticket has ended. One catch-up covers every
+// ticket taken before it began, so a stream of messages received ahead of
+// their turn waits for few round trips.
+type freshness struct {
+	mu    sync.Mutex
+	asked uint64        // tickets handed out
+	done  uint64        // tickets covered by catch-ups that have ended
+	err   error         // of the last catch-up
+	wake  chan struct{} // a ticket is waiting
+	ended chan struct{} // closed, and replaced, when a catch-up ends
+}
+
+// ticket is taken when a message is received; 0 when no other instance
+// writes, and nothing needs waiting for.
+func (s *stateStore) ticket() uint64 {
+	if s == nil || !s.shared {
+		return 0
+	}
+	f := &s.fresh
+	f.mu.Lock()
+	f.asked++
+	t := f.asked
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+	return t
+}
+
+// catchUpLoop runs the catch-ups that tickets wait for.
+func (s *stateStore) catchUpLoop(ctx context.Context) {
+	f := &s.fresh
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+		}
+		f.mu.Lock()
+		covered := f.asked
+		f.mu.Unlock()
+		err := s.catchUp(ctx)
+		f.mu.Lock()
+		f.done, f.err = covered, err
+		close(f.ended)
+		f.ended = make(chan struct{})
+		f.mu.Unlock()
+	}
+}
+
+// waitFresh waits until a catch-up covered ticket.
+func (s *stateStore) waitFresh(ctx context.Context, ticket uint64) error {
+	f := &s.fresh
+	for {
+		f.mu.Lock()
+		done, err, ended := f.done >= ticket, f.err, f.ended
+		f.mu.Unlock()
+		if done {
+			return err
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return fmt.Errorf("reading state from %s: %w", s.topic, ctx.Err())
+		}
 	}
 }
