@@ -406,6 +406,7 @@ func (o *onceSender) putState(s *stateStore, key string, value []byte, done func
 	m.SequenceID = &seq
 	m.Properties[inputProperty] = inputPos{o.p.topic, o.p.ledger, seq}.String()
 	prod.send(m, func(err error) {
+		s.settle(key, value, err)
 		if err != nil {
 			err = fmt.Errorf("%w: to %s: %v", errSend, s.topic, err)
 		}

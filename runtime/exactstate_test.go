@@ -156,6 +156,7 @@ func TestWordCountExactUnderKills(t *testing.T) {
 		{plan.AtLeastOnce, "key_shared", 0},
 	} {
 		t.Run(fmt.Sprintf("%s/%s/%d", tc.g, tc.sub, tc.partitions), func(t *testing.T) {
+			t.Parallel() // the instances mostly sleep (SlowCount)
 			r := newWordRun(t, tc.sub, tc.g, tc.partitions, "SlowCount")
 			r.produce(0, countEach)
 			procs := r.startProcesses(2)

@@ -40,6 +40,16 @@ type stateStore struct {
 	moved  chan struct{}       // closed, and replaced, when at moves
 	fresh  freshness           // when shared
 	inputs map[string]inputPos // under effectively_once: by input partition, the last change read
+	// unsettled holds, for each key with changes not yet stored, its value
+	// as last stored: a change that fails is taken back, so that the
+	// message's retry, or a replay, starts from what the topic holds.
+	unsettled map[string]*unsettled
+}
+
+type unsettled struct {
+	n      int    // changes sent and not settled
+	stored []byte // the value stored last; nil when none
+	failed bool
 }
 
 // inputProperty names, under effectively_once, the input position whose
@@ -102,7 +112,7 @@ func stateTopic(tenant, namespace, name string) string {
 func openState(ctx context.Context, client pulsar.Client, topic string, follow, shared bool) (*stateStore, error) {
 	s := &stateStore{values: map[string][]byte{}, topic: topic, moved: make(chan struct{}),
 		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: follow && shared, at: statePos{ledger: -1, entry: -1},
-		inputs: map[string]inputPos{},
+		inputs: map[string]inputPos{}, unsettled: map[string]*unsettled{},
 		fresh:  freshness{wake: make(chan struct{}, 1), ended: make(chan struct{})}}
 	reader, err := client.CreateReader(pulsar.ReaderOptions{
 		Topic: topic, StartMessageID: pulsar.EarliestMessageID(), ReadCompacted: true,
@@ -216,14 +226,46 @@ func (s *stateStore) catchUp(ctx context.Context) error {
 func (s *stateStore) put(ctx context.Context, key string, value []byte, done func(error)) {
 	s.set(key, value)
 	s.producer.SendAsync(context.WithoutCancel(ctx), s.change(key, value),
-		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { done(err) })
+		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			s.settle(key, value, err)
+			done(err)
+		})
 }
 
-// set changes a key here only.
+// set changes a key here, before its change is sent; settle must follow.
 func (s *stateStore) set(key string, value []byte) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.unsettled[key]
+	if u == nil {
+		u = &unsettled{stored: s.values[key]}
+		s.unsettled[key] = u
+	}
+	u.n++
 	s.apply(key, value)
-	s.mu.Unlock()
+}
+
+// settle records that a change sent was stored, or failed; once a key has
+// no change in flight, a failure takes it back to the value stored last.
+func (s *stateStore) settle(key string, value []byte, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.unsettled[key]
+	if u == nil {
+		return
+	}
+	u.n--
+	if err != nil {
+		u.failed = true
+	} else {
+		u.stored = value
+	}
+	if u.n == 0 {
+		if u.failed {
+			s.apply(key, u.stored)
+		}
+		delete(s.unsettled, key)
+	}
 }
 
 // change is the message that stores a key's new value.
