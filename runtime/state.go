@@ -113,7 +113,7 @@ func openState(ctx context.Context, client pulsar.Client, topic string, follow, 
 	s := &stateStore{values: map[string][]byte{}, topic: topic, moved: make(chan struct{}),
 		writer: fmt.Sprintf("%016x", rand.Uint64()), shared: follow && shared, at: statePos{ledger: -1, entry: -1},
 		inputs: map[string]inputPos{}, unsettled: map[string]*unsettled{},
-		fresh:  freshness{wake: make(chan struct{}, 1), ended: make(chan struct{})}}
+		fresh: freshness{wake: make(chan struct{}, 1), ended: make(chan struct{})}}
 	reader, err := client.CreateReader(pulsar.ReaderOptions{
 		Topic: topic, StartMessageID: pulsar.EarliestMessageID(), ReadCompacted: true,
 	})
