@@ -380,6 +380,10 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 		c.warnf(s, "%s keeps state but its instances share keys: two instances may update one key at once", who).WithHint(
 			"use subscription { type = key_shared }, the default with state, so that each key has one owner")
 	}
+	if s, ok := at("state"); ok && o.State && !has("guarantee") {
+		c.warnf(s, "%s keeps state under at_least_once, the default: a message processed again after a crash changes its state again", who).WithHint(
+			"counts may end above the truth, never below; guarantee = effectively_once makes state exact, and guarantee = at_least_once says this is meant")
+	}
 	if o.RetainOrdering && (sub == "shared" || sub == "key_shared") {
 		report([]string{"subscription.type", "retain_ordering"}, "%s: retain_ordering needs an exclusive or failover subscription, not %s", who, sub)
 	}

@@ -119,7 +119,7 @@ EOT
     }
   }
   group "count" {
-    count = 1
+    count = 2
     restart {
       interval = "5m"
       attempts = 3
@@ -139,7 +139,7 @@ EOT
     meta {
       meshc_component = "count"
       meshc_fqfn      = "public/default/count"
-      meshc_hash      = "8ae526354c98fa92"
+      meshc_hash      = "ea6612aaa7a8e5f9"
       meshc_kind      = "function"
     }
     service {
@@ -185,7 +185,7 @@ EOT
     "kind": "function",
     "name": "count",
     "fqfn": "public/default/count",
-    "hash": "8ae526354c98fa92",
+    "hash": "ea6612aaa7a8e5f9",
     "implementation": {
       "kind": "builtin",
       "name": "word_count"
@@ -207,10 +207,10 @@ EOT
     },
     "subscription": {
       "name": "wordcount-count",
-      "type": "key_shared",
+      "type": "failover",
       "position": "latest"
     },
-    "guarantee": "at_least_once",
+    "guarantee": "effectively_once",
     "replicas": {
       "count": 0
     },
