@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"testing"
@@ -85,14 +86,7 @@ func TestFailoverHandsOver(t *testing.T) {
 }
 
 func TestKeySharedKeepsKeysTogether(t *testing.T) {
-	b := startBroker(t, Config{})
-	c := newClient(t, b)
-	ctx := testCtx(t)
-	topic := uniqueTopic("keyshared")
-	opts := func(name string) pulsar.ConsumerOptions {
-		return pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.KeyShared, Name: name,
-			ReceiverQueueSize: 20}
-	}
+	c, ctx, topic, opts := keySharedSetUp(t, "keyshared", 20)
 	consumers := []pulsar.Consumer{mustSubscribe(t, c, opts("a")), mustSubscribe(t, c, opts("b")), mustSubscribe(t, c, opts("c"))}
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	const n, keys = 600, 12
@@ -388,14 +382,7 @@ func TestCumulativeAckInsideFirstBatch(t *testing.T) {
 // consumer at a time, in order, also when a consumer joins mid-stream
 // while others hold unacknowledged messages of the keys it wins.
 func TestKeySharedMixedBatches(t *testing.T) {
-	b := startBroker(t, Config{})
-	c := newClient(t, b)
-	ctx := testCtx(t)
-	topic := uniqueTopic("keymixed")
-	opts := func(name string) pulsar.ConsumerOptions {
-		return pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.KeyShared, Name: name,
-			ReceiverQueueSize: 10, SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest}
-	}
+	c, ctx, topic, opts := keySharedSetUp(t, "keymixed", 10)
 	consumers := []pulsar.Consumer{mustSubscribe(t, c, opts("a")), mustSubscribe(t, c, opts("b"))}
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, BatchingMaxMessages: 20, BatchingMaxPublishDelay: 50 * time.Millisecond})
 	const n, keys = 1000, 16
@@ -461,5 +448,16 @@ func TestKeySharedMixedBatches(t *testing.T) {
 			case <-time.After(time.Millisecond):
 			}
 		}
+	}
+}
+
+// keySharedSetUp starts a broker and a client, and gives consumer options
+// of one key_shared subscription to a new topic, by consumer name.
+func keySharedSetUp(t *testing.T, prefix string, queue int) (pulsar.Client, context.Context, string, func(string) pulsar.ConsumerOptions) {
+	c := newClient(t, startBroker(t, Config{}))
+	topic := uniqueTopic(prefix)
+	return c, testCtx(t), topic, func(name string) pulsar.ConsumerOptions {
+		return pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.KeyShared, Name: name,
+			ReceiverQueueSize: queue, SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest}
 	}
 }
