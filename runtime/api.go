@@ -61,6 +61,16 @@ type Input struct {
 // The value is encoded by the output topic's schema.
 type Emit func(value any) error
 
+// Keyed is a value emitted, or published, with a key of its own; other
+// values carry their input message's key. Key_Shared subscriptions give
+// each key to one instance at a time, so a value counted or joined by some
+// field downstream is keyed by that field (builtin.split_words keys each
+// word by itself).
+type Keyed struct {
+	Key   string
+	Value any
+}
+
 // Func is the form every function takes inside the runtime. It returns an
 // error to have the message retried, and dead-lettered after max_retries.
 type Func func(ctx Context, in Input, emit Emit) error

@@ -38,7 +38,8 @@ func Builtins() *Registry {
 func splitWords(_ Context, in Input, emit Emit) error {
 	s, _ := in.Value.(string)
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' }) {
-		if err := emit(strings.ToLower(w)); err != nil {
+		w = strings.ToLower(w)
+		if err := emit(Keyed{Key: w, Value: w}); err != nil {
 			return err
 		}
 	}

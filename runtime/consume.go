@@ -130,12 +130,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	fctx, cancel := in.deadline(ctx)
 	defer cancel()
 	mctx := &msgContext{Context: fctx, in: in, msg: msg, track: track, ticket: in.ticketOf(msg)}
-	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, func(v any) error {
-		if in.output == nil {
-			return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
-		}
-		return mctx.send(in.output, msg.Key(), v)
-	})
+	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, mctx.emit)
 	track.seal(err)
 }
 

@@ -169,8 +169,20 @@ func (c *msgContext) Publish(topic string, value any) error {
 	return fmt.Errorf("function %s may not publish to %q: list it in publishes", c.in.comp.Name, topic)
 }
 
-// send encodes value for t and sends it as an output of this message.
+// emit sends a value the function emits to its output topic.
+func (c *msgContext) emit(value any) error {
+	if c.in.output == nil {
+		return fmt.Errorf("%s has no output topic to emit to", c.in.comp.Name)
+	}
+	return c.send(c.in.output, c.msg.Key(), value)
+}
+
+// send encodes value for t and sends it as an output of this message,
+// keyed as the message is unless value is Keyed.
 func (c *msgContext) send(t *target, key string, value any) error {
+	if k, ok := value.(Keyed); ok {
+		key, value = k.Key, k.Value
+	}
 	if c.once != nil {
 		return c.once.send(t, key, value, c.track.add())
 	}

@@ -314,12 +314,7 @@ func (s *onceSession) process(ctx context.Context, f Func, p *oncePart, msg puls
 		if try == 0 {
 			inp.ahead = started(msg)
 		}
-		err = call(f, mctx, inp, func(v any) error {
-			if in.output == nil {
-				return fmt.Errorf("%s has no output topic to emit to", in.comp.Name)
-			}
-			return mctx.send(in.output, msg.Key(), v)
-		})
+		err = call(f, mctx, inp, mctx.emit)
 		high = max(high, p.outputs)
 		if err == nil || permanent(err) || errors.Is(err, errSend) || errors.Is(err, errOnceLimit) || errors.Is(err, errHandedOver) || try >= in.comp.MaxRetries {
 			return err
