@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
 	"reflect"
 	"slices"
 	"strings"
@@ -94,8 +96,47 @@ func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) 
 // fields lists the differing leaves of two values, named by JSON path.
 func fields[T any](a, b T) []Field {
 	var r reporter
-	gocmp.Equal(a, b, gocmp.Reporter(&r))
+	gocmp.Equal(a, b, gocmp.Reporter(&r), sameNumbers)
 	return r.fields
+}
+
+// sameNumbers compares numbers by value, whatever their Go types: the
+// planner writes int64 and float64 where a plan read back from JSON holds
+// json.Number.
+var sameNumbers = gocmp.FilterValues(func(x, y any) bool {
+	_, okx := numberValue(x)
+	_, oky := numberValue(y)
+	return okx && oky
+}, gocmp.Comparer(func(x, y any) bool {
+	a, _ := numberValue(x)
+	b, _ := numberValue(y)
+	return a.Cmp(b) == 0
+}))
+
+// numberValue reads a number exactly. A JSON number with a fraction or an
+// exponent is read as the float64 it was written from.
+func numberValue(v any) (*big.Rat, bool) {
+	switch n := v.(type) {
+	case int:
+		return new(big.Rat).SetInt64(int64(n)), true
+	case int64:
+		return new(big.Rat).SetInt64(n), true
+	case float64:
+		if math.IsInf(n, 0) || math.IsNaN(n) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(n), true
+	case json.Number:
+		if !strings.ContainsAny(string(n), ".eE") {
+			return new(big.Rat).SetString(string(n))
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return nil, false
+		}
+		return numberValue(f)
+	}
+	return nil, false
 }
 
 // reporter collects go-cmp's differences as JSON paths with old and new

@@ -211,7 +211,9 @@ func (p *Plan) Instance(c *Component, index int) Instance {
 // Decode reads a plan and checks its version.
 func Decode(data []byte) (*Plan, error) {
 	var p Plan
-	if err := json.Unmarshal(data, &p); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // config numbers keep every digit; diffs compare them by value
+	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("reading plan: %w", err)
 	}
 	if p.APIVersion != APIVersion {
