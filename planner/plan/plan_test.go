@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 			Implementation: Implementation{Kind: "builtin", Name: "split_words"},
 			Inputs:         []Input{{Topic: "persistent://public/default/in", Schema: Schema{Type: "string"}}},
 			Guarantee:      AtLeastOnce, Replicas: Replicas{Count: 2}, Timeout: Duration(90 * time.Second),
-			Config: map[string]any{"b": "x", "a": 1.0},
+			Config: map[string]any{"b": "x", "a": json.Number("9007199254740993")},
 		}},
 	}
 	data, err := Encode(p)
