@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"runtime/debug"
 	"sync"
@@ -186,12 +187,12 @@ func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err err
 	in.countFailure(err)
 	switch {
 	case acked || permanent(err) || int(msg.RedeliveryCount()) >= in.comp.MaxRetries:
-		in.log.Warn("dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", err)
+		in.quiet.log(in.log, slog.LevelWarn, "dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", err)
 		// Not here: settle may run in a send's callback, where opening the
 		// dead-letter producer would wait on the client that runs it.
 		in.deadLetters.do(func() { in.deadLetter(consumer, msg, err, acked, done) })
 	default:
-		in.log.Info("message failed, will retry", "id", msg.ID().String(), "redeliveries", msg.RedeliveryCount(), "error", err)
+		in.quiet.log(in.log, slog.LevelInfo, "message failed, will retry", "id", msg.ID().String(), "redeliveries", msg.RedeliveryCount(), "error", err)
 		consumer.Nack(msg)
 		done()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -604,7 +605,7 @@ func endsEntry(id pulsar.MessageID) bool {
 // once.
 func (s *onceSession) deadLetter(p *oncePart, msg pulsar.Message, cause error, done func(error)) error {
 	in := s.in
-	in.log.Warn("dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", cause)
+	in.quiet.log(in.log, slog.LevelWarn, "dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", cause)
 	return s.part(p).sendMessage(in.deadLetterTopic(msg), deadLetterMessage(in.comp, msg, cause), func(err error) {
 		if err == nil {
 			in.metrics.deadLettered.Add(1)

@@ -74,7 +74,8 @@ type instance struct {
 	// deadLetters sends dead letters in the order messages failed.
 	deadLetters serial
 	state       *stateStore
-	starter     starter // a foreign function's, to start calls ahead
+	starter     starter  // a foreign function's, to start calls ahead
+	quiet       throttle // the log lines that may come once per message
 }
 
 type patternCodec struct {
@@ -93,6 +94,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer in.close()
 	in.log.Info("instance started", "kind", in.comp.Kind, "guarantee", in.comp.Guarantee, "pulsar", opts.PulsarURL)
 	defer in.log.Info("instance stopped")
+	defer in.quiet.flush(in.log)
 	if opts.Listen != "" {
 		stop, err := in.serve(ctx, opts.Listen)
 		if err != nil {
