@@ -61,6 +61,11 @@ type Diagnostic struct {
 	Message  string    `json:"message"`
 	Hint     string    `json:"hint,omitempty"`
 	Related  []Related `json:"related,omitempty"`
+	// Omitted is set on the note that ends a capped list of errors (see
+	// MaxErrors): how many errors were found past it and not reported.
+	// The note itself is no error of the file, so summaries count these
+	// instead of it.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 // Errorf returns an error diagnostic covering [pos, end).
@@ -79,11 +84,12 @@ func (d *Diagnostic) WithHint(format string, args ...any) *Diagnostic {
 	return d
 }
 
-// Error formats d as file:line:col: severity: message.
+// Error formats d as file:line:col: severity: message, escaped as Render
+// escapes it.
 func (d *Diagnostic) Error() string {
-	msg := fmt.Sprintf("%s: %s: %s", posString(d.Pos), d.Severity, d.Message)
+	msg := fmt.Sprintf("%s: %s: %s", posString(d.Pos), d.Severity, escape(d.Message))
 	if d.Hint != "" {
-		msg += " (" + d.Hint + ")"
+		msg += " (" + escape(d.Hint) + ")"
 	}
 	return msg
 }
@@ -93,7 +99,7 @@ func posString(p Pos) string {
 	if name == "" {
 		name = "<input>"
 	}
-	return fmt.Sprintf("%s:%d:%d", name, p.Line, p.Column)
+	return fmt.Sprintf("%s:%d:%d", escape(name), p.Line, p.Column)
 }
 
 // Diagnostics is a list of problems; as an error it reports them all.

@@ -87,12 +87,17 @@ const MaxFileSize = 16 << 20
 // errors would hide the first ones, which usually cause the rest.
 const MaxErrors = 50
 
+// capped keeps the first MaxErrors diagnostics and ends them with a note
+// that says how many there were; the note carries the number left out, so
+// that a summary can count every error found, not the lines printed.
 func capped(ds Diagnostics) Diagnostics {
 	if len(ds) <= MaxErrors {
 		return ds
 	}
 	last := ds[MaxErrors-1]
-	return append(ds[:MaxErrors:MaxErrors], Errorf(last.Pos, last.End, "too many errors (%d); fix these first", len(ds)))
+	note := Errorf(last.Pos, last.End, "too many errors: showing the first %d of %d; fix these first", MaxErrors, len(ds))
+	note.Omitted = len(ds) - MaxErrors
+	return append(ds[:MaxErrors:MaxErrors], note)
 }
 
 type fileParser struct {

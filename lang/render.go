@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -14,16 +15,17 @@ type Sources map[string][]byte
 
 // Render writes each diagnostic as file:line:col: severity: message, followed
 // by the source line with a caret under the spot, the hint, and the related
-// places, each with its own snippet.
+// places, each with its own snippet. Texts are escaped, as they may quote
+// bytes of the file.
 func (src Sources) Render(w io.Writer, ds Diagnostics) {
 	for _, d := range ds {
-		fmt.Fprintf(w, "%s: %s: %s\n", posString(d.Pos), d.Severity, d.Message)
+		fmt.Fprintf(w, "%s: %s: %s\n", posString(d.Pos), d.Severity, escape(d.Message))
 		src.snippet(w, d.Pos, d.End)
 		if d.Hint != "" {
-			fmt.Fprintf(w, "  hint: %s\n", d.Hint)
+			fmt.Fprintf(w, "  hint: %s\n", escape(d.Hint))
 		}
 		for _, r := range d.Related {
-			fmt.Fprintf(w, "  %s: note: %s\n", posString(r.Pos), r.Message)
+			fmt.Fprintf(w, "  %s: note: %s\n", posString(r.Pos), escape(r.Message))
 			src.snippet(w, r.Pos, r.End)
 		}
 	}
@@ -37,7 +39,8 @@ func (src Sources) String(ds Diagnostics) string {
 }
 
 // snippet prints the line holding pos and underlines [pos, end) on it, or
-// just pos when the range spans lines.
+// just pos when the range spans lines. The line is escaped, and the caret
+// is placed and sized by the escaped text, so it stays under the spot.
 func (src Sources) snippet(w io.Writer, pos, end Pos) {
 	text, ok := src[pos.Filename]
 	if !ok || pos.Line < 1 {
@@ -50,11 +53,12 @@ func (src Sources) snippet(w io.Writer, pos, end Pos) {
 	col := min(max(pos.Column-1, 0), len(line))
 	width := 1
 	if end.Line == pos.Line && end.Offset > pos.Offset {
-		width = max(utf8.RuneCount(line[col:min(col+end.Offset-pos.Offset, len(line))]), 1)
+		spot := escape(string(line[col:min(col+end.Offset-pos.Offset, len(line))]))
+		width = max(utf8.RuneCountInString(spot), 1)
 	}
 	gutter := fmt.Sprintf("%d", pos.Line)
-	fmt.Fprintf(w, "  %s | %s\n", gutter, printable(line))
-	fmt.Fprintf(w, "  %s | %s%s\n", strings.Repeat(" ", len(gutter)), pad(line[:col]), strings.Repeat("^", width))
+	fmt.Fprintf(w, "  %s | %s\n", gutter, escape(string(line)))
+	fmt.Fprintf(w, "  %s | %s%s\n", strings.Repeat(" ", len(gutter)), blank(escape(string(line[:col]))), strings.Repeat("^", width))
 }
 
 // lineAt returns the source line that holds pos, without its newline.
@@ -73,11 +77,11 @@ func lineAt(text []byte, pos Pos) ([]byte, bool) {
 	return bytes.TrimSuffix(line, []byte("\r")), true
 }
 
-// pad turns the text before the caret into blanks of the same width, keeping
-// tabs so the caret lines up in a terminal.
-func pad(prefix []byte) string {
+// blank turns escaped text into blanks of the same width, keeping tabs so
+// the caret lines up in a terminal.
+func blank(s string) string {
 	var b strings.Builder
-	for _, r := range string(prefix) {
+	for _, r := range s {
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
@@ -87,19 +91,40 @@ func pad(prefix []byte) string {
 	return b.String()
 }
 
-// printable replaces invalid UTF-8 and control bytes so a snippet never
-// corrupts the terminal it is printed to.
-func printable(line []byte) string {
+// escape makes text safe to print on a terminal: invalid UTF-8 bytes and
+// control or other unprintable characters become Go-style escapes (\x00,
+// \xff, \u202e), so that a binary file or a hostile string can neither
+// garble the output nor hide what is really there. Tabs stay, as blank
+// keeps them too.
+func escape(s string) string {
+	if plainASCII(s) {
+		return s
+	}
 	var b strings.Builder
-	for len(line) > 0 {
-		r, n := utf8.DecodeRune(line)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n <= 1, r < 0x20 && r != '\t', r == 0x7f:
-			b.WriteRune('\uFFFD')
+		case r == '\t' || (unicode.IsPrint(r) && (r != utf8.RuneError || n > 1)):
+			b.WriteString(s[i : i+n])
+		case r < utf8.RuneSelf || n == 1: // an ASCII control or an invalid byte
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
-			b.WriteRune(r)
+			fmt.Fprintf(&b, `\U%08x`, r)
 		}
-		line = line[n:]
+		i += n
 	}
 	return b.String()
+}
+
+// plainASCII reports whether s is printable ASCII and tabs only, the usual
+// case, which needs no escaping.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -117,15 +117,26 @@ func writeText(cmd *cobra.Command, sources lang.Sources, ds lang.Diagnostics) {
 	}
 }
 
-// summary counts errors and warnings: "2 errors, 1 warning".
+// summary counts errors and warnings: "2 errors, 1 warning". A file with
+// too many errors ends in a note that is no error itself but stands for
+// those not shown: "1070 errors (1020 not shown), 0 warnings".
 func summary(ds lang.Diagnostics) string {
-	errs := 0
+	errs, warns, hidden := 0, 0, 0
 	for _, d := range ds {
-		if d.Severity == lang.Error {
+		switch {
+		case d.Omitted > 0:
+			hidden += d.Omitted
+		case d.Severity == lang.Error:
 			errs++
+		default:
+			warns++
 		}
 	}
-	return plural(errs, "error") + ", " + plural(len(ds)-errs, "warning")
+	s := plural(errs+hidden, "error")
+	if hidden > 0 {
+		s += fmt.Sprintf(" (%d not shown)", hidden)
+	}
+	return s + ", " + plural(warns, "warning")
 }
 
 func plural(n int, word string) string {
