@@ -155,7 +155,7 @@ type List struct {
 type Ref struct {
 	Span
 	Parts    []*Ident `json:"parts"`
-	TypeArgs []*Type  `json:"type_args,omitempty"`
+	TypeArgs []*Type  `json:"typeArgs,omitempty"`
 	Args     *Args    `json:"args,omitempty"`
 }
 
