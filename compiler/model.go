@@ -265,3 +265,23 @@ type Secret struct {
 	Path string
 	Key  string
 }
+
+// Where is the place in the source of a component's option, by the key
+// the mesh writes it with ("min_replicas", "secrets.token"), or of the
+// component's name when option is "" or was not written; of the mesh's
+// name for kind "mesh". False when the mesh has no such component.
+func (m *Mesh) Where(kind, component, option string) (lang.Span, bool) {
+	if kind == "mesh" {
+		return m.Span, true
+	}
+	for _, c := range m.Components {
+		if c.Name != component || string(c.Kind) != kind {
+			continue
+		}
+		if s, ok := c.Options.Set[option]; ok && option != "" {
+			return s, true
+		}
+		return c.nameSpan, true
+	}
+	return lang.Span{}, false
+}

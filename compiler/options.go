@@ -324,7 +324,12 @@ func (c *compiler) secrets(o *Options, a *lang.Attr) bool {
 			ok = false
 			continue
 		}
+		if !c.portableSecret(ref.Span, args[0], args[1]) {
+			ok = false
+			continue
+		}
 		o.Secrets[s.Key.Name] = Secret{Path: args[0], Key: args[1]}
+		o.Set["secrets."+s.Key.Name] = ref.Span
 	}
 	return ok
 }

@@ -44,8 +44,8 @@ func TestEmitErrors(t *testing.T) {
 		want    string
 	}{
 		{"secret path not a Secret name", Plain, func(p *plan.Plan) {
-			p.Components[1].Secrets = map[string]plan.Secret{"token": {Path: "vault/orders", Key: "token"}}
-		}, `secret token: "vault/orders" is not a Kubernetes Secret name`},
+			p.Components[1].Secrets = map[string]plan.Secret{"token": {Path: "Vault/orders", Key: "token"}}
+		}, `secret token: "Vault/orders" names the Kubernetes Secret "Vault.orders", which is invalid`},
 		{"secret key invalid", Plain, func(p *plan.Plan) {
 			p.Components[1].Secrets = map[string]plan.Secret{"token": {Path: "orders", Key: "a key"}}
 		}, `"a key" is not a valid key of a Kubernetes Secret`},

@@ -155,8 +155,8 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 func (e *emitter) member(c *plan.Component) (fmFunction, error) {
 	name := dnsName(c.Name)
 	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
-		return fmFunction{}, fmt.Errorf("%s %s: the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
-			c.Kind, c.Name, child, len(child), MaxOperatorName, c.Kind)
+		return fmFunction{}, backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
+			child, len(child), MaxOperatorName, c.Kind)
 	}
 	res, err := resources(c)
 	if err != nil {
@@ -200,14 +200,14 @@ func (e *emitter) member(c *plan.Component) (fmFunction, error) {
 func (e *emitter) memberReplicas(c *plan.Component, m *fmFunction) error {
 	if autoscaled(c) {
 		if c.Replicas.Min < 1 {
-			return fmt.Errorf("%s %s: the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more", c.Kind, c.Name)
+			return backends.Meshf(string(c.Kind), c.Name, "min_replicas", "the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more")
 		}
 		m.Replicas, m.MinReplicas, m.MaxReplicas = ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Max))
 		return nil
 	}
 	if c.Replicas.Count < 1 {
-		return fmt.Errorf("%s %s: the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
-			c.Kind, c.Name, c.Replicas.Count)
+		return backends.Meshf(string(c.Kind), c.Name, "replicas", "the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
+			c.Replicas.Count)
 	}
 	m.Replicas = ptr(int32(c.Replicas.Count))
 	return nil
@@ -220,7 +220,7 @@ func memberTopics(c *plan.Component, m *fmFunction) error {
 			continue
 		}
 		if m.Input.TopicPattern != "" {
-			return fmt.Errorf("%s %s: the Function Mesh operator takes one topic pattern per function, and it reads two; read them with two functions", c.Kind, c.Name)
+			return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator takes one topic pattern per function, and it reads two; read them with two functions")
 		}
 		m.Input.TopicPattern = in.Topic
 	}

@@ -49,7 +49,7 @@ func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 		return nil, err
 	}
 	e := &emitter{p: p, o: o, names: names, mesh: dnsName(p.Mesh.Name)}
-	if err := checkName("mesh "+p.Mesh.Name, e.mesh); err != nil {
+	if err := checkName("mesh", p.Mesh.Name, e.mesh); err != nil {
 		return nil, err
 	}
 	var files []backends.File

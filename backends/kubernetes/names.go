@@ -3,11 +3,11 @@ package kubernetes
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -39,9 +39,9 @@ func dnsName(parts ...string) string {
 
 // checkName reports a generated name the API server would refuse: Service
 // names must also start with a letter.
-func checkName(what, name string) error {
+func checkName(kind, what, name string) error {
 	if errs := validation.IsDNS1035Label(name); len(errs) > 0 {
-		return fmt.Errorf("%s: the Kubernetes name %q is invalid: %s; rename it to start with a letter", what, name, strings.Join(errs, "; "))
+		return backends.Meshf(kind, what, "", "the Kubernetes name %q is invalid: %s; rename it to start with a letter", name, strings.Join(errs, "; "))
 	}
 	return nil
 }
@@ -53,11 +53,11 @@ func names(p *plan.Plan) (map[string]string, error) {
 	by := map[string]string{}
 	for _, c := range p.Components {
 		n := dnsName(p.Mesh.Name, c.Name)
-		if err := checkName(fmt.Sprintf("%s %s", c.Kind, c.Name), n); err != nil {
+		if err := checkName(string(c.Kind), c.Name, n); err != nil {
 			return nil, err
 		}
 		if other, ok := by[n]; ok {
-			return nil, fmt.Errorf("%s and %s both become the Kubernetes name %q: rename one of them", other, c.Name, n)
+			return nil, backends.Meshf(string(c.Kind), c.Name, "", "%s and %s both become the Kubernetes name %q: rename one of them", other, c.Name, n)
 		}
 		by[n] = c.Name
 		out[c.Name] = n

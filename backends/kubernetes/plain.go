@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -278,27 +279,40 @@ func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
 }
 
 // secretEnv refers to each secret of c; on Kubernetes secret("PATH",
-// "KEY") names a Secret in the namespace and a key in it.
+// "KEY") names the Secret SecretName(PATH) in the namespace and a key in
+// it. The compiler admits only paths and keys that every backend can
+// hold; these checks keep a plan written by hand from reaching the API
+// server.
 func secretEnv(c *plan.Component) ([]corev1.EnvVar, error) {
 	var env []corev1.EnvVar
+	var errs []error
 	for _, name := range sortedKeys(c.Secrets) {
 		s := c.Secrets[name]
-		if errs := validation.IsDNS1123Subdomain(s.Path); len(errs) > 0 {
-			return nil, fmt.Errorf("%s %s: secret %s: %q is not a Kubernetes Secret name (%s): on Kubernetes secret(\"PATH\", \"KEY\") names a Secret in the namespace, so write a name such as %q",
-				c.Kind, c.Name, name, s.Path, strings.Join(errs, "; "), dnsName(s.Path))
+		secret := SecretName(s.Path)
+		if bad := validation.IsDNS1123Subdomain(secret); len(bad) > 0 {
+			errs = append(errs, backends.Meshf(string(c.Kind), c.Name, "secrets."+name, "secret %s: %q names the Kubernetes Secret %q, which is invalid: %s",
+				name, s.Path, secret, strings.Join(bad, "; ")))
 		}
-		if errs := validation.IsConfigMapKey(s.Key); len(errs) > 0 {
-			return nil, fmt.Errorf("%s %s: secret %s: %q is not a valid key of a Kubernetes Secret: %s",
-				c.Kind, c.Name, name, s.Key, strings.Join(errs, "; "))
+		if bad := validation.IsConfigMapKey(s.Key); len(bad) > 0 {
+			errs = append(errs, backends.Meshf(string(c.Kind), c.Name, "secrets."+name, "secret %s: %q is not a valid key of a Kubernetes Secret: %s",
+				name, s.Key, strings.Join(bad, "; ")))
 		}
 		env = append(env, corev1.EnvVar{Name: SecretEnv(name), ValueFrom: &corev1.EnvVarSource{
 			SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: s.Path}, Key: s.Key,
+				LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: s.Key,
 			},
 		}})
 	}
-	return env, nil
+	return env, errors.Join(errs...)
 }
+
+// SecretName is the Kubernetes Secret that secret("PATH", "KEY") names:
+// PATH with each '/' made '.' and each '_' made '-', so that "shop/my_api"
+// is the Secret "shop.my-api" and one mesh reads its secrets on every
+// backend.
+func SecretName(path string) string { return secretNamer.Replace(path) }
+
+var secretNamer = strings.NewReplacer("/", ".", "_", "-")
 
 // SecretEnv is the environment variable the runtime reads secret name from.
 func SecretEnv(name string) string { return "MESHC_SECRET_" + strings.ToUpper(name) }
@@ -315,7 +329,7 @@ func resources(c *plan.Component) (corev1.ResourceRequirements, error) {
 		mem = defaultMemory
 	}
 	if cpu < 0 || mem < 0 || math.IsNaN(cpu) || math.IsInf(cpu, 0) {
-		return corev1.ResourceRequirements{}, fmt.Errorf("%s %s: cpu and memory must be above zero", c.Kind, c.Name)
+		return corev1.ResourceRequirements{}, backends.Meshf(string(c.Kind), c.Name, "", "cpu and memory must be above zero")
 	}
 	milli := max(int64(math.Ceil(cpu*1000)), 1)
 	list := corev1.ResourceList{
@@ -392,8 +406,8 @@ func (e *emitter) statefulSet(c *plan.Component, tmpl corev1.PodTemplateSpec) *a
 // requests.
 func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	if c.Replicas.Min < 1 {
-		return nil, fmt.Errorf("%s %s: min_replicas %d: the HorizontalPodAutoscaler scales down to 1 at least; set min_replicas = 1 or more",
-			c.Kind, c.Name, c.Replicas.Min)
+		return nil, backends.Meshf(string(c.Kind), c.Name, "min_replicas", "min_replicas %d: the HorizontalPodAutoscaler scales down to 1 at least; set min_replicas = 1 or more",
+			c.Replicas.Min)
 	}
 	kind := "Deployment"
 	if stableIdentity(c) {

@@ -25,8 +25,10 @@ mismatches, topics nobody writes or reads, and option errors. SPEC.md lists the 
 A file with syntax errors gets no further checks. Parameters (-p, --params, as for
 plan) apply to every FILE; a parameter without a default must be given one.
 
-With --target functionmesh, check also reports what the Function Mesh operator's
-admission webhook would refuse (emit --flavour functionmesh always does).
+With --target kubernetes, nomad or functionmesh, check also reports, at its place in
+the mesh, what that target cannot run as written: what its backend refuses, and for
+functionmesh what the Function Mesh operator's admission webhook would refuse (emit
+and deploy always check their own target).
 
 Formats: text (diagnostics with source snippets, on standard error), json (one stable
 array on standard output) and github (GitHub Actions annotations on standard output).
@@ -40,8 +42,13 @@ has, or cannot be read, 2 for a usage mistake.`,
 			if !ok {
 				return usageErrorf("--format %q: use text, json or github", format)
 			}
-			if target != "" && target != "functionmesh" {
-				return usageErrorf("--target %q: the only target with rules of its own is functionmesh", target)
+			var extra []func(*compiler.Mesh) lang.Diagnostics
+			if target != "" {
+				checks, ok := targetChecks[target]
+				if !ok {
+					return usageErrorf("--target %q: choose one of %s", target, targetNames())
+				}
+				extra = checks()
 			}
 			var all lang.Diagnostics
 			sources := lang.Sources{}
@@ -55,8 +62,10 @@ has, or cannot be read, 2 for a usage mistake.`,
 				}
 				sources[name] = src
 				m, diags, err := checkFile(cmd, name, src, sources, &pf)
-				if target == "functionmesh" && m != nil && !diags.HasErrors() {
-					diags = append(diags, compiler.OperatorRules(m)...)
+				for _, check := range extra {
+					if m != nil && !diags.HasErrors() {
+						diags = append(diags, check(m)...)
+					}
 				}
 				if err != nil {
 					var ee *exitError
@@ -82,7 +91,7 @@ has, or cannot be read, 2 for a usage mistake.`,
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors: exit 1 on any diagnostic")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
-	cmd.Flags().StringVar(&target, "target", "", "also report what a deployment target refuses: functionmesh (the Function Mesh operator's webhook)")
+	cmd.Flags().StringVar(&target, "target", "", "also report what a deployment target refuses: kubernetes, nomad or functionmesh (the Function Mesh operator)")
 	pf.register(cmd)
 	return cmd
 }

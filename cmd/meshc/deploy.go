@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -51,7 +53,11 @@ and max_replicas are kept.`,
 			if !ok {
 				return usageErrorf("--backend %q: choose one of %s", backend, strings.Join(slices.Sorted(maps.Keys(deployers)), ", "))
 			}
-			p, err := buildPlan(cmd, args[0], &pf)
+			var extra []func(*compiler.Mesh) lang.Diagnostics
+			if _, ok := emitters[backend]; ok {
+				extra = append(extra, backendRules(backend, emitOptions{Driver: o.Driver, PulsarURL: o.PulsarURL, Binary: o.Binary, Artifact: o.Artifact, Image: o.Image}))
+			}
+			p, err := buildPlan(cmd, args[0], &pf, extra...)
 			if err != nil {
 				return err
 			}

@@ -63,6 +63,7 @@ standard output, one stream, for kubectl apply -f -.`,
 			if backend == "kubernetes" && o.Flavour == "functionmesh" {
 				extra = append(extra, compiler.OperatorRules)
 			}
+			extra = append(extra, backendRules(backend, o))
 			p, err := buildPlan(cmd, args[0], &pf, extra...)
 			if err != nil {
 				return err
