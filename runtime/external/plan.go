@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime/external/python"
 )
 
 // Exec starts the program of an exec component, as its instance plan says.
-// The program runs in the instance's working folder; a call may take the
-// component's timeout, or DefaultTimeout when it has none.
+// The program runs in the instance's working folder, with the Python
+// helper's folder on PYTHONPATH; a call may take the component's timeout,
+// or DefaultTimeout when it has none.
 func Exec(ctx context.Context, inst *plan.Instance, log *slog.Logger, badInput error) (*Runner, error) {
 	c := &inst.Component
 	if c.Implementation.Kind != "exec" {
@@ -23,6 +25,11 @@ func Exec(ctx context.Context, inst *plan.Instance, log *slog.Logger, badInput e
 	env, err := Env(inst)
 	if err != nil {
 		return nil, err
+	}
+	if py, err := python.PathEnv(); err == nil {
+		env = append(env, py)
+	} else {
+		log.Warn("Python functions will not find meshc_function unless it is on their path", "error", err)
 	}
 	return New(ctx, Options{
 		Name: c.Name, Start: Command(c.Implementation.Command, env, "", log),
