@@ -45,6 +45,8 @@ var Builtins = []*Builtin{
 		Config: []ConfigKey{{Name: "where", Kind: "string", Required: true}}},
 	{Name: "route", Kind: Function, Same: true, Publishes: true, Doc: "publishes each message to the topic that config routes maps its field value to, else to the output",
 		Config: []ConfigKey{{Name: "field", Kind: "string", Required: true}, {Name: "routes", Kind: "object", Required: true}}},
+	{Name: "parse_json", Kind: Function, In: stringSchema, Out: anyJSON, Doc: "reads each line as one JSON value of the output topic's schema, keyed by config key's field when given; a line that is not JSON or does not fit is dead-lettered with the reason",
+		Config: []ConfigKey{{Name: "key", Kind: "string"}}},
 	{Name: "project", Kind: Function, In: anyJSON, Out: anyJSON, Doc: "keeps only the fields listed in config fields",
 		Config: []ConfigKey{{Name: "fields", Kind: "list", Required: true}}},
 	{Name: "generator", Kind: Source, Out: stringSchema, Doc: "writes config lines in turn, count messages in all, one every interval",

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -26,6 +28,7 @@ func Builtins() *Registry {
 	r.Func("filter", filter)
 	r.Func("route", route)
 	r.Func("project", project)
+	r.Func("parse_json", parseJSON)
 	r.Func("stdout", stdoutSink)
 	r.Func("file", fileSink)
 	r.Func("webhook", webhookSink)
@@ -227,4 +230,35 @@ func lookup(v any, path string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// parseJSON reads each line as one JSON value for the output topic. A line
+// that is not JSON, or does not fit the topic's schema, can never be
+// written: it is bad input, dead-lettered at once with the reason. With
+// config key, each value is keyed by that field, so that a key_shared
+// function downstream has one instance per key.
+func parseJSON(ctx Context, in Input, emit Emit) error {
+	dec := json.NewDecoder(bytes.NewReader(in.Payload))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("%w: not a line of JSON: %v", ErrBadInput, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: not a line of JSON: more follows the first value", ErrBadInput)
+	}
+	out := v
+	if field, _ := ctx.UserConfig()["key"].(string); field != "" {
+		obj, _ := v.(map[string]any)
+		k, ok := obj[field]
+		if !ok {
+			return fmt.Errorf("%w: the record has no field %s to key it by", ErrBadInput, field)
+		}
+		out = Keyed{Key: fmt.Sprint(k), Value: v}
+	}
+	err := emit(out)
+	if errors.Is(err, errOutput) {
+		return fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	return err
 }

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +190,39 @@ func TestGenerator(t *testing.T) {
 	}
 	if err := src(memSourceContext{context.Background(), nil}, nil); err == nil {
 		t.Error("a generator without lines should fail")
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	f, _ := Builtins().lookupFunc("parse_json")
+	for _, tc := range []struct {
+		line string
+		key  string
+		want any
+		bad  string // in the error, which must be ErrBadInput
+	}{
+		{line: `{"id":"a","amount":2}`, want: obj("id", "a", "amount", json.Number("2"))},
+		{line: `{"id":"a","amount":2}`, key: "id", want: Keyed{Key: "a", Value: obj("id", "a", "amount", json.Number("2"))}},
+		{line: ` [1, 2] `, want: []any{json.Number("1"), json.Number("2")}},
+		{line: `not json`, bad: "not a line of JSON"},
+		{line: ``, bad: "not a line of JSON"},
+		{line: `{"a":1} {"b":2}`, bad: "more follows the first value"},
+		{line: `{"amount":2}`, key: "id", bad: "the record has no field id to key it by"},
+	} {
+		var got []any
+		ctx := newMemContext(map[string]any{"key": tc.key})
+		err := f(ctx, Input{Payload: []byte(tc.line), Value: tc.line}, func(v any) error { got = append(got, v); return nil })
+		switch {
+		case tc.bad != "":
+			if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("%q: error %v, want bad input saying %q", tc.line, err, tc.bad)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.line, err)
+		default:
+			if diff := cmp.Diff([]any{tc.want}, got); diff != "" {
+				t.Errorf("%q (-want +got):\n%s", tc.line, diff)
+			}
+		}
 	}
 }
