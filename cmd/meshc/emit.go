@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/backends/kubernetes"
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
@@ -62,6 +63,9 @@ standard output, one stream, for kubectl apply -f -.`,
 			var extra []func(*compiler.Mesh) lang.Diagnostics
 			if backend == "kubernetes" && o.Flavour == "functionmesh" {
 				extra = append(extra, compiler.OperatorRules)
+			}
+			if backend == "kubernetes" && o.Image == "" {
+				extra = append(extra, compiler.ImageFiles(kubernetes.DefaultImage))
 			}
 			extra = append(extra, backendRules(backend, o))
 			p, err := buildPlan(cmd, args[0], &pf, extra...)
