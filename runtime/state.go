@@ -207,17 +207,29 @@ func (s *stateStore) catchUp(ctx context.Context) error {
 	if last.EntryID() < 0 {
 		return nil // nothing stored
 	}
-	for {
+	err = awaitChange(ctx, func() (bool, <-chan struct{}) {
 		s.mu.Lock()
-		done, moved := s.at.reached(last), s.moved
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		return s.at.reached(last), s.moved
+	})
+	if err != nil {
+		return fmt.Errorf("reading state from %s: %w", s.reader.Topic(), err)
+	}
+	return nil
+}
+
+// awaitChange waits until check says done, checking again each time the
+// channel it returned last is closed.
+func awaitChange(ctx context.Context, check func() (done bool, changed <-chan struct{})) error {
+	for {
+		done, changed := check()
 		if done {
 			return nil
 		}
 		select {
-		case <-moved:
+		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("reading state from %s: %w", s.reader.Topic(), ctx.Err())
+			return ctx.Err()
 		}
 	}
 }
@@ -378,17 +390,15 @@ func (s *stateStore) catchUpLoop(ctx context.Context) {
 // waitFresh waits until a catch-up covered ticket.
 func (s *stateStore) waitFresh(ctx context.Context, ticket uint64) error {
 	f := &s.fresh
-	for {
+	var last error // of the catch-up that covered ticket
+	err := awaitChange(ctx, func() (bool, <-chan struct{}) {
 		f.mu.Lock()
-		done, err, ended := f.done >= ticket, f.err, f.ended
-		f.mu.Unlock()
-		if done {
-			return err
-		}
-		select {
-		case <-ended:
-		case <-ctx.Done():
-			return fmt.Errorf("reading state from %s: %w", s.topic, ctx.Err())
-		}
+		defer f.mu.Unlock()
+		last = f.err
+		return f.done >= ticket, f.ended
+	})
+	if err != nil {
+		return fmt.Errorf("reading state from %s: %w", s.topic, err)
 	}
+	return last
 }
