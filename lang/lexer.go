@@ -286,8 +286,8 @@ func (s *scanner) quoted() {
 			s.unterminated(start, i)
 			return
 		case '"':
+			s.checkUTF8(start.Offset, i) // before advancing: it places the bad byte from s.pos
 			s.advance(i + 1 - s.pos.Offset)
-			s.checkUTF8(start.Offset, i)
 			if _, err := strconv.Unquote(s.src[start.Offset:s.pos.Offset]); err != nil {
 				s.badEscape(start)
 			}
@@ -331,8 +331,8 @@ func (s *scanner) raw() {
 	start := s.pos
 	for i := s.pos.Offset + 1; i < len(s.src); i++ {
 		if s.src[i] == '`' {
+			s.checkUTF8(start.Offset, i) // before advancing: it places the bad byte from s.pos
 			s.advance(i + 1 - s.pos.Offset)
-			s.checkUTF8(start.Offset, i)
 			s.emit(tokLit, start)
 			return
 		}
