@@ -112,7 +112,7 @@ func TestContext(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`pulsar_function_user_metric__sum{`, `metric="payload_bytes"} 5`, `pulsar_function_processed_successfully_total{`} {
+	for _, want := range []string{`pulsar_function_user_metric__sum{`, `metric="payload_bytes",name="` + f.Name + `",namespace="default",tenant="public"} 5`, `pulsar_function_processed_successfully_total{`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 )
 
 // TestEndpoints: /healthz while the process runs, /readyz while it takes
-// messages, /metrics with the names of Pulsar Functions.
+// messages, /metrics in Prometheus text with the names of Pulsar Functions.
 func TestEndpoints(t *testing.T) {
 	b := startBroker(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,8 +56,12 @@ func TestEndpoints(t *testing.T) {
 			t.Fatalf("/readyz: %d %s", code, body)
 		}
 	}
-	if _, body := get("/metrics"); !strings.Contains(body, "pulsar_function_received_total{") {
-		t.Errorf("/metrics lacks pulsar_function_received_total:\n%s", body)
+	fams, err := scrapeMetrics(t, "http://"+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value(fams, "pulsar_function_received_total"); got != 0 {
+		t.Errorf("/metrics: pulsar_function_received_total = %g, want 0", got)
 	}
 	cancel()
 	if err := <-done; err != nil {
