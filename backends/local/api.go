@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -29,13 +28,22 @@ type Server struct {
 	once      sync.Once
 	client    pulsar.Client
 	clientErr error
+
+	mu      sync.Mutex     // guards closing against streams starting
+	closing chan struct{}  // closed by Close: log streams end
+	streams sync.WaitGroup // the log streams being followed
 }
 
 // NewServer serves m's control API; delete calls shutdown.
-func NewServer(m *Mesh, shutdown func()) *Server { return &Server{mesh: m, shutdown: shutdown} }
+func NewServer(m *Mesh, shutdown func()) *Server {
+	return &Server{mesh: m, shutdown: shutdown, closing: make(chan struct{})}
+}
 
-// Close closes the server's Pulsar client.
+// Close ends the log streams being followed, after the lines written so
+// far, and closes the server's Pulsar client. Called before the HTTP
+// server closes its connections, the streams end whole.
 func (s *Server) Close() {
+	s.endStreams()
 	if s.client != nil {
 		s.client.Close()
 	}
@@ -144,45 +152,6 @@ func (s *Server) putState(w http.ResponseWriter, r *http.Request) {
 	reply(w, nil, err)
 }
 
-// logs writes the standard error of a component's instances, each line
-// prefixed with the instance's name when there are several.
-func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
-	name := r.FormValue("component")
-	st, err := s.mesh.Status(name)
-	if err != nil || name == "" {
-		reply(w, nil, errors.Join(err, errorIf(name == "", "name the function whose logs to show")))
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	for _, i := range st {
-		prefix := ""
-		if len(st) > 1 {
-			prefix = fmt.Sprintf("%s-%d | ", i.Component, i.Index)
-		}
-		copyLines(w, i.Log, prefix)
-	}
-}
-
-func errorIf(cond bool, msg string) error {
-	if cond {
-		return errors.New(msg)
-	}
-	return nil
-}
-
-func copyLines(w io.Writer, file, prefix string) {
-	f, err := os.Open(file)
-	if err != nil {
-		return // an instance that never started has no log yet
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		fmt.Fprintf(w, "%s%s\n", prefix, sc.Text())
-	}
-}
-
 // notFound marks an error answered with 404.
 type notFound struct{ error }
 
@@ -261,15 +230,36 @@ func (c *Client) PutState(ctx context.Context, component, key, value string, cou
 	return c.call(ctx, http.MethodPut, "/v1/state", form{"component": component, "key": key, "value": value, "counter": fmt.Sprint(counter)}, nil)
 }
 
-// Logs copies a component's instance logs to w.
-func (c *Client) Logs(ctx context.Context, component string, w io.Writer) error {
-	resp, err := c.do(ctx, http.MethodGet, "/v1/logs", form{"component": component})
+// Logs copies a component's instance logs to w: the last opts.Tail lines
+// of each, then, with opts.Follow, the lines written after, until ctx ends
+// (nil) or the run does (ErrStopped).
+func (c *Client) Logs(ctx context.Context, component string, opts LogOptions, w io.Writer) error {
+	f := form{"component": component, "tail": strconv.Itoa(opts.Tail), "follow": strconv.FormatBool(opts.Follow)}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/logs", f)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
-	return err
+	switch {
+	case !opts.Follow:
+		return err
+	case ctx.Err() != nil:
+		return nil // the caller stopped following
+	case err == nil:
+		return ErrStopped // the server ends a stream whole only when it closes
+	case !c.answers(ctx):
+		return ErrStopped // its connections were cut as it stopped
+	}
+	return fmt.Errorf("following the logs of %s: %w; the mesh still runs: follow them again", component, err)
+}
+
+// answers tells whether the mesh's control API still answers.
+func (c *Client) answers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := c.Status(ctx, "")
+	return err == nil
 }
 
 type form map[string]string

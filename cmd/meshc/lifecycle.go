@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -229,10 +230,17 @@ func newStatsCmd() *cobra.Command {
 			if err != nil {
 				return fail(err)
 			}
+			p, err := c.Plan(cmd.Context())
+			if err != nil {
+				return fail(err)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tUP\tRECEIVED\tPROCESSED\tUSER ERRORS\tSYSTEM ERRORS\tDEAD LETTERED\tAVG LATENCY")
-			for _, name := range slices.Sorted(maps.Keys(stats)) {
-				s := stats[name]
+			for _, name := range local.Order(p) { // upstream first, as list and status
+				s, ok := stats[name]
+				if !ok {
+					continue // not the function asked for
+				}
 				lat := "-"
 				if s.LatencyCount > 0 {
 					lat = fmt.Sprintf("%.2fms", s.LatencySumMs/float64(s.LatencyCount))
@@ -345,20 +353,42 @@ settling what they have in flight, and started again once the value is written.`
 }
 
 func newLogsCmd() *cobra.Command {
-	var tf targetFlags
+	var (
+		tf   targetFlags
+		opts local.LogOptions
+	)
 	cmd := &cobra.Command{
 		Use:   "logs FUNCTION",
 		Short: "Print the logs (standard error) of a function's instances in a running local mesh",
-		Args:  cobra.ExactArgs(1),
+		Long: `logs prints the standard error of each instance of FUNCTION (a source or sink too),
+one instance after the other. When it has several instances, each line starts with
+the instance's name, as in "count-1 | ".
+
+--tail N prints only the last N lines of each instance's log. --follow (-f) then keeps
+printing lines as they are written, each whole, across restarts of the instances,
+until Ctrl-C or until the run ends (meshc delete, Ctrl-C of meshc run, its sources
+done): that ends it with exit status 0 and a note on standard error. A function
+stopped with meshc stop is still followed, and shows its lines once started again.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Tail < local.AllLines {
+				return usageErrorf("--tail %d: give a number of lines, or %d for all", opts.Tail, local.AllLines)
+			}
 			c, err := tf.client()
 			if err != nil {
 				return err
 			}
-			return fail(c.Logs(cmd.Context(), args[0], cmd.OutOrStdout()))
+			err = c.Logs(cmd.Context(), args[0], opts, cmd.OutOrStdout())
+			if errors.Is(err, local.ErrStopped) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
+				return nil
+			}
+			return fail(err)
 		},
 	}
 	tf.register(cmd, false)
+	cmd.Flags().IntVar(&opts.Tail, "tail", local.AllLines, "print only the last N lines of each instance's log (-1: all)")
+	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "keep printing lines as they are written, until Ctrl-C or the run ends")
 	return cmd
 }
 
