@@ -184,7 +184,20 @@ func (c *msgContext) send(t *target, key string, value any) error {
 		key, value = k.Key, k.Value
 	}
 	if c.once != nil {
-		return c.once.send(t, key, value, c.track.add())
+		return c.once.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
 	}
-	return c.in.send(c, t, key, value, c.track.add())
+	return c.in.send(c, t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
+}
+
+// TraceProperty, set on an input message, is carried by every output the
+// message causes, so that a tool that sends a message (meshc trigger)
+// finds what came of it whatever the function keys its outputs by.
+const TraceProperty = "meshc-trace"
+
+// traced are the properties an output carries from its input.
+func (c *msgContext) traced() map[string]string {
+	if v, ok := c.msg.Properties()[TraceProperty]; ok {
+		return map[string]string{TraceProperty: v}
+	}
+	return nil
 }

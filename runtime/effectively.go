@@ -338,13 +338,12 @@ func (s *onceSession) part(p *oncePart) *onceSender { return &onceSender{s, p} }
 
 // send encodes value for t and sends it with the next sequence id of the
 // input's entry.
-func (o *onceSender) send(t *target, key string, value any, done func(error)) error {
-	payload, err := t.codec.Encode(value)
-	if err != nil {
+func (o *onceSender) send(t *target, msg *pulsar.ProducerMessage, value any, done func(error)) error {
+	if err := encodeFor(t, msg, value); err != nil {
 		done(nil)
-		return fmt.Errorf("%w: output for %s: %v", errOutput, t.fqn, err)
+		return err
 	}
-	return o.sendMessage(t.fqn, &pulsar.ProducerMessage{Payload: payload, Key: key}, done)
+	return o.sendMessage(t.fqn, msg, done)
 }
 
 func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done func(error)) error {
@@ -619,11 +618,17 @@ func permanent(err error) bool {
 	return errors.Is(err, codec.ErrPayload) || errors.Is(err, ErrBadInput) || errors.Is(err, errOutput)
 }
 
-// countFailure counts a failed message as the runtime's or the function's.
+// countFailure counts a failed message as what it is: bad input (a
+// payload that does not decode, an input the function calls bad), a
+// failure of the runtime (a send), or the function's error (its own, or an
+// output its topic refuses).
 func (in *instance) countFailure(err error) {
-	if permanent(err) || errors.Is(err, errSend) {
+	switch {
+	case errors.Is(err, codec.ErrPayload) || errors.Is(err, ErrBadInput):
+		in.metrics.badInput.Add(1)
+	case errors.Is(err, errSend):
 		in.metrics.systemErrors.Add(1)
-	} else {
+	default:
 		in.metrics.userErrors.Add(1)
 	}
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// Cluster is the Pulsar cluster's name, for the metrics' cluster
 	// label; empty means "standalone".
 	Cluster string
+	// MetricsFile, when set, receives the instance's metrics in the text
+	// format when it stops: its final counters, for a runner to read.
+	MetricsFile string
 }
 
 // target is a topic an instance writes, with its producer and codec.
@@ -95,6 +98,13 @@ func Run(ctx context.Context, opts Options) error {
 	in.log.Info("instance started", "kind", in.comp.Kind, "guarantee", in.comp.Guarantee, "pulsar", opts.PulsarURL)
 	defer in.log.Info("instance stopped")
 	defer in.quiet.flush(in.log)
+	if opts.MetricsFile != "" {
+		defer func() {
+			if err := in.metrics.writeFile(opts.MetricsFile); err != nil {
+				in.log.Warn("cannot write the final metrics", "file", opts.MetricsFile, "error", err)
+			}
+		}()
+	}
 	if opts.Listen != "" {
 		stop, err := in.serve(ctx, opts.Listen)
 		if err != nil {
@@ -291,20 +301,29 @@ func (in *instance) serve(ctx context.Context, addr string) (stop func(), err er
 }
 
 // send encodes value for t and sends it; done settles the send.
-func (in *instance) send(ctx context.Context, t *target, key string, value any, done func(error)) error {
-	payload, err := t.codec.Encode(value)
-	if err != nil {
+func (in *instance) send(ctx context.Context, t *target, msg *pulsar.ProducerMessage, value any, done func(error)) error {
+	if err := encodeFor(t, msg, value); err != nil {
 		done(nil)
-		return fmt.Errorf("%w: output for %s: %v", errOutput, t.fqn, err)
+		return err
 	}
 	// The send outlives ctx: a message being settled is never cut off.
-	t.producer.SendAsync(context.WithoutCancel(ctx), &pulsar.ProducerMessage{Payload: payload, Key: key},
+	t.producer.SendAsync(context.WithoutCancel(ctx), msg,
 		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			if err != nil {
 				err = fmt.Errorf("%w: to %s: %v", errSend, t.fqn, err)
 			}
 			done(err)
 		})
+	return nil
+}
+
+// encodeFor encodes value as msg's payload for t.
+func encodeFor(t *target, msg *pulsar.ProducerMessage, value any) error {
+	payload, err := t.codec.Encode(value)
+	if err != nil {
+		return fmt.Errorf("%w: output for %s: %v", errOutput, t.fqn, err)
+	}
+	msg.Payload = payload
 	return nil
 }
 

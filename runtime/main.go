@@ -60,7 +60,7 @@ func Main(reg *Registry) {
 	}()
 	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
 		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace,
-		Cluster: os.Getenv("MESHC_CLUSTER")})
+		Cluster: os.Getenv("MESHC_CLUSTER"), MetricsFile: os.Getenv("MESHC_METRICS_FILE")})
 	if err != nil {
 		log.Error("instance failed", "error", err)
 		os.Exit(1)

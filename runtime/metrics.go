@@ -19,6 +19,10 @@ type metrics struct {
 	reg *prometheus.Registry
 
 	received, processed, systemErrors, userErrors, deadLettered prometheus.Counter
+	// badInput counts messages no try could handle: payloads that do not
+	// fit the input schema, and inputs the function calls bad. Pulsar has
+	// no such metric; it is meshc's, with the same labels.
+	badInput prometheus.Counter
 
 	latency        prometheus.Summary     // ms
 	lastInvocation prometheus.Gauge       // unix ms
@@ -26,6 +30,16 @@ type metrics struct {
 }
 
 const metricPrefix = "pulsar_function_"
+
+// BadInputMetric counts the messages that can never be handled.
+const BadInputMetric = "meshc_function_bad_input_total"
+
+// writeFile writes the metrics as /metrics shows them to path, through a
+// temporary file renamed into place: an instance's last word on its
+// counters, for a runner that reads them after the process ends.
+func (m *metrics) writeFile(path string) error {
+	return prometheus.WriteToTextfile(path, m.reg)
+}
 
 func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 	labels := prometheus.Labels{"tenant": tenant, "namespace": namespace, "name": name,
@@ -40,7 +54,9 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 		systemErrors: counter("system_exceptions_total", "Failures of the runtime: decoding, sending, state."),
 		userErrors:   counter("user_exceptions_total", "Errors returned by the function."),
 		deadLettered: counter("dead_lettered_total", "Messages sent to the dead-letter topic."),
-		latency:      newLatency(labels),
+		badInput: prometheus.NewCounter(prometheus.CounterOpts{Name: BadInputMetric,
+			Help: "Messages that can never be handled: undecodable payloads and inputs the function calls bad.", ConstLabels: labels}),
+		latency: newLatency(labels),
 		lastInvocation: prometheus.NewGauge(prometheus.GaugeOpts{Name: metricPrefix + "last_invocation",
 			Help: "When a message was last processed, in Unix milliseconds.", ConstLabels: labels}),
 		// Sum and count only, as the SPEC documents: no quantiles to keep per
@@ -48,7 +64,7 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 		user: prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: metricPrefix + "user_metric_",
 			Help: "Values recorded by the function with Context.RecordMetric.", ConstLabels: labels}, []string{"metric"}),
 	}
-	m.reg.MustRegister(m.received, m.processed, m.systemErrors, m.userErrors, m.deadLettered,
+	m.reg.MustRegister(m.received, m.processed, m.systemErrors, m.userErrors, m.deadLettered, m.badInput,
 		m.latency, m.lastInvocation, m.user)
 	return m
 }

@@ -90,8 +90,8 @@ func TestMetricsScrape(t *testing.T) {
 	fams := settledMetrics(t, "http://"+listen)
 	for name, want := range map[string]float64{
 		"pulsar_function_received_total": 5, "pulsar_function_processed_successfully_total": 3,
-		"pulsar_function_system_exceptions_total": 1, "pulsar_function_user_exceptions_total": 1,
-		"pulsar_function_dead_lettered_total": 2,
+		"pulsar_function_system_exceptions_total": 0, "pulsar_function_user_exceptions_total": 1,
+		"pulsar_function_dead_lettered_total": 2, BadInputMetric: 1,
 	} {
 		if got := value(fams, name); got != want {
 			t.Errorf("%s = %g, want %g", name, got, want)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,7 +41,8 @@ type instance struct {
 	addr     string // its metrics and health endpoint
 	restarts int
 	lastExit string
-	last     Counters // as last read from its endpoint
+	last     Counters // of its process, as last read from its endpoint
+	past     Counters // of its processes that have ended
 	since    time.Time
 	stop     chan struct{} // closed to stop the supervisor
 	done     chan struct{} // closed when the supervisor has returned
@@ -140,8 +142,12 @@ func (i *instance) launch() (proc *os.Process, exited chan error, err error) {
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), o.Env...)
 	// A source that is done exits, which is how the run knows it is done.
+	// Its final counters come in a file: the last scrape may be a moment
+	// old, and a source may be done before the first.
+	final := i.metricsFile()
+	os.Remove(final)
 	cmd.Env = append(cmd.Env, "MESHC_INSTANCE_PLAN="+string(i.plan), "MESHC_PULSAR_URL="+o.PulsarURL, "MESHC_LISTEN="+addr,
-		"MESHC_SOURCE_DONE=exit")
+		"MESHC_SOURCE_DONE=exit", "MESHC_METRICS_FILE="+final)
 	out := i.mesh.out.writer()
 	cmd.Stdout, cmd.Stderr = out, stderr
 	cmd.SysProcAttr = procAttr()
@@ -158,9 +164,44 @@ func (i *instance) launch() (proc *os.Process, exited chan error, err error) {
 		err := cmd.Wait()
 		stderr.Close()
 		out.Flush()
+		i.ended(final)
 		exited <- err
 	}()
 	return cmd.Process, exited, nil
+}
+
+// metricsFile is where the instance's process writes its final counters.
+func (i *instance) metricsFile() string { return strings.TrimSuffix(i.log, ".log") + ".metrics" }
+
+// ended adds the counters of a process that has ended to the instance's:
+// the final ones it wrote, else (killed) the last read.
+func (i *instance) ended(final string) {
+	c, err := readCountersFile(final)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if err != nil {
+		c = i.last
+	}
+	i.past.Add(c)
+	i.last = Counters{}
+}
+
+// counters are the instance's counters over all its processes.
+func (i *instance) counters() Counters {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	c := i.past
+	c.Add(i.last)
+	return c
+}
+
+func readCountersFile(path string) (Counters, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Counters{}, err
+	}
+	defer f.Close()
+	return readCounters(f)
 }
 
 // terminate asks the process to stop and waits for it; it is killed if it

@@ -1,17 +1,19 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 // InstanceStatus is what Status reports of one instance.
@@ -98,6 +100,7 @@ type Counters struct {
 	UserErrors      int64   `json:"userErrors"`
 	SystemErrors    int64   `json:"systemErrors"`
 	DeadLettered    int64   `json:"deadLettered"`
+	BadInput        int64   `json:"badInput"`
 	LatencySumMs    float64 `json:"latencySumMs"`
 	LatencyCount    int64   `json:"latencyCount"`
 	LastInvocation  int64   `json:"lastInvocation,omitempty"` // unix ms
@@ -112,6 +115,7 @@ func (c *Counters) Add(o Counters) {
 	c.UserErrors += o.UserErrors
 	c.SystemErrors += o.SystemErrors
 	c.DeadLettered += o.DeadLettered
+	c.BadInput += o.BadInput
 	c.LatencySumMs += o.LatencySumMs
 	c.LatencyCount += o.LatencyCount
 	c.LastInvocation = max(c.LastInvocation, o.LastInvocation)
@@ -121,7 +125,7 @@ func (c *Counters) Add(o Counters) {
 
 // Stats reads the metrics of each component's running instances, or of
 // one component's, summed per component. An instance that cannot be
-// reached counts as not up; a restarted instance starts from zero.
+// reached counts as not up; counters add up over the restarts of an instance.
 func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, error) {
 	comps, err := m.lookup(name)
 	if err != nil {
@@ -142,9 +146,7 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 						i.mu.Unlock()
 					}
 				}
-				i.mu.Lock()
-				got := i.last // an instance that has stopped shows its last counters
-				i.mu.Unlock()
+				got := i.counters()
 				got.InstancesUp, got.InstancesWanted = 0, 1
 				switch st.State {
 				case Running:
@@ -164,7 +166,7 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 	return out, nil
 }
 
-// scrape reads the pulsar_function_ counters of one instance's /metrics.
+// scrape reads the counters of one instance's /metrics.
 func scrape(ctx context.Context, addr string) (Counters, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
@@ -178,54 +180,34 @@ func scrape(ctx context.Context, addr string) (Counters, error) {
 	if resp.StatusCode != http.StatusOK {
 		return Counters{}, fmt.Errorf("metrics of %s: %s", addr, resp.Status)
 	}
-	var c Counters
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := sample(sc.Text())
-		if !ok {
-			continue
-		}
-		switch name {
-		case "pulsar_function_received_total":
-			c.Received = int64(value)
-		case "pulsar_function_processed_successfully_total":
-			c.Processed = int64(value)
-		case "pulsar_function_user_exceptions_total":
-			c.UserErrors = int64(value)
-		case "pulsar_function_system_exceptions_total":
-			c.SystemErrors = int64(value)
-		case "pulsar_function_dead_lettered_total":
-			c.DeadLettered = int64(value)
-		case "pulsar_function_process_latency_ms_sum":
-			c.LatencySumMs = value
-		case "pulsar_function_process_latency_ms_count":
-			c.LatencyCount = int64(value)
-		case "pulsar_function_last_invocation":
-			c.LastInvocation = int64(value)
-		}
-	}
-	return c, sc.Err()
+	return readCounters(resp.Body)
 }
 
-// sample splits a Prometheus text line "name{labels} value" into its name
-// and value; comments and user metrics are skipped.
-func sample(line string) (string, float64, bool) {
-	if strings.HasPrefix(line, "#") || strings.Contains(line, "metric=") {
-		return "", 0, false
+// readCounters reads an instance's counters from the Prometheus text
+// format, as it serves them and as it writes them when it stops.
+func readCounters(r io.Reader) (Counters, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return Counters{}, fmt.Errorf("reading an instance's metrics: %w", err)
 	}
-	name, rest, ok := strings.Cut(line, "{")
-	if !ok {
-		name, rest, ok = strings.Cut(line, " ")
-		if !ok {
-			return "", 0, false
+	first := func(name string) *dto.Metric {
+		if f := fams[name]; f != nil && len(f.GetMetric()) > 0 {
+			return f.GetMetric()[0]
 		}
-	} else if _, rest, ok = strings.Cut(rest, "} "); !ok {
-		return "", 0, false
+		return &dto.Metric{}
 	}
-	fields := strings.Fields(rest)
-	if len(fields) == 0 {
-		return "", 0, false
-	}
-	v, err := strconv.ParseFloat(fields[0], 64)
-	return name, v, err == nil
+	count := func(name string) int64 { return int64(first(name).GetCounter().GetValue()) }
+	latency := first("pulsar_function_process_latency_ms").GetSummary()
+	return Counters{
+		Received:       count("pulsar_function_received_total"),
+		Processed:      count("pulsar_function_processed_successfully_total"),
+		UserErrors:     count("pulsar_function_user_exceptions_total"),
+		SystemErrors:   count("pulsar_function_system_exceptions_total"),
+		DeadLettered:   count("pulsar_function_dead_lettered_total"),
+		BadInput:       count(runtime.BadInputMetric),
+		LatencySumMs:   latency.GetSampleSum(),
+		LatencyCount:   int64(latency.GetSampleCount()),
+		LastInvocation: int64(first("pulsar_function_last_invocation").GetGauge().GetValue()),
+	}, nil
 }

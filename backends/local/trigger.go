@@ -13,6 +13,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 	"github.com/meshc/meshc/runtime/codec"
 )
 
@@ -23,8 +24,9 @@ const quiet = 500 * time.Millisecond
 // Trigger sends value, as text, to an input of a function or sink (topic
 // "" is its first) and returns what the function writes to its output
 // for it, rendered as text; a sink or a function that writes nothing for
-// it gives no outputs once timeout has passed. The message carries a key
-// of its own, which the runtime passes on to the outputs it causes.
+// it gives no outputs once timeout has passed. The message carries a trace
+// of its own (runtime.TraceProperty), which the runtime passes on to the
+// outputs it causes.
 func (m *Mesh) Trigger(ctx context.Context, client pulsar.Client, name, topic, value string, timeout time.Duration) ([]string, error) {
 	comps, err := m.lookup(name)
 	if err != nil {
@@ -59,7 +61,7 @@ func (m *Mesh) Trigger(ctx context.Context, client pulsar.Client, name, topic, v
 	if err != nil {
 		return nil, fmt.Errorf("writing to %s: %w", in.Topic, err)
 	}
-	_, err = producer.Send(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload})
+	_, err = producer.Send(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload, Properties: map[string]string{runtime.TraceProperty: key}})
 	producer.Close()
 	if err != nil || reader == nil {
 		return nil, err
@@ -67,7 +69,7 @@ func (m *Mesh) Trigger(ctx context.Context, client pulsar.Client, name, topic, v
 	return collect(ctx, reader, out, key, timeout)
 }
 
-// collect reads the outputs carrying key, until none has come for a while
+// collect reads the outputs traced to key (runtime.TraceProperty), until none has come for a while
 // after the first, or timeout passes without any.
 func collect(ctx context.Context, r pulsar.Reader, out *codec.Codec, key string, timeout time.Duration) ([]string, error) {
 	var got []string
@@ -86,7 +88,7 @@ func collect(ctx context.Context, r pulsar.Reader, out *codec.Codec, key string,
 			}
 			return got, nil // quiet, or timed out
 		}
-		if msg.Key() != key {
+		if msg.Properties()[runtime.TraceProperty] != key {
 			continue
 		}
 		v, err := out.Decode(msg.Payload())

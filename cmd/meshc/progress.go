@@ -124,15 +124,13 @@ func (p *progress) refresh(ctx context.Context, m *local.Mesh) {
 	}
 }
 
-// finish leaves the last table on screen, above what follows; plain
-// lines end with one more.
+// finish leaves the last table on screen, above what follows. The totals
+// written once the mesh has stopped say how the run ended: a last line of
+// progress here would show counts still moving.
 func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.drawn = 0
-	if p.mode == "plain" && p.mesh != nil {
-		fmt.Fprintln(p.err, renderLine(p.mesh, p.last, p.rates))
-	}
 }
 
 func renderTable(m *local.Mesh, stats map[string]local.Counters, rates map[string]float64, restarts map[string]int) string {
@@ -175,4 +173,32 @@ func kindOf(m *local.Mesh, name string) string {
 		}
 	}
 	return ""
+}
+
+// writeTotals writes what each component did over the whole run, its
+// instances' restarts included, once they have all stopped: sources count
+// what they wrote, the others what they received and how it ended.
+func writeTotals(w io.Writer, m *local.Mesh) {
+	stats, err := m.Stats(context.Background(), "")
+	if err != nil {
+		return
+	}
+	status, _ := m.Status("")
+	restarts := map[string]int{}
+	for _, s := range status {
+		restarts[s.Component] += s.Restarts
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TOTALS\tKIND\tWRITTEN\tRECEIVED\tPROCESSED\tERRORS\tBAD INPUT\tDEAD-LETTERED\tRESTARTS\t")
+	for _, name := range m.Order() {
+		c := stats[name]
+		kind := kindOf(m, name)
+		counts := []string{"-", fmt.Sprint(c.Received), fmt.Sprint(c.Processed)}
+		if kind == "source" {
+			counts = []string{fmt.Sprint(c.Processed), "-", "-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", name, kind, strings.Join(counts, "\t"),
+			c.UserErrors+c.SystemErrors, c.BadInput, c.DeadLettered, restarts[name])
+	}
+	tw.Flush()
 }

@@ -161,6 +161,7 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	}
 	shutdown(mesh, why, o.drain)
 	fmt.Fprintf(stderr, "mesh %s stopped\n", p.Mesh.Name)
+	writeTotals(stderr, mesh)
 	return nil
 }
 
@@ -242,8 +243,8 @@ func serveControl(mesh *local.Mesh, p *plan.Plan, pulsarURL, adminURL, logDir st
 	}
 	return l.Addr().String(), func() {
 		remove()
+		srv.Close() // log streams end whole before the connections close
 		hs.Close()
-		srv.Close()
 	}, nil
 }
 
