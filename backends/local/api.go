@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,8 +13,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
-	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
+	"github.com/meshc/meshc/backends/direct"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -52,8 +51,7 @@ func (s *Server) Close() {
 // pulsar returns the server's client, made on first use.
 func (s *Server) pulsar() (pulsar.Client, error) {
 	s.once.Do(func() {
-		s.client, s.clientErr = pulsar.NewClient(pulsar.ClientOptions{URL: s.mesh.opts.PulsarURL,
-			Logger: pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))})
+		s.client, s.clientErr = direct.Dial(s.mesh.opts.PulsarURL)
 	})
 	return s.client, s.clientErr
 }
@@ -107,21 +105,8 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, topic := r.FormValue("component"), r.FormValue("topic")
-	outs, err := s.mesh.Trigger(r.Context(), client, name, topic, r.FormValue("value"), timeout)
-	res := TriggerResult{Outputs: outs}
-	if c, ok := s.mesh.comps[name]; ok && err == nil {
-		in, _ := input(c.plan, topic)
-		res.Sent = in.Topic
-	}
-	reply(w, res, err)
-}
-
-// StateResult is one key of a function's state, in the shape of Pulsar's
-// FunctionState.
-type StateResult struct {
-	Key         string `json:"key"`
-	StringValue string `json:"stringValue,omitempty"`
-	NumberValue *int64 `json:"numberValue,omitempty"`
+	sent, outs, err := s.mesh.Trigger(r.Context(), client, name, topic, r.FormValue("value"), timeout)
+	reply(w, TriggerResult{Outputs: outs, Sent: sent}, err)
 }
 
 func (s *Server) queryState(w http.ResponseWriter, r *http.Request) {
@@ -130,16 +115,11 @@ func (s *Server) queryState(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
-	key := r.FormValue("key")
-	e, ok, err := s.mesh.QueryState(r.Context(), client, r.FormValue("component"), key)
-	if err == nil && !ok {
-		err = notFound{fmt.Errorf("%s has no state under key %q", r.FormValue("component"), key)}
+	st, err := s.mesh.QueryState(r.Context(), client, r.FormValue("component"), r.FormValue("key"))
+	if errors.Is(err, direct.ErrNoKey) {
+		err = notFound{err}
 	}
-	res := StateResult{Key: key, StringValue: string(e.Value)}
-	if e.Counter {
-		res.NumberValue = &e.Number
-	}
-	reply(w, res, err)
+	reply(w, st, err)
 }
 
 func (s *Server) putState(w http.ResponseWriter, r *http.Request) {
@@ -220,8 +200,8 @@ func (c *Client) Trigger(ctx context.Context, component, topic, value string, ti
 }
 
 // QueryState reads one key of a function's state.
-func (c *Client) QueryState(ctx context.Context, component, key string) (StateResult, error) {
-	var res StateResult
+func (c *Client) QueryState(ctx context.Context, component, key string) (direct.State, error) {
+	var res direct.State
 	return res, c.call(ctx, http.MethodGet, "/v1/state", form{"component": component, "key": key}, &res)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshc/meshc/backends/direct"
 	"github.com/meshc/meshc/backends/local"
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -258,6 +259,7 @@ func newStatsCmd() *cobra.Command {
 func newTriggerCmd() *cobra.Command {
 	var (
 		tf      targetFlags
+		pf      pulsarFlags
 		value   string
 		topic   string
 		timeout time.Duration
@@ -268,19 +270,16 @@ func newTriggerCmd() *cobra.Command {
 		Long: `trigger sends --value to the function's input topic (--topic picks one of several),
 encoded by the topic's schema (JSON text for json topics), and prints each message the
 function writes to its output for it, one per line. A function that writes nothing for
-it prints nothing once --timeout has passed; a sink has no output to wait for.`,
+it prints nothing once --timeout has passed; a sink has no output to wait for.
+With --pulsar-url and --plan it reaches a mesh deployed on any backend.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("value") {
 				return usageErrorf("trigger needs --value V")
 			}
-			c, err := tf.client()
+			res, err := trigger(cmd, &tf, &pf, args[0], topic, value, timeout)
 			if err != nil {
 				return err
-			}
-			res, err := c.Trigger(cmd.Context(), args[0], topic, value, timeout)
-			if err != nil {
-				return fail(err)
 			}
 			for _, o := range res.Outputs {
 				fmt.Fprintln(cmd.OutOrStdout(), o)
@@ -292,6 +291,7 @@ it prints nothing once --timeout has passed; a sink has no output to wait for.`,
 		},
 	}
 	tf.register(cmd, false)
+	pf.register(cmd)
 	cmd.Flags().StringVar(&value, "value", "", "the value to send, as text")
 	cmd.Flags().StringVar(&topic, "topic", "", "the input topic to send to (default: the function's first)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for output")
@@ -300,18 +300,28 @@ it prints nothing once --timeout has passed; a sink has no output to wait for.`,
 
 func newQueryStateCmd() *cobra.Command {
 	var tf targetFlags
+	var pf pulsarFlags
 	cmd := &cobra.Command{
 		Use:   "querystate FUNCTION KEY",
 		Short: "Print one key of a function's state: a counter or a value",
-		Args:  cobra.ExactArgs(2),
+		Long: `querystate prints one key of a function's state as Pulsar's FunctionState does: a
+counter's numberValue, or a value's stringValue. With --pulsar-url and --plan it reads
+the state of a mesh deployed on any backend.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := tf.client()
+			var st direct.State
+			var err error
+			if pf.set() {
+				st, err = pf.queryState(cmd, args[0], args[1])
+			} else {
+				var c *local.Client
+				if c, err = tf.client(); err == nil {
+					st, err = c.QueryState(cmd.Context(), args[0], args[1])
+					err = fail(err)
+				}
+			}
 			if err != nil {
 				return err
-			}
-			st, err := c.QueryState(cmd.Context(), args[0], args[1])
-			if err != nil {
-				return fail(err)
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
@@ -319,12 +329,14 @@ func newQueryStateCmd() *cobra.Command {
 		},
 	}
 	tf.register(cmd, false)
+	pf.register(cmd)
 	return cmd
 }
 
 func newPutStateCmd() *cobra.Command {
 	var (
 		tf      targetFlags
+		pf      pulsarFlags
 		counter bool
 	)
 	cmd := &cobra.Command{
@@ -333,21 +345,31 @@ func newPutStateCmd() *cobra.Command {
 		Long: `putstate sets KEY of FUNCTION's state to VALUE: a counter if --counter is given or the
 key holds a counter already (VALUE is then an integer), else a text value. The
 function's running instances keep a copy of their state, so they are stopped first,
-settling what they have in flight, and started again once the value is written.`,
+settling what they have in flight, and started again once the value is written.
+With --pulsar-url and --plan it writes the state of a mesh deployed on any backend,
+whose running instances take the value up within moments (one handling a message for
+the same key at that moment may write over it).`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := tf.client()
-			if err != nil {
-				return err
-			}
-			if err := c.PutState(cmd.Context(), args[0], args[1], args[2], counter); err != nil {
-				return fail(err)
+			if pf.set() {
+				if err := pf.putState(cmd, args[0], args[1], args[2], counter); err != nil {
+					return err
+				}
+			} else {
+				c, err := tf.client()
+				if err != nil {
+					return err
+				}
+				if err := c.PutState(cmd.Context(), args[0], args[1], args[2], counter); err != nil {
+					return fail(err)
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "put %s in the state of %s\n", args[1], args[0])
 			return nil
 		},
 	}
 	tf.register(cmd, false)
+	pf.register(cmd)
 	cmd.Flags().BoolVar(&counter, "counter", false, "set a counter (VALUE is an integer)")
 	return cmd
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/spf13/cobra"
+
+	"github.com/meshc/meshc/backends/direct"
+	"github.com/meshc/meshc/backends/local"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// pulsarFlags reach a mesh deployed on any backend through its Pulsar:
+// the verbs that need only Pulsar and the plan (trigger, querystate,
+// putstate) then work without a local run.
+type pulsarFlags struct {
+	url, plan string
+	params    paramFlags
+}
+
+func (pf *pulsarFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&pf.url, "pulsar-url", "", "reach a mesh deployed on any backend through this Pulsar (with --plan)")
+	cmd.Flags().StringVar(&pf.plan, "plan", "", "with --pulsar-url: the deployed mesh, as its .mesh file (with its -p and --params) or its plan .json")
+	pf.params.register(cmd)
+}
+
+// set tells whether the flags name a Pulsar; a local run is meant if not.
+func (pf *pulsarFlags) set() bool { return pf.url != "" || pf.plan != "" }
+
+// open plans the mesh and connects to its Pulsar.
+func (pf *pulsarFlags) open(cmd *cobra.Command) (*plan.Plan, pulsar.Client, error) {
+	if pf.url == "" || pf.plan == "" {
+		return nil, nil, usageErrorf("--pulsar-url and --plan go together: the cluster's Pulsar and the mesh deployed there")
+	}
+	p, err := loadPlan(cmd, pf.plan, &pf.params)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := direct.Dial(pf.url)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	return p, c, nil
+}
+
+// trigger is trigger through Pulsar.
+func (pf *pulsarFlags) trigger(cmd *cobra.Command, name, topic, value string, timeout time.Duration) (string, []string, error) {
+	p, c, err := pf.open(cmd)
+	if err != nil {
+		return "", nil, err
+	}
+	defer c.Close()
+	sent, outs, err := direct.Trigger(cmd.Context(), c, p, name, topic, value, timeout)
+	return sent, outs, fail(err)
+}
+
+// queryState is querystate through Pulsar.
+func (pf *pulsarFlags) queryState(cmd *cobra.Command, name, key string) (direct.State, error) {
+	p, c, err := pf.open(cmd)
+	if err != nil {
+		return direct.State{}, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), stateTimeout)
+	defer cancel()
+	st, err := direct.QueryState(ctx, c, p, name, key)
+	return st, fail(err)
+}
+
+// putState is putstate through Pulsar.
+func (pf *pulsarFlags) putState(cmd *cobra.Command, name, key, value string, counter bool) error {
+	p, c, err := pf.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), stateTimeout)
+	defer cancel()
+	return fail(direct.PutState(ctx, c, p, name, key, value, counter))
+}
+
+// stateTimeout bounds reading or writing state through Pulsar.
+const stateTimeout = time.Minute
+
+// trigger sends a value to a function, through Pulsar when the flags name
+// one, else through the local run's control API.
+func trigger(cmd *cobra.Command, tf *targetFlags, pf *pulsarFlags, name, topic, value string, timeout time.Duration) (local.TriggerResult, error) {
+	if pf.set() {
+		sent, outs, err := pf.trigger(cmd, name, topic, value, timeout)
+		return local.TriggerResult{Sent: sent, Outputs: outs}, err
+	}
+	c, err := tf.client()
+	if err != nil {
+		return local.TriggerResult{}, err
+	}
+	res, err := c.Trigger(cmd.Context(), name, topic, value, timeout)
+	return res, fail(err)
+}
