@@ -26,8 +26,8 @@ func wordPlan(t *testing.T, b *broker.Broker) *plan.Plan {
 		return plan.Component{Kind: plan.Function, Name: name, FQFN: "public/default/" + name,
 			Implementation: plan.Implementation{Kind: "builtin", Name: impl},
 			Inputs:         []plan.Input{{Topic: in, Schema: str}}, Output: &plan.Output{Topic: out, Schema: plan.Schema{Type: "json"}},
-			Subscription:   plan.Subscription{Name: name, Type: "shared", Position: "earliest"},
-			Guarantee:      plan.AtLeastOnce, Replicas: plan.Replicas{Count: 1}, MaxRetries: 1, State: state}
+			Subscription: plan.Subscription{Name: name, Type: "shared", Position: "earliest"},
+			Guarantee:    plan.AtLeastOnce, Replicas: plan.Replicas{Count: 1}, MaxRetries: 1, State: state}
 	}
 	split := comp("split", "split_words", sentences, words, false)
 	split.Output.Schema = str
