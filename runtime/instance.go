@@ -229,7 +229,10 @@ func (in *instance) open(ctx context.Context) error {
 		in.fnLog = slog.New(newLogTopicHandler(in.log.Handler(), in.logTo.producer))
 	}
 	if c.State {
-		shared := c.Replicas.Count > 1 || c.Replicas.Max > 1
+		// Only an exclusive subscription keeps every other instance out:
+		// with any other, instances may be added without this one knowing
+		// (a rescale, kubectl scale), so each reads what others stored.
+		shared := c.Subscription.Type != "exclusive"
 		in.state, err = openState(ctx, in.client, stateTopic(in.plan.Mesh.Tenant, in.plan.Mesh.Namespace, c.Name), true, shared)
 	}
 	return err
