@@ -68,6 +68,15 @@ func (s *Server) Handler() http.Handler {
 		st, err := s.mesh.Stats(r.Context(), r.FormValue("component"))
 		reply(w, st, err)
 	})
+	mux.HandleFunc("POST /v1/update", func(w http.ResponseWriter, r *http.Request) {
+		p, err := plan.Decode([]byte(r.FormValue("plan")))
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		ch, err := s.mesh.Update(r.Context(), p)
+		reply(w, ch, err)
+	})
 	mux.HandleFunc("POST /v1/start", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, s.mesh.Start(r.Context(), r.FormValue("component")))
 	})
@@ -173,6 +182,16 @@ func Dial(info RunInfo) *Client {
 func (c *Client) Plan(ctx context.Context) (*plan.Plan, error) {
 	var p plan.Plan
 	return &p, c.call(ctx, http.MethodGet, "/v1/plan", nil, &p)
+}
+
+// Update makes the run run p (see Mesh.Update).
+func (c *Client) Update(ctx context.Context, p *plan.Plan) (Changes, error) {
+	data, err := plan.Encode(p)
+	if err != nil {
+		return Changes{}, err
+	}
+	var ch Changes
+	return ch, c.call(ctx, http.MethodPost, "/v1/update", form{"plan": string(data)}, &ch)
 }
 
 // Status reports the instances of one component, or of all for "".

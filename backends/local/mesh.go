@@ -66,23 +66,38 @@ func New(p *plan.Plan, opts Options) (*Mesh, error) {
 	}
 	m := &Mesh{plan: p, opts: opts, order: Order(p), comps: map[string]*component{}, out: &lines{w: opts.Stdout}}
 	for ci := range p.Components {
-		c := &p.Components[ci]
-		cmd, err := opts.Command(c)
+		comp, err := m.newComponent(p, &p.Components[ci])
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", c.Kind, c.Name, err)
+			return nil, err
 		}
-		comp := &component{plan: c, command: cmd}
-		for idx := range replicas(c) {
-			data, err := json.Marshal(p.Instance(c, idx))
-			if err != nil {
-				return nil, err
-			}
-			comp.instances = append(comp.instances, &instance{mesh: m, comp: c, index: idx, plan: data, cmd: cmd,
-				log: logPath(opts.LogDir, c.Name, idx), state: Stopped})
-		}
-		m.comps[c.Name] = comp
+		m.comps[comp.plan.Name] = comp
 	}
 	return m, nil
+}
+
+// newComponent prepares the instances of one component of p; none runs.
+func (m *Mesh) newComponent(p *plan.Plan, c *plan.Component) (*component, error) {
+	cmd, err := m.opts.Command(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", c.Kind, c.Name, err)
+	}
+	comp := &component{plan: c, command: cmd}
+	for idx := range replicas(c) {
+		i, err := m.newInstance(p, c, cmd, idx)
+		if err != nil {
+			return nil, err
+		}
+		comp.instances = append(comp.instances, i)
+	}
+	return comp, nil
+}
+
+func (m *Mesh) newInstance(p *plan.Plan, c *plan.Component, cmd []string, idx int) (*instance, error) {
+	data, err := json.Marshal(p.Instance(c, idx))
+	if err != nil {
+		return nil, err
+	}
+	return &instance{mesh: m, comp: c, index: idx, plan: data, cmd: cmd, log: logPath(m.opts.LogDir, c.Name, idx), state: Stopped}, nil
 }
 
 func (o *Options) defaults() error {

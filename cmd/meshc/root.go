@@ -100,7 +100,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newEmitCmd(),
 		newDeployCmd(),
 	)
-	root.AddCommand(newRunCmd(), newInstanceCmd())
+	root.AddCommand(newRunCmd(), newUpdateCmd(), newInstanceCmd())
 	root.AddCommand(lifecycleCmds()...)
 	return root
 }
