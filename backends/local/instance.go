@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshc/meshc/backends/counters"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -201,7 +202,7 @@ func readCountersFile(path string) (Counters, error) {
 		return Counters{}, err
 	}
 	defer f.Close()
-	return readCounters(f)
+	return counters.Read(f)
 }
 
 // terminate asks the process to stop and waits for it; it is killed if it

@@ -2,18 +2,13 @@ package local
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
+	"github.com/meshc/meshc/backends/counters"
 	"github.com/meshc/meshc/planner/plan"
-	"github.com/meshc/meshc/runtime"
 )
 
 // InstanceStatus is what Status reports of one instance.
@@ -93,35 +88,8 @@ func ready(addr string) bool {
 	return false
 }
 
-// Counters are an instance's metrics, by the names Pulsar Functions use.
-type Counters struct {
-	Received        int64   `json:"received"`
-	Processed       int64   `json:"processed"`
-	UserErrors      int64   `json:"userErrors"`
-	SystemErrors    int64   `json:"systemErrors"`
-	DeadLettered    int64   `json:"deadLettered"`
-	BadInput        int64   `json:"badInput"`
-	LatencySumMs    float64 `json:"latencySumMs"`
-	LatencyCount    int64   `json:"latencyCount"`
-	LastInvocation  int64   `json:"lastInvocation,omitempty"` // unix ms
-	InstancesUp     int     `json:"instancesUp"`
-	InstancesWanted int     `json:"instancesWanted"`
-}
-
-// Add sums counters, as for all instances of a component.
-func (c *Counters) Add(o Counters) {
-	c.Received += o.Received
-	c.Processed += o.Processed
-	c.UserErrors += o.UserErrors
-	c.SystemErrors += o.SystemErrors
-	c.DeadLettered += o.DeadLettered
-	c.BadInput += o.BadInput
-	c.LatencySumMs += o.LatencySumMs
-	c.LatencyCount += o.LatencyCount
-	c.LastInvocation = max(c.LastInvocation, o.LastInvocation)
-	c.InstancesUp += o.InstancesUp
-	c.InstancesWanted += o.InstancesWanted
-}
+// Counters are an instance's metrics (see counters.Counters).
+type Counters = counters.Counters
 
 // Stats reads the metrics of each component's running instances, or of
 // one component's, summed per component. An instance that cannot be
@@ -140,7 +108,7 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 			wg.Go(func() {
 				st := i.status()
 				if st.State == Running {
-					if s, err := scrape(ctx, st.Addr); err == nil {
+					if s, err := counters.Scrape(ctx, httpClient, st.Addr); err == nil {
 						i.mu.Lock()
 						i.last = s
 						i.mu.Unlock()
@@ -166,48 +134,3 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 	return out, nil
 }
 
-// scrape reads the counters of one instance's /metrics.
-func scrape(ctx context.Context, addr string) (Counters, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return Counters{}, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return Counters{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Counters{}, fmt.Errorf("metrics of %s: %s", addr, resp.Status)
-	}
-	return readCounters(resp.Body)
-}
-
-// readCounters reads an instance's counters from the Prometheus text
-// format, as it serves them and as it writes them when it stops.
-func readCounters(r io.Reader) (Counters, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(r)
-	if err != nil {
-		return Counters{}, fmt.Errorf("reading an instance's metrics: %w", err)
-	}
-	first := func(name string) *dto.Metric {
-		if f := fams[name]; f != nil && len(f.GetMetric()) > 0 {
-			return f.GetMetric()[0]
-		}
-		return &dto.Metric{}
-	}
-	count := func(name string) int64 { return int64(first(name).GetCounter().GetValue()) }
-	latency := first("pulsar_function_process_latency_ms").GetSummary()
-	return Counters{
-		Received:       count("pulsar_function_received_total"),
-		Processed:      count("pulsar_function_processed_successfully_total"),
-		UserErrors:     count("pulsar_function_user_exceptions_total"),
-		SystemErrors:   count("pulsar_function_system_exceptions_total"),
-		DeadLettered:   count("pulsar_function_dead_lettered_total"),
-		BadInput:       count(runtime.BadInputMetric),
-		LatencySumMs:   latency.GetSampleSum(),
-		LatencyCount:   int64(latency.GetSampleCount()),
-		LastInvocation: int64(first("pulsar_function_last_invocation").GetGauge().GetValue()),
-	}, nil
-}
