@@ -133,4 +133,3 @@ func (m *Mesh) Stats(ctx context.Context, name string) (map[string]Counters, err
 	wg.Wait()
 	return out, nil
 }
-
