@@ -45,6 +45,9 @@ func (cl *Cluster) API() *api.Client { return cl.api }
 // ErrNotDeployed reports a mesh that has no job on the cluster.
 var ErrNotDeployed = errors.New("not deployed")
 
+// errNoPort is an allocation without the port of its instance's metrics.
+var errNoPort = errors.New("the allocation has no " + httpPort + " port")
+
 func query(ctx context.Context) *api.QueryOptions { return (&api.QueryOptions{}).WithContext(ctx) }
 func write(ctx context.Context) *api.WriteOptions { return (&api.WriteOptions{}).WithContext(ctx) }
 func shortID(id string) string                    { return id[:min(8, len(id))] }

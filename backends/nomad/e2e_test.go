@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -310,6 +311,17 @@ func TestDeployOnNomad(t *testing.T) {
 	checkSecretEnv(t, meshrt, before, "split", "MESHC_SECRET_TOKEN="+secret.Items["token"])
 	counts := readCounts(ctx, t, b.URL(), 5)
 	t.Logf("counts on the sink topic: %v", counts)
+
+	// stats reads each allocation's metrics; querystate reads the state
+	// through Pulsar alone, as for a mesh on any backend.
+	stats := meshc(t, meshcBin, "stats", "--backend", "nomad", "--addr", a.addr, "--mesh", "e2e")
+	if !regexp.MustCompile(`(?m)^split +2/2 +[1-9][0-9]* +[1-9]`).MatchString(stats) || !regexp.MustCompile(`(?m)^count +1/1 `).MatchString(stats) {
+		t.Errorf("stats on Nomad:\n%s", stats)
+	}
+	state := meshc(t, meshcBin, "querystate", "--pulsar-url", b.URL(), "--plan", "testdata/e2e.mesh", "count", "the")
+	if !regexp.MustCompile(`"numberValue": [1-9]`).MatchString(state) {
+		t.Errorf("querystate through Pulsar: %s", state)
+	}
 
 	// A new replica count adds an instance and restarts no other: the
 	// others move to the new job version in place.

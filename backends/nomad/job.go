@@ -128,7 +128,7 @@ func group(p *plan.Plan, c *plan.Component, o Options) (*api.TaskGroup, error) {
 	}
 	g.RestartPolicy = ptr(restartPolicy)
 	g.ReschedulePolicy = ptr(reschedulePolicy)
-	g.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
+	g.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: httpPort}}}}
 	g.Services = []*api.Service{service(p, c)}
 	if r := c.Replicas; r.Max > 0 {
 		g.Count = ptr(max(r.Count, r.Min))
@@ -148,7 +148,7 @@ func service(p *plan.Plan, c *plan.Component) *api.Service {
 	return &api.Service{
 		Name:      ServiceName(p.Mesh.Name, c.Name),
 		Provider:  "nomad",
-		PortLabel: "http",
+		PortLabel: httpPort,
 		Tags:      []string{"meshc", string(c.Kind)},
 		Checks: []api.ServiceCheck{{
 			Name: "healthz", Type: "http", Path: "/healthz",
@@ -184,7 +184,7 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 		t.SetConfig("image", image)
 		t.SetConfig("entrypoint", []string{cmp.Or(o.Binary, c.Runtime.Binary, "meshrt")})
 		t.SetConfig("args", args)
-		t.SetConfig("ports", []string{"http"})
+		t.SetConfig("ports", []string{httpPort})
 		listen = "0.0.0.0:${NOMAD_PORT_http}"
 	case o.Artifact != "":
 		t.Artifacts = []*api.TaskArtifact{{GetterSource: ptr(o.Artifact), RelativeDest: ptr("local/")}}

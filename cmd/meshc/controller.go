@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"github.com/meshc/meshc/backends/counters"
 	"io"
 )
 
@@ -12,6 +13,9 @@ import (
 // provides one; function "" means the whole mesh.
 type controller interface {
 	Status(ctx context.Context, w io.Writer, function string) error
+	// Stats reads the counters of the mesh's functions, or of one, and
+	// lists their names in the order to show them.
+	Stats(ctx context.Context, function string) (map[string]counters.Counters, []string, error)
 	Start(ctx context.Context, function string) error
 	Stop(ctx context.Context, function string) error
 	Restart(ctx context.Context, function string) error

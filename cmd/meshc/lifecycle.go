@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshc/meshc/backends/counters"
 	"github.com/meshc/meshc/backends/direct"
 	"github.com/meshc/meshc/backends/local"
 	"github.com/meshc/meshc/planner/plan"
@@ -220,24 +221,23 @@ func newStatsCmd() *cobra.Command {
 	var tf targetFlags
 	cmd := &cobra.Command{
 		Use:   "stats [FUNCTION]",
-		Short: "Show the message counters of a running local mesh's functions",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Show the message counters of a mesh's functions, read from their instances",
+		Long: `stats reads the counters each instance serves on /metrics and sums them per function:
+of a local run, over its instances' restarts; on Nomad (--backend nomad), of the
+instances running now, from each allocation's metrics port.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := tf.client()
+			c, err := tf.controller()
 			if err != nil {
 				return err
 			}
-			stats, err := c.Stats(cmd.Context(), optionalName(args))
-			if err != nil {
-				return fail(err)
-			}
-			p, err := c.Plan(cmd.Context())
+			stats, names, err := c.Stats(cmd.Context(), optionalName(args))
 			if err != nil {
 				return fail(err)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tUP\tRECEIVED\tPROCESSED\tUSER ERRORS\tSYSTEM ERRORS\tDEAD LETTERED\tAVG LATENCY")
-			for _, name := range local.Order(p) { // upstream first, as list and status
+			fmt.Fprintln(tw, "NAME\tUP\tRECEIVED\tPROCESSED\tUSER ERRORS\tSYSTEM ERRORS\tBAD INPUT\tDEAD LETTERED\tAVG LATENCY")
+			for _, name := range names {
 				s, ok := stats[name]
 				if !ok {
 					continue // not the function asked for
@@ -246,13 +246,13 @@ func newStatsCmd() *cobra.Command {
 				if s.LatencyCount > 0 {
 					lat = fmt.Sprintf("%.2fms", s.LatencySumMs/float64(s.LatencyCount))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", name, up(s), s.Received, s.Processed,
-					s.UserErrors, s.SystemErrors, s.DeadLettered, lat)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", name, up(s), s.Received, s.Processed,
+					s.UserErrors, s.SystemErrors, s.BadInput, s.DeadLettered, lat)
 			}
 			return tw.Flush()
 		},
 	}
-	tf.register(cmd, false)
+	tf.register(cmd, true)
 	return cmd
 }
 
@@ -484,6 +484,18 @@ func dialLocal(t target) (*localController, error) {
 		return nil, err
 	}
 	return &localController{local.Dial(info)}, nil
+}
+
+func (c *localController) Stats(ctx context.Context, function string) (map[string]counters.Counters, []string, error) {
+	stats, err := c.Client.Stats(ctx, function)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.Plan(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return stats, local.Order(p), nil // upstream first, as list and status
 }
 
 func (c *localController) Status(ctx context.Context, w io.Writer, function string) error {

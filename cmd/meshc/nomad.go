@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/backends/counters"
 	"github.com/meshc/meshc/backends/nomad"
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -61,6 +62,14 @@ func (c nomadController) Status(ctx context.Context, w io.Writer, function strin
 		return err
 	}
 	return c.cl.Status(ctx, w, mesh, function)
+}
+
+func (c nomadController) Stats(ctx context.Context, function string) (map[string]counters.Counters, []string, error) {
+	mesh, err := c.name(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.cl.Stats(ctx, mesh, function)
 }
 
 func (c nomadController) Start(ctx context.Context, function string) error {
