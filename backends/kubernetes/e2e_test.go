@@ -97,6 +97,44 @@ func TestAPIServerRefuses(t *testing.T) {
 	}
 }
 
+// TestAPIServerNamespaced applies, in the order emit writes them, the
+// manifests of a mesh for a namespace with its Namespace object: the
+// Namespace for real, then the rest, in it, as a dry run. A plan's
+// ConfigMap, once there, keeps its data, but takes new labels (another
+// meshc version) under the same name.
+func TestAPIServerNamespaced(t *testing.T) {
+	k := startAPIServer(t)
+	for _, crd := range crdFiles(t) {
+		k.installCRD(t, crd)
+	}
+	const mesh = "../../examples/wordcount.mesh"
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		o := Options{Flavour: flavour, Namespace: e2eNamespace, CreateNamespace: true, Version: testVersion}
+		files, err := Emit(loadPlan(t, mesh, flavour), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range documents(t, files) {
+			if err := k.apply(t, d.data, i > 0); err != nil {
+				t.Errorf("%s %s: the API server refused it: %v\n%s", flavour, d.file, err, d.data)
+			}
+		}
+	}
+	plan := string(findDocument(t, emitFile(t, mesh, Plain), "ConfigMap"))
+	for _, tt := range []struct {
+		name, from, to, want string
+	}{
+		{"as emitted", "", "", ""},
+		{"another meshc version", testVersion, "v0.0.1-test", ""},
+		{"other data under the same name", `"index": 0`, `"index": 1`, "immutable"},
+	} {
+		err := k.apply(t, []byte(strings.Replace(plan, tt.from, tt.to, 1)), false)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: apply error = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 func findDocument(t *testing.T, files []backends.File, kind string) []byte {
 	t.Helper()
 	for _, d := range documents(t, files) {
@@ -112,6 +150,7 @@ func findDocument(t *testing.T, files []backends.File, kind string) []byte {
 type kube struct {
 	dyn    dynamic.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
+	cfg    *rest.Config
 }
 
 // startAPIServer starts etcd and kube-apiserver on loopback ports; both
@@ -154,7 +193,7 @@ func startAPIServer(t *testing.T) *kube {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kube{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}
+	return &kube{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)), cfg: cfg}
 }
 
 // serverBinary returns the path in env var name, failing the test when it is

@@ -24,9 +24,10 @@ type controller interface {
 
 // target is where a lifecycle command finds the mesh it manages.
 type target struct {
-	Backend string // "local" (a mesh started by meshc run) or "nomad"
+	Backend string // "local" (a mesh started by meshc run), "nomad" or "kubernetes"
 	Addr    string // the backend's address; "" means its default
 	Mesh    string // the mesh's name
+	Kube    kubeFlags
 }
 
 // controllers opens a controller per backend name. Each backend's file

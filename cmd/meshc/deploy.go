@@ -23,6 +23,7 @@ type deployOptions struct {
 	Addr    string        // the scheduler's address; "" means its default
 	DryRun  bool          // show the scheduler's plan only
 	Timeout time.Duration // how long to wait for health; 0 means the backend's
+	Kube    kubeFlags     // kubernetes: which cluster, namespace and whether to force
 }
 
 // deployers deploy a plan, by backend name. Each backend's file adds its
@@ -71,7 +72,7 @@ and max_replicas are kept.`,
 	}
 	pf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&backend, "backend", "", "the scheduler to deploy to: nomad")
+	f.StringVar(&backend, "backend", "", "the scheduler to deploy to: kubernetes or nomad")
 	f.StringVar(&o.Addr, "addr", "", "the scheduler's address (nomad: default $NOMAD_ADDR or http://127.0.0.1:4646)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show the scheduler's plan and change nothing")
 	f.DurationVar(&o.Timeout, "timeout", 0, "how long to wait for healthy instances (default: the backend's deadline)")
@@ -79,6 +80,8 @@ and max_replicas are kept.`,
 	f.StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
 	f.StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image (default: the plan's, meshrt)")
 	f.StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
-	f.StringVar(&o.Image, "image", "", "the instance container image, for Nomad's docker driver (default: the plan's)")
+	f.StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's)")
+	f.StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
+	o.Kube.register(cmd)
 	return cmd
 }

@@ -50,6 +50,9 @@ func (tf *targetFlags) register(cmd *cobra.Command, withBackend bool) {
 		cmd.Flags().StringVar(&tf.Backend, "backend", "local", "where the mesh runs: "+strings.Join(slices.Sorted(maps.Keys(controllers)), " or "))
 	}
 	cmd.Flags().StringVar(&tf.Mesh, "mesh", "", "the mesh's name (default: the only one running)")
+	if withBackend {
+		tf.Kube.register(cmd)
+	}
 	cmd.Flags().StringVar(&tf.Addr, "addr", "", "the backend's address (local: the control API's host:port; default: found from --mesh)")
 }
 
