@@ -1,10 +1,17 @@
 package kubernetes
 
 import (
+	"cmp"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -131,4 +138,309 @@ func TestImage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// emitAll emits every mesh in both flavours with o, as objects.
+func emitAll(t *testing.T, o Options) map[string][]*unstructured.Unstructured {
+	t.Helper()
+	out := map[string][]*unstructured.Unstructured{}
+	for _, file := range meshFiles(t) {
+		for _, flavour := range []string{Plain, FunctionMesh} {
+			o.Flavour = flavour
+			files, err := Emit(loadPlan(t, file, flavour), o)
+			if err != nil {
+				t.Fatalf("%s %s: %v", file, flavour, err)
+			}
+			out[meshName(file)+"/"+flavour] = decodeAll(t, files)
+		}
+	}
+	return out
+}
+
+// decodeAll reads the objects of files, in their order.
+func decodeAll(t *testing.T, files []backends.File) []*unstructured.Unstructured {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	for _, d := range documents(t, files) {
+		u := &unstructured.Unstructured{}
+		if err := sigsyaml.Unmarshal(d.data, &u.Object); err != nil {
+			t.Fatalf("%s: %v", d.file, err)
+		}
+		objs = append(objs, u)
+	}
+	return objs
+}
+
+// podLabels are the labels of each pod template in u: a workload's, or
+// each member's of a FunctionMesh.
+func podLabels(t *testing.T, u *unstructured.Unstructured) []map[string]string {
+	t.Helper()
+	if l, ok, _ := unstructured.NestedStringMap(u.Object, "spec", "template", "metadata", "labels"); ok {
+		return []map[string]string{l}
+	}
+	members, _, _ := unstructured.NestedSlice(u.Object, "spec", "functions")
+	var out []map[string]string
+	for _, m := range members {
+		l, _, err := unstructured.NestedStringMap(m.(map[string]any), "pod", "labels")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestNamespace: with a namespace, every namespaced object of every kind
+// names it and the Namespace object, when asked for, comes first; without
+// one, no object names any.
+func TestNamespace(t *testing.T) {
+	namespaced := map[string]bool{
+		"ServiceAccount": true, "ConfigMap": true, "Deployment": true, "StatefulSet": true, "Service": true,
+		"HorizontalPodAutoscaler": true, "PodDisruptionBudget": true, "FunctionMesh": true,
+		"Namespace": false,
+	}
+	tests := []struct {
+		name      string
+		namespace string
+		create    bool
+	}{
+		{"none", "", false},
+		{"named", "shop", false},
+		{"created", "shop", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for mesh, objs := range emitAll(t, Options{Namespace: tt.namespace, CreateNamespace: tt.create}) {
+				for i, u := range objs {
+					kind := u.GetKind()
+					seen[kind] = true
+					want, ok := namespaced[kind]
+					switch {
+					case !ok:
+						t.Errorf("%s: %s is not in the test's table: is it namespaced?", mesh, kind)
+					case want && u.GetNamespace() != tt.namespace:
+						t.Errorf("%s: %s %s has namespace %q, want %q", mesh, kind, u.GetName(), u.GetNamespace(), tt.namespace)
+					case !want && (u.GetNamespace() != "" || u.GetName() != tt.namespace || i != 0):
+						t.Errorf("%s: Namespace object %d is %q in %q, want the first, %q in none", mesh, i, u.GetName(), u.GetNamespace(), tt.namespace)
+					}
+				}
+			}
+			for kind, want := range namespaced {
+				if want && !seen[kind] {
+					t.Errorf("no mesh emits a %s: the test does not cover it", kind)
+				}
+			}
+			if seen["Namespace"] != tt.create {
+				t.Errorf("a Namespace object emitted: %v, want %v", seen["Namespace"], tt.create)
+			}
+		})
+	}
+}
+
+// TestNamespaceObject: the Namespace comes first among the files and in
+// the kustomization, and carries no part-of label, so that removing a
+// mesh by its labels leaves the namespace, which may hold others.
+func TestNamespaceObject(t *testing.T) {
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		files, err := Emit(loadPlan(t, "../../examples/wordcount.mesh", flavour),
+			Options{Flavour: flavour, Namespace: "shop", CreateNamespace: true, Version: testVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files[0].Path != NamespaceFile {
+			t.Errorf("%s: the first file is %s, want %s", flavour, files[0].Path, NamespaceFile)
+		}
+		checkKustomization(t, files)
+		want := `apiVersion: "v1"
+kind: "Namespace"
+metadata:
+  name: "shop"
+  labels:
+    app.kubernetes.io/managed-by: "meshc"
+    app.kubernetes.io/version: "v0.0.0-test"
+`
+		if got := string(files[0].Data); got != want {
+			t.Errorf("%s: %s is\n%s\nwant\n%s", flavour, NamespaceFile, got, want)
+		}
+	}
+}
+
+// TestOptionErrors: options the API server would refuse are refused
+// before anything is written.
+func TestOptionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"namespace to create unnamed", Options{CreateNamespace: true}, "needs a namespace"},
+		{"namespace not a DNS label", Options{Namespace: "Shop_1"}, `--namespace "Shop_1" is not a Kubernetes namespace name`},
+		{"version not a label value", Options{Version: "v1.0.0+dirty"}, `version "v1.0.0+dirty" cannot be the label app.kubernetes.io/version`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Emit(loadPlan(t, "../../examples/wordcount.mesh", Plain), tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Emit error = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestVersionLabel: every object and every pod template carries the
+// version; without one, nothing does.
+func TestVersionLabel(t *testing.T) {
+	for _, version := range []string{"v1.2.3", ""} {
+		for mesh, objs := range emitAll(t, Options{Version: version, Namespace: "shop", CreateNamespace: true}) {
+			for _, u := range objs {
+				all := append([]map[string]string{u.GetLabels()}, podLabels(t, u)...)
+				for _, l := range all {
+					if got, ok := l[VersionLabel]; got != version || ok != (version != "") {
+						t.Errorf("version %q, %s: %s %s has labels %v", version, mesh, u.GetKind(), u.GetName(), l)
+					}
+				}
+			}
+		}
+	}
+}
+
+var planMapName = regexp.MustCompile(`^wordcount-split-plan-[0-9a-f]{10}$`)
+
+// TestPlanConfigMap: the plan's ConfigMap is immutable, named after its
+// content, marked as a plan of its component, and the one each pod
+// template names; its name changes exactly when the plan does.
+func TestPlanConfigMap(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(p *plan.Plan, o *Options)
+		changes bool
+	}{
+		{"the same plan", func(*plan.Plan, *Options) {}, false},
+		{"one config value", func(p *plan.Plan, _ *Options) { split(p).Config = map[string]any{"lower": true} }, true},
+		{"the subscription", func(p *plan.Plan, _ *Options) { split(p).Subscription.Position = "earliest" }, true},
+		// Instances do not read the count: a rescale rolls no pod.
+		{"replicas", func(p *plan.Plan, _ *Options) { split(p).Replicas.Count = 7 }, false},
+		{"autoscaler bounds", func(p *plan.Plan, _ *Options) { split(p).Replicas = plan.Replicas{Min: 1, Max: 5} }, false},
+		// Labels of an immutable ConfigMap may change; its data may not.
+		{"meshc version", func(_ *plan.Plan, o *Options) { o.Version = "v9.9.9" }, false},
+		{"namespace", func(_ *plan.Plan, o *Options) { o.Namespace = "shop" }, false},
+	}
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		base := planMap(t, loadPlan(t, "../../examples/wordcount.mesh", flavour), Options{Flavour: flavour})
+		for _, tt := range tests {
+			t.Run(flavour+"/"+tt.name, func(t *testing.T) {
+				p, o := loadPlan(t, "../../examples/wordcount.mesh", flavour), Options{Flavour: flavour}
+				tt.edit(p, &o)
+				if got := planMap(t, p, o); (got != base) != tt.changes {
+					t.Errorf("ConfigMap %s, before %s: want a new name %v", got, base, tt.changes)
+				}
+			})
+		}
+	}
+}
+
+func split(p *plan.Plan) *plan.Component {
+	for i := range p.Components {
+		if p.Components[i].Name == "split" {
+			return &p.Components[i]
+		}
+	}
+	panic("wordcount has no split")
+}
+
+// planMap emits p and returns the name of the plan ConfigMap of split,
+// checking that it is immutable, labelled as a plan, and the one split's
+// pods read.
+func planMap(t *testing.T, p *plan.Plan, o Options) string {
+	t.Helper()
+	files, err := Emit(p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	var refs []string
+	for _, u := range decodeAll(t, files) {
+		if u.GetKind() == "ConfigMap" && u.GetLabels()[PlanOfLabel] == "split" {
+			if name != "" || !planMapName.MatchString(u.GetName()) {
+				t.Fatalf("plan ConfigMaps %s and %s, want one named %s", name, u.GetName(), planMapName)
+			}
+			name = u.GetName()
+			if immutable, _, _ := unstructured.NestedBool(u.Object, "immutable"); !immutable {
+				t.Errorf("ConfigMap %s is not immutable", name)
+			}
+		}
+		refs = append(refs, planRefs(u)...)
+	}
+	if len(refs) == 0 || slices.ContainsFunc(refs, func(r string) bool { return r != name }) {
+		t.Errorf("split's pods read the ConfigMaps %v, want %s", refs, name)
+	}
+	return name
+}
+
+// planRefs are the plan ConfigMaps split's pods in u read: a workload's
+// volume, or a FunctionMesh member's environment.
+func planRefs(u *unstructured.Unstructured) []string {
+	var refs []string
+	if u.GetName() == "wordcount-split" {
+		vols, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "volumes")
+		for _, v := range vols {
+			if name, ok, _ := unstructured.NestedString(v.(map[string]any), "configMap", "name"); ok {
+				refs = append(refs, name)
+			}
+		}
+	}
+	members, _, _ := unstructured.NestedSlice(u.Object, "spec", "functions")
+	for _, m := range members {
+		if m.(map[string]any)["name"] != "split" {
+			continue
+		}
+		env, _, _ := unstructured.NestedSlice(m.(map[string]any), "pod", "env")
+		for _, e := range env {
+			if name, ok, _ := unstructured.NestedString(e.(map[string]any), "valueFrom", "configMapKeyRef", "name"); ok {
+				refs = append(refs, name)
+			}
+		}
+	}
+	return refs
+}
+
+// TestTagImages: images named by a digest are pinned; tags, the default
+// image among them, are reported once each.
+func TestTagImages(t *testing.T) {
+	const digest = "registry.example/meshrt@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	p := loadPlan(t, "../../examples/wordcount.mesh", Plain)
+	tests := []struct {
+		image string
+		want  []string
+	}{
+		{"", []string{DefaultImage}},
+		{"registry.example/meshrt:1.2", []string{"registry.example/meshrt:1.2"}},
+		{digest, nil},
+		{"registry.example/meshrt:1.2@" + strings.TrimPrefix(digest, "registry.example/meshrt@"), nil},
+		{"registry.example/meshrt@sha256:0123", []string{"registry.example/meshrt@sha256:0123"}},
+	}
+	for _, tt := range tests {
+		if got := TagImages(p, Options{Image: tt.image}); !slices.Equal(got, tt.want) {
+			t.Errorf("TagImages with image %q = %v, want %v", tt.image, got, tt.want)
+		}
+		files, err := Emit(p, Options{Image: tt.image})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := cmp.Or(tt.image, DefaultImage); !strings.Contains(string(findFile(t, files, "function-split.yaml")), `image: "`+want+`"`) {
+			t.Errorf("the Deployment does not keep the image %s as given", want)
+		}
+	}
+}
+
+func findFile(t *testing.T, files []backends.File, name string) []byte {
+	t.Helper()
+	for _, f := range files {
+		if f.Path == name {
+			return f.Data
+		}
+	}
+	t.Fatalf("no file %s", name)
+	return nil
 }

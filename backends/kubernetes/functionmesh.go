@@ -96,9 +96,7 @@ type fmPod struct {
 func (e *emitter) functionMesh() ([]backends.File, error) {
 	fm := &functionMeshObject{
 		TypeMeta: metav1.TypeMeta{APIVersion: functionMeshAPIVersion, Kind: "FunctionMesh"},
-		Metadata: metav1.ObjectMeta{Name: e.mesh, Labels: map[string]string{
-			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
-		}},
+		Metadata: e.objectMeta(e.mesh, e.meshLabels()),
 	}
 	var plans []any
 	var files []backends.File
@@ -112,16 +110,16 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 			files = append(files, f)
 			continue
 		}
-		m, err := e.member(c)
-		if err != nil {
-			return nil, err
-		}
-		fm.Spec.Functions = append(fm.Spec.Functions, m)
 		cm, err := e.configMap(c)
 		if err != nil {
 			return nil, err
 		}
 		plans = append(plans, cm)
+		m, err := e.member(c, cm.Name)
+		if err != nil {
+			return nil, err
+		}
+		fm.Spec.Functions = append(fm.Spec.Functions, m)
 	}
 	pulsar, err := e.pulsarConfig()
 	if err != nil {
@@ -150,9 +148,9 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 
 // member is one function or sink of the FunctionMesh. The meshc runtime
 // reads its instance plan from $MESHC_INSTANCE_PLAN, filled from the
-// component's ConfigMap; the other fields say the same for the operator
-// and for people reading the resource.
-func (e *emitter) member(c *plan.Component) (fmFunction, error) {
+// component's ConfigMap planMap; the other fields say the same for the
+// operator and for people reading the resource.
+func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) {
 	name := dnsName(c.Name)
 	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
 		return fmFunction{}, backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
@@ -189,7 +187,7 @@ func (e *emitter) member(c *plan.Component) (fmFunction, error) {
 	if m.MaxMessageRetry > 0 {
 		m.DeadLetterTopic = c.DeadLetterTopic
 	}
-	if err := e.memberPod(c, &m); err != nil {
+	if err := e.memberPod(c, planMap, &m); err != nil {
 		return fmFunction{}, err
 	}
 	return m, nil
@@ -232,8 +230,10 @@ func memberTopics(c *plan.Component, m *fmFunction) error {
 
 // memberPod gives the operator's pod what the runtime needs and what the
 // plain flavour's pods have: the plan, Pulsar's address, the metrics
-// address, labels, scrape annotations and a non-root user.
-func (e *emitter) memberPod(c *plan.Component, m *fmFunction) error {
+// address, labels, scrape annotations and a non-root user. The plan's
+// ConfigMap is named after its content, so a changed plan changes the pod
+// and the operator rolls it.
+func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) error {
 	secrets, err := secretEnv(c)
 	if err != nil {
 		return err
@@ -259,7 +259,7 @@ func (e *emitter) memberPod(c *plan.Component, m *fmFunction) error {
 		},
 		Env: []corev1.EnvVar{
 			{Name: "MESHC_INSTANCE_PLAN", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: e.names[c.Name]}, Key: planKey,
+				LocalObjectReference: corev1.LocalObjectReference{Name: planMap}, Key: planKey,
 			}}},
 			{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
 			{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
@@ -293,10 +293,8 @@ func (e *emitter) pulsarConfig() (*corev1.ConfigMap, error) {
 		web = "https://" + u.Hostname() + ":" + strconv.Itoa(8443)
 	}
 	return &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: e.pulsarConfigName(), Labels: map[string]string{
-			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
-		}},
-		Data: map[string]string{"brokerServiceURL": e.o.PulsarURL, "webServiceURL": web},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: e.objectMeta(e.pulsarConfigName(), e.meshLabels()),
+		Data:       map[string]string{"brokerServiceURL": e.o.PulsarURL, "webServiceURL": web},
 	}, nil
 }

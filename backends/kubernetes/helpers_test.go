@@ -63,10 +63,14 @@ func loadPlan(t testing.TB, file, flavour string) *plan.Plan {
 	return planner.Plan(m, planner.Options{Source: name})
 }
 
+// testVersion is the meshc version the tests emit with: fixed, so that
+// the goldens show the version label and do not change with meshc's.
+const testVersion = "v0.0.0-test"
+
 // emitFile emits one mesh file in one flavour.
 func emitFile(t testing.TB, file, flavour string) []backends.File {
 	t.Helper()
-	files, err := Emit(loadPlan(t, file, flavour), Options{Flavour: flavour})
+	files, err := Emit(loadPlan(t, file, flavour), Options{Flavour: flavour, Version: testVersion})
 	if err != nil {
 		t.Fatalf("%s, %s: %v", file, flavour, err)
 	}

@@ -3,8 +3,12 @@ package kubernetes
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/planner/plan"
@@ -27,7 +31,8 @@ const (
 	MetricsPort = 9090
 )
 
-// Options choose the flavour and where instances find Pulsar.
+// Options choose the flavour, the namespace, and where instances find
+// Pulsar.
 type Options struct {
 	Flavour   string // plain (default) or functionmesh
 	PulsarURL string // default DefaultPulsarURL
@@ -37,12 +42,30 @@ type Options struct {
 	// Binary is the instance binary in the image (a user's own, with
 	// their Go functions); default the plan's, else meshrt.
 	Binary string
+	// Namespace, when set, is written into every namespaced object; when
+	// empty, objects name none and kubectl's current namespace applies.
+	Namespace string
+	// CreateNamespace adds the Namespace object itself; it needs
+	// Namespace.
+	CreateNamespace bool
+	// Version is the meshc version every object and pod carries in
+	// VersionLabel; empty leaves the label out.
+	Version string
 }
 
-// Emit returns the manifests of p, sorted by path.
+// NamespaceFile holds the Namespace object, with CreateNamespace. It comes
+// first in Emit's files, the kustomization and a stream: every other
+// object is created in it.
+const NamespaceFile = "namespace.yaml"
+
+// Emit returns the manifests of p, sorted by path but for NamespaceFile,
+// which comes first.
 func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 	if o.PulsarURL == "" {
 		o.PulsarURL = DefaultPulsarURL
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	names, err := names(p)
 	if err != nil {
@@ -64,13 +87,46 @@ func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CreateNamespace {
+		ns, err := file(NamespaceFile, e.namespace())
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, ns)
+	}
 	k, err := kustomization(files)
 	if err != nil {
 		return nil, err
 	}
 	files = append(files, k)
-	backends.Sort(files)
+	slices.SortFunc(files, func(a, b backends.File) int { return comparePaths(a.Path, b.Path) })
 	return files, nil
+}
+
+// check refuses options the API server would refuse, before anything is
+// written.
+func (o Options) check() error {
+	if o.CreateNamespace && o.Namespace == "" {
+		return fmt.Errorf("creating the namespace needs a namespace: pass --namespace NAME with --create-namespace")
+	}
+	if bad := validation.IsDNS1123Label(o.Namespace); o.Namespace != "" && len(bad) > 0 {
+		return fmt.Errorf("--namespace %q is not a Kubernetes namespace name: %s", o.Namespace, strings.Join(bad, "; "))
+	}
+	if bad := validation.IsValidLabelValue(o.Version); len(bad) > 0 {
+		return fmt.Errorf("version %q cannot be the label %s: %s", o.Version, VersionLabel, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// comparePaths orders files by path, NamespaceFile first.
+func comparePaths(a, b string) int {
+	if (a == NamespaceFile) != (b == NamespaceFile) {
+		if a == NamespaceFile {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // emitter holds what one Emit call shares.
@@ -105,8 +161,53 @@ func kustomization(files []backends.File) (backends.File, error) {
 	for _, f := range files {
 		k.Resources = append(k.Resources, f.Path)
 	}
-	slices.Sort(k.Resources)
+	slices.SortFunc(k.Resources, comparePaths)
 	return file(KustomizationFile, k)
+}
+
+// Labels meshc sets besides the selector's.
+const (
+	// VersionLabel carries the meshc version that wrote an object.
+	VersionLabel = "app.kubernetes.io/version"
+	// PlanOfLabel marks an instance plan's ConfigMap with its component
+	// (the value of app.kubernetes.io/name): plans are content-addressed,
+	// and the earlier plans of a component stay as its rollout history
+	// until something prunes them by this label.
+	PlanOfLabel = "meshc.io/plan-of"
+)
+
+// meshLabels are the labels of every object of the mesh.
+func (e *emitter) meshLabels() map[string]string {
+	l := map[string]string{
+		"app.kubernetes.io/part-of":    e.mesh,
+		"app.kubernetes.io/managed-by": "meshc",
+	}
+	e.addVersion(l)
+	return l
+}
+
+func (e *emitter) addVersion(l map[string]string) {
+	if e.o.Version != "" {
+		l[VersionLabel] = e.o.Version
+	}
+}
+
+// objectMeta names a namespaced object, in Options.Namespace when set.
+func (e *emitter) objectMeta(name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: e.o.Namespace, Labels: labels}
+}
+
+// namespace is the Namespace object, metadata only (corev1.Namespace
+// would add an empty spec). It carries no part-of label: a namespace may
+// hold several meshes, and whatever removes a mesh by its labels must not
+// take the namespace, and all in it, along.
+func (e *emitter) namespace() *metav1.PartialObjectMetadata {
+	l := map[string]string{"app.kubernetes.io/managed-by": "meshc"}
+	e.addVersion(l)
+	return &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: e.o.Namespace, Labels: l},
+	}
 }
 
 // componentFile names the file of one component's objects.
@@ -115,14 +216,38 @@ func componentFile(c *plan.Component) string {
 }
 
 // instancePlan is the JSON every instance of c reads. Replicas share it:
-// it says index 0.
+// it says index 0. The replica count is left out, as on Nomad: instances
+// do not read it, and since the plan's ConfigMap is named after its
+// content, a rescale that changed it would roll every pod.
 func (e *emitter) instancePlan(c *plan.Component) (string, error) {
+	in := e.p.Instance(c, 0)
+	in.Component.Replicas = plan.Replicas{}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(e.p.Instance(c, 0)); err != nil {
+	if err := enc.Encode(in); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// digestRef matches an image named by its content, REF@sha256:HEX (or
+// sha512): the same bytes wherever and whenever a node pulls it.
+var digestRef = regexp.MustCompile(`@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
+
+// TagImages lists the images Emit gives p's instances that are not named
+// by a digest, each once, sorted. A tag can be moved to another image
+// while the mesh runs: pods started later (a restart, a rescale, a drained
+// node) would then run other code than the rest, and a rollback would not
+// bring the old code back.
+func TagImages(p *plan.Plan, o Options) []string {
+	e := &emitter{p: p, o: o}
+	tags := map[string]bool{}
+	for i := range p.Components {
+		if image := e.image(&p.Components[i]); !digestRef.MatchString(image) {
+			tags[image] = true
+		}
+	}
+	return sortedKeys(tags)
 }

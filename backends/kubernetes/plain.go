@@ -1,8 +1,11 @@
 package kubernetes
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -66,7 +69,7 @@ func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
 	if err != nil {
 		return backends.File{}, err
 	}
-	tmpl, err := e.podTemplate(c)
+	tmpl, err := e.podTemplate(c, cm.Name)
 	if err != nil {
 		return backends.File{}, err
 	}
@@ -105,10 +108,9 @@ func autoscaled(c *plan.Component) bool { return c.Replicas.Max > 0 }
 // labels are the app.kubernetes.io labels of c's objects; selector is the
 // part of them that picks its pods.
 func (e *emitter) labels(c *plan.Component) map[string]string {
-	l := e.selector(c)
+	l := e.meshLabels()
+	maps.Copy(l, e.selector(c))
 	l["app.kubernetes.io/component"] = string(c.Kind)
-	l["app.kubernetes.io/part-of"] = e.mesh
-	l["app.kubernetes.io/managed-by"] = "meshc"
 	return l
 }
 
@@ -120,34 +122,59 @@ func (e *emitter) selector(c *plan.Component) map[string]string {
 }
 
 func (e *emitter) meta(c *plan.Component) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: e.names[c.Name], Labels: e.labels(c)}
+	return e.objectMeta(e.names[c.Name], e.labels(c))
 }
 
 func (e *emitter) serviceAccount() *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-		ObjectMeta: metav1.ObjectMeta{Name: e.mesh, Labels: map[string]string{
-			"app.kubernetes.io/part-of": e.mesh, "app.kubernetes.io/managed-by": "meshc",
-		}},
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: e.objectMeta(e.mesh, e.meshLabels()),
 		// Instances never call the Kubernetes API.
 		AutomountServiceAccountToken: ptr(false),
 	}
 }
 
+// configMap holds c's instance plan under a name that ends in a hash of
+// it, and is immutable: a changed plan is a new ConfigMap, which changes
+// the pod template and so rolls the pods; a rollback's template names
+// the plan it ran with, which is still there; and a pod of the old
+// template that restarts mid-rollout still reads its own plan.
 func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
-	data, err := e.instancePlan(c)
+	text, err := e.instancePlan(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
 	}
+	data := map[string]string{planKey: text}
+	labels := e.labels(c)
+	labels[PlanOfLabel] = dnsName(c.Name)
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: e.meta(c),
-		Data:       map[string]string{planKey: data},
+		ObjectMeta: e.objectMeta(planName(e.names[c.Name], data), labels),
+		Immutable:  ptr(true),
+		Data:       data,
 	}, nil
 }
 
-// podTemplate is the pod every instance of c runs in.
-func (e *emitter) podTemplate(c *plan.Component) (corev1.PodTemplateSpec, error) {
+// planHashLen is how many hex digits of its data's SHA-256 a plan's
+// ConfigMap name ends in: 40 bits, enough that two plans of one component
+// do not meet by chance.
+const planHashLen = 10
+
+// planName is NAME-plan-HASH, HASH a digest of data: the same plan gives
+// the same name, and any change of it another. NAME has at most 52
+// characters, so the whole fits the 253 of a ConfigMap name.
+func planName(name string, data map[string]string) string {
+	h := sha256.New()
+	for _, k := range sortedKeys(data) {
+		// NUL ends each key and value, so no two maps hash alike.
+		fmt.Fprintf(h, "%s\x00%s\x00", k, data[k])
+	}
+	return name + "-plan-" + hex.EncodeToString(h.Sum(nil))[:planHashLen]
+}
+
+// podTemplate is the pod every instance of c runs in; planMap names the
+// ConfigMap of its plan.
+func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemplateSpec, error) {
 	ctr, err := e.container(c)
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
@@ -166,7 +193,7 @@ func (e *emitter) podTemplate(c *plan.Component) (corev1.PodTemplateSpec, error)
 			Containers: []corev1.Container{ctr},
 			Volumes: []corev1.Volume{
 				{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-					LocalObjectReference: corev1.LocalObjectReference{Name: e.names[c.Name]},
+					LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
 				}}},
 				// The root file system is read-only; /tmp is the one
 				// writable place.

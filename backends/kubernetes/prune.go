@@ -20,11 +20,6 @@ var meshKinds = []struct{ apiVersion, kind string }{
 	{"v1", "Service"}, {"v1", "ConfigMap"}, {"v1", "ServiceAccount"},
 }
 
-// planOfLabel marks an instance plan ConfigMap with its component: plans
-// are content-addressed, and those of a component still in the mesh stay
-// as its rollout history, so that a rollback finds the plan it needs.
-const planOfLabel = "meshc.io/plan-of"
-
 // meshSelector selects the objects meshc made for a mesh.
 func meshSelector(mesh string) string {
 	return labels.Set{partOfLabel: dnsName(mesh), managedByLabel: FieldManager}.String()
@@ -71,8 +66,11 @@ func (cl *Cluster) stale(ctx context.Context, mesh string, objs []*unstructured.
 		if keep[u.GetKind()+"/"+u.GetName()] {
 			continue
 		}
-		if of, ok := u.GetLabels()[planOfLabel]; ok && components[of] {
-			continue // an earlier plan of a component still there: its history
+		if of, ok := u.GetLabels()[PlanOfLabel]; ok && components[of] {
+			// An earlier plan of a component still there: plans are
+			// content-addressed, and these are its rollout history, so
+			// that a rollback finds the plan it needs.
+			continue
 		}
 		out = append(out, u)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"path"
 	"slices"
@@ -29,7 +30,12 @@ type emitOptions struct {
 	// from; "" means the plan's runtime binary and image.
 	Binary   string // nomad raw_exec and exec: its path on the nodes
 	Artifact string // nomad raw_exec and exec: a URL to download it from
-	Image    string // nomad docker: the container image holding it
+	Image    string // nomad docker and kubernetes: the container image holding it
+	// Namespace and CreateNamespace: kubernetes, the namespace written
+	// into every object ("" for none: kubectl's current one), and whether
+	// to emit the Namespace object too.
+	Namespace       string
+	CreateNamespace bool
 }
 
 // emitters turns a plan into a backend's files, by backend name. Each
@@ -60,6 +66,9 @@ standard output, one stream, for kubectl apply -f -.`,
 			if out == "" {
 				return usageErrorf("emit needs -o DIR (or -o - for standard output)")
 			}
+			if err := checkNamespaceFlags(backend, o); err != nil {
+				return err
+			}
 			var extra []func(*compiler.Mesh) lang.Diagnostics
 			if backend == "kubernetes" && o.Flavour == "functionmesh" {
 				extra = append(extra, compiler.OperatorRules)
@@ -75,6 +84,9 @@ standard output, one stream, for kubectl apply -f -.`,
 			files, err := emit(p, o)
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
+			}
+			if backend == "kubernetes" {
+				warnTagImages(cmd.ErrOrStderr(), kubernetes.TagImages(p, kubeOptions(o)))
 			}
 			if out == "-" {
 				return writeStream(cmd, backend, files)
@@ -94,8 +106,36 @@ standard output, one stream, for kubectl apply -f -.`,
 	cmd.Flags().StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
 	cmd.Flags().StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image (default: the plan's, meshrt)")
 	cmd.Flags().StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
-	cmd.Flags().StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's)")
+	cmd.Flags().StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's); REF@sha256:DIGEST pins it")
+	cmd.Flags().StringVar(&o.Namespace, "namespace", "", "kubernetes: the namespace every object names (default: none, kubectl's current one)")
+	cmd.Flags().BoolVar(&o.CreateNamespace, "create-namespace", false, "kubernetes: also emit the Namespace object, first (needs --namespace)")
 	return cmd
+}
+
+// checkNamespaceFlags refuses namespace flags the backend would ignore.
+func checkNamespaceFlags(backend string, o emitOptions) error {
+	if backend != "kubernetes" && (o.Namespace != "" || o.CreateNamespace) {
+		return usageErrorf("--namespace and --create-namespace are for --backend kubernetes")
+	}
+	if o.CreateNamespace && o.Namespace == "" {
+		return usageErrorf("--create-namespace needs --namespace NAME")
+	}
+	return nil
+}
+
+// warnTagImages warns, once, of images named by a tag: a tag can move to
+// other code under a running mesh, a digest cannot.
+func warnTagImages(w io.Writer, tags []string) {
+	if len(tags) == 0 {
+		return
+	}
+	what := "the image " + tags[0] + " is"
+	if len(tags) > 1 {
+		what = "the images " + strings.Join(tags, ", ") + " are"
+	}
+	fmt.Fprintf(w, "meshc: warning: %s named by a tag, which can move to another image under a running mesh: pods started later "+
+		"(a restart, a rescale, a drained node) would run other code than the rest; pass --image REF@sha256:DIGEST, "+
+		"the digest meshc image prints\n", what)
 }
 
 // writeStream joins YAML files into one multi-document stream, fit for
