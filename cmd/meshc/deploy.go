@@ -39,10 +39,19 @@ func newDeployCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy --backend NAME [--addr URL] FILE [-p NAME=VALUE]...",
 		Short: "Deploy a mesh to a scheduler and wait until it is healthy",
-		Long: `deploy checks and plans FILE, shows what the scheduler would change (Nomad's own
-plan diff), applies it, and waits until every instance is healthy. When they are not,
-it says why: placements that failed and the events of failed instances. It ends with
-a summary of each function, source and sink.
+		Long: `deploy checks and plans FILE, shows what the scheduler would change, applies it, and
+waits until every instance is healthy. When they are not, it says why. It ends with a
+summary of each function, source and sink.
+
+On Nomad it shows Nomad's own plan diff, registers the job and reports placements that
+failed and the events of failed instances. On Kubernetes (the cluster and namespace of
+--kubeconfig, --context and --namespace, found as kubectl finds them) it server-side
+applies the manifests of emit as field manager meshc (a field another manager owns is a
+conflict, taken over only with --force-conflicts), functions and sinks before sources,
+deletes the mesh's objects the plan no longer holds, and waits until every workload has
+rolled out, naming pods that cannot start (ImagePullBackOff, CrashLoopBackOff,
+Unschedulable, with their events and last log lines); --dry-run shows a server-side
+dry-run diff.
 
 Only the instances of components whose plan hash changed restart; a change of
 replicas adds or removes instances. Counts an autoscaler chose within min_replicas
@@ -83,5 +92,6 @@ and max_replicas are kept.`,
 	f.StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's)")
 	f.StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
 	o.Kube.register(cmd)
+	f.BoolVar(&o.CreateNamespace, "create-namespace", false, "kubernetes: create the namespace too")
 	return cmd
 }

@@ -55,6 +55,7 @@ func deployKubernetes(ctx context.Context, cmd *cobra.Command, p *plan.Plan, o d
 	if err != nil {
 		return err
 	}
+	o.Namespace = cl.Namespace() // explicit, so that what is applied and what is pruned agree
 	files, err := emitters["kubernetes"](p, o.emitOptions)
 	if err != nil {
 		return err
