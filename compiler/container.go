@@ -23,7 +23,7 @@ func ImageFiles(image string) func(*Mesh) lang.Diagnostics {
 			at := c.Options.Set["use"]
 			ds = append(ds, lang.Warningf(at.Pos, at.EndPos, "%s %s runs %s: the image %s must hold %s",
 				c.Kind, c.Name, c.Impl, image, strings.Join(files, " and ")).WithHint(
-				"build an image FROM %s that adds them at the instance's working folder, and pass it with --image", image))
+				"meshc image builds one that holds them: pass the digest it prints with --image"))
 		}
 		ds.Sort()
 		return ds

@@ -99,6 +99,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newBrokerCmd(),
 		newEmitCmd(),
 		newDeployCmd(),
+		newImageCmd(),
 	)
 	root.AddCommand(newRunCmd(), newUpdateCmd(), newInstanceCmd())
 	root.AddCommand(lifecycleCmds()...)
