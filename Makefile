@@ -40,6 +40,8 @@ export MESHC_CACHE
 e2e: build
 	nomad=$$(.ci/nomad.sh) && MESHC_NOMAD=$$nomad $(GO) test -tags e2e -count=1 -timeout 15m ./backends/nomad/
 	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
+	.ci/node-packages.sh
+	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -timeout 10m -run '^TestNode' ./backends/kubernetes/
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2000x
 
