@@ -199,7 +199,9 @@ func (c *conn) handleLookup(cmd *wire.CommandLookupTopic) {
 		msg := err.Error()
 		resp.Message = &msg
 	} else {
-		url, yes := c.b.URL(), true
+		// The address the client reached this broker by: right for it
+		// wherever it is, even when the broker listens on 0.0.0.0.
+		url, yes := "pulsar://"+c.nc.LocalAddr().String(), true
 		resp.BrokerServiceUrl = &url
 		resp.Response = wire.CommandLookupTopicResponse_Connect.Enum()
 		resp.Authoritative = &yes
