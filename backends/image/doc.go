@@ -14,6 +14,6 @@
 // binaries are built with -trimpath, no build id and no VCS stamp.
 //
 // The image goes to a registry (Push), to an OCI image layout folder
-// (WriteLayout), or to a tar of that layout that docker load also reads
+// (WriteLayout), or to a tar of that layout that docker load (25+) also reads
 // for one platform (WriteTar).
 package image

@@ -103,6 +103,13 @@ func tagAnnotations(tag name.Tag) map[string]string {
 	return map[string]string{annotationImageName: fullName(tag), annotationRefName: tag.TagStr()}
 }
 
+// digestName is the image by digest, in the repository of tag, as
+// containerd writes names.
+func digestName(tag name.Tag, d v1.Hash) string {
+	full := fullName(tag)
+	return full[:strings.LastIndex(full, ":")] + "@" + d.String()
+}
+
 // fullName is the tag as containerd and docker write it: Docker Hub is
 // docker.io, not index.docker.io.
 func fullName(tag name.Tag) string {
@@ -114,10 +121,12 @@ func fullName(tag name.Tag) string {
 }
 
 // WriteTar writes the image as a tar of an OCI image layout, named tag:
-// ctr images import reads it, and so does a registry-less copy (crane,
-// skopeo oci-archive:). An image of one platform also gets docker's
-// manifest.json, pointing at the same blobs, so that docker load reads the
-// same tar. The tar is the same bytes for the same image.
+// ctr images import reads it, docker load (Docker 25 and later) too, and
+// so does a registry-less copy (crane, skopeo oci-archive:). It holds no
+// docker manifest.json: containerd would import that as a second manifest
+// of its own making, under the same name and with another digest, and a
+// pod naming the image by the digest meshc image prints would not find
+// it. The tar is the same bytes for the same image.
 func WriteTar(w io.Writer, img *Image, tag name.Tag) (name.Digest, error) {
 	files, err := layoutFiles(img, tag)
 	if err != nil {
@@ -140,8 +149,8 @@ func bytesFile(b []byte) tarFile {
 	return tarFile{size: int64(len(b)), open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
 }
 
-// layoutFiles are the tar's files by name: oci-layout, index.json, every
-// blob, and manifest.json for one platform.
+// layoutFiles are the tar's files by name: oci-layout, index.json and
+// every blob.
 func layoutFiles(img *Image, tag name.Tag) (map[string]tarFile, error) {
 	var top partial.Describable = img.Image
 	if img.Index != nil {
@@ -151,8 +160,13 @@ func layoutFiles(img *Image, tag name.Tag) (map[string]tarFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	desc.Annotations = tagAnnotations(tag)
-	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{*desc}})
+	byTag, byDigest := *desc, *desc
+	byTag.Annotations = tagAnnotations(tag)
+	// Named by digest too: containerd then holds that name, which a pod's
+	// image REF@sha256:... resolves to (its CRI finds images by name; only
+	// its own pulls add digest names).
+	byDigest.Annotations = map[string]string{annotationImageName: digestName(tag, desc.Digest)}
+	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{byTag, byDigest}})
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +177,7 @@ func layoutFiles(img *Image, tag name.Tag) (map[string]tarFile, error) {
 	if img.Index != nil {
 		return files, addIndex(files, img.Index)
 	}
-	if err := addImage(files, img.Image); err != nil {
-		return nil, err
-	}
-	docker, err := dockerManifest(img.Image, tag)
-	files["manifest.json"] = bytesFile(docker)
-	return files, err
+	return files, addImage(files, img.Image)
 }
 
 func blobPath(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
@@ -234,32 +243,6 @@ func addImage(files map[string]tarFile, img v1.Image) error {
 		files[blobPath(ld)] = tarFile{size: size, open: l.Compressed}
 	}
 	return nil
-}
-
-// dockerManifest is docker load's manifest.json for one image, naming the
-// blobs of the layout.
-func dockerManifest(img v1.Image, tag name.Tag) ([]byte, error) {
-	cd, err := img.ConfigName()
-	if err != nil {
-		return nil, err
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(layers))
-	for i, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			return nil, err
-		}
-		paths[i] = blobPath(d)
-	}
-	return json.Marshal([]struct {
-		Config   string
-		RepoTags []string
-		Layers   []string
-	}{{Config: blobPath(cd), RepoTags: []string{fullName(tag)}, Layers: paths}})
 }
 
 // writeTarFiles writes files sorted by name after their folders, with

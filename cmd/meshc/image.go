@@ -60,8 +60,8 @@ It runs as uid:gid 65532:65532. The base is empty, or --base REF (such as
 python:3.13-slim for Python functions), pulled for each platform.
 
 Give exactly one output: --push REF (a registry; credentials as docker and ko find them),
--o FILE.tar (an OCI image layout in a tar, for ctr images import; with one platform,
-docker load reads it too) or --layout DIR (an OCI image layout folder). The tar and the
+-o FILE.tar (an OCI image layout in a tar, for ctr images import, and docker load of
+Docker 25 and later) or --layout DIR (an OCI image layout folder). The tar and the
 layout name the image --tag, default meshc.local/MESH:latest. The image's name by digest
 goes to standard output, for emit --image.
 
@@ -76,7 +76,7 @@ Every time in the image is 1970-01-01, or SOURCE_DATE_EPOCH when it is set.`,
 	pf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.push, "push", "", "push the image to this registry reference, such as ghcr.io/me/wc:v1")
-	f.StringVarP(&o.output, "output", "o", "", "write the image to this tar file (an OCI image layout; docker load reads it for one platform)")
+	f.StringVarP(&o.output, "output", "o", "", "write the image to this tar file (an OCI image layout, for ctr images import and docker load)")
 	f.StringVar(&o.layout, "layout", "", "write the image into this OCI image layout folder")
 	f.StringVar(&o.tag, "tag", "", "the image's name in the tar or layout (default meshc.local/MESH:latest)")
 	f.StringVar(&o.base, "base", "", "the base image, pulled for each platform (default: empty); it must have the programs exec(...) runs by name")
