@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,15 +16,21 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/meshc/meshc/broker"
 )
 
 const (
-	wordcountMesh   = "../../examples/wordcount.mesh"
-	deployTimeout   = "4m"
-	countsTimeout   = 2 * time.Minute
-	wordcountCounts = "persistent://public/default/counts"
+	wordcountMesh      = "../../examples/wordcount.mesh"
+	deployTimeout      = "4m"
+	countsTimeout      = 2 * time.Minute
+	brokerStart        = 30 * time.Second
+	wordcountCounts    = "persistent://public/default/counts"
+	wordcountSentences = "persistent://public/default/sentences"
+	// What the test sends while it redeploys: a sentence of words the
+	// example counts, liveSentences times, liveInterval apart, so that
+	// sending spans the rollout.
+	liveSentence  = "the quick brown fox"
+	liveSentences = 400
+	liveInterval  = 50 * time.Millisecond
 )
 
 // wordcountTotals are the final counts of examples/wordcount.mesh's 100
@@ -47,7 +54,7 @@ func TestNodeDeploysWordcount(t *testing.T) {
 	n.importImage(t, tarball)
 	t.Logf("image %s", ref)
 
-	b := startHostBroker(t)
+	b := startHostBroker(t, meshc, dir)
 	pulsarURL := fmt.Sprintf("pulsar://%s:%d", gateway(t, n.names.subnet), b.port)
 	ns := n.createNamespace(t, "meshc-wordcount")
 	deploy := []string{"deploy", "--backend", "kubernetes", "--kubeconfig", n.kubeconfig, "--namespace", ns,
@@ -62,12 +69,25 @@ func TestNodeDeploysWordcount(t *testing.T) {
 	checkPodsReady(t, n, ns)
 	checkCounts(t, b.url, wordcountTotals)
 
-	// Another replica count: split gains an instance, nothing restarts.
+	// Under live traffic, another replica count and a rolling restart of
+	// split lose no message: every sentence sent meanwhile is counted.
+	sent := make(chan int, 1)
+	go func() { sent <- sendSentences(t, b.url, liveSentences, liveInterval) }()
 	out = run(t, meshc, append(deploy, "-p", "replicas=3")...)
 	if !strings.Contains(out, "wordcount-split rolled out") {
 		t.Errorf("the redeploy did not roll split out")
 	}
+	run(t, meshc, "restart", "--backend", "kubernetes", "--kubeconfig", n.kubeconfig, "--namespace", ns, "--mesh", "wordcount", "split")
+	extra := int64(<-sent)
 	checkPodsReady(t, n, ns)
+	live := map[string]int64{}
+	for w, c := range wordcountTotals {
+		live[w] = c
+	}
+	for _, w := range strings.Fields(liveSentence) {
+		live[w] += extra
+	}
+	checkCounts(t, b.url, live)
 	dry := run(t, meshc, append(deploy, "-p", "replicas=3", "--dry-run")...)
 	if strings.TrimSpace(lastLine(dry)) != "no changes" {
 		t.Errorf("a dry run of the deployed mesh: %s", dry)
@@ -109,25 +129,68 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-// hostBroker is the embedded broker on the host, on all addresses so that
-// pods reach it through their bridge's gateway.
+// hostBroker is meshc broker on the host, on all addresses so that pods
+// reach it through their bridge's gateway.
 type hostBroker struct {
 	url  string // on loopback, for the test
 	port int
 }
 
-func startHostBroker(t *testing.T) hostBroker {
+func startHostBroker(t *testing.T, meshc, dir string) hostBroker {
 	t.Helper()
 	port := freePort(t)
-	b, err := broker.New(broker.Config{Listen: fmt.Sprintf("0.0.0.0:%d", port), DataDir: t.TempDir()})
+	log, err := os.Create(filepath.Join(dir, "broker.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("starting the broker: %v", err)
+	cmd := exec.Command(meshc, "broker", "--listen", fmt.Sprintf("0.0.0.0:%d", port), "--admin-listen", "",
+		"--data", filepath.Join(dir, "broker"))
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting meshc broker: %v", err)
 	}
-	t.Cleanup(func() { b.Close() })
-	return hostBroker{url: fmt.Sprintf("pulsar://127.0.0.1:%d", port), port: port}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		log.Close()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(brokerStart); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(log.Name())
+			t.Fatalf("meshc broker does not listen on %s after %s:\n%s", addr, brokerStart, data)
+		}
+	}
+	return hostBroker{url: "pulsar://" + addr, port: port}
+}
+
+// sendSentences writes n copies of liveSentence to the mesh's input, one
+// every interval, and returns how many it wrote.
+func sendSentences(t *testing.T, url string, n int, interval time.Duration) int {
+	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: url})
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	defer c.Close()
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: wordcountSentences})
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	defer p.Close()
+	for i := range n {
+		if _, err := p.Send(context.Background(), &pulsar.ProducerMessage{Payload: []byte(liveSentence)}); err != nil {
+			t.Errorf("sending sentence %d: %v", i, err)
+			return i
+		}
+		time.Sleep(interval)
+	}
+	return n
 }
 
 // gateway is the host's address on the node's pod network: the first of
