@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,8 +29,11 @@ type Broker struct {
 	cfg Config
 	log *slog.Logger
 
-	ln      net.Listener
+	ln      net.Listener // plain listener; nil with TLS only
+	tlsLn   net.Listener // nil without TLS
 	adminLn net.Listener
+	tlsConf *tls.Config
+	tokens  *tokenVerifier // nil: authentication disabled
 	admin   *http.Server
 
 	mu          sync.Mutex
@@ -78,20 +82,21 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.started = true
 	b.mu.Unlock()
+	if err := b.loadSecurity(); err != nil {
+		return err
+	}
 	if err := b.load(); err != nil {
 		b.closeTopics()
 		return err
 	}
-	ln, err := net.Listen("tcp", b.cfg.Listen)
-	if err != nil {
+	if err := b.listen(); err != nil {
 		b.closeTopics()
-		return fmt.Errorf("listen on %s: %w; choose another address or stop what uses it", b.cfg.Listen, err)
+		return err
 	}
-	b.ln = ln
 	if b.cfg.AdminListen != "" {
 		aln, err := net.Listen("tcp", b.cfg.AdminListen)
 		if err != nil {
-			ln.Close()
+			b.closeListeners()
 			b.closeTopics()
 			return fmt.Errorf("admin listen on %s: %w; choose another address or stop what uses it", b.cfg.AdminListen, err)
 		}
@@ -105,8 +110,8 @@ func (b *Broker) Start(ctx context.Context) error {
 			}
 		}()
 	}
-	b.wg.Add(2)
-	go b.acceptLoop()
+	b.serveListeners()
+	b.wg.Add(1)
 	go b.housekeeping()
 	go func() {
 		select {
@@ -115,11 +120,52 @@ func (b *Broker) Start(ctx context.Context) error {
 		case <-b.stop:
 		}
 	}()
-	b.log.Info("broker started", "url", b.URL(), "admin", b.AdminURL(), "data", b.cfg.DataDir, "fsync", string(b.cfg.Fsync))
+	b.log.Info("broker started", "url", b.URL(), "tls_url", b.TLSURL(), "auth", b.tokens != nil, "admin", b.AdminURL(), "data", b.cfg.DataDir, "fsync", string(b.cfg.Fsync))
 	return nil
 }
 
-// Addr is the address of the protocol listener; nil before Start.
+// listen binds the plain and TLS protocol listeners that are configured
+// and starts accepting on them.
+func (b *Broker) listen() error {
+	if b.cfg.Listen != "" {
+		ln, err := net.Listen("tcp", b.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w; choose another address or stop what uses it", b.cfg.Listen, err)
+		}
+		b.ln = ln
+	}
+	if b.cfg.TLSListen != "" {
+		ln, err := net.Listen("tcp", b.cfg.TLSListen)
+		if err != nil {
+			b.closeListeners()
+			return fmt.Errorf("TLS listen on %s: %w; choose another address or stop what uses it", b.cfg.TLSListen, err)
+		}
+		b.tlsLn = ln
+	}
+	return nil
+}
+
+// serveListeners accepts on the protocol listeners, once every listener
+// is bound.
+func (b *Broker) serveListeners() {
+	for _, ln := range []net.Listener{b.ln, b.tlsLn} {
+		if ln != nil {
+			b.wg.Add(1)
+			go b.acceptLoop(ln, ln == b.tlsLn)
+		}
+	}
+}
+
+func (b *Broker) closeListeners() {
+	for _, ln := range []net.Listener{b.ln, b.tlsLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// Addr is the address of the plain protocol listener; nil before Start or
+// with TLS only.
 func (b *Broker) Addr() net.Addr {
 	if b.ln == nil {
 		return nil
@@ -127,10 +173,11 @@ func (b *Broker) Addr() net.Addr {
 	return b.ln.Addr()
 }
 
-// URL is the service URL for Pulsar clients, "pulsar://host:port".
+// URL is the service URL for Pulsar clients, "pulsar://host:port", or the
+// TLS one when the broker serves TLS only.
 func (b *Broker) URL() string {
 	if b.ln == nil {
-		return ""
+		return b.TLSURL()
 	}
 	return "pulsar://" + b.ln.Addr().String()
 }
@@ -154,9 +201,7 @@ func (b *Broker) Close() error {
 		}
 		b.mu.Unlock()
 		close(b.stop)
-		if b.ln != nil {
-			b.ln.Close()
-		}
+		b.closeListeners()
 		if b.admin != nil {
 			b.admin.Close()
 		}
@@ -180,10 +225,12 @@ func (b *Broker) closeTopics() error {
 	return errors.Join(errs...)
 }
 
-func (b *Broker) acceptLoop() {
+// acceptLoop serves ln; on the TLS listener every connection is wrapped in
+// a TLS server whose handshake runs in the connection's goroutine.
+func (b *Broker) acceptLoop(ln net.Listener, secure bool) {
 	defer b.wg.Done()
 	for {
-		nc, err := b.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				b.log.Error("accept failed; no new connections", "err", err)
@@ -193,7 +240,10 @@ func (b *Broker) acceptLoop() {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c := newConn(b, nc)
+		if secure {
+			nc = tls.Server(newPeekConn(nc), b.tlsConf)
+		}
+		c := newConn(b, nc, secure)
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()

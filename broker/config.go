@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,8 +25,25 @@ const (
 // means its default.
 type Config struct {
 	// Listen is the address of the Pulsar protocol listener, such as
-	// "127.0.0.1:6650" or "127.0.0.1:0" for any free port.
+	// "127.0.0.1:6650" or "127.0.0.1:0" for any free port. It defaults to
+	// 127.0.0.1:6650 unless TLSListen is set: then empty means TLS only.
 	Listen string
+	// TLSListen is the address of a second protocol listener that serves
+	// pulsar+ssl:// with TLSCertFile and TLSKeyFile (PEM); empty means
+	// none.
+	TLSListen   string
+	TLSCertFile string
+	TLSKeyFile  string
+
+	// AuthenticationEnabled makes every client CONNECT with a JWT (auth
+	// method "token"), as Pulsar's AuthenticationProviderToken does. The
+	// token is verified with the HS256 secret in AuthTokenSecretKeyFile
+	// (raw bytes, Pulsar's tokenSecretKey) and/or the RS256 public key in
+	// AuthTokenPublicKeyFile (PEM or DER, Pulsar's tokenPublicKey); its
+	// "sub" claim is the client's role.
+	AuthenticationEnabled  bool
+	AuthTokenSecretKeyFile string
+	AuthTokenPublicKeyFile string
 	// AdminListen is the address of the HTTP admin endpoint; empty means
 	// no admin endpoint.
 	AdminListen string
@@ -54,8 +72,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Listen == "" {
+	if c.Listen == "" && c.TLSListen == "" {
 		c.Listen = "127.0.0.1:6650"
+	}
+	if err := c.checkSecurity(); err != nil {
+		return c, err
 	}
 	switch c.Fsync {
 	case "":
@@ -90,4 +111,24 @@ func (c Config) withDefaults() (Config, error) {
 
 func (c Config) maxFrameSize() int {
 	return c.MaxMessageSize + (wire.DefaultMaxFrameSize - 5<<20)
+}
+
+// checkSecurity refuses TLS and authentication settings that cannot work
+// together, before any file is read.
+func (c Config) checkSecurity() error {
+	hasFiles := c.TLSCertFile != "" || c.TLSKeyFile != ""
+	switch {
+	case c.TLSListen != "" && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
+		return fmt.Errorf("TLS listener %s needs both a certificate and a key file", c.TLSListen)
+	case c.TLSListen == "" && hasFiles:
+		return errors.New("TLS certificate and key given without a TLS listener address: set one, or drop them")
+	}
+	hasKeys := c.AuthTokenSecretKeyFile != "" || c.AuthTokenPublicKeyFile != ""
+	switch {
+	case c.AuthenticationEnabled && !hasKeys:
+		return errors.New("token authentication needs a secret key file (HS256) or a public key file (RS256)")
+	case !c.AuthenticationEnabled && hasKeys:
+		return errors.New("token key files given but authentication is not enabled: enable it, or drop them")
+	}
+	return nil
 }

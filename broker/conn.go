@@ -31,9 +31,11 @@ type producer struct {
 // replies and messages are appended to an output buffer that a writer
 // goroutine flushes, so many frames share one write call.
 type conn struct {
-	b   *Broker
-	nc  net.Conn
-	log *slog.Logger
+	b      *Broker
+	nc     net.Conn
+	log    *slog.Logger
+	secure bool   // on the TLS listener
+	role   string // the token's subject; "" without authentication
 
 	wmu     sync.Mutex
 	out     []byte
@@ -51,9 +53,9 @@ type conn struct {
 	consumers map[uint64]*consumer
 }
 
-func newConn(b *Broker, nc net.Conn) *conn {
+func newConn(b *Broker, nc net.Conn, secure bool) *conn {
 	c := &conn{
-		b: b, nc: nc, log: b.log.With("remote", nc.RemoteAddr().String()),
+		b: b, nc: nc, secure: secure, log: b.log.With("remote", nc.RemoteAddr().String()),
 		flushCh: make(chan struct{}, 1), done: make(chan struct{}),
 		producers: map[uint64]*producer{}, consumers: map[uint64]*consumer{},
 	}
@@ -64,6 +66,11 @@ func newConn(b *Broker, nc net.Conn) *conn {
 // serve runs the connection until the client leaves, the broker closes, or
 // the client sends something the protocol does not allow.
 func (c *conn) serve() {
+	if err := c.handshake(); err != nil {
+		c.log.Warn("closing connection", "reason", err)
+		c.shutdown()
+		return
+	}
 	go c.writeLoop()
 	err := c.readLoop()
 	switch {

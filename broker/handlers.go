@@ -70,6 +70,9 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 	if c.connected {
 		return fmt.Errorf("%w: second CONNECT", wire.ErrMalformed)
 	}
+	if err := c.authenticate(cmd); err != nil {
+		return c.refuse(err)
+	}
 	c.connected = true
 	version := min(cmd.GetProtocolVersion(), protocolVersion)
 	maxSize := int32(c.b.cfg.MaxMessageSize)
@@ -77,7 +80,7 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 	c.send(&wire.BaseCommand{Type: wire.BaseCommand_CONNECTED.Enum(), Connected: &wire.CommandConnected{
 		ServerVersion: &sv, ProtocolVersion: &version, MaxMessageSize: &maxSize,
 	}})
-	c.log.Debug("client connected", "client", cmd.GetClientVersion(), "protocol", version)
+	c.log.Debug("client connected", "client", cmd.GetClientVersion(), "protocol", version, "role", c.role)
 	return nil
 }
 
@@ -199,10 +202,14 @@ func (c *conn) handleLookup(cmd *wire.CommandLookupTopic) {
 		msg := err.Error()
 		resp.Message = &msg
 	} else {
-		// The address the client reached this broker by: right for it
-		// wherever it is, even when the broker listens on 0.0.0.0.
-		url, yes := "pulsar://"+c.nc.LocalAddr().String(), true
+		// pulsar-client-go takes brokerServiceUrlTls when it speaks TLS
+		// and brokerServiceUrl otherwise; both name this connection's
+		// listener, so the client stays on the scheme it came with.
+		url, yes := c.serviceURL(), true
 		resp.BrokerServiceUrl = &url
+		if c.secure {
+			resp.BrokerServiceUrlTls = &url
+		}
 		resp.Response = wire.CommandLookupTopicResponse_Connect.Enum()
 		resp.Authoritative = &yes
 	}

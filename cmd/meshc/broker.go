@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,7 +47,14 @@ pulsar-client-go producer and consumer) the disk log costs little:
   --fsync interval   590,000          110,000
   --fsync always     487,000          100,000
 and always adds about half a millisecond to the median latency. See the
-embedded broker in SPEC.md for the data layout, limits and admin calls.`,
+embedded broker in SPEC.md for the data layout, limits and admin calls.
+
+--tls-listen serves pulsar+ssl:// with --tls-cert and --tls-key (PEM), as
+well as pulsar:// on --listen; --listen '' serves TLS only. With
+--auth-token-secret-key (HS256, raw bytes) or --auth-token-public-key
+(RS256, PEM or DER) every client must connect with a JWT (Pulsar's token
+authentication); a missing, malformed, wrongly signed or expired token is
+refused with AuthenticationError.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -59,6 +67,9 @@ embedded broker in SPEC.md for the data layout, limits and admin calls.`,
 				return usageErrorf("--fsync %q: use always, interval or never", fsync)
 			}
 			cfg.Fsync = broker.FsyncPolicy(fsync)
+			if err := checkSecurityFlags(&cfg); err != nil {
+				return err
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return runBroker(cmd, cfg)
 		},
@@ -75,8 +86,40 @@ embedded broker in SPEC.md for the data layout, limits and admin calls.`,
 	f.IntVar(&cfg.MaxUnackedPerConsumer, "max-unacked-per-consumer", 50000, "messages delivered but unacknowledged before a consumer gets no more")
 	f.IntVar(&cfg.MaxPendingBytesPerConn, "max-pending-bytes-per-connection", 8<<20, "bytes queued for a client that does not read before the broker stops reading from it")
 	f.DurationVar(&cfg.AckTimeout, "ack-timeout", 0, "redeliver messages unacknowledged for this long (0: never)")
+	f.StringVar(&cfg.TLSListen, "tls-listen", "", "address of the pulsar+ssl:// listener (default: none)")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate chain of the TLS listener")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key of the TLS listener")
+	f.StringVar(&cfg.AuthTokenSecretKeyFile, "auth-token-secret-key", "", "require tokens signed with this HS256 secret key file")
+	f.StringVar(&cfg.AuthTokenPublicKeyFile, "auth-token-public-key", "", "require tokens signed with the RS256 private key of this public key file")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
+}
+
+// checkSecurityFlags refuses TLS flags that cannot work together, in the
+// flags' own terms, and turns authentication on when a key is given.
+func checkSecurityFlags(cfg *broker.Config) error {
+	switch {
+	case cfg.TLSListen != "" && (cfg.TLSCertFile == "" || cfg.TLSKeyFile == ""):
+		return usageErrorf("--tls-listen needs --tls-cert and --tls-key")
+	case cfg.TLSListen == "" && (cfg.TLSCertFile != "" || cfg.TLSKeyFile != ""):
+		return usageErrorf("--tls-cert and --tls-key need --tls-listen")
+	case cfg.Listen == "" && cfg.TLSListen == "":
+		return usageErrorf("--listen is empty and there is no --tls-listen: give an address to serve on")
+	}
+	cfg.AuthenticationEnabled = cfg.AuthTokenSecretKeyFile != "" || cfg.AuthTokenPublicKeyFile != ""
+	return nil
+}
+
+// listeningURLs names every protocol listener, plain first.
+func listeningURLs(b *broker.Broker) string {
+	var urls []string
+	if b.Addr() != nil {
+		urls = append(urls, b.URL())
+	}
+	if u := b.TLSURL(); u != "" {
+		urls = append(urls, u)
+	}
+	return strings.Join(urls, " and ")
 }
 
 // runBroker serves until a signal arrives, then shuts down cleanly.
@@ -90,7 +133,7 @@ func runBroker(cmd *cobra.Command, cfg broker.Config) error {
 	if err := b.Start(context.WithoutCancel(ctx)); err != nil {
 		return &exitError{code: exitFail, err: err}
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s", b.URL())
+	fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s", listeningURLs(b))
 	if u := b.AdminURL(); u != "" {
 		fmt.Fprintf(cmd.OutOrStdout(), ", admin on %s", u)
 	}
