@@ -18,6 +18,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/meshc/meshc/broker/internal/wire"
+
+	"github.com/meshc/meshc/internal/testpki"
 )
 
 // testKeys are an HS256 secret and an RS256 key pair, with the broker's
@@ -43,7 +45,7 @@ func newTestKeys(t testing.TB) testKeys {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writePEM(t, k.pubFile, "PUBLIC KEY", der)
+	testpki.WritePEM(t, k.pubFile, "PUBLIC KEY", der)
 	for path, b := range map[string][]byte{k.secretFile: k.secret, k.pubDERFile: der, k.emptyKey: nil} {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
@@ -53,12 +55,7 @@ func newTestKeys(t testing.TB) testKeys {
 }
 
 func sign(t testing.TB, m jwt.SigningMethod, key any, claims jwt.MapClaims) string {
-	t.Helper()
-	s, err := jwt.NewWithClaims(m, claims).SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testpki.Sign(t, m, key, claims)
 }
 
 func startAuthBroker(t *testing.T, k testKeys) *Broker {

@@ -3,16 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +12,8 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
+
+	"github.com/meshc/meshc/internal/testpki"
 )
 
 // refusalTimeout is how long a client that cannot connect may take to say
@@ -30,62 +23,10 @@ const (
 	refusalTimeout   = 10 * time.Second
 )
 
-// testPKI is a CA and a server certificate for 127.0.0.1 signed by it, as
-// PEM files.
-type testPKI struct{ caFile, certFile, keyFile string }
+// testPKI is a CA and a server certificate for 127.0.0.1 signed by it.
+type testPKI = testpki.PKI
 
-func newTestPKI(t testing.TB) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, caDER := makeCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "meshc test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}, nil, nil)
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, der := makeCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, caKey)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := testPKI{caFile: filepath.Join(dir, "ca.pem"), certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
-	writePEM(t, p.caFile, "CERTIFICATE", caDER)
-	writePEM(t, p.certFile, "CERTIFICATE", der)
-	writePEM(t, p.keyFile, "PRIVATE KEY", keyDER)
-	return p
-}
-
-// makeCert signs tmpl with parent's key, or itself when parent is nil.
-func makeCert(t testing.TB, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, der
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
+func newTestPKI(t testing.TB) testPKI { return testpki.New(t) }
 
 // syncBuffer collects a client's log lines from its goroutines.
 type syncBuffer struct {
@@ -143,7 +84,7 @@ func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (error, string) {
 
 func startTLSBroker(t *testing.T, pki testPKI, listen string) *Broker {
 	t.Helper()
-	b, err := New(Config{Listen: listen, TLSListen: "127.0.0.1:0", TLSCertFile: pki.certFile, TLSKeyFile: pki.keyFile, Logger: quiet})
+	b, err := New(Config{Listen: listen, TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +118,7 @@ func TestTLSProduceConsume(t *testing.T) {
 	}
 	ctx := testCtx(t)
 	topic := uniqueTopic("tls")
-	tc := newTLSClient(t, b.TLSURL(), pki.caFile)
+	tc := newTLSClient(t, b.TLSURL(), pki.CAFile)
 	overTLS := mustSubscribe(t, tc, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "tls"})
 	plain := mustSubscribe(t, newClient(t, b), pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "plain"})
 	sendAll(t, ctx, mustProducer(t, tc, pulsar.ProducerOptions{Topic: topic}), payloads("m", 20))
@@ -197,7 +138,7 @@ func TestTLSOnly(t *testing.T) {
 	}
 	ctx := testCtx(t)
 	topic := uniqueTopic("tls-only")
-	c := newTLSClient(t, b.URL(), pki.caFile)
+	c := newTLSClient(t, b.URL(), pki.CAFile)
 	cons := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s"})
 	sendAll(t, ctx, mustProducer(t, c, pulsar.ProducerOptions{Topic: topic}), payloads("x", 5))
 	receive(t, ctx, cons, 5)
@@ -232,15 +173,15 @@ func TestTLSConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no key", Config{TLSListen: "127.0.0.1:0", TLSCertFile: pki.certFile}, "needs both a certificate and a key file"},
-		{"no listener", Config{TLSCertFile: pki.certFile, TLSKeyFile: pki.keyFile}, "without a TLS listener address"},
+		{"no key", Config{TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile}, "needs both a certificate and a key file"},
+		{"no listener", Config{TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile}, "without a TLS listener address"},
 	} {
 		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: New: %v; want %q", tc.name, err, tc.want)
 		}
 	}
 	missing := filepath.Join(t.TempDir(), "missing.pem")
-	b, err := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", TLSCertFile: missing, TLSKeyFile: pki.keyFile, Logger: quiet})
+	b, err := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", TLSCertFile: missing, TLSKeyFile: pki.KeyFile, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	// Cluster is the Pulsar cluster's name, for the metrics' cluster
 	// label; empty means "standalone".
 	Cluster string
+	// Connection carries how to reach Pulsar securely (its URL is
+	// PulsarURL's).
+	Connection Connection
 	// MetricsFile, when set, receives the instance's metrics in the text
 	// format when it stops: its final counters, for a runner to read.
 	MetricsFile string
@@ -145,10 +148,15 @@ func start(ctx context.Context, opts Options) (*instance, error) {
 	if in.secret == nil {
 		in.secret = envSecret
 	}
-	client, err := pulsar.NewClient(pulsar.ClientOptions{
-		URL: opts.PulsarURL, Logger: pulsarlog.NewLoggerWithSlog(quiet(log)),
-		OperationTimeout: 30 * time.Second, ConnectionTimeout: 10 * time.Second,
-	})
+	conn := opts.Connection
+	conn.URL = opts.PulsarURL
+	co, err := conn.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	co.Logger = pulsarlog.NewLoggerWithSlog(quiet(log))
+	co.OperationTimeout, co.ConnectionTimeout = 30*time.Second, 10*time.Second
+	client, err := pulsar.NewClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Pulsar at %s: %w", opts.PulsarURL, err)
 	}

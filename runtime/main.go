@@ -58,7 +58,7 @@ func Main(reg *Registry) {
 		log.Error("did not stop within the grace period; exiting", "grace", *grace)
 		os.Exit(1)
 	}()
-	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Registry: reg, Logger: log, Listen: *listen,
+	err = Run(ctx, Options{Plan: in, PulsarURL: *url, Connection: ConnectionFromEnv(*url), Registry: reg, Logger: log, Listen: *listen,
 		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace,
 		Cluster: os.Getenv("MESHC_CLUSTER"), MetricsFile: os.Getenv("MESHC_METRICS_FILE")})
 	if err != nil {

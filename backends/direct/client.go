@@ -10,22 +10,30 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
+
+	"github.com/meshc/meshc/runtime"
 )
 
 // dialTimeout bounds reaching the broker, so that a wrong URL fails soon.
 const dialTimeout = 10 * time.Second
 
-// Dial opens a Pulsar client for these operations, once a broker of url
-// answers: pulsar-client-go connects only when first used, and would
-// report an unreachable cluster as a timeout of whatever came first.
-func Dial(pulsarURL string) (pulsar.Client, error) {
-	if err := probe(pulsarURL); err != nil {
+// Dial opens a Pulsar client for these operations, once a broker of the
+// connection's URL answers: pulsar-client-go connects only when first
+// used, and would report an unreachable cluster as a timeout of whatever
+// came first.
+func Dial(conn runtime.Connection) (pulsar.Client, error) {
+	if err := probe(conn.URL); err != nil {
 		return nil, err
 	}
-	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: pulsarURL, ConnectionTimeout: dialTimeout, OperationTimeout: dialTimeout,
-		Logger: pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))})
+	opts, err := conn.ClientOptions()
 	if err != nil {
-		return nil, fmt.Errorf("reaching Pulsar at %s: %w", pulsarURL, err)
+		return nil, err
+	}
+	opts.ConnectionTimeout, opts.OperationTimeout = dialTimeout, dialTimeout
+	opts.Logger = pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))
+	c, err := pulsar.NewClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("reaching Pulsar at %s: %w", conn.URL, err)
 	}
 	return c, nil
 }

@@ -12,13 +12,14 @@ import (
 
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/testpki"
 	"github.com/meshc/meshc/planner/plan"
 	"github.com/meshc/meshc/runtime"
 )
 
 // wordPlan is a mesh of one split_words and one word_count, with its
 // instances run in this process on the embedded broker, as if deployed.
-func wordPlan(t *testing.T, b *broker.Broker) *plan.Plan {
+func wordPlan(t *testing.T, conn runtime.Connection) *plan.Plan {
 	t.Helper()
 	sentences, words, counts := brokertest.Topic("sentences"), brokertest.Topic("words"), brokertest.Topic("counts")
 	str := plan.Schema{Type: "string"}
@@ -38,7 +39,7 @@ func wordPlan(t *testing.T, b *broker.Broker) *plan.Plan {
 		done := make(chan error, 1)
 		in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: p.Mesh, Component: p.Components[i]}
 		go func() {
-			done <- runtime.Run(ctx, runtime.Options{Plan: in, PulsarURL: b.URL(), Registry: runtime.Builtins(),
+			done <- runtime.Run(ctx, runtime.Options{Plan: in, PulsarURL: conn.URL, Connection: conn, Registry: runtime.Builtins(),
 				Logger: slog.New(slog.DiscardHandler)})
 		}()
 		t.Cleanup(func() { cancel(); <-done })
@@ -48,12 +49,51 @@ func wordPlan(t *testing.T, b *broker.Broker) *plan.Plan {
 
 func TestTriggerAndState(t *testing.T) {
 	b := brokertest.Start(t, broker.Config{})
-	c, err := Dial(b.URL())
+	checkTriggerAndState(t, runtime.Connection{URL: b.URL()})
+}
+
+// TestSecuredPulsar runs the same on a broker that speaks TLS only and
+// wants a token: instances and tools alike reach it with the CA and the
+// token file, and a tool without the token is refused.
+func TestSecuredPulsar(t *testing.T) {
+	pki := testpki.New(t)
+	secret, token := testpki.Tokens(t, "meshc")
+	b := brokertest.Start(t, broker.Config{TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile,
+		AuthenticationEnabled: true, AuthTokenSecretKeyFile: secret})
+	conn := runtime.Connection{URL: b.TLSURL(), TrustCertsFile: pki.CAFile, TokenFile: token}
+	checkTriggerAndState(t, conn)
+
+	plain := runtime.Connection{URL: b.TLSURL(), TrustCertsFile: pki.CAFile}
+	c, err := Dial(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p := wordPlan(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := QueryState(ctx, c, &plan.Plan{Mesh: plan.Mesh{Name: "wc", Tenant: "public", Namespace: "default"},
+		Components: []plan.Component{{Kind: plan.Function, Name: "count", State: true}}}, "count", "the"); err == nil {
+		t.Error("a client without the token read state")
+	}
+	for _, bad := range []runtime.Connection{
+		{URL: b.TLSURL(), TrustCertsFile: "/nonexistent/ca.pem"},
+		{URL: b.TLSURL(), TokenFile: "/nonexistent/token"},
+		{URL: "pulsar://127.0.0.1:1", TrustCertsFile: pki.CAFile},
+	} {
+		if _, err := bad.ClientOptions(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+func checkTriggerAndState(t *testing.T, conn runtime.Connection) {
+	t.Helper()
+	c, err := Dial(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := wordPlan(t, conn)
 	ctx := context.Background()
 	sent, outs, err := Trigger(ctx, c, p, "split", "", "The fox saw the dog", 20*time.Second)
 	if err != nil || !strings.Contains(sent, "sentences") {

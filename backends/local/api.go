@@ -51,7 +51,7 @@ func (s *Server) Close() {
 // pulsar returns the server's client, made on first use.
 func (s *Server) pulsar() (pulsar.Client, error) {
 	s.once.Do(func() {
-		s.client, s.clientErr = direct.Dial(s.mesh.opts.PulsarURL)
+		s.client, s.clientErr = direct.Dial(s.mesh.opts.connection())
 	})
 	return s.client, s.clientErr
 }

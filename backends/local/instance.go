@@ -141,7 +141,7 @@ func (i *instance) launch() (proc *os.Process, exited chan error, err error) {
 	}
 	cmd := exec.Command(i.cmd[0], i.cmd[1:]...)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), o.Env...)
+	cmd.Env = append(append(os.Environ(), o.Env...), o.Connection.Env()...)
 	// A source that is done exits, which is how the run knows it is done.
 	// Its final counters come in a file: the last scrape may be a moment
 	// old, and a source may be done before the first.

@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 // Options say how a mesh runs on this machine.
 type Options struct {
-	// PulsarURL is the service URL instances connect to.
-	PulsarURL string
+	// PulsarURL is the service URL instances connect to; Connection says
+	// how, for a secured Pulsar (its URL is PulsarURL's).
+	PulsarURL  string
+	Connection runtime.Connection
 	// AdminURL is Pulsar's HTTP admin endpoint, used to tell when a
 	// component's inputs are drained; empty means Stop does not wait.
 	AdminURL string
@@ -98,6 +101,13 @@ func (m *Mesh) newInstance(p *plan.Plan, c *plan.Component, cmd []string, idx in
 		return nil, err
 	}
 	return &instance{mesh: m, comp: c, index: idx, plan: data, cmd: cmd, log: logPath(m.opts.LogDir, c.Name, idx), state: Stopped}, nil
+}
+
+// connection is how the run reaches Pulsar.
+func (o *Options) connection() runtime.Connection {
+	c := o.Connection
+	c.URL = o.PulsarURL
+	return c
 }
 
 func (o *Options) defaults() error {

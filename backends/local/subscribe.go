@@ -21,8 +21,12 @@ func subscribe(ctx context.Context, p *plan.Plan, o Options) error {
 	if o.PulsarURL == "" {
 		return nil
 	}
-	client, err := pulsar.NewClient(pulsar.ClientOptions{URL: o.PulsarURL,
-		Logger: pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))})
+	co, err := o.connection().ClientOptions()
+	if err != nil {
+		return err
+	}
+	co.Logger = pulsarlog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))
+	client, err := pulsar.NewClient(co)
 	if err != nil {
 		return fmt.Errorf("connecting to Pulsar at %s: %w", o.PulsarURL, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -10,6 +11,7 @@ import (
 	"github.com/meshc/meshc/backends/direct"
 	"github.com/meshc/meshc/backends/local"
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 // pulsarFlags reach a mesh deployed on any backend through its Pulsar:
@@ -18,12 +20,45 @@ import (
 type pulsarFlags struct {
 	url, plan string
 	params    paramFlags
+	secure    secureFlags
 }
 
 func (pf *pulsarFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&pf.url, "pulsar-url", "", "reach a mesh deployed on any backend through this Pulsar (with --plan)")
 	cmd.Flags().StringVar(&pf.plan, "plan", "", "with --pulsar-url: the deployed mesh, as its .mesh file (with its -p and --params) or its plan .json")
 	pf.params.register(cmd)
+	pf.secure.register(cmd)
+}
+
+// secureFlags say how to reach a secured Pulsar: files, never secrets.
+type secureFlags struct{ trustCerts, tokenFile string }
+
+func (s *secureFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.trustCerts, "pulsar-trust-certs", "", "the PEM file of the CAs a pulsar+ssl:// broker's certificate must chain to (default: the system's)")
+	cmd.Flags().StringVar(&s.tokenFile, "pulsar-token-file", "", "a file holding the JWT to authenticate to Pulsar with (read again on each connection)")
+}
+
+// connection is how to reach the Pulsar at url, with absolute paths: the
+// instances of a run work in the mesh's folder.
+func (s secureFlags) connection(url string) (runtime.Connection, error) {
+	c := runtime.Connection{URL: url}
+	for _, f := range []struct {
+		in  string
+		out *string
+	}{{s.trustCerts, &c.TrustCertsFile}, {s.tokenFile, &c.TokenFile}} {
+		if f.in == "" {
+			continue
+		}
+		abs, err := filepath.Abs(f.in)
+		if err != nil {
+			return c, err
+		}
+		*f.out = abs
+	}
+	if _, err := c.ClientOptions(); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 // set tells whether the flags name a Pulsar; a local run is meant if not.
@@ -38,7 +73,11 @@ func (pf *pulsarFlags) open(cmd *cobra.Command) (*plan.Plan, pulsar.Client, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := direct.Dial(pf.url)
+	conn, err := pf.secure.connection(pf.url)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	c, err := direct.Dial(conn)
 	if err != nil {
 		return nil, nil, fail(err)
 	}

@@ -28,6 +28,7 @@ type runOptions struct {
 	data, logDir        string
 	progress            string
 	drain, grace        time.Duration
+	secure              secureFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -78,6 +79,7 @@ an instance binary that registers them: pass its path with --runtime-binary.`,
 	pf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.pulsarURL, "pulsar-url", "", "use this Pulsar instead of starting the embedded broker")
+	o.secure.register(cmd)
 	f.StringVar(&o.adminURL, "admin-url", "", "Pulsar's HTTP admin URL, to see when inputs are drained (default: http://HOST:8080 of --pulsar-url)")
 	f.StringVar(&o.binary, "runtime-binary", "", "the instance binary, for meshes with go(...) functions (default: meshrt)")
 	f.StringVar(&o.data, "data", "", "keep the embedded broker's topics and state in this folder (default: in memory)")
@@ -122,10 +124,14 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 		return &exitError{code: exitFail, err: err}
 	}
 	defer closeBroker()
+	conn, err := o.secure.connection(pulsarURL)
+	if err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
 
 	prog := newProgress(cmd.OutOrStdout(), stderr, o.progress)
 	mesh, err := local.New(p, local.Options{
-		PulsarURL: pulsarURL, AdminURL: adminURL, LogDir: o.logDir, Stdout: prog.stdout(), Grace: o.grace,
+		PulsarURL: pulsarURL, Connection: conn, AdminURL: adminURL, LogDir: o.logDir, Stdout: prog.stdout(), Grace: o.grace,
 		// exec(...), wasm(...) and file paths in a mesh are relative to it.
 		Dir:     filepath.Dir(p.Mesh.Source),
 		Command: func(c *plan.Component) ([]string, error) { return local.Resolve(c.Runtime, selfCommand()) },

@@ -18,12 +18,12 @@ import (
 // Quiet is a logger that discards everything.
 var Quiet = slog.New(slog.DiscardHandler)
 
-// Start starts a broker on a free port of 127.0.0.1, in memory unless cfg
-// says otherwise, and closes it when the test ends. A broker that cannot
+// Start starts a broker on a free port of 127.0.0.1 (only TLS's when cfg
+// names a TLS listener alone), in memory unless cfg says otherwise, and closes it when the test ends. A broker that cannot
 // start fails the test with the reason.
 func Start(t testing.TB, cfg broker.Config) *broker.Broker {
 	t.Helper()
-	if cfg.Listen == "" {
+	if cfg.Listen == "" && cfg.TLSListen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Logger == nil {
