@@ -111,7 +111,7 @@ func TestAuthTokenRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each waits out the client's OperationTimeout
-			err, logs := refusedProducer(t, pulsar.ClientOptions{URL: b.URL(), Authentication: tc.auth})
+			logs, err := refusedProducer(t, pulsar.ClientOptions{URL: b.URL(), Authentication: tc.auth})
 			if !strings.Contains(logs, tc.want) {
 				t.Fatalf("error %v; want %q in the client log:\n%s", err, tc.want, logs)
 			}

@@ -49,15 +49,15 @@ func (s *syncBuffer) String() string {
 // refusedProducer creates a producer with a client that must be refused and
 // returns the error and the client's log; it fails the test if the refusal
 // takes longer than refusalTimeout.
-func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (error, string) {
+func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (logs string, err error) {
 	t.Helper()
-	logs := &syncBuffer{}
-	opts.Logger = plog.NewLoggerWithSlog(slog.New(slog.NewTextHandler(logs, nil)))
+	buf := &syncBuffer{}
+	opts.Logger = plog.NewLoggerWithSlog(slog.New(slog.NewTextHandler(buf, nil)))
 	opts.OperationTimeout = refusalOpTimeout
 	opts.ConnectionTimeout = refusalOpTimeout
 	c, err := pulsar.NewClient(opts)
 	if err != nil {
-		return err, logs.String()
+		return buf.String(), err
 	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), refusalTimeout)
@@ -75,10 +75,10 @@ func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (error, string) {
 		if err == nil {
 			t.Fatal("producer created; want the connection refused")
 		}
-		return err, logs.String()
+		return buf.String(), err
 	case <-ctx.Done():
-		t.Fatalf("no error within %s; client log:\n%s", refusalTimeout, logs.String())
-		return nil, ""
+		t.Fatalf("no error within %s; client log:\n%s", refusalTimeout, buf.String())
+		return "", nil
 	}
 }
 
@@ -148,7 +148,7 @@ func TestTLSOnly(t *testing.T) {
 // the certificate problem named.
 func TestTLSUntrustedClient(t *testing.T) {
 	b := startTLSBroker(t, newTestPKI(t), "")
-	err, logs := refusedProducer(t, pulsar.ClientOptions{URL: b.TLSURL()})
+	logs, err := refusedProducer(t, pulsar.ClientOptions{URL: b.TLSURL()})
 	const want = "certificate signed by unknown authority"
 	if !strings.Contains(err.Error(), want) && !strings.Contains(logs, want) {
 		t.Fatalf("error %v; want %q in it or in the client log:\n%s", err, want, logs)
@@ -160,7 +160,7 @@ func TestTLSUntrustedClient(t *testing.T) {
 // quickly instead of hanging.
 func TestTLSPlainClientOnTLSPort(t *testing.T) {
 	b := startTLSBroker(t, newTestPKI(t), "")
-	err, logs := refusedProducer(t, pulsar.ClientOptions{URL: "pulsar://" + b.TLSAddr().String()})
+	logs, err := refusedProducer(t, pulsar.ClientOptions{URL: "pulsar://" + b.TLSAddr().String()})
 	if want := "this listener serves TLS: connect with " + b.TLSURL(); !strings.Contains(logs, want) {
 		t.Fatalf("error %v; want %q in the client log:\n%s", err, want, logs)
 	}
