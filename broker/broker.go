@@ -49,6 +49,9 @@ type Broker struct {
 	closeErr   error
 	namePrefix string
 	nameSeq    atomic.Uint64
+	// acceptErrors counts the accepts that failed and were retried (out
+	// of file descriptors, a connection aborted before it was taken).
+	acceptErrors atomic.Int64
 }
 
 // New checks cfg and returns a broker that is not yet listening.
@@ -229,14 +232,20 @@ func (b *Broker) closeTopics() error {
 // a TLS server whose handshake runs in the connection's goroutine.
 func (b *Broker) acceptLoop(ln net.Listener, secure bool) {
 	defer b.wg.Done()
+	var failing acceptBackoff
 	for {
 		nc, err := ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				b.log.Error("accept failed; no new connections", "err", err)
-			}
+		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if err != nil {
+			b.acceptErrors.Add(1)
+			if !failing.wait(b.log, err, b.stop) {
+				return // closing
+			}
+			continue
+		}
+		failing.recovered(b.log)
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
@@ -518,3 +527,44 @@ func (b *Broker) Topics() []string {
 }
 
 func hasPrefixDomain(name, domain string) bool { return strings.HasPrefix(name, domain+"://") }
+
+// Accept retries: a failing accept (out of file descriptors, a connection
+// aborted before it was taken) waits, longer each time, and tries again,
+// as net/http's server does; only a closed listener ends the loop.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+// acceptBackoff is the state of one burst of failing accepts: one log
+// line when it starts, one with its count when it ends.
+type acceptBackoff struct {
+	delay  time.Duration
+	errors int
+}
+
+// wait sleeps before the next accept; false when the broker is closing.
+func (a *acceptBackoff) wait(log *slog.Logger, err error, stop <-chan struct{}) bool {
+	if a.errors == 0 {
+		log.Warn("accepting connections fails; retrying", "err", err)
+	}
+	a.errors++
+	a.delay = min(max(2*a.delay, acceptRetryMin), acceptRetryMax)
+	select {
+	case <-stop:
+		return false
+	case <-time.After(a.delay):
+		return true
+	}
+}
+
+// recovered ends a burst.
+func (a *acceptBackoff) recovered(log *slog.Logger) {
+	if a.errors > 0 {
+		log.Info("accepting connections again", "failed accepts", a.errors)
+	}
+	*a = acceptBackoff{}
+}
+
+// AcceptErrors is how many accepts have failed and been retried.
+func (b *Broker) AcceptErrors() int64 { return b.acceptErrors.Load() }
