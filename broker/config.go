@@ -68,6 +68,11 @@ type Config struct {
 	// was delivered; zero disables it.
 	AckTimeout time.Duration
 
+	// ConnectTimeout closes a connection that has not sent CONNECT (TLS
+	// handshake included) this long after it was accepted, so that idle
+	// sockets cannot hold the broker's descriptors. Default 10s.
+	ConnectTimeout time.Duration
+
 	Logger *slog.Logger // default: discard
 }
 
@@ -90,6 +95,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = 5 << 20
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	if c.MaxProducersPerConn <= 0 {
 		c.MaxProducersPerConn = 1000
@@ -132,3 +140,7 @@ func (c Config) checkSecurity() error {
 	}
 	return nil
 }
+
+// DefaultConnectTimeout is how long a new connection may take to send
+// CONNECT.
+const DefaultConnectTimeout = 10 * time.Second

@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -66,11 +67,15 @@ func newConn(b *Broker, nc net.Conn, secure bool) *conn {
 // serve runs the connection until the client leaves, the broker closes, or
 // the client sends something the protocol does not allow.
 func (c *conn) serve() {
+	// Until CONNECT: a client that says nothing is closed in time.
+	deadline := time.Now().Add(c.b.cfg.ConnectTimeout)
+	c.nc.SetReadDeadline(deadline)
 	if err := c.handshake(); err != nil {
 		c.log.Warn("closing connection", "reason", err)
 		c.shutdown()
 		return
 	}
+	c.nc.SetReadDeadline(deadline) // the handshake may have cleared it
 	go c.writeLoop()
 	err := c.readLoop()
 	switch {

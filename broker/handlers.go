@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync/atomic"
+	"time"
 
 	"github.com/meshc/meshc/broker/internal/wire"
 )
@@ -74,6 +75,7 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 		return c.refuse(err)
 	}
 	c.connected = true
+	c.nc.SetReadDeadline(time.Time{})
 	version := min(cmd.GetProtocolVersion(), protocolVersion)
 	maxSize := int32(c.b.cfg.MaxMessageSize)
 	sv := serverVersion
