@@ -52,6 +52,8 @@ type Broker struct {
 	// acceptErrors counts the accepts that failed and were retried (out
 	// of file descriptors, a connection aborted before it was taken).
 	acceptErrors atomic.Int64
+	perHost      map[string]int // connections by client address, under mu
+	refused      atomic.Int64   // connections over a limit
 }
 
 // New checks cfg and returns a broker that is not yet listening.
@@ -67,7 +69,8 @@ func New(cfg Config) (*Broker, error) {
 	return &Broker{
 		cfg: cfg, log: cfg.Logger,
 		topics: map[string]*topic{}, partitioned: map[string]int{}, conns: map[*conn]struct{}{},
-		stop: make(chan struct{}),
+		perHost: map[string]int{},
+		stop:    make(chan struct{}),
 		// Generated producer names must not repeat across restarts, or a
 		// new producer would inherit an old one's sequence ids and see its
 		// messages dropped as duplicates.
@@ -259,7 +262,15 @@ func (b *Broker) acceptLoop(ln net.Listener, secure bool) {
 			nc.Close()
 			return
 		}
+		if why := b.overLimit(c); why != "" {
+			b.mu.Unlock()
+			b.refused.Add(1)
+			b.log.Debug("connection refused", "remote", nc.RemoteAddr().String(), "reason", why)
+			nc.Close()
+			continue
+		}
 		b.conns[c] = struct{}{}
+		b.perHost[c.host]++
 		b.wg.Add(1)
 		b.mu.Unlock()
 		go func() {
@@ -271,9 +282,29 @@ func (b *Broker) acceptLoop(ln net.Listener, secure bool) {
 
 func (b *Broker) forgetConn(c *conn) {
 	b.mu.Lock()
-	delete(b.conns, c)
+	if _, ok := b.conns[c]; ok {
+		delete(b.conns, c)
+		if b.perHost[c.host]--; b.perHost[c.host] <= 0 {
+			delete(b.perHost, c.host)
+		}
+	}
 	b.mu.Unlock()
 }
+
+// overLimit says why a new connection is one too many, or "": b.mu is held.
+func (b *Broker) overLimit(c *conn) string {
+	switch {
+	case len(b.conns) >= b.cfg.MaxConnections:
+		return fmt.Sprintf("the broker has %d connections, its limit", len(b.conns))
+	case b.perHost[c.host] >= b.cfg.MaxConnectionsPerHost:
+		return fmt.Sprintf("%s has %d connections, the limit per host", c.host, b.perHost[c.host])
+	}
+	return ""
+}
+
+// RefusedConnections is how many connections were closed at once for
+// being over a limit.
+func (b *Broker) RefusedConnections() int64 { return b.refused.Load() }
 
 // housekeeping syncs logs, writes cursors and expires unacknowledged
 // messages on a timer.

@@ -68,6 +68,12 @@ type Config struct {
 	// was delivered; zero disables it.
 	AckTimeout time.Duration
 
+	// MaxConnections and MaxConnectionsPerHost bound the connections the
+	// broker holds, in all and from one client address: one more is closed
+	// at once. Defaults 10000 and 1000.
+	MaxConnections        int
+	MaxConnectionsPerHost int
+
 	// ConnectTimeout closes a connection that has not sent CONNECT (TLS
 	// handshake included) this long after it was accepted, so that idle
 	// sockets cannot hold the broker's descriptors. Default 10s.
@@ -95,6 +101,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = 5 << 20
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 10000
+	}
+	if c.MaxConnectionsPerHost <= 0 {
+		c.MaxConnectionsPerHost = 1000
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout

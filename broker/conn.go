@@ -37,6 +37,7 @@ type conn struct {
 	log    *slog.Logger
 	secure bool   // on the TLS listener
 	role   string // the token's subject; "" without authentication
+	host   string // the client's address, without its port: limits count by it
 
 	wmu     sync.Mutex
 	out     []byte
@@ -56,7 +57,7 @@ type conn struct {
 
 func newConn(b *Broker, nc net.Conn, secure bool) *conn {
 	c := &conn{
-		b: b, nc: nc, secure: secure, log: b.log.With("remote", nc.RemoteAddr().String()),
+		b: b, nc: nc, secure: secure, log: b.log.With("remote", nc.RemoteAddr().String()), host: hostOf(nc.RemoteAddr()),
 		flushCh: make(chan struct{}, 1), done: make(chan struct{}),
 		producers: map[uint64]*producer{}, consumers: map[uint64]*consumer{},
 	}
@@ -294,4 +295,12 @@ func messageIDPosition(t *topic, id *wire.MessageIdData) uint64 {
 		return t.length()
 	}
 	return id.GetEntryId()
+}
+
+// hostOf is an address without its port.
+func hostOf(a net.Addr) string {
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
 }

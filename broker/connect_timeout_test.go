@@ -34,3 +34,49 @@ func TestConnectTimeout(t *testing.T) {
 	}
 	p.Close()
 }
+
+// TestConnectionLimits: connections over the limit per host are closed at
+// once and counted; once one closes, another is served.
+func TestConnectionLimits(t *testing.T) {
+	b := startBroker(t, Config{MaxConnectionsPerHost: 2})
+	addr := strings.TrimPrefix(b.URL(), "pulsar://")
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := over.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("a third connection from one host: %v, want EOF", err)
+	}
+	if n := b.RefusedConnections(); n != 1 {
+		t.Errorf("refused connections = %d, want 1", n)
+	}
+	held[0].Close()
+	held[1].Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		n := len(b.conns)
+		b.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still held after their clients left", n)
+		}
+	}
+	p, err := newClient(t, b).CreateProducer(pulsar.ProducerOptions{Topic: uniqueTopic("limits")})
+	if err != nil {
+		t.Fatalf("a client once the others left: %v", err)
+	}
+	p.Close()
+}

@@ -81,6 +81,8 @@ refused with AuthenticationError.`,
 	f.StringVar(&fsync, "fsync", string(broker.FsyncInterval), "when to sync logs to disk: always, interval or never")
 	f.DurationVar(&cfg.FsyncInterval, "fsync-interval", 200*time.Millisecond, "sync period of the interval policy; also how often cursors are written")
 	f.IntVar(&cfg.MaxMessageSize, "max-message-size", 5<<20, "largest message or batch accepted, in bytes")
+	f.IntVar(&cfg.MaxConnections, "max-connections", 10000, "connections the broker holds; one more is closed at once")
+	f.IntVar(&cfg.MaxConnectionsPerHost, "max-connections-per-host", 1000, "connections from one client address; one more is closed at once")
 	f.IntVar(&cfg.MaxProducersPerConn, "max-producers-per-connection", 1000, "producers one connection may open")
 	f.IntVar(&cfg.MaxConsumersPerConn, "max-consumers-per-connection", 1000, "consumers one connection may open")
 	f.IntVar(&cfg.MaxUnackedPerConsumer, "max-unacked-per-consumer", 50000, "messages delivered but unacknowledged before a consumer gets no more")
