@@ -74,6 +74,11 @@ type Config struct {
 	MaxConnections        int
 	MaxConnectionsPerHost int
 
+	// KeepAliveInterval pings a connected client quiet this long and
+	// closes the connection after two intervals without a frame. Default
+	// 30s, Pulsar's keepAliveIntervalSeconds.
+	KeepAliveInterval time.Duration
+
 	// ConnectTimeout closes a connection that has not sent CONNECT (TLS
 	// handshake included) this long after it was accepted, so that idle
 	// sockets cannot hold the broker's descriptors. Default 10s.
@@ -107,6 +112,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxConnectionsPerHost <= 0 {
 		c.MaxConnectionsPerHost = 1000
+	}
+	if c.KeepAliveInterval <= 0 {
+		c.KeepAliveInterval = DefaultKeepAliveInterval
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
@@ -156,3 +164,7 @@ func (c Config) checkSecurity() error {
 // DefaultConnectTimeout is how long a new connection may take to send
 // CONNECT.
 const DefaultConnectTimeout = 10 * time.Second
+
+// DefaultKeepAliveInterval is how long a connection may be quiet before
+// the broker pings it.
+const DefaultKeepAliveInterval = 30 * time.Second

@@ -38,6 +38,9 @@ type conn struct {
 	secure bool   // on the TLS listener
 	role   string // the token's subject; "" without authentication
 	host   string // the client's address, without its port: limits count by it
+	// lastRead is when the client last sent a frame (unix nanoseconds),
+	// for the keep-alive.
+	lastRead atomic.Int64
 
 	wmu     sync.Mutex
 	out     []byte
@@ -107,6 +110,7 @@ func (c *conn) readLoop() error {
 		if err := proto.Unmarshal(f.Command, &cmd); err != nil {
 			return fmt.Errorf("%w: command: %w", wire.ErrMalformed, err)
 		}
+		c.lastRead.Store(time.Now().UnixNano())
 		if err := c.handle(&cmd, &f, badChecksum); err != nil {
 			return err
 		}
@@ -303,4 +307,32 @@ func hostOf(a net.Addr) string {
 		return h
 	}
 	return a.String()
+}
+
+// keepAlive pings a connected client that has been quiet for the
+// keep-alive interval, as Pulsar's brokers do, and closes the connection
+// when nothing has come for two intervals: a client that went away
+// without closing its socket does not hold its producers, consumers and
+// unacknowledged messages for ever.
+func (c *conn) keepAlive() {
+	every := c.b.cfg.KeepAliveInterval
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		quiet := time.Since(time.Unix(0, c.lastRead.Load()))
+		switch {
+		case quiet >= 2*every:
+			c.log.Warn("closing connection", "reason", fmt.Sprintf("nothing from the client for %s, not even a PONG", quiet.Round(time.Millisecond)))
+			c.nc.Close()
+			return
+		case quiet >= every:
+			c.send(&wire.BaseCommand{Type: wire.BaseCommand_PING.Enum(), Ping: &wire.CommandPing{}})
+			c.signal()
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/meshc/meshc/broker/internal/wire"
 )
 
 // TestConnectTimeout: a socket that never sends CONNECT is closed once the
@@ -79,4 +82,56 @@ func TestConnectionLimits(t *testing.T) {
 		t.Fatalf("a client once the others left: %v", err)
 	}
 	p.Close()
+}
+
+// TestKeepAlive: a connected client that answers no PING is closed after
+// two keep-alive intervals; pulsar-client-go, which answers them, keeps
+// its one connection through a quiet spell.
+func TestKeepAlive(t *testing.T) {
+	b := startBroker(t, Config{KeepAliveInterval: 100 * time.Millisecond})
+	nc, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	name, version := "raw", int32(protocolVersion)
+	frame, err := wire.AppendCommand(nil, &wire.BaseCommand{Type: wire.BaseCommand_CONNECT.Enum(),
+		Connect: &wire.CommandConnect{ClientVersion: &name, ProtocolVersion: &version}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	fr := newFrameReader(nc)
+	var cmd wire.BaseCommand
+	var got []wire.BaseCommand_Type
+	var buf []byte
+	for {
+		if buf, err = fr.next(buf, &cmd); err != nil {
+			break
+		}
+		got = append(got, cmd.GetType())
+	}
+	if !errors.Is(err, io.EOF) || len(got) < 2 || got[0] != wire.BaseCommand_CONNECTED || got[1] != wire.BaseCommand_PING {
+		t.Fatalf("a client that answers no PING got %v, then %v; want CONNECTED, PING, then the connection closed", got, err)
+	}
+
+	c := newClient(t, b)
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: uniqueTopic("keepalive")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.Sleep(600 * time.Millisecond) // six intervals without a message
+	if _, err := p.Send(testCtx(t), &pulsar.ProducerMessage{Payload: []byte("x")}); err != nil {
+		t.Fatalf("sending after a quiet spell: %v", err)
+	}
+	b.mu.Lock()
+	n := len(b.conns)
+	b.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d connections after the quiet spell, want the client's one", n)
+	}
 }

@@ -76,6 +76,7 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 	}
 	c.connected = true
 	c.nc.SetReadDeadline(time.Time{})
+	go c.keepAlive()
 	version := min(cmd.GetProtocolVersion(), protocolVersion)
 	maxSize := int32(c.b.cfg.MaxMessageSize)
 	sv := serverVersion

@@ -88,6 +88,7 @@ refused with AuthenticationError.`,
 	f.IntVar(&cfg.MaxUnackedPerConsumer, "max-unacked-per-consumer", 50000, "messages delivered but unacknowledged before a consumer gets no more")
 	f.IntVar(&cfg.MaxPendingBytesPerConn, "max-pending-bytes-per-connection", 8<<20, "bytes queued for a client that does not read before the broker stops reading from it")
 	f.DurationVar(&cfg.AckTimeout, "ack-timeout", 0, "redeliver messages unacknowledged for this long (0: never)")
+	f.DurationVar(&cfg.KeepAliveInterval, "keep-alive", broker.DefaultKeepAliveInterval, "ping a client quiet this long; close its connection after twice as long without a frame")
 	f.DurationVar(&cfg.ConnectTimeout, "connect-timeout", broker.DefaultConnectTimeout, "close a connection that has not sent CONNECT this long after it opened")
 	f.StringVar(&cfg.TLSListen, "tls-listen", "", "address of the pulsar+ssl:// listener (default: none)")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate chain of the TLS listener")
