@@ -29,16 +29,17 @@ func MeshErrors(err error) (mesh []*MeshError, rest []error) {
 	if err == nil {
 		return nil, nil
 	}
-	var me *MeshError
-	if errors.As(err, &me) {
-		return []*MeshError{me}, nil
-	}
+	// A join first: errors.As would stop at its first MeshError.
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
 			m, r := MeshErrors(e)
 			mesh, rest = append(mesh, m...), append(rest, r...)
 		}
 		return mesh, rest
+	}
+	var me *MeshError
+	if errors.As(err, &me) {
+		return []*MeshError{me}, nil
 	}
 	return nil, []error{err}
 }

@@ -130,17 +130,8 @@ func TestAuthRefusalOnTheWire(t *testing.T) {
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	method, version := "token", int32(protocolVersion)
 	expired := sign(t, jwt.SigningMethodRS256, k.rsa, jwt.MapClaims{"sub": "bob", "exp": time.Now().Add(-time.Hour).Unix()})
-	frame, err := wire.AppendCommand(nil, &wire.BaseCommand{Type: wire.BaseCommand_CONNECT.Enum(), Connect: &wire.CommandConnect{
-		ClientVersion: &method, ProtocolVersion: &version, AuthMethodName: &method, AuthData: []byte(expired)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nc.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	fr := newFrameReader(nc)
+	fr := rawConnect(t, nc, expired)
 	var cmd wire.BaseCommand
 	buf, err := fr.next(nil, &cmd)
 	if err != nil {

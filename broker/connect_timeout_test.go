@@ -95,16 +95,7 @@ func TestKeepAlive(t *testing.T) {
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	name, version := "raw", int32(protocolVersion)
-	frame, err := wire.AppendCommand(nil, &wire.BaseCommand{Type: wire.BaseCommand_CONNECT.Enum(),
-		Connect: &wire.CommandConnect{ClientVersion: &name, ProtocolVersion: &version}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := nc.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	fr := newFrameReader(nc)
+	fr := rawConnect(t, nc, "")
 	var cmd wire.BaseCommand
 	var got []wire.BaseCommand_Type
 	var buf []byte

@@ -18,7 +18,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // startBroker runs a broker on a free port for the length of the test.
 func startBroker(t testing.TB, cfg Config) *Broker {
 	t.Helper()
-	if cfg.Listen == "" {
+	if cfg.Listen == "" && cfg.TLSListen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Logger == nil {

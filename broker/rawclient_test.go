@@ -3,6 +3,7 @@ package broker
 import (
 	"bufio"
 	"net"
+	"testing"
 
 	"google.golang.org/protobuf/proto"
 
@@ -26,4 +27,24 @@ func (f *frameReader) next(buf []byte, cmd *wire.BaseCommand) ([]byte, error) {
 		return buf, err
 	}
 	return buf, proto.Unmarshal(fr.Command, cmd)
+}
+
+// rawConnect sends CONNECT on a raw connection, with a token when one is
+// given, and returns a reader of the broker's replies.
+func rawConnect(t *testing.T, nc net.Conn, token string) *frameReader {
+	t.Helper()
+	name, version := "raw", int32(protocolVersion)
+	connect := &wire.CommandConnect{ClientVersion: &name, ProtocolVersion: &version}
+	if token != "" {
+		method := "token"
+		connect.AuthMethodName, connect.AuthData = &method, []byte(token)
+	}
+	frame, err := wire.AppendCommand(nil, &wire.BaseCommand{Type: wire.BaseCommand_CONNECT.Enum(), Connect: connect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	return newFrameReader(nc)
 }

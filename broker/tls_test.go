@@ -1,18 +1,17 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 
+	"github.com/meshc/meshc/internal/syncbuf"
 	"github.com/meshc/meshc/internal/testpki"
 )
 
@@ -28,30 +27,12 @@ type testPKI = testpki.PKI
 
 func newTestPKI(t testing.TB) testPKI { return testpki.New(t) }
 
-// syncBuffer collects a client's log lines from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // refusedProducer creates a producer with a client that must be refused and
 // returns the error and the client's log; it fails the test if the refusal
 // takes longer than refusalTimeout.
 func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (logs string, err error) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	opts.Logger = plog.NewLoggerWithSlog(slog.New(slog.NewTextHandler(buf, nil)))
 	opts.OperationTimeout = refusalOpTimeout
 	opts.ConnectionTimeout = refusalOpTimeout
@@ -84,15 +65,7 @@ func refusedProducer(t *testing.T, opts pulsar.ClientOptions) (logs string, err 
 
 func startTLSBroker(t *testing.T, pki testPKI, listen string) *Broker {
 	t.Helper()
-	b, err := New(Config{Listen: listen, TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return startBroker(t, Config{Listen: listen, TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile})
 }
 
 func newTLSClient(t *testing.T, url, caFile string) pulsar.Client {

@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -94,8 +93,4 @@ func (cl *Cluster) resource(apiVersion, kind, ns string) (dynamic.ResourceInterf
 		ns = cl.namespace
 	}
 	return cl.dyn.Resource(m.Resource).Namespace(ns), true, nil
-}
-
-func newGet(ctx context.Context, url string) (*http.Request, error) {
-	return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -43,7 +44,7 @@ func (cl *Cluster) awaitRollout(ctx context.Context, w io.Writer, mesh string, o
 	}
 	firstStuck := map[string]time.Time{}
 	for len(pending) > 0 {
-		for _, k := range slicesSorted(pending) {
+		for _, k := range sortedKeys(pending) {
 			u := pending[k]
 			done, err := cl.rolledOut(ctx, u)
 			if err != nil {
@@ -63,20 +64,11 @@ func (cl *Cluster) awaitRollout(ctx context.Context, w io.Writer, mesh string, o
 		select {
 		case <-ctx.Done():
 			why := cl.why(context.Background(), mesh)
-			return fmt.Errorf("mesh %s did not roll out in time: %s not ready%s", mesh, strings.Join(slicesSorted(pending), ", "), why)
+			return fmt.Errorf("mesh %s did not roll out in time: %s not ready%s", mesh, strings.Join(sortedKeys(pending), ", "), why)
 		case <-time.After(rolloutPoll):
 		}
 	}
 	return nil
-}
-
-func slicesSorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // rolledOut tells whether a workload has rolled out.
@@ -264,7 +256,7 @@ func (cl *Cluster) logTail(ctx context.Context, p unstructured.Unstructured, con
 }
 
 func (cl *Cluster) get(ctx context.Context, url string) string {
-	req, err := newGet(ctx, url)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return ""
 	}
@@ -273,7 +265,7 @@ func (cl *Cluster) get(ctx context.Context, url string) string {
 		return ""
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		return ""
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))

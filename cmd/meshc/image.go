@@ -211,10 +211,7 @@ func imageChecks(dir string, emptyBase bool, bin image.Binary) func(*compiler.Me
 	return func(m *compiler.Mesh) lang.Diagnostics {
 		p := planner.Plan(m, planner.Options{})
 		_, notes, err := image.Files(p, dir)
-		var ds lang.Diagnostics
-		for _, e := range leafErrors(errors.Join(err, image.GoFunctions(p, bin))) {
-			ds = append(ds, meshDiagnostics(m, e)...)
-		}
+		ds := meshDiagnostics(m, errors.Join(err, image.GoFunctions(p, bin)))
 		for _, n := range notes {
 			if n.FromBase && !emptyBase {
 				continue
@@ -228,23 +225,6 @@ func imageChecks(dir string, emptyBase bool, bin image.Binary) func(*compiler.Me
 		ds.Sort()
 		return ds
 	}
-}
-
-// leafErrors flattens joined errors: backends.MeshErrors stops at the
-// first MeshError of a join, and every missing file should be reported.
-func leafErrors(err error) []error {
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		if err == nil {
-			return nil
-		}
-		return []error{err}
-	}
-	var leaves []error
-	for _, e := range j.Unwrap() {
-		leaves = append(leaves, leafErrors(e)...)
-	}
-	return leaves
 }
 
 // sourceDate is SOURCE_DATE_EPOCH, the time reproducible builds stamp,
