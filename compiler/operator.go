@@ -43,6 +43,12 @@ func operatorRules(m *Mesh, c *Component) lang.Diagnostics {
 		errorf(s, "%s %s: the Function Mesh operator refuses a dead-letter topic without max_retries above 0", c.Kind, c.Name).WithHint(
 			"add max_retries = N; meshc itself also dead-letters undecodable messages without retries, the operator does not")
 	}
+	if len(c.Inputs) > 0 && !slices.ContainsFunc(c.Inputs, func(t *Topic) bool { return t.Pattern == "" }) {
+		// The operator builds a Go function's configuration from its
+		// first input topic, and a topic pattern is not one.
+		errorf(c.inputSpans[0], "%s %s: the Function Mesh operator starts a Go %s only with an input topic named outright, and this one reads a topic pattern alone",
+			c.Kind, c.Name, c.Kind).WithHint("add a topic it reads by name, or emit with --flavour plain")
+	}
 	if c.Output != nil && slices.Contains(c.Inputs, c.Output) {
 		errorf(c.outputSpan, "%s %s: the Function Mesh operator refuses a function whose output topic %s is also its input",
 			c.Kind, c.Name, c.Output.Name).WithHint("write to a topic of its own, and route back with a second function if the loop is intended")

@@ -30,16 +30,23 @@ func FuzzWhere(f *testing.F) {
 	})
 }
 
-// FuzzInstanceConf reads the instance configuration the Function Mesh
-// operator passes: a replica index is taken, or an error returned.
+// FuzzInstanceConf reads the instance configuration Pulsar's Functions
+// worker and the Function Mesh operator pass: it is refused with an error
+// or read, and a refused one leaves the plan's index alone.
 func FuzzInstanceConf(f *testing.F) {
 	f.Add(`{"instanceID": 3, "funcID": "x"}`)
 	f.Add(`{"instanceID": -1}`)
 	f.Add(`{"instanceID": 1e3}`)
-	f.Fuzz(func(t *testing.T, conf string) {
+	f.Add(`{"userConfig": "{\"meshc.plan\": {\"index\": 1}}"}`)
+	f.Fuzz(func(t *testing.T, text string) {
 		in := &plan.Instance{Index: 7}
-		if err := setIndex(in, "", conf); err != nil && in.Index != 7 {
-			t.Fatalf("setIndex(%q) failed and changed the index to %d", conf, in.Index)
+		conf, err := parseInstanceConf(text)
+		if err != nil {
+			return
+		}
+		conf.plan()
+		if err := setIndex(in, "", conf); err != nil || in.Index < 0 {
+			t.Fatalf("conf %q: index %d, %v", text, in.Index, err)
 		}
 	})
 }

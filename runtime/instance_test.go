@@ -244,28 +244,6 @@ func TestSourceStaysWhenDone(t *testing.T) {
 	}
 }
 
-func TestSetIndex(t *testing.T) {
-	for _, tc := range []struct {
-		env, conf string
-		want      int
-		err       bool
-	}{
-		{want: 7},
-		{env: "2", conf: `{"instanceID": 3}`, want: 2},
-		{conf: `{"instanceID": 3, "funcID": "x"}`, want: 3},
-		{conf: `{"funcID": "x"}`, want: 7},
-		{env: "-1", err: true},
-		{env: "two", err: true},
-		{conf: `{`, err: true},
-	} {
-		in := &plan.Instance{Index: 7}
-		err := setIndex(in, tc.env, tc.conf)
-		if (err != nil) != tc.err || in.Index != tc.want && !tc.err {
-			t.Errorf("setIndex(%q, %q) = %d, %v; want %d, error %v", tc.env, tc.conf, in.Index, err, tc.want, tc.err)
-		}
-	}
-}
-
 // TestStateSurvivesRestart counts words, stops the instance, starts it
 // again, and checks the counts go on from the stored state.
 func TestStateSurvivesRestart(t *testing.T) {

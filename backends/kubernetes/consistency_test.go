@@ -182,6 +182,11 @@ func (m *manifest) checkFunctionMesh(u *unstructured.Unstructured) []string {
 		if !m.serviceAccounts[f.Pod.ServiceAccountName] {
 			fail("ServiceAccount %q is not emitted", f.Pod.ServiceAccountName)
 		}
+		for _, v := range f.Pod.Volumes {
+			if v.ConfigMap != nil && m.configMaps[v.ConfigMap.Name] == nil {
+				fail("volume %s: ConfigMap %s is not emitted", v.Name, v.ConfigMap.Name)
+			}
+		}
 		m.checkEnv(f.Pod.Env, fail)
 	}
 	return out
@@ -190,21 +195,25 @@ func (m *manifest) checkFunctionMesh(u *unstructured.Unstructured) []string {
 func deref(b *bool) bool { return b != nil && *b }
 
 // checkKustomization: kustomization.yaml lists every other file, strictly
-// in kustomize's format as far as meshc writes it.
+// in kustomize's format as far as meshc writes it: the configuration file
+// among configurations, the rest among resources.
 func checkKustomization(t *testing.T, files []backends.File) {
 	t.Helper()
 	var k kustomizationDoc
-	var others []string
+	var others, configs []string
 	for _, f := range files {
-		if f.Path == KustomizationFile {
+		switch f.Path {
+		case KustomizationFile:
 			if err := sigsyaml.UnmarshalStrict(f.Data, &k); err != nil {
 				t.Fatalf("%s: %v", f.Path, err)
 			}
-			continue
+		case KustomizeConfigFile:
+			configs = append(configs, f.Path)
+		default:
+			others = append(others, f.Path)
 		}
-		others = append(others, f.Path)
 	}
-	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" || !slices.Equal(k.Resources, others) {
+	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" || !slices.Equal(k.Resources, others) || !slices.Equal(k.Configurations, configs) {
 		t.Errorf("kustomization %+v does not list %v", k, others)
 	}
 }

@@ -379,7 +379,7 @@ func planMap(t *testing.T, p *plan.Plan, o Options) string {
 }
 
 // planRefs are the plan ConfigMaps split's pods in u read: a workload's
-// volume, or a FunctionMesh member's environment.
+// volume, or a FunctionMesh member's.
 func planRefs(u *unstructured.Unstructured) []string {
 	var refs []string
 	if u.GetName() == "wordcount-split" {
@@ -395,9 +395,9 @@ func planRefs(u *unstructured.Unstructured) []string {
 		if m.(map[string]any)["name"] != "split" {
 			continue
 		}
-		env, _, _ := unstructured.NestedSlice(m.(map[string]any), "pod", "env")
-		for _, e := range env {
-			if name, ok, _ := unstructured.NestedString(e.(map[string]any), "valueFrom", "configMapKeyRef", "name"); ok {
+		vols, _, _ := unstructured.NestedSlice(m.(map[string]any), "pod", "volumes")
+		for _, v := range vols {
+			if name, ok, _ := unstructured.NestedString(v.(map[string]any), "configMap", "name"); ok {
 				refs = append(refs, name)
 			}
 		}

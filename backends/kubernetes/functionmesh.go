@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"strconv"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/backends/image"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -37,12 +39,14 @@ type fmFunction struct {
 	ImagePullPolicy      corev1.PullPolicy           `json:"imagePullPolicy,omitempty"`
 	Tenant               string                      `json:"tenant"`
 	Namespace            string                      `json:"namespace"`
+	ClusterName          string                      `json:"clusterName"`
 	Replicas             *int32                      `json:"replicas,omitempty"`
 	MinReplicas          *int32                      `json:"minReplicas,omitempty"`
 	MaxReplicas          *int32                      `json:"maxReplicas,omitempty"`
 	Input                fmInput                     `json:"input"`
 	Output               *fmOutput                   `json:"output,omitempty"`
 	LogTopic             string                      `json:"logTopic,omitempty"`
+	LogTopicAgent        string                      `json:"logTopicAgent,omitempty"`
 	DeadLetterTopic      string                      `json:"deadLetterTopic,omitempty"`
 	MaxMessageRetry      int32                       `json:"maxMessageRetry,omitempty"`
 	Timeout              int32                       `json:"timeout,omitempty"` // milliseconds
@@ -51,21 +55,32 @@ type fmFunction struct {
 	SubscriptionPosition string                      `json:"subscriptionPosition,omitempty"`
 	RetainOrdering       bool                        `json:"retainOrdering,omitempty"`
 	AutoAck              *bool                       `json:"autoAck"`
-	FuncConfig           map[string]any              `json:"funcConfig,omitempty"`
+	MaxPendingAsync      *int32                      `json:"maxPendingAsyncRequests"`
+	ForwardProperties    *bool                       `json:"forwardSourceMessageProperty"`
 	SecretsMap           map[string]fmSecretRef      `json:"secretsMap,omitempty"`
 	Resources            corev1.ResourceRequirements `json:"resources"`
 	Golang               *fmGoRuntime                `json:"golang"`
 	Pulsar               fmPulsar                    `json:"pulsar"`
 	Pod                  fmPod                       `json:"pod"`
+	VolumeMounts         []corev1.VolumeMount        `json:"volumeMounts,omitempty"`
 }
 
 type fmInput struct {
-	Topics       []string `json:"topics,omitempty"`
-	TopicPattern string   `json:"topicPattern,omitempty"`
+	TypeClassName string                      `json:"typeClassName"`
+	Topics        []string                    `json:"topics,omitempty"`
+	TopicPattern  string                      `json:"topicPattern,omitempty"`
+	SourceSpecs   map[string]fmConsumerConfig `json:"sourceSpecs,omitempty"`
+}
+
+type fmConsumerConfig struct {
+	SchemaType     string `json:"schemaType"`
+	IsRegexPattern bool   `json:"isRegexPattern,omitempty"`
 }
 
 type fmOutput struct {
-	Topic string `json:"topic"`
+	TypeClassName  string `json:"typeClassName"`
+	Topic          string `json:"topic,omitempty"`
+	SinkSchemaType string `json:"sinkSchemaType,omitempty"`
 }
 
 type fmSecretRef struct {
@@ -87,6 +102,7 @@ type fmPod struct {
 	ServiceAccountName string                     `json:"serviceAccountName,omitempty"`
 	SecurityContext    *corev1.PodSecurityContext `json:"securityContext,omitempty"`
 	Env                []corev1.EnvVar            `json:"env,omitempty"`
+	Volumes            []corev1.Volume            `json:"volumes,omitempty"`
 }
 
 // functionMesh writes the mesh as one FunctionMesh whose members are the
@@ -133,6 +149,7 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		{"pulsar.yaml", []any{pulsar}},
 		{"functionmesh.yaml", []any{fm}},
 		{"instance-plans.yaml", plans},
+		{KustomizeConfigFile, []any{kustomizeReferences()}},
 	} {
 		if len(f.objs) == 0 {
 			continue
@@ -146,10 +163,29 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 	return files, nil
 }
 
-// member is one function or sink of the FunctionMesh. The meshc runtime
-// reads its instance plan from $MESHC_INSTANCE_PLAN, filled from the
-// component's ConfigMap planMap; the other fields say the same for the
-// operator and for people reading the resource.
+// What the operator's mutating webhook would fill in, written out so that
+// what meshc applies is what runs whether or not the webhook is installed.
+// The Go instance reads none of these; the values are the webhook's.
+const (
+	operatorCluster      = "kubernetes" // its DefaultCluster
+	operatorBytesType    = "[B"         // Java's byte[]: payloads as bytes
+	operatorMaxPending   = 1000
+	operatorLogTopicType = "runtime"
+)
+
+// OperatorMetricsPort is the port the operator's pods declare for
+// metrics; instances serve /metrics, /healthz and /readyz there.
+const OperatorMetricsPort = 9094
+
+// member is one function or sink of the FunctionMesh. The operator starts
+// the instance binary with Pulsar's Go instance configuration, which
+// gives the replica index and the broker; the meshc runtime reads its
+// instance plan from the file $MESHC_INSTANCE_PLAN_FILE names, mounted from
+// the component's plan ConfigMap. The other fields say the same for the
+// operator and for people reading the resource. The user configuration
+// is not among them: the operator hands it to the pod through an unquoted
+// bash word, where a space or a $ in a value would break the command;
+// the plan carries it.
 func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) {
 	name := dnsName(c.Name)
 	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
@@ -162,17 +198,22 @@ func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) 
 	}
 	m := fmFunction{
 		Name: name, Image: e.image(c), ImagePullPolicy: corev1.PullIfNotPresent,
-		Tenant: e.p.Mesh.Tenant, Namespace: e.p.Mesh.Namespace,
+		Tenant: e.p.Mesh.Tenant, Namespace: e.p.Mesh.Namespace, ClusterName: operatorCluster,
 		LogTopic:             c.LogTopic,
 		ProcessingGuarantee:  guarantee(c.Guarantee),
 		SubscriptionName:     c.Subscription.Name,
 		SubscriptionPosition: c.Subscription.Position,
 		RetainOrdering:       c.RetainOrdering,
 		AutoAck:              ptr(true),
-		FuncConfig:           c.Config,
+		MaxPendingAsync:      ptr(int32(operatorMaxPending)),
+		ForwardProperties:    ptr(true),
 		Resources:            res,
-		Golang:               &fmGoRuntime{Go: e.binary(c)},
+		Golang:               &fmGoRuntime{Go: path.Join(image.BinDir, e.binary(c))},
 		Pulsar:               fmPulsar{PulsarConfig: e.pulsarConfigName()},
+		VolumeMounts:         []corev1.VolumeMount{{Name: "plan", MountPath: planDir, ReadOnly: true}},
+	}
+	if c.LogTopic != "" {
+		m.LogTopicAgent = operatorLogTopicType
 	}
 	if err := e.memberReplicas(c, &m); err != nil {
 		return fmFunction{}, err
@@ -207,12 +248,20 @@ func (e *emitter) memberReplicas(c *plan.Component, m *fmFunction) error {
 		return backends.Meshf(string(c.Kind), c.Name, "replicas", "the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
 			c.Replicas.Count)
 	}
-	m.Replicas = ptr(int32(c.Replicas.Count))
+	m.Replicas, m.MinReplicas = ptr(int32(c.Replicas.Count)), ptr(int32(c.Replicas.Count))
 	return nil
 }
 
+// memberTopics says what the member reads and writes, each topic with
+// its Pulsar schema type, so that the operator and people see the types.
+// A sink writes no topic: its output names none.
 func memberTopics(c *plan.Component, m *fmFunction) error {
+	m.Input.TypeClassName = operatorBytesType
 	for _, in := range c.Inputs {
+		if m.Input.SourceSpecs == nil {
+			m.Input.SourceSpecs = map[string]fmConsumerConfig{}
+		}
+		m.Input.SourceSpecs[in.Topic] = fmConsumerConfig{SchemaType: in.Schema.PulsarType(), IsRegexPattern: in.Pattern}
 		if !in.Pattern {
 			m.Input.Topics = append(m.Input.Topics, in.Topic)
 			continue
@@ -222,17 +271,22 @@ func memberTopics(c *plan.Component, m *fmFunction) error {
 		}
 		m.Input.TopicPattern = in.Topic
 	}
+	if len(m.Input.Topics) == 0 {
+		// Its Go instance configuration is built from the first topic.
+		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator starts a Go function only with a plain input topic, and it reads a topic pattern alone; add a topic it reads by name, or use --flavour plain")
+	}
+	m.Output = &fmOutput{TypeClassName: operatorBytesType}
 	if c.Output != nil {
-		m.Output = &fmOutput{Topic: c.Output.Topic}
+		m.Output.Topic, m.Output.SinkSchemaType = c.Output.Topic, c.Output.Schema.PulsarType()
 	}
 	return nil
 }
 
 // memberPod gives the operator's pod what the runtime needs and what the
-// plain flavour's pods have: the plan, Pulsar's address, the metrics
-// address, labels, scrape annotations and a non-root user. The plan's
-// ConfigMap is named after its content, so a changed plan changes the pod
-// and the operator rolls it.
+// plain flavour's pods have: the plan, the metrics address, labels, scrape
+// annotations and a non-root user. Pulsar's address comes with the
+// operator's instance configuration. The plan's ConfigMap is named after
+// its content, so a changed plan changes the pod and the operator rolls it.
 func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) error {
 	secrets, err := secretEnv(c)
 	if err != nil {
@@ -247,9 +301,11 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 		ref := s.ValueFrom.SecretKeyRef
 		m.SecretsMap[s.Name] = fmSecretRef{Path: ref.Name, Key: ref.Key}
 	}
+	annotations := e.podAnnotations(c)
+	annotations["prometheus.io/port"] = strconv.Itoa(OperatorMetricsPort)
 	m.Pod = fmPod{
 		Labels:             e.labels(c),
-		Annotations:        e.podAnnotations(c),
+		Annotations:        annotations,
 		ServiceAccountName: e.mesh,
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr(true),
@@ -258,14 +314,49 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 		Env: []corev1.EnvVar{
-			{Name: "MESHC_INSTANCE_PLAN", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: planMap}, Key: planKey,
-			}}},
-			{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
-			{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
+			{Name: "MESHC_INSTANCE_PLAN_FILE", Value: planPath},
+			{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", OperatorMetricsPort)},
 		},
+		Volumes: []corev1.Volume{{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
+		}}}},
 	}
 	return nil
+}
+
+// KustomizeConfigFile teaches kustomize where a FunctionMesh names other
+// objects of the mesh, so that an overlay's namePrefix, nameSuffix or
+// namespace renames the references with the objects.
+const KustomizeConfigFile = "kustomizeconfig.yaml"
+
+type kustomizeConfig struct {
+	NameReference []nameReference `json:"nameReference"`
+}
+
+type nameReference struct {
+	Kind       string      `json:"kind"`
+	Version    string      `json:"version"`
+	FieldSpecs []fieldSpec `json:"fieldSpecs"`
+}
+
+type fieldSpec struct {
+	Group   string `json:"group"`
+	Version string `json:"version"`
+	Kind    string `json:"kind"`
+	Path    string `json:"path"`
+}
+
+// kustomizeReferences are the references of a FunctionMesh's members to
+// the mesh's ConfigMaps (plans, Pulsar's addresses) and ServiceAccount.
+// Secrets are the user's, outside the mesh's files.
+func kustomizeReferences() kustomizeConfig {
+	member := func(p string) fieldSpec {
+		return fieldSpec{Group: "compute.functionmesh.io", Version: "v1alpha1", Kind: "FunctionMesh", Path: "spec/functions/" + p}
+	}
+	return kustomizeConfig{NameReference: []nameReference{
+		{Kind: "ConfigMap", Version: "v1", FieldSpecs: []fieldSpec{member("pod/volumes/configMap/name"), member("pulsar/pulsarConfig")}},
+		{Kind: "ServiceAccount", Version: "v1", FieldSpecs: []fieldSpec{member("pod/serviceAccountName")}},
+	}}
 }
 
 func guarantee(g plan.Guarantee) string {

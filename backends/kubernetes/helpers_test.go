@@ -126,7 +126,7 @@ func documents(t testing.TB, files []backends.File) []document {
 	t.Helper()
 	var docs []document
 	for _, f := range files {
-		if f.Path == KustomizationFile || !strings.HasSuffix(f.Path, ".yaml") {
+		if !IsResource(f.Path) {
 			continue
 		}
 		for _, d := range splitDocuments(t, f.Data) {

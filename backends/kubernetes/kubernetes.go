@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -150,15 +151,33 @@ func file(path string, objs ...any) (backends.File, error) {
 // not itself a resource, and is left out of a stream for kubectl apply.
 const KustomizationFile = "kustomization.yaml"
 
-type kustomizationDoc struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Resources  []string `json:"resources"`
+// IsResource tells whether a file Emit writes holds objects to apply, and
+// not kustomize's own configuration.
+func IsResource(file string) bool {
+	switch path.Base(file) {
+	case KustomizationFile, "kustomization.yml", KustomizeConfigFile:
+		return false
+	}
+	ext := path.Ext(file)
+	return ext == ".yaml" || ext == ".yml"
 }
 
+type kustomizationDoc struct {
+	APIVersion     string   `json:"apiVersion"`
+	Kind           string   `json:"kind"`
+	Resources      []string `json:"resources"`
+	Configurations []string `json:"configurations,omitempty"`
+}
+
+// kustomization lists the files for kustomize: resources, and the
+// configuration that teaches it the custom resources' references.
 func kustomization(files []backends.File) (backends.File, error) {
 	k := kustomizationDoc{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"}
 	for _, f := range files {
+		if f.Path == KustomizeConfigFile {
+			k.Configurations = append(k.Configurations, f.Path)
+			continue
+		}
 		k.Resources = append(k.Resources, f.Path)
 	}
 	slices.SortFunc(k.Resources, comparePaths)

@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"bytes"
 	"fmt"
-	"path"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -28,7 +27,7 @@ const (
 func objects(files []backends.File) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, f := range files {
-		if path.Ext(f.Path) != ".yaml" || path.Base(f.Path) == "kustomization.yaml" {
+		if !IsResource(f.Path) {
 			continue
 		}
 		for _, doc := range bytes.Split(f.Data, []byte("\n---\n")) {

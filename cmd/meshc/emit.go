@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -139,14 +138,11 @@ func warnTagImages(w io.Writer, tags []string) {
 }
 
 // writeStream joins YAML files into one multi-document stream, fit for
-// kubectl apply -f -: only resources, so a kustomization.yaml stays out.
+// kubectl apply -f -: only resources, so kustomize's files stay out.
 func writeStream(cmd *cobra.Command, backend string, files []backends.File) error {
 	var b bytes.Buffer
 	for _, f := range files {
-		if ext := path.Ext(f.Path); ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		if base := path.Base(f.Path); base == "kustomization.yaml" || base == "kustomization.yml" {
+		if !kubernetes.IsResource(f.Path) {
 			continue
 		}
 		if b.Len() > 0 {

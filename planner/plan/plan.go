@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,20 @@ type Schema struct {
 	// File and Message locate a protobuf or avro schema by reference.
 	File    string `json:"file,omitempty"`
 	Message string `json:"message,omitempty"`
+}
+
+// PulsarType is the schema's type as Pulsar names it (SchemaType), as
+// function configurations and schema registries write it.
+func (s Schema) PulsarType() string {
+	switch s.Type {
+	case "float64":
+		return "DOUBLE"
+	case "bool":
+		return "BOOLEAN"
+	case "":
+		return "BYTES"
+	}
+	return strings.ToUpper(s.Type)
 }
 
 // Kind tells functions, sources and sinks apart.
