@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime/podshell"
 )
 
 // Main is the whole program of an instance binary: it reads its instance
@@ -26,7 +27,13 @@ import (
 //	func main() {
 //		runtime.Main(runtime.Builtins().Func("Enrich", runtime.Typed(enrich)))
 //	}
+//
+// Called by the name of a command of runtime/podshell (bash, sh, ls,
+// chmod: an image links them to the binary), it is that command instead.
 func Main(reg *Registry) {
+	if podshell.Tool(os.Args[0]) {
+		os.Exit(podshell.Run(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
 	planFile := fs.String("plan", "", "instance plan file (default: $MESHC_INSTANCE_PLAN_FILE, or $MESHC_INSTANCE_PLAN holds the JSON)")
 	url := fs.String("pulsar-url", "", "Pulsar service URL (default: $MESHC_PULSAR_URL, else the -instance-conf's, else "+defaultPulsarURL+")")

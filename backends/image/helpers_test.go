@@ -152,6 +152,7 @@ func digest(t testing.TB, img interface{ Digest() (v1.Hash, error) }) v1.Hash {
 // tarEntry is what a test checks of a layer's entry.
 type tarEntry struct {
 	Name     string
+	Link     string
 	Mode     int64
 	UID, GID int
 	ModTime  time.Time
@@ -175,6 +176,6 @@ func layerEntries(t testing.TB, l v1.Layer) []tarEntry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es = append(es, tarEntry{Name: h.Name, Mode: h.Mode, UID: h.Uid, GID: h.Gid, ModTime: h.ModTime.UTC()})
+		es = append(es, tarEntry{Name: h.Name, Link: h.Linkname, Mode: h.Mode, UID: h.Uid, GID: h.Gid, ModTime: h.ModTime.UTC()})
 	}
 }

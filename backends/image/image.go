@@ -34,6 +34,12 @@ const (
 	// BinDir holds the instance binary. It is on PATH, so manifests that
 	// run it by name (command: ["meshrt"]) find it.
 	BinDir = "/usr/local/bin"
+	// ToolDir holds the commands pod command lines expect around the
+	// instance binary (the Function Mesh operator's bash -c line with ls
+	// and chmod): links to the binary, which is them when called by their
+	// names (runtime/podshell). It comes last on PATH, so a base image's
+	// own shell and tools win.
+	ToolDir = "/usr/local/lib/meshc/bin"
 	// PythonDir holds the Python helper, on PYTHONPATH.
 	PythonDir = "/usr/local/lib/meshc/python"
 	// CACerts is where the CA certificates are, in the image as on this
@@ -47,6 +53,9 @@ const (
 	// defaultPath is PATH in an image on the empty base.
 	defaultPath = BinDir + ":/usr/bin:/bin"
 )
+
+// Tools are the commands in ToolDir.
+var Tools = []string{"bash", "chmod", "ls", "sh"}
 
 // Options say what goes into an image.
 type Options struct {
@@ -247,7 +256,7 @@ func platformImage(ctx context.Context, o Options, p v1.Platform, common []entry
 	if err != nil {
 		return nil, err
 	}
-	binary, err := layerOf([]entry{{path: path.Join(BinDir, o.Binary.Name), mode: modeExec, data: bin}}, o.Created, mt)
+	binary, err := layerOf(binaryEntries(o.Binary.Name, bin), o.Created, mt)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +267,17 @@ func platformImage(ctx context.Context, o Options, p v1.Platform, common []entry
 		return nil, err
 	}
 	return configure(img, o, p)
+}
+
+// binaryEntries are the instance binary, owned by the user that runs it,
+// and its links in ToolDir.
+func binaryEntries(name string, bin []byte) []entry {
+	target := path.Join(BinDir, name)
+	es := []entry{{path: target, mode: modeExec, uid: UID, gid: GID, data: bin}}
+	for _, t := range Tools {
+		es = append(es, entry{path: path.Join(ToolDir, t), link: target, mode: modeLink})
+	}
+	return es
 }
 
 // history says, in the image's configuration, where a layer comes from.
@@ -320,8 +340,8 @@ func configure(img v1.Image, o Options, p v1.Platform) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-// environment is the base's environment with BinDir first on PATH, the
-// CA certificates named, and the Python helper's folder first on
+// environment is the base's environment with BinDir first on PATH and
+// ToolDir last, the CA certificates named, and the Python helper's folder first on
 // PYTHONPATH when a function is Python; HOME on the empty base.
 func environment(base []string, emptyBase, python bool) []string {
 	set := map[string]string{"SSL_CERT_FILE": CACerts, "PATH": defaultPath}
@@ -335,6 +355,9 @@ func environment(base []string, emptyBase, python bool) []string {
 		if !slices.Contains(strings.Split(p, ":"), BinDir) {
 			set["PATH"] = BinDir + ":" + p
 		}
+	}
+	if !slices.Contains(strings.Split(set["PATH"], ":"), ToolDir) {
+		set["PATH"] += ":" + ToolDir
 	}
 	if emptyBase {
 		set["HOME"] = HomeDir

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/meshc/meshc/runtime/podshell"
 )
 
 var epoch = time.Unix(0, 0).UTC()
@@ -46,7 +48,27 @@ var binaryLayer = []tarEntry{
 	dir("usr/"),
 	dir("usr/local/"),
 	dir("usr/local/bin/"),
-	{Name: "usr/local/bin/meshrt", Mode: modeExec, ModTime: epoch},
+	{Name: "usr/local/bin/meshrt", Mode: modeExec, UID: UID, GID: GID, ModTime: epoch},
+	dir("usr/local/lib/"),
+	dir("usr/local/lib/meshc/"),
+	dir("usr/local/lib/meshc/bin/"),
+	tool("bash"),
+	tool("chmod"),
+	tool("ls"),
+	tool("sh"),
+}
+
+// TestTools: every link in ToolDir is a command the binary provides.
+func TestTools(t *testing.T) {
+	for _, name := range Tools {
+		if !podshell.Tool(name) {
+			t.Errorf("%s links %s to the instance binary, which is not that command", ToolDir, name)
+		}
+	}
+}
+
+func tool(name string) tarEntry {
+	return tarEntry{Name: "usr/local/lib/meshc/bin/" + name, Link: "/usr/local/bin/meshrt", Mode: modeLink, ModTime: epoch}
 }
 
 // TestBuild checks each platform's image of a mesh with a Python and a
@@ -106,7 +128,7 @@ func checkImage(t *testing.T, img v1.Image, p v1.Platform) {
 		WorkingDir: "/mesh",
 		Env: []string{
 			"HOME=/home/nonroot",
-			"PATH=/usr/local/bin:/usr/bin:/bin",
+			"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/lib/meshc/bin",
 			"PYTHONPATH=/usr/local/lib/meshc/python",
 			"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
 		},

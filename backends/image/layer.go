@@ -15,20 +15,24 @@ import (
 )
 
 // Modes of what meshc puts in an image. Everything is owned by root but
-// the non-root user's home: instances read the image and write nowhere in
-// it (Kubernetes mounts it read-only).
+// the non-root user's home and the instance binary: instances read the
+// image and write nowhere in it (Kubernetes mounts it read-only). The
+// binary is the user's own because the Function Mesh operator's pod
+// command runs chmod +x on it, which only a file's owner may.
 const (
 	modeDir  = 0o755
 	modeFile = 0o644
 	modeExec = 0o755
 	modeTmp  = 0o1777 // like /tmp anywhere: everyone writes, each their own
 	modeHome = 0o700
+	modeLink = 0o777 // as symbolic links are everywhere
 )
 
 // entry is a file or folder of a layer.
 type entry struct {
 	path     string // absolute, in the image
 	dir      bool
+	link     string // the target of a symbolic link
 	mode     int64
 	uid, gid int
 	data     []byte
@@ -79,8 +83,11 @@ func tarOf(entries []entry, created time.Time) ([]byte, error) {
 	tw := tar.NewWriter(&b)
 	for _, e := range entries {
 		h := &tar.Header{Name: tarName(e), Mode: e.mode, Uid: e.uid, Gid: e.gid, ModTime: created, Typeflag: tar.TypeReg, Size: int64(len(e.data))}
-		if e.dir {
+		switch {
+		case e.dir:
 			h.Typeflag, h.Size = tar.TypeDir, 0
+		case e.link != "":
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, e.link, 0
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err

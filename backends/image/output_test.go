@@ -133,7 +133,7 @@ func TestBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/lib/meshc/bin",
 		"PYTHONPATH=/usr/local/lib/meshc/python:/opt/lib",
 		"LANG=C.UTF-8",
 		"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -31,14 +32,14 @@ var hopeless = []string{"ErrImageNeverPull", "InvalidImageName", "CreateContaine
 // fails once a pod has shown one for stuckAfter.
 var stuck = []string{"ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff"}
 
-// awaitRollout waits until every Deployment and StatefulSet among objs has
-// rolled out, as kubectl rollout status does: the controller has seen the
-// latest spec and every replica is updated and available. Pods that
-// cannot start end the wait with their reasons.
+// awaitRollout waits until every Deployment, StatefulSet and FunctionMesh
+// among objs has rolled out, as kubectl rollout status does: the
+// controller has seen the latest spec and every replica is updated and
+// available. Pods that cannot start end the wait with their reasons.
 func (cl *Cluster) awaitRollout(ctx context.Context, w io.Writer, mesh string, objs []*unstructured.Unstructured) error {
 	pending := map[string]*unstructured.Unstructured{}
 	for _, u := range objs {
-		if u.GetKind() == "Deployment" || u.GetKind() == "StatefulSet" {
+		if k := u.GetKind(); k == "Deployment" || k == "StatefulSet" || k == "FunctionMesh" {
 			pending[key(u)] = u
 		}
 	}
@@ -81,6 +82,9 @@ func (cl *Cluster) rolledOut(ctx context.Context, u *unstructured.Unstructured) 
 	if err != nil {
 		return false, fmt.Errorf("reading %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
+	if u.GetKind() == "FunctionMesh" {
+		return cl.functionMeshReady(ctx, live)
+	}
 	st := statusOf(live)
 	if st.observed < live.GetGeneration() || st.updated < st.wanted {
 		return false, nil
@@ -90,6 +94,42 @@ func (cl *Cluster) rolledOut(ctx context.Context, u *unstructured.Unstructured) 
 	}
 	return st.available >= st.wanted && st.replicas <= st.updated, nil // no old pods left
 }
+
+// functionMeshReady tells whether the operator has seen the mesh's latest
+// spec and says every member is ready, and each member's StatefulSet has
+// rolled out: the operator's readiness counts ready pods, old or new.
+func (cl *Cluster) functionMeshReady(ctx context.Context, live *unstructured.Unstructured) (bool, error) {
+	observed, _, _ := unstructured.NestedInt64(live.Object, "status", "observedGeneration")
+	if observed < live.GetGeneration() {
+		return false, nil
+	}
+	members, _, _ := unstructured.NestedSlice(live.Object, "spec", "functions")
+	for _, m := range members {
+		name, _, _ := unstructured.NestedString(m.(map[string]any), "name")
+		ready, _, _ := unstructured.NestedString(live.Object, "status", "functionConditions", name, "status")
+		if ready != string(metav1.ConditionTrue) {
+			return false, nil
+		}
+		sts := &unstructured.Unstructured{}
+		sts.SetAPIVersion("apps/v1")
+		sts.SetKind("StatefulSet")
+		sts.SetNamespace(live.GetNamespace())
+		sts.SetName(OperatorStatefulSet(live.GetName(), name))
+		done, err := cl.rolledOut(ctx, sts)
+		if apierrors.IsNotFound(err) {
+			return false, nil // the operator has yet to make it
+		}
+		if !done || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// OperatorStatefulSet is the StatefulSet the Function Mesh operator makes
+// for a member of a FunctionMesh: its Function is MESH-MEMBER, and the
+// Function's StatefulSet adds -function.
+func OperatorStatefulSet(mesh, member string) string { return mesh + "-" + member + "-function" }
 
 // workloadStatus is what a Deployment's or StatefulSet's status says.
 type workloadStatus struct {
