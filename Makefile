@@ -31,17 +31,19 @@ test:
 	$(GO) test -race -count=1 ./lang/... ./broker/... ./runtime/... ./cmd/meshrt/... ./backends/local/...
 	$(MAKE) fuzz
 
-# Tests against real schedulers: a Nomad agent and a kube-apiserver with etcd,
-# built from the Go module proxy on first use and cached by version in
-# $(MESHC_CACHE). Each script prints the path of what it built.
+# Tests against real schedulers: a Nomad agent, a kube-apiserver with etcd,
+# and the Function Mesh operator whose admission webhooks that API server
+# calls, built on first use (from the Go module proxy; the operator from its
+# source, see .ci/fmoperator.sh) and cached by version in $(MESHC_CACHE).
+# Each script prints the path of what it built.
 MESHC_CACHE ?= $(HOME)/.cache/meshc
 export MESHC_CACHE
 
 e2e: build
 	nomad=$$(.ci/nomad.sh) && MESHC_NOMAD=$$nomad $(GO) test -tags e2e -count=1 -timeout 15m ./backends/nomad/
-	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
+	kube=$$(.ci/kube.sh) && op=$$(.ci/fmoperator.sh) && env $$kube $$op $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
 	.ci/node-packages.sh
-	kube=$$(.ci/kube.sh) && env $$kube $(GO) test -tags e2e -count=1 -timeout 10m -run '^TestNode' ./backends/kubernetes/
+	kube=$$(.ci/kube.sh) && op=$$(.ci/fmoperator.sh) && env $$kube $$op $(GO) test -tags e2e -count=1 -timeout 15m -run '^TestNode' ./backends/kubernetes/
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2000x
 
@@ -53,6 +55,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzSchema$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzWhere$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzInstanceConf$$' ./runtime
+	$(FUZZ) -fuzz='^FuzzChmodMode$$' ./runtime/podshell
 	$(FUZZ) -fuzz='^FuzzRead$$' ./runtime/external/frame
 	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzScanBatch$$' ./broker/internal/wire
