@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -219,7 +220,8 @@ type operatorMember struct {
 		Pulsar *json.RawMessage `json:"pulsar"`
 	} `json:"statefulConfig"`
 	Pod struct {
-		VPA *json.RawMessage `json:"vpa"`
+		VPA    *json.RawMessage  `json:"vpa"`
+		Labels map[string]string `json:"labels"`
 	} `json:"pod"`
 	Pulsar *struct {
 		PulsarConfig string `json:"pulsarConfig"`
@@ -318,7 +320,31 @@ func memberRules(kind, name string, m *operatorMember) []string {
 	}
 	replicaRules(m, fail)
 	resourceRules(m.Resources, fail)
+	controllerRules(m, fail)
 	return out
+}
+
+// operatorSelector are the labels the operator's controller selects a
+// member's pods by (controllers/spec makeFunctionLabels); pod labels
+// override its own, and a StatefulSet whose template's labels do not match
+// its selector is refused.
+var operatorSelector = []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "compute.functionmesh.io/app",
+	"compute.functionmesh.io/component", "compute.functionmesh.io/name", "compute.functionmesh.io/namespace",
+	"app", "component", "name", "namespace"}
+
+// controllerRules are what the webhook admits but the operator's
+// controller cannot run: found on a real node.
+func controllerRules(m *operatorMember, fail func(string, ...any)) {
+	for _, l := range operatorSelector {
+		if _, ok := m.Pod.Labels[l]; ok {
+			fail("pod label %s overrides the operator's, which its StatefulSet selects pods by", l)
+		}
+	}
+	if m.Golang != nil && m.Golang.Go != "" && !path.IsAbs(m.Golang.Go) {
+		// The operator's pod command runs ls -l and chmod +x on it, which
+		// look in the working folder, not on PATH.
+		fail("golang.go %q is not an absolute path", m.Golang.Go)
+	}
 }
 
 func replicaRules(m *operatorMember, fail func(string, ...any)) {

@@ -184,7 +184,12 @@ func startAPIServer(t *testing.T) *kube {
 	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	waitReady(t, host, token, filepath.Join(dir, "apiserver.log"))
 	// The server's certificate is its own self-signed one, on loopback.
-	cfg := &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	return kubeFor(t, &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}})
+}
+
+// kubeFor is the tests' access to an API server with a token.
+func kubeFor(t *testing.T, cfg *rest.Config) *kube {
+	t.Helper()
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

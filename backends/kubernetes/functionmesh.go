@@ -303,8 +303,15 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 	}
 	annotations := e.podAnnotations(c)
 	annotations["prometheus.io/port"] = strconv.Itoa(OperatorMetricsPort)
+	// The operator's StatefulSet selects its pods by its own
+	// app.kubernetes.io/name and instance, and pod labels override its
+	// own: the pods keep the operator's.
+	labels := e.labels(c)
+	for k := range e.selector(c) {
+		delete(labels, k)
+	}
 	m.Pod = fmPod{
-		Labels:             e.labels(c),
+		Labels:             labels,
 		Annotations:        annotations,
 		ServiceAccountName: e.mesh,
 		SecurityContext: &corev1.PodSecurityContext{

@@ -325,12 +325,35 @@ func (cl *Cluster) summary(ctx context.Context, w io.Writer, mesh string) error 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tWORKLOAD\tREADY\tUP-TO-DATE\tAVAILABLE")
 	for _, u := range objs {
-		if u.GetKind() != "Deployment" && u.GetKind() != "StatefulSet" {
-			continue
+		switch u.GetKind() {
+		case "Deployment", "StatefulSet":
+			st := statusOf(&u)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\n", u.GetLabels()[nameLabel], u.GetLabels()[componentLabel], u.GetKind(),
+				st.ready, st.wanted, st.updated, st.available)
+		case "FunctionMesh":
+			cl.memberSummary(ctx, tw, &u)
 		}
-		st := statusOf(&u)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\n", u.GetLabels()[nameLabel], u.GetLabels()[componentLabel], u.GetKind(),
-			st.ready, st.wanted, st.updated, st.available)
 	}
 	return tw.Flush()
+}
+
+// memberSummary prints a line for each member of a FunctionMesh, from the
+// StatefulSet the operator made for it.
+func (cl *Cluster) memberSummary(ctx context.Context, w io.Writer, fm *unstructured.Unstructured) {
+	r, _, err := cl.resource("apps/v1", "StatefulSet", fm.GetNamespace())
+	if err != nil {
+		return
+	}
+	members, _, _ := unstructured.NestedSlice(fm.Object, "spec", "functions")
+	for _, m := range members {
+		name, _, _ := unstructured.NestedString(m.(map[string]any), "name")
+		kind, _, _ := unstructured.NestedString(m.(map[string]any), "pod", "labels", componentLabel)
+		sts, err := r.Get(ctx, OperatorStatefulSet(fm.GetName(), name), metav1.GetOptions{})
+		if err != nil {
+			fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t-\t-\t-\n", name, kind)
+			continue
+		}
+		st := statusOf(sts)
+		fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t%d/%d\t%d\t%d\n", name, kind, st.ready, st.wanted, st.updated, st.available)
+	}
 }
