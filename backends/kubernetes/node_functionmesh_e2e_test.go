@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,14 @@ func TestNodeFunctionMesh(t *testing.T) {
 	}
 
 	run(t, meshc, append([]string{"delete", "--mesh", "wordcount"}, cluster...)...)
-	n.waitFor(t, "the operator's objects of the mesh gone", operatorGCTimeout, []*proc{n.proc("kube-controller-manager")}, func() (bool, string) {
+	waitEmpty(t, n, ns)
+}
+
+// waitEmpty waits until ns holds no StatefulSet and no pod: what the
+// operator made for a deleted FunctionMesh, the garbage collector removes.
+func waitEmpty(t *testing.T, n *node, ns string) {
+	t.Helper()
+	n.waitFor(t, "the operator's objects in "+ns+" gone", operatorGCTimeout, []*proc{n.proc("kube-controller-manager")}, func() (bool, string) {
 		ctx := context.Background()
 		sets, err := n.client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -108,4 +116,58 @@ func hasRow(out, row string) bool {
 		}
 	}
 	return false
+}
+
+// TestNodeFunctionMeshExamples deploys each other example in the
+// functionmesh flavour on a real node under the real operator, one
+// namespace each, with the user's own instance binary and its Go
+// functions (shoprt), which the operator's pod command runs as it runs
+// meshrt. Every member's pods come up and report
+// ready (connected to Pulsar, taking messages) on the operator's metrics
+// port, and delete leaves nothing.
+func TestNodeFunctionMeshExamples(t *testing.T) {
+	n := startNode(t)
+	startOperator(t, kubeFor(t, n.config))
+	dir := t.TempDir()
+	meshc := buildStatic(t, dir, "github.com/meshc/meshc/cmd/meshc")
+	b := startHostBroker(t, meshc, dir)
+	pulsarURL := fmt.Sprintf("pulsar://%s:%d", gateway(t, n.names.subnet), b.port)
+	for _, name := range []string{"enrich", "routing", "etl"} {
+		t.Run(name, func(t *testing.T) {
+			mesh := "../../examples/" + name + ".mesh"
+			tarball := filepath.Join(dir, name+".tar")
+			ref := strings.TrimSpace(run(t, meshc, "image", "--platform", "linux/amd64", "--tag", "meshc.local/"+name+":fm", "-o", tarball,
+				"--main", "../../examples/shop/cmd/shoprt", mesh))
+			deploy := []string{"deploy", "--flavour", FunctionMesh, "--pulsar-url", pulsarURL, "--timeout", deployTimeout, "--binary", "shoprt"}
+			n.importImage(t, tarball)
+			ns := n.createNamespace(t, "meshc-fm-"+name)
+			cluster := []string{"--backend", "kubernetes", "--kubeconfig", n.kubeconfig, "--namespace", ns}
+			out := run(t, meshc, slices.Concat(deploy, []string{"--image", ref}, cluster, []string{mesh})...)
+			if !strings.Contains(out, "FunctionMesh "+name+" rolled out") {
+				t.Errorf("deploy did not wait on the FunctionMesh")
+			}
+			checkPodsReady(t, n, ns)
+			checkMembersReady(t, n, ns)
+			run(t, meshc, append([]string{"delete", "--mesh", name}, cluster...)...)
+			waitEmpty(t, n, ns)
+		})
+	}
+}
+
+// checkMembersReady asks every pod the operator made whether its instance
+// is ready.
+func checkMembersReady(t *testing.T, n *node, ns string) {
+	t.Helper()
+	pods, err := n.client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "compute.functionmesh.io/app=function-mesh"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("no pods of the operator in %s (%v)", ns, err)
+	}
+	for _, p := range pods.Items {
+		url := fmt.Sprintf("http://%s:%d/readyz", p.Status.PodIP, OperatorMetricsPort)
+		n.waitFor(t, "pod "+p.Name+" ready", podReadyTimeout, nil, func() (bool, string) {
+			body, err := get(url)
+			return err == nil, fmt.Sprintf("%v %s", err, body)
+		})
+	}
+	t.Logf("%d pods of the operator ready", len(pods.Items))
 }
