@@ -17,6 +17,7 @@ func Compile(files []*lang.File, params map[string]string) (*Mesh, lang.Diagnost
 	c.collect(files)
 	c.resolveMesh()
 	c.resolveParams(params)
+	c.resolvePulsar()
 	c.resolveTypes()
 	c.resolveTopics()
 	c.resolveComponents()
@@ -44,6 +45,7 @@ type compiler struct {
 
 	defaultAttrs []*lang.Attr
 	defaultsSpan lang.Span
+	pulsarAttr   *lang.Attr // the mesh's pulsar block
 }
 
 func newCompiler() *compiler {
@@ -185,7 +187,7 @@ func (c *compiler) resolveMesh() {
 		diag.Related = append(diag.Related, lang.Related{Pos: first.Name.Pos, End: first.Name.EndPos, Message: "first mesh declaration"})
 	}
 	m.Name, m.Span = first.Name.Name, first.Span
-	for _, a := range c.attrs(first.Body, "mesh", []string{"tenant", "namespace", "defaults"}) {
+	for _, a := range c.attrs(first.Body, "mesh", []string{"tenant", "namespace", "defaults", "pulsar"}) {
 		switch a.Key.Name {
 		case "tenant", "namespace":
 			if s, ok := c.stringValue(a); ok {
@@ -198,6 +200,8 @@ func (c *compiler) resolveMesh() {
 					m.Namespace = s
 				}
 			}
+		case "pulsar":
+			c.pulsarAttr = a // read once the parameters are known
 		case "defaults":
 			if obj := c.objectValue(a); obj != nil {
 				c.defaultAttrs = c.attrs(obj, "mesh.defaults", defaultKeys)

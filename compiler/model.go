@@ -18,6 +18,7 @@ type Mesh struct {
 	Name      string
 	Tenant    string
 	Namespace string
+	Pulsar    *Pulsar   // nil: as the deployment says
 	Span      lang.Span // the mesh declaration
 
 	Params     []*Param

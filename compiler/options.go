@@ -310,26 +310,13 @@ func (c *compiler) secrets(o *Options, a *lang.Attr) bool {
 	ok := true
 	o.Secrets = map[string]Secret{}
 	for _, s := range c.attrsAny(obj) {
-		ref := s.Value.Ref
-		if ref == nil || refName(ref) != "secret" || ref.Args == nil {
-			v, _ := c.eval(s.Value)
-			c.errorf(s.Value.Span, "secret %s is %s, not a secret reference", s.Key.Name, v.describe()).WithHint(
-				`keep the value in the secret store and write secret("PATH", "KEY")`)
+		ref := c.secretValue(s, "secret "+s.Key.Name)
+		if ref == nil {
 			ok = false
 			continue
 		}
-		args := c.stringArgs(ref, 2)
-		if args == nil || args[0] == "" || args[1] == "" {
-			c.errorf(ref.Span, `secret takes a path and a key: secret("PATH", "KEY")`)
-			ok = false
-			continue
-		}
-		if !c.portableSecret(ref.Span, args[0], args[1]) {
-			ok = false
-			continue
-		}
-		o.Secrets[s.Key.Name] = Secret{Path: args[0], Key: args[1]}
-		o.Set["secrets."+s.Key.Name] = ref.Span
+		o.Secrets[s.Key.Name] = *ref
+		o.Set["secrets."+s.Key.Name] = s.Value.Span
 	}
 	return ok
 }

@@ -43,7 +43,7 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 	}
 	p := &plan.Plan{
 		APIVersion: plan.APIVersion,
-		Mesh:       plan.Mesh{Name: m.Name, Tenant: m.Tenant, Namespace: m.Namespace, Source: opts.Source},
+		Mesh:       plan.Mesh{Name: m.Name, Tenant: m.Tenant, Namespace: m.Namespace, Source: opts.Source, Pulsar: pulsar(m.Pulsar)},
 		Params:     params(m.Params),
 		Topics:     []plan.Topic{},
 		Components: []plan.Component{},
@@ -232,4 +232,28 @@ func (dg hasher) digested(s plan.Schema) plan.Schema {
 	}
 	s.Definition = d
 	return s
+}
+
+// pulsar is the mesh's pulsar block as the plan holds it.
+func pulsar(p *compiler.Pulsar) *plan.Pulsar {
+	if p == nil {
+		return nil
+	}
+	out := &plan.Pulsar{URL: p.URL, AdminURL: p.AdminURL, TrustCerts: secret(p.TrustCerts),
+		SkipHostnameVerification: p.SkipHostnameVerification, Token: secret(p.Token)}
+	if o := p.OAuth2; o != nil {
+		out.OAuth2 = &plan.OAuth2{IssuerURL: o.IssuerURL, Audience: o.Audience, Scope: o.Scope, Credentials: *secret(&o.Credentials)}
+	}
+	if c := p.ClientCert; c != nil {
+		out.ClientCert = &plan.ClientCert{Cert: *secret(&c.Cert), Key: *secret(&c.Key)}
+	}
+	return out
+}
+
+func secret(s *compiler.Secret) *plan.Secret {
+	if s == nil {
+		return nil
+	}
+	v := plan.Secret(*s)
+	return &v
 }

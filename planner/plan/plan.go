@@ -30,6 +30,40 @@ type Mesh struct {
 	Namespace string `json:"namespace"`
 	// Source is the .mesh file the plan was made from, for messages.
 	Source string `json:"source,omitempty"`
+	// Pulsar is how instances reach Pulsar, as the mesh says; nil leaves
+	// it all to the deployment.
+	Pulsar *Pulsar `json:"pulsar,omitempty"`
+}
+
+// Pulsar is how instances reach Pulsar: addresses, the CAs to trust, and
+// one way to authenticate, each credential a secret reference. A
+// deployment's flags override it.
+type Pulsar struct {
+	URL      string `json:"url,omitempty"`      // pulsar:// or pulsar+ssl://
+	AdminURL string `json:"adminURL,omitempty"` // http:// or https://
+	// TrustCerts is a PEM bundle of CAs; nil trusts the system's.
+	TrustCerts *Secret `json:"trustCerts,omitempty"`
+	// SkipHostnameVerification turns off the check of the broker's host
+	// name against its certificate.
+	SkipHostnameVerification bool        `json:"skipHostnameVerification,omitempty"`
+	Token                    *Secret     `json:"token,omitempty"`
+	OAuth2                   *OAuth2     `json:"oauth2,omitempty"`
+	ClientCert               *ClientCert `json:"clientCert,omitempty"`
+}
+
+// OAuth2 is Pulsar's OAuth2 client-credentials authentication.
+type OAuth2 struct {
+	IssuerURL string `json:"issuerURL"`
+	Audience  string `json:"audience,omitempty"`
+	Scope     string `json:"scope,omitempty"`
+	// Credentials is the JSON file of client_id and client_secret.
+	Credentials Secret `json:"credentials"`
+}
+
+// ClientCert is TLS client-certificate authentication.
+type ClientCert struct {
+	Cert Secret `json:"cert"`
+	Key  Secret `json:"key"`
 }
 
 // Topic is a topic of the mesh with its fully qualified name.
