@@ -36,7 +36,7 @@ const (
 // Pulsar.
 type Options struct {
 	Flavour   string // plain (default) or functionmesh
-	PulsarURL string // default DefaultPulsarURL
+	PulsarURL string // default the plan's, else DefaultPulsarURL
 	// Image holds the instance binary; default the plan's, else
 	// DefaultImage.
 	Image string
@@ -62,9 +62,7 @@ const NamespaceFile = "namespace.yaml"
 // Emit returns the manifests of p, sorted by path but for NamespaceFile,
 // which comes first.
 func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
-	if o.PulsarURL == "" {
-		o.PulsarURL = DefaultPulsarURL
-	}
+	o.PulsarURL = backends.PulsarURL(p, o.PulsarURL, DefaultPulsarURL)
 	if err := o.check(); err != nil {
 		return nil, err
 	}

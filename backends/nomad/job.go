@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -47,8 +48,8 @@ const (
 type Options struct {
 	// Driver is raw_exec (the default), exec or docker.
 	Driver string
-	// PulsarURL is the service URL instances connect to; DefaultPulsarURL
-	// when empty.
+	// PulsarURL is the service URL instances connect to; when empty, the
+	// plan's, else DefaultPulsarURL.
 	PulsarURL string
 	// Binary is the instance binary's path on the nodes (raw_exec, exec)
 	// or in the image (docker); the plan's runtime binary when empty.
@@ -83,6 +84,7 @@ var (
 // Job builds the Nomad job of a plan: one job named after the mesh, with a
 // task group per component whose count is its replica count.
 func Job(p *plan.Plan, o Options) (*api.Job, error) {
+	o.PulsarURL = backends.PulsarURL(p, o.PulsarURL, DefaultPulsarURL)
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
@@ -114,9 +116,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Artifact != "" && o.Driver == Docker {
 		return o, fmt.Errorf("an artifact is for the raw_exec and exec drivers; docker runs an image")
-	}
-	if o.PulsarURL == "" {
-		o.PulsarURL = DefaultPulsarURL
 	}
 	return o, nil
 }
