@@ -27,39 +27,50 @@ const stoppedAnnotation = "meshc.io/stopped-replicas"
 const restartedAnnotation = "kubectl.kubernetes.io/restartedAt"
 
 // workloads lists the Deployments and StatefulSets of a mesh, or of one of
-// its functions ("" for all), sources first.
-func (cl *Cluster) workloads(ctx context.Context, mesh, function string) ([]unstructured.Unstructured, error) {
+// its functions ("" for all), sources first, and the FunctionMeshes, whose
+// members the operator runs.
+func (cl *Cluster) workloads(ctx context.Context, mesh, function string) (ws, meshes []unstructured.Unstructured, err error) {
 	objs, err := cl.owned(ctx, mesh, cl.namespace)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out, rest []unstructured.Unstructured
+	var rest []unstructured.Unstructured
 	for _, u := range objs {
-		if u.GetKind() != "Deployment" && u.GetKind() != "StatefulSet" {
-			continue
-		}
-		if function != "" && u.GetLabels()[nameLabel] != dnsName(function) {
-			continue
-		}
-		if isSource(&u) {
-			out = append(out, u)
-		} else {
+		switch {
+		case u.GetKind() == "FunctionMesh" && (function == "" || hasMember(&u, function)):
+			meshes = append(meshes, u)
+		case u.GetKind() != "Deployment" && u.GetKind() != "StatefulSet":
+		case function != "" && u.GetLabels()[nameLabel] != dnsName(function):
+		case isSource(&u):
+			ws = append(ws, u)
+		default:
 			rest = append(rest, u)
 		}
 	}
-	out = append(out, rest...)
-	if len(out) == 0 {
+	ws = append(ws, rest...)
+	if len(ws)+len(meshes) == 0 {
 		if function != "" {
-			return nil, fmt.Errorf("mesh %s has no function, source or sink %s in namespace %s", mesh, function, cl.namespace)
+			return nil, nil, fmt.Errorf("mesh %s has no function, source or sink %s in namespace %s", mesh, function, cl.namespace)
 		}
-		return nil, fmt.Errorf("no mesh %s in namespace %s (deploy it with meshc deploy --backend kubernetes)", mesh, cl.namespace)
+		return nil, nil, fmt.Errorf("no mesh %s in namespace %s (deploy it with meshc deploy --backend kubernetes)", mesh, cl.namespace)
 	}
-	return out, nil
+	return ws, meshes, nil
+}
+
+// hasMember tells whether a FunctionMesh runs a function or sink.
+func hasMember(fm *unstructured.Unstructured, function string) bool {
+	members, _, _ := unstructured.NestedSlice(fm.Object, "spec", "functions")
+	for _, m := range members {
+		if name, _, _ := unstructured.NestedString(m.(map[string]any), "name"); name == dnsName(function) {
+			return true
+		}
+	}
+	return false
 }
 
 // Status prints the workloads of a mesh, or of one function with its pods.
 func (cl *Cluster) Status(ctx context.Context, w io.Writer, mesh, function string) error {
-	ws, err := cl.workloads(ctx, mesh, function)
+	ws, meshes, err := cl.workloads(ctx, mesh, function)
 	if err != nil {
 		return err
 	}
@@ -73,6 +84,9 @@ func (cl *Cluster) Status(ctx context.Context, w io.Writer, mesh, function strin
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\t%s\n", u.GetLabels()[nameLabel], u.GetLabels()[componentLabel],
 			u.GetKind(), st.ready, st.wanted, st.updated, st.available, stopped)
+	}
+	for _, fm := range meshes {
+		cl.memberSummary(ctx, tw, &fm, function, "\t-")
 	}
 	if err := tw.Flush(); err != nil || function == "" {
 		return err
@@ -123,7 +137,7 @@ func orDash(s string) string {
 // Stop scales a mesh's workloads, or one function's, to zero, keeping the
 // count for Start; what comes meanwhile waits in the input topics.
 func (cl *Cluster) Stop(ctx context.Context, mesh, function string) error {
-	ws, err := cl.workloads(ctx, mesh, function)
+	ws, err := cl.controllable(ctx, mesh, function, "stop")
 	if err != nil {
 		return err
 	}
@@ -144,7 +158,7 @@ func (cl *Cluster) Stop(ctx context.Context, mesh, function string) error {
 
 // Start brings back the replica count of stopped workloads.
 func (cl *Cluster) Start(ctx context.Context, mesh, function string) error {
-	ws, err := cl.workloads(ctx, mesh, function)
+	ws, err := cl.controllable(ctx, mesh, function, "start")
 	if err != nil {
 		return err
 	}
@@ -168,7 +182,7 @@ func (cl *Cluster) Start(ctx context.Context, mesh, function string) error {
 
 // Restart rolls the pods of a mesh's workloads, or one function's.
 func (cl *Cluster) Restart(ctx context.Context, mesh, function string) error {
-	ws, err := cl.workloads(ctx, mesh, function)
+	ws, err := cl.controllable(ctx, mesh, function, "restart")
 	if err != nil {
 		return err
 	}
@@ -185,6 +199,22 @@ func (cl *Cluster) Restart(ctx context.Context, mesh, function string) error {
 		}
 	}
 	return nil
+}
+
+// controllable lists the workloads stop, start and restart act on. Under
+// the Function Mesh operator they have no place: the operator sets its
+// StatefulSets' replicas and templates from the FunctionMesh, undoing any
+// change made to them, and has no stopped state.
+func (cl *Cluster) controllable(ctx context.Context, mesh, function, verb string) ([]unstructured.Unstructured, error) {
+	ws, meshes, err := cl.workloads(ctx, mesh, function)
+	if err != nil {
+		return nil, err
+	}
+	if len(meshes) > 0 {
+		return nil, fmt.Errorf("%s: the functions and sinks of mesh %s run under the Function Mesh operator (FunctionMesh %s), which has no way to %s them: change the mesh and deploy it again, or delete it",
+			verb, mesh, meshes[0].GetName(), verb)
+	}
+	return ws, nil
 }
 
 // control applies the fields of patch to a workload as controlManager.

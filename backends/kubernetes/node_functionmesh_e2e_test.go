@@ -5,6 +5,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,6 +55,17 @@ func TestNodeFunctionMesh(t *testing.T) {
 	}
 	checkPodsReady(t, n, ns)
 	checkCounts(t, b.url, wordcountTotals)
+
+	status := run(t, meshc, append([]string{"status", "--mesh", "wordcount"}, cluster...)...)
+	for _, row := range []string{"lines source Deployment 1/1 1 1 -", "split function FunctionMesh 2/2 2 2 -"} {
+		if !hasRow(status, row) {
+			t.Errorf("status has no row %q", row)
+		}
+	}
+	stop := exec.Command(meshc, append([]string{"stop", "--mesh", "wordcount"}, cluster...)...)
+	if msg, err := stop.CombinedOutput(); err == nil || !strings.Contains(string(msg), "Function Mesh operator") {
+		t.Errorf("stop of a mesh under the operator: %v\n%s", err, msg)
+	}
 
 	split := operatorPod(t, n, ns, "wordcount-split")
 	if log := podLog(t, n, ns, split.Name); !strings.Contains(log, "shardId=") || !strings.Contains(log, "goFunctionConfigs=") {

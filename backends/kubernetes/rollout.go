@@ -331,15 +331,16 @@ func (cl *Cluster) summary(ctx context.Context, w io.Writer, mesh string) error 
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d\t%d\n", u.GetLabels()[nameLabel], u.GetLabels()[componentLabel], u.GetKind(),
 				st.ready, st.wanted, st.updated, st.available)
 		case "FunctionMesh":
-			cl.memberSummary(ctx, tw, &u)
+			cl.memberSummary(ctx, tw, &u, "", "")
 		}
 	}
 	return tw.Flush()
 }
 
-// memberSummary prints a line for each member of a FunctionMesh, from the
-// StatefulSet the operator made for it.
-func (cl *Cluster) memberSummary(ctx context.Context, w io.Writer, fm *unstructured.Unstructured) {
+// memberSummary prints a line for each member of a FunctionMesh (or only
+// function, when given), from the StatefulSet the operator made for it,
+// ending in more.
+func (cl *Cluster) memberSummary(ctx context.Context, w io.Writer, fm *unstructured.Unstructured, function, more string) {
 	r, _, err := cl.resource("apps/v1", "StatefulSet", fm.GetNamespace())
 	if err != nil {
 		return
@@ -347,13 +348,16 @@ func (cl *Cluster) memberSummary(ctx context.Context, w io.Writer, fm *unstructu
 	members, _, _ := unstructured.NestedSlice(fm.Object, "spec", "functions")
 	for _, m := range members {
 		name, _, _ := unstructured.NestedString(m.(map[string]any), "name")
+		if function != "" && name != dnsName(function) {
+			continue
+		}
 		kind, _, _ := unstructured.NestedString(m.(map[string]any), "pod", "labels", componentLabel)
 		sts, err := r.Get(ctx, OperatorStatefulSet(fm.GetName(), name), metav1.GetOptions{})
 		if err != nil {
-			fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t-\t-\t-\n", name, kind)
+			fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t-\t-\t-%s\n", name, kind, more)
 			continue
 		}
 		st := statusOf(sts)
-		fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t%d/%d\t%d\t%d\n", name, kind, st.ready, st.wanted, st.updated, st.available)
+		fmt.Fprintf(w, "%s\t%s\tFunctionMesh\t%d/%d\t%d\t%d%s\n", name, kind, st.ready, st.wanted, st.updated, st.available, more)
 	}
 }
