@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -30,22 +33,42 @@ func (pf *pulsarFlags) register(cmd *cobra.Command) {
 	pf.secure.register(cmd)
 }
 
-// secureFlags say how to reach a secured Pulsar: files, never secrets.
-type secureFlags struct{ trustCerts, tokenFile string }
+// secureFlags say how to reach a secured Pulsar: files and settings,
+// never secrets.
+type secureFlags struct {
+	trustCerts, tokenFile              string
+	noHostnameVerification             bool
+	issuerURL, audience, scope         string
+	credentialsFile, certFile, keyFile string
+}
 
 func (s *secureFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.trustCerts, "pulsar-trust-certs", "", "the PEM file of the CAs a pulsar+ssl:// broker's certificate must chain to (default: the system's)")
-	cmd.Flags().StringVar(&s.tokenFile, "pulsar-token-file", "", "a file holding the JWT to authenticate to Pulsar with (read again on each connection)")
+	f := cmd.Flags()
+	f.StringVar(&s.trustCerts, "pulsar-trust-certs", "", "the PEM file of the CAs a pulsar+ssl:// broker's certificate must chain to (default: the system's)")
+	f.BoolVar(&s.noHostnameVerification, "pulsar-tls-no-hostname-verification", false, "accept a pulsar+ssl:// broker's certificate whatever host it names (its chain is still verified); insecure, warned about")
+	f.StringVar(&s.tokenFile, "pulsar-token-file", "", "a file holding the JWT to authenticate to Pulsar with (read again on each connection)")
+	f.StringVar(&s.issuerURL, "pulsar-oauth2-issuer-url", "", "authenticate to Pulsar with OAuth2 client credentials from this issuer (default: issuer_url of the credentials file)")
+	f.StringVar(&s.audience, "pulsar-oauth2-audience", "", "the OAuth2 audience to ask tokens for (the Pulsar cluster's)")
+	f.StringVar(&s.scope, "pulsar-oauth2-scope", "", "the OAuth2 scopes to ask tokens for, space-separated")
+	f.StringVar(&s.credentialsFile, "pulsar-oauth2-credentials-file", "", "the OAuth2 client's JSON credentials file: client_id, client_secret, optionally issuer_url")
+	f.StringVar(&s.certFile, "pulsar-tls-cert-file", "", "authenticate to a pulsar+ssl:// Pulsar with this PEM client certificate (with --pulsar-tls-key-file)")
+	f.StringVar(&s.keyFile, "pulsar-tls-key-file", "", "the PEM private key of --pulsar-tls-cert-file")
 }
 
 // connection is how to reach the Pulsar at url, with absolute paths: the
-// instances of a run work in the mesh's folder.
-func (s secureFlags) connection(url string) (runtime.Connection, error) {
-	c := runtime.Connection{URL: url}
+// instances of a run work in the mesh's folder. What it gives up of
+// security is said on stderr.
+func (s secureFlags) connection(url string, stderr io.Writer) (runtime.Connection, error) {
+	c := runtime.Connection{URL: url, NoHostnameVerification: s.noHostnameVerification,
+		IssuerURL: s.issuerURL, Audience: s.audience, Scope: s.scope}
 	for _, f := range []struct {
 		in  string
 		out *string
-	}{{s.trustCerts, &c.TrustCertsFile}, {s.tokenFile, &c.TokenFile}} {
+	}{
+		{s.trustCerts, &c.TrustCertsFile}, {s.tokenFile, &c.TokenFile},
+		{strings.TrimPrefix(s.credentialsFile, "file://"), &c.CredentialsFile},
+		{s.certFile, &c.CertFile}, {s.keyFile, &c.KeyFile},
+	} {
 		if f.in == "" {
 			continue
 		}
@@ -57,6 +80,9 @@ func (s secureFlags) connection(url string) (runtime.Connection, error) {
 	}
 	if _, err := c.ClientOptions(); err != nil {
 		return c, err
+	}
+	for _, w := range c.Warnings() {
+		fmt.Fprintf(stderr, "meshc: warning: %s\n", w)
 	}
 	return c, nil
 }
@@ -73,7 +99,7 @@ func (pf *pulsarFlags) open(cmd *cobra.Command) (*plan.Plan, pulsar.Client, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := pf.secure.connection(pf.url)
+	conn, err := pf.secure.connection(pf.url, cmd.ErrOrStderr())
 	if err != nil {
 		return nil, nil, fail(err)
 	}

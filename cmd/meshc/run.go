@@ -124,7 +124,7 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 		return &exitError{code: exitFail, err: err}
 	}
 	defer closeBroker()
-	conn, err := o.secure.connection(pulsarURL)
+	conn, err := o.secure.connection(pulsarURL, stderr)
 	if err != nil {
 		return &exitError{code: exitFail, err: err}
 	}
