@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,7 +94,29 @@ type fmGoRuntime struct {
 }
 
 type fmPulsar struct {
-	PulsarConfig string `json:"pulsarConfig"`
+	PulsarConfig string        `json:"pulsarConfig"`
+	TLSConfig    *fmTLSConfig  `json:"tlsConfig,omitempty"`
+	AuthConfig   *fmAuthConfig `json:"authConfig,omitempty"`
+}
+
+type fmTLSConfig struct {
+	Enabled              bool   `json:"enabled"`
+	AllowInsecure        bool   `json:"allowInsecure"`
+	HostnameVerification bool   `json:"hostnameVerification"`
+	CertSecretName       string `json:"certSecretName,omitempty"`
+	CertSecretKey        string `json:"certSecretKey,omitempty"`
+}
+
+type fmAuthConfig struct {
+	OAuth2Config *fmOAuth2Config `json:"oauth2Config,omitempty"`
+}
+
+type fmOAuth2Config struct {
+	Audience      string `json:"audience"`
+	IssuerURL     string `json:"issuerUrl"`
+	Scope         string `json:"scope,omitempty"`
+	KeySecretName string `json:"keySecretName"`
+	KeySecretKey  string `json:"keySecretKey"`
 }
 
 type fmPod struct {
@@ -231,7 +254,52 @@ func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) 
 	if err := e.memberPod(c, planMap, &m); err != nil {
 		return fmFunction{}, err
 	}
+	e.memberPulsar(&m)
 	return m, nil
+}
+
+// Where the operator mounts the secrets of a member's tlsConfig and
+// authConfig.oauth2Config (its GetMountPath), each key a file of its name.
+const (
+	operatorTLSDir    = "/etc/tls/pulsar-functions"
+	operatorOAuth2Dir = "/etc/oauth2"
+)
+
+// memberPulsar says how the member reaches a secured Pulsar: the CAs to
+// trust in the operator's tlsConfig and OAuth2 in its authConfig, which
+// the operator mounts; a token or client certificate, which the CRD has no
+// place for but as a value, from a projected volume of the mesh's own.
+// The instance finds every file by the environment.
+func (e *emitter) memberPulsar(m *fmFunction) {
+	conn, files := backends.PulsarConnection(e.p, e.o.PulsarURL, pulsarDir)
+	pp := e.p.Mesh.Pulsar
+	if pp == nil {
+		return
+	}
+	var own []backends.PulsarFile
+	for _, f := range files {
+		switch f.Name {
+		case backends.TrustCertsFile:
+			m.Pulsar.TLSConfig = &fmTLSConfig{Enabled: true, HostnameVerification: !pp.SkipHostnameVerification,
+				CertSecretName: SecretName(f.Secret.Path), CertSecretKey: f.Secret.Key}
+			conn.TrustCertsFile = path.Join(operatorTLSDir, f.Secret.Key)
+		case backends.OAuth2CredentialsFile:
+			m.Pulsar.AuthConfig = &fmAuthConfig{OAuth2Config: &fmOAuth2Config{Audience: conn.Audience, IssuerURL: conn.IssuerURL,
+				Scope: conn.Scope, KeySecretName: SecretName(f.Secret.Path), KeySecretKey: f.Secret.Key}}
+			conn.CredentialsFile = path.Join(operatorOAuth2Dir, f.Secret.Key)
+		default:
+			own = append(own, f)
+		}
+	}
+	if m.Pulsar.TLSConfig == nil && strings.HasPrefix(conn.URL, "pulsar+ssl://") {
+		m.Pulsar.TLSConfig = &fmTLSConfig{Enabled: true, HostnameVerification: !pp.SkipHostnameVerification}
+	}
+	m.Pod.Env = append(m.Pod.Env, envVars(backends.EnvMap(conn))...)
+	if len(own) > 0 {
+		m.Pod.Volumes = append(m.Pod.Volumes, corev1.Volume{Name: pulsarVolume, VolumeSource: corev1.VolumeSource{
+			Projected: &corev1.ProjectedVolumeSource{Sources: secretProjections(own)}}})
+		m.VolumeMounts = append(m.VolumeMounts, corev1.VolumeMount{Name: pulsarVolume, MountPath: pulsarDir, ReadOnly: true})
+	}
 }
 
 // memberReplicas: the operator runs at least one instance, and autoscales
@@ -379,8 +447,8 @@ func guarantee(g plan.Guarantee) string {
 func (e *emitter) pulsarConfigName() string { return e.mesh + "-pulsar" }
 
 // pulsarConfig is the ConfigMap the operator reads Pulsar's addresses
-// from. The web service URL is not in the plan: it is the broker's host
-// on Pulsar's default HTTP port.
+// from. The web service URL is the mesh's admin_url, else the broker's
+// host on Pulsar's default HTTP port.
 func (e *emitter) pulsarConfig() (*corev1.ConfigMap, error) {
 	u, err := url.Parse(e.o.PulsarURL)
 	if err != nil || u.Hostname() == "" {
@@ -389,6 +457,9 @@ func (e *emitter) pulsarConfig() (*corev1.ConfigMap, error) {
 	web := "http://" + u.Hostname() + ":" + strconv.Itoa(8080)
 	if u.Scheme == "pulsar+ssl" {
 		web = "https://" + u.Hostname() + ":" + strconv.Itoa(8443)
+	}
+	if pp := e.p.Mesh.Pulsar; pp != nil && pp.AdminURL != "" {
+		web = pp.AdminURL
 	}
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},

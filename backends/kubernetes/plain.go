@@ -179,6 +179,20 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
+	volumes := []corev1.Volume{
+		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
+		}}},
+		// The root file system is read-only; /tmp is the one
+		// writable place.
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+			SizeLimit: ptr(resource.MustParse("64Mi")),
+		}}},
+	}
+	if _, pv := e.pulsarAccess(); pv != nil {
+		volumes = append(volumes, *pv)
+		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: pulsarVolume, MountPath: pulsarDir, ReadOnly: true})
+	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: e.labels(c), Annotations: e.podAnnotations(c)},
 		Spec: corev1.PodSpec{
@@ -191,16 +205,7 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{ctr},
-			Volumes: []corev1.Volume{
-				{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-					LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
-				}}},
-				// The root file system is read-only; /tmp is the one
-				// writable place.
-				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-					SizeLimit: ptr(resource.MustParse("64Mi")),
-				}}},
-			},
+			Volumes:    volumes,
 		},
 	}, nil
 }
@@ -283,14 +288,16 @@ func (e *emitter) binary(c *plan.Component) string {
 	return "meshrt"
 }
 
-// env is what the runtime reads besides its plan: where Pulsar is, where
-// to serve metrics and probes, and each secret as MESHC_SECRET_<NAME>
+// env is what the runtime reads besides its plan: where Pulsar is and how
+// to reach it (pulsarAccess), where to serve metrics and probes, and each
+// secret as MESHC_SECRET_<NAME>
 // from the Kubernetes Secret its reference names.
 func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
-	env := []corev1.EnvVar{
+	access, _ := e.pulsarAccess()
+	env := append([]corev1.EnvVar{
 		{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
 		{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
-	}
+	}, access...)
 	if stableIdentity(c) {
 		// A StatefulSet's pods share one plan; each learns its replica
 		// index from the pod-index label Kubernetes gives it.

@@ -197,7 +197,9 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 		t.SetConfig("command", bin)
 		t.SetConfig("args", args)
 	}
-	t.Env = map[string]string{"MESHC_PULSAR_URL": o.PulsarURL, "MESHC_LISTEN": listen}
+	conn, files := backends.PulsarConnection(p, o.PulsarURL, pulsarDir)
+	t.Env = backends.EnvMap(conn)
+	t.Env["MESHC_PULSAR_URL"], t.Env["MESHC_LISTEN"] = o.PulsarURL, listen
 	t.Resources = resources(c.Resources)
 	t.KillTimeout = ptr(killTimeout)
 	tmpl, err := instanceTemplate(p, c)
@@ -208,7 +210,29 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 	if len(c.Secrets) > 0 {
 		t.Templates = append(t.Templates, secretsTemplate(c.Secrets))
 	}
+	for _, f := range files {
+		t.Templates = append(t.Templates, pulsarTemplate(f))
+	}
 	return t, nil
+}
+
+// pulsarDir is where the files of the mesh's pulsar block go: the task's
+// secrets folder, which only the task reads and Nomad never writes to
+// its logs or the job.
+const pulsarDir = "${NOMAD_SECRETS_DIR}/pulsar"
+
+// pulsarTemplate writes one secret of the mesh's pulsar block from its
+// Nomad Variable into a file of the task's secrets folder, readable by the
+// task's user alone; a changed secret restarts the task, which takes up a
+// renewed certificate as well as a token.
+func pulsarTemplate(f backends.PulsarFile) *api.Template {
+	return &api.Template{
+		EmbeddedTmpl: ptr(fmt.Sprintf("{{ with nomadVar %s }}{{ (index . %s).Value }}{{ end }}",
+			strconv.Quote(f.Secret.Path), strconv.Quote(f.Secret.Key))),
+		DestPath:   ptr("secrets/pulsar/" + f.Name),
+		Perms:      ptr("0400"),
+		ChangeMode: ptr("restart"),
+	}
 }
 
 func urlPath(u string) string {

@@ -333,6 +333,7 @@ func TestGolden(t *testing.T) {
 		{"wordcount-raw_exec", "../../examples/wordcount.mesh", Options{Binary: "/usr/local/bin/meshrt"}},
 		{"orders-exec", "testdata/orders.mesh", Options{Driver: Exec, Artifact: "https://example.com/dl/meshrt"}},
 		{"orders-docker", "testdata/orders.mesh", Options{Driver: Docker, Image: "meshc/meshrt:1", PulsarURL: "pulsar://pulsar:6650"}},
+		{"secured-raw_exec", "testdata/secured.mesh", Options{Binary: "/usr/local/bin/meshrt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
