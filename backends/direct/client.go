@@ -22,7 +22,7 @@ const dialTimeout = 10 * time.Second
 // used, and would report an unreachable cluster as a timeout of whatever
 // came first.
 func Dial(conn runtime.Connection) (pulsar.Client, error) {
-	if err := probe(conn.URL); err != nil {
+	if err := Probe(conn.URL); err != nil {
 		return nil, err
 	}
 	opts, err := conn.ClientOptions()
@@ -38,8 +38,9 @@ func Dial(conn runtime.Connection) (pulsar.Client, error) {
 	return c, nil
 }
 
-// probe connects to the first broker of a service URL.
-func probe(pulsarURL string) error {
+// Probe connects to the first broker of a service URL, so that one that
+// cannot be reached is said at once, not after a client's retries.
+func Probe(pulsarURL string) error {
 	u, err := url.Parse(pulsarURL)
 	if err != nil || (u.Scheme != "pulsar" && u.Scheme != "pulsar+ssl") || u.Host == "" {
 		return fmt.Errorf("the Pulsar URL %q: want pulsar://HOST:6650 or pulsar+ssl://HOST:6651", pulsarURL)

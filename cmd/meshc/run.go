@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshc/meshc/backends/direct"
 	"github.com/meshc/meshc/backends/local"
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/planner/plan"
@@ -119,6 +121,9 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	if o.logDir == "" {
 		o.logDir = filepath.Join(local.RunDir(), p.Mesh.Name+"-logs")
 	}
+	if err := o.fromMesh(p.Mesh.Pulsar); err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
 	pulsarURL, adminURL, closeBroker, err := pulsarFor(ctx, o)
 	if err != nil {
 		return &exitError{code: exitFail, err: err}
@@ -127,6 +132,13 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	conn, err := o.secure.connection(pulsarURL, stderr)
 	if err != nil {
 		return &exitError{code: exitFail, err: err}
+	}
+	if o.pulsarURL != "" {
+		// A Pulsar that cannot be reached is said now, not after every
+		// instance's client has given up.
+		if err := direct.Probe(pulsarURL); err != nil {
+			return &exitError{code: exitFail, err: err}
+		}
 	}
 
 	prog := newProgress(cmd.OutOrStdout(), stderr, o.progress)
@@ -276,6 +288,40 @@ func clearLogs(dir string) error {
 		if err := os.Remove(f); err != nil {
 			return fmt.Errorf("clearing the logs of an earlier run: %w", err)
 		}
+	}
+	return nil
+}
+
+// fromMesh takes what the mesh's pulsar block says where the flags say
+// nothing: its URLs and settings. Its secrets are references to a store a
+// local run does not have, so each must come as a file by its flag.
+func (o *runOptions) fromMesh(p *plan.Pulsar) error {
+	if p == nil {
+		return nil
+	}
+	if o.pulsarURL == "" {
+		o.pulsarURL, o.adminURL = p.URL, cmp.Or(o.adminURL, p.AdminURL)
+	}
+	s := &o.secure
+	s.noHostnameVerification = s.noHostnameVerification || p.SkipHostnameVerification
+	var missing []string
+	need := func(ref *plan.Secret, flag, have string) {
+		if ref != nil && have == "" {
+			missing = append(missing, fmt.Sprintf("%s for secret(%q, %q)", flag, ref.Path, ref.Key))
+		}
+	}
+	need(p.TrustCerts, "--pulsar-trust-certs", s.trustCerts)
+	need(p.Token, "--pulsar-token-file", s.tokenFile)
+	if a := p.OAuth2; a != nil {
+		s.issuerURL, s.audience, s.scope = cmp.Or(s.issuerURL, a.IssuerURL), cmp.Or(s.audience, a.Audience), cmp.Or(s.scope, a.Scope)
+		need(&a.Credentials, "--pulsar-oauth2-credentials-file", s.credentialsFile)
+	}
+	if c := p.ClientCert; c != nil {
+		need(&c.Cert, "--pulsar-tls-cert-file", s.certFile)
+		need(&c.Key, "--pulsar-tls-key-file", s.keyFile)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the mesh's pulsar block names secrets that a local run reads from files: pass %s", strings.Join(missing, ", "))
 	}
 	return nil
 }
