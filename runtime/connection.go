@@ -179,7 +179,7 @@ func (c Connection) ClientOptions() (pulsar.ClientOptions, error) {
 	if c.NoHostnameVerification {
 		// pulsar-client-go verifies host names whenever it verifies
 		// chains, so the chain is verified by a configuration of our own.
-		opts.TLSConfig, err = c.chainOnlyTLS()
+		opts.TLSConfig, err = c.clientTLS()
 	}
 	return opts, err
 }
@@ -388,27 +388,27 @@ func (a *oauth2Auth) explain(err error) error {
 	return fmt.Errorf("no OAuth2 token from %s for client %s: %w; check the issuer URL, and that the issuer answers from here", a.issuer, a.clientID, err)
 }
 
-// chainOnlyTLS is the TLS configuration of NoHostnameVerification: the
-// broker's chain is verified against the trust certificates (or the
-// system's), its host name is not. The client certificate, if any, is
-// read for each connection, as pulsar-client-go does.
-func (c Connection) chainOnlyTLS() (*tls.Config, error) {
-	var roots *x509.CertPool // nil: the system's
+// clientTLS is a TLS configuration of the Connection's own: the broker's
+// chain verified against the trust certificates (or the system's), its
+// host name too unless NoHostnameVerification, and the client certificate,
+// if any, read for each connection, as pulsar-client-go does.
+func (c Connection) clientTLS() (*tls.Config, error) {
+	conf := &tls.Config{}
 	if c.TrustCertsFile != "" {
 		pem, err := os.ReadFile(c.TrustCertsFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading the Pulsar trust certificates: %w", err)
 		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("the Pulsar trust certificates %s hold no PEM certificate: give the CAs' PEM bundle", c.TrustCertsFile)
 		}
 	}
-	conf := &tls.Config{
+	if c.NoHostnameVerification {
 		// Go's own verification always checks the host name; the chain
 		// is verified below instead.
-		InsecureSkipVerify: true,
-		VerifyConnection:   func(cs tls.ConnectionState) error { return verifyChain(cs.PeerCertificates, roots) },
+		conf.InsecureSkipVerify = true
+		conf.VerifyConnection = func(cs tls.ConnectionState) error { return verifyChain(cs.PeerCertificates, conf.RootCAs) }
 	}
 	if c.CertFile != "" {
 		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {

@@ -86,7 +86,7 @@ func (m *Mesh) topicStats(ctx context.Context, fqn string) (topicStats, error) {
 	if err != nil {
 		return st, err
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := m.admin.Do(req)
 	if err != nil {
 		return st, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -53,7 +54,8 @@ type Mesh struct {
 	order []string // topological
 	comps map[string]*component
 	out   *lines
-	mu    sync.Mutex // serialises Start, Stop and Restart
+	admin *http.Client // Pulsar's admin API, as the connection says to reach it
+	mu    sync.Mutex   // serialises Start, Stop and Restart
 }
 
 type component struct {
@@ -67,7 +69,11 @@ func New(p *plan.Plan, opts Options) (*Mesh, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	m := &Mesh{plan: p, opts: opts, order: Order(p), comps: map[string]*component{}, out: &lines{w: opts.Stdout}}
+	admin, err := opts.connection().AdminClient(adminTimeout)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mesh{plan: p, opts: opts, order: Order(p), comps: map[string]*component{}, out: &lines{w: opts.Stdout}, admin: admin}
 	for ci := range p.Components {
 		comp, err := m.newComponent(p, &p.Components[ci])
 		if err != nil {
@@ -102,6 +108,9 @@ func (m *Mesh) newInstance(p *plan.Plan, c *plan.Component, cmd []string, idx in
 	}
 	return &instance{mesh: m, comp: c, index: idx, plan: data, cmd: cmd, log: logPath(m.opts.LogDir, c.Name, idx), state: Stopped}, nil
 }
+
+// adminTimeout bounds one call of Pulsar's admin API.
+const adminTimeout = 2 * time.Second
 
 // connection is how the run reaches Pulsar.
 func (o *Options) connection() runtime.Connection {
