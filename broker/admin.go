@@ -15,32 +15,34 @@ import (
 )
 
 // adminHandler serves the few admin calls tools need, in the shapes of
-// Pulsar's REST API (/admin/v2/...).
+// Pulsar's REST API (/admin/v2/...). Each call names what it needs of the
+// caller's role: see guard.
 func (b *Broker) adminHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/v2/clusters", func(w http.ResponseWriter, r *http.Request) {
+	handle := func(pattern string, need adminNeed, h http.HandlerFunc) { mux.HandleFunc(pattern, b.guard(need, h)) }
+	handle("GET /admin/v2/clusters", needRole, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, []string{"standalone"})
 	})
-	mux.HandleFunc("GET /admin/v2/tenants", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /admin/v2/tenants", needSuperuser, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, b.tenants())
 	})
-	mux.HandleFunc("GET /admin/v2/namespaces/{tenant}", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /admin/v2/namespaces/{tenant}", needSuperuser, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, b.namespaces(r.PathValue("tenant")))
 	})
 	const ns = "/admin/v2/{domain}/{tenant}/{namespace}"
-	mux.HandleFunc("GET "+ns, b.adminListTopics)
-	mux.HandleFunc("GET "+ns+"/partitioned", b.adminListPartitioned)
-	mux.HandleFunc("PUT "+ns+"/{topic}", b.adminCreateTopic)
-	mux.HandleFunc("PUT "+ns+"/{topic}/partitions", b.adminCreatePartitioned)
-	mux.HandleFunc("POST "+ns+"/{topic}/partitions", b.adminUpdatePartitioned)
-	mux.HandleFunc("GET "+ns+"/{topic}/partitions", b.adminGetPartitions)
-	mux.HandleFunc("GET "+ns+"/{topic}/subscriptions", b.adminSubscriptions)
-	mux.HandleFunc("GET "+ns+"/{topic}/stats", b.adminStats)
-	mux.HandleFunc("GET "+ns+"/{topic}/partitioned-stats", b.adminPartitionedStats)
-	mux.HandleFunc("PUT "+ns+"/{topic}/subscription/{sub}", b.adminCreateSubscription)
-	mux.HandleFunc("DELETE "+ns+"/{topic}/subscription/{sub}", b.adminUnsubscribe)
-	mux.HandleFunc("PUT "+ns+"/{topic}/compaction", b.adminCompact)
-	mux.HandleFunc("GET "+ns+"/{topic}/compaction", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET "+ns, needConsume, b.adminListTopics)
+	handle("GET "+ns+"/partitioned", needConsume, b.adminListPartitioned)
+	handle("PUT "+ns+"/{topic}", needProduce, b.adminCreateTopic)
+	handle("PUT "+ns+"/{topic}/partitions", needProduce, b.adminCreatePartitioned)
+	handle("POST "+ns+"/{topic}/partitions", needProduce, b.adminUpdatePartitioned)
+	handle("GET "+ns+"/{topic}/partitions", needConsume, b.adminGetPartitions)
+	handle("GET "+ns+"/{topic}/subscriptions", needConsume, b.adminSubscriptions)
+	handle("GET "+ns+"/{topic}/stats", needConsume, b.adminStats)
+	handle("GET "+ns+"/{topic}/partitioned-stats", needConsume, b.adminPartitionedStats)
+	handle("PUT "+ns+"/{topic}/subscription/{sub}", needConsume, b.adminCreateSubscription)
+	handle("DELETE "+ns+"/{topic}/subscription/{sub}", needConsume, b.adminUnsubscribe)
+	handle("PUT "+ns+"/{topic}/compaction", needProduce, b.adminCompact)
+	handle("GET "+ns+"/{topic}/compaction", needConsume, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "SUCCESS", "lastError": ""})
 	})
 	return mux

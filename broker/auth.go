@@ -2,6 +2,7 @@ package broker
 
 import (
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -16,8 +18,18 @@ import (
 	"github.com/meshc/meshc/broker/internal/wire"
 )
 
-// tokenAuthMethod is the auth_method_name of Pulsar's token authentication.
-const tokenAuthMethod = "token"
+// The auth_method_names of Pulsar's token and TLS authentication.
+const (
+	tokenAuthMethod = "token"
+	tlsAuthMethod   = "tls"
+)
+
+// security is what the broker checks clients with beyond token keys.
+type security struct {
+	clientCAs *x509.CertPool // CAs of client certificates; nil: no TLS authentication
+	authz     *authorizer    // nil: no authorization
+	adminTLS  net.Listener   // the HTTPS admin listener; nil without one
+}
 
 // refuseWriteTimeout bounds the write of the error that refuses a
 // connection, so a client that does not read cannot hold it open.
@@ -32,6 +44,10 @@ var (
 	errTokenSignature = errors.New("token signature is invalid")
 	errTokenExpired   = errors.New("token expired")
 	errTokenNoRole    = errors.New("token has no sub claim")
+	errNoCredentials  = errors.New("no credentials")
+	errNoClientCert   = errors.New("no client certificate")
+	errCertUntrusted  = errors.New("client certificate is not trusted")
+	errCertNoRole     = errors.New("client certificate has no subject CN")
 )
 
 // tokenVerifier checks JWTs as Pulsar's AuthenticationProviderToken does:
@@ -124,24 +140,94 @@ func (v *tokenVerifier) key(t *jwt.Token) (any, error) {
 }
 
 // authenticate checks the credentials of a CONNECT and keeps the role; with
-// authentication disabled every client is let in, as in Pulsar.
+// authentication disabled every client is let in, as in Pulsar. The
+// client's auth method picks how it is checked.
 func (c *conn) authenticate(cmd *wire.CommandConnect) error {
-	if c.b.tokens == nil {
+	if !c.b.cfg.AuthenticationEnabled {
 		return nil
 	}
-	switch m := cmd.GetAuthMethodName(); m {
-	case tokenAuthMethod:
-	case "", "none":
-		return fmt.Errorf("%w: %w: the broker requires token authentication; give the client a token", errAuthentication, errNoToken)
+	var role string
+	var err error
+	switch m := cmd.GetAuthMethodName(); {
+	case m == tokenAuthMethod && c.b.tokens != nil:
+		role, err = c.b.tokens.verify(string(cmd.GetAuthData()))
+	case m == tlsAuthMethod && c.b.sec.clientCAs != nil:
+		role, err = c.certificateRole()
+	case m == "" || m == "none":
+		err = c.b.noCredentials()
 	default:
-		return fmt.Errorf("%w: auth method %q is not supported; use %q", errAuthentication, m, tokenAuthMethod)
+		err = fmt.Errorf("auth method %q is not supported; use %s", m, strings.Join(c.b.authMethods(), " or "))
 	}
-	role, err := c.b.tokens.verify(string(cmd.GetAuthData()))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errAuthentication, err)
 	}
 	c.role = role
 	return nil
+}
+
+// authMethods names the auth methods clients may use.
+func (b *Broker) authMethods() []string {
+	var out []string
+	if b.tokens != nil {
+		out = append(out, tokenAuthMethod)
+	}
+	if b.sec.clientCAs != nil {
+		out = append(out, tlsAuthMethod)
+	}
+	return out
+}
+
+// noCredentials says what a client that sent none must give.
+func (b *Broker) noCredentials() error {
+	switch {
+	case b.sec.clientCAs == nil:
+		return fmt.Errorf("%w: the broker requires token authentication; give the client a token", errNoToken)
+	case b.tokens == nil:
+		return fmt.Errorf("%w: the broker requires TLS authentication; give the client a certificate (auth method tls) and %s",
+			errNoCredentials, b.tlsHint())
+	}
+	return fmt.Errorf("%w: the broker requires token or TLS authentication; give the client a token or a certificate", errNoCredentials)
+}
+
+// tlsHint says where a client presents its certificate.
+func (b *Broker) tlsHint() string {
+	if u := b.TLSURL(); u != "" {
+		return "connect to " + u
+	}
+	return "the broker has no TLS protocol listener (only its HTTPS admin endpoint takes certificates)"
+}
+
+// certificateRole authenticates a client by the certificate it presented
+// in the TLS handshake.
+func (c *conn) certificateRole() (string, error) {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return "", fmt.Errorf("%w: auth method tls works on the TLS listener only; %s", errNoClientCert, c.b.tlsHint())
+	}
+	return verifyClientCert(c.b.sec.clientCAs, tc.ConnectionState().PeerCertificates)
+}
+
+// verifyClientCert checks that chain (leaf first, as the client sent it)
+// leads to one of roots and returns the leaf's subject CN, the role, as
+// Pulsar's AuthenticationProviderTls does.
+func verifyClientCert(roots *x509.CertPool, chain []*x509.Certificate) (string, error) {
+	if len(chain) == 0 {
+		return "", fmt.Errorf("%w: give the client a certificate signed by a CA the broker trusts", errNoClientCert)
+	}
+	leaf, intermediates := chain[0], x509.NewCertPool()
+	for _, ic := range chain[1:] {
+		intermediates.AddCert(ic)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w; give the client a current client certificate signed by a CA in the broker's trust file",
+			errCertUntrusted, leaf.Subject.String(), err)
+	}
+	if leaf.Subject.CommonName == "" {
+		return "", fmt.Errorf("%w: its CN is the client's role; issue it with one", errCertNoRole)
+	}
+	return leaf.Subject.CommonName, nil
 }
 
 // refuse answers a CONNECT with an AuthenticationError and returns err so

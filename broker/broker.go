@@ -33,8 +33,10 @@ type Broker struct {
 	tlsLn   net.Listener // nil without TLS
 	adminLn net.Listener
 	tlsConf *tls.Config
-	tokens  *tokenVerifier // nil: authentication disabled
+	tokens  *tokenVerifier // nil: no token authentication
+	sec     security       // client certificates, authorization, HTTPS admin
 	admin   *http.Server
+	cache   readCache // recently published entries, with a data directory (cache.go)
 
 	mu          sync.Mutex
 	topics      map[string]*topic
@@ -116,6 +118,14 @@ func (b *Broker) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	if err := b.serveAdminTLS(); err != nil {
+		if b.admin != nil {
+			b.admin.Close()
+		}
+		b.closeListeners()
+		b.closeTopics()
+		return err
+	}
 	b.serveListeners()
 	b.wg.Add(1)
 	go b.housekeeping()
@@ -126,7 +136,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		case <-b.stop:
 		}
 	}()
-	b.log.Info("broker started", "url", b.URL(), "tls_url", b.TLSURL(), "auth", b.tokens != nil, "admin", b.AdminURL(), "data", b.cfg.DataDir, "fsync", string(b.cfg.Fsync))
+	b.log.Info("broker started", "url", b.URL(), "tls_url", b.TLSURL(), "auth", b.cfg.AuthenticationEnabled, "admin", b.AdminURL(), "admin_tls", b.AdminTLSURL(), "data", b.cfg.DataDir, "fsync", string(b.cfg.Fsync))
 	return nil
 }
 

@@ -1,6 +1,11 @@
 package broker
 
-import "github.com/meshc/meshc/broker/internal/wire"
+import (
+	"math"
+	"os"
+
+	"github.com/meshc/meshc/broker/internal/wire"
+)
 
 // compactIndex is the compacted view of a topic: for each key, the last
 // entry that carries it. A compacted read skips an entry when every key in
@@ -43,14 +48,6 @@ func entryKeys(e entry) []keyedMessage {
 	return keys
 }
 
-func buildCompactIndex(entries []entry) *compactIndex {
-	c := &compactIndex{latest: map[string]uint64{}}
-	for i, e := range entries {
-		c.add(uint64(i), e)
-	}
-	return c
-}
-
 func (c *compactIndex) add(id uint64, e entry) {
 	for _, k := range entryKeys(e) {
 		c.latest[k.key] = id
@@ -71,14 +68,52 @@ func (c *compactIndex) visible(id uint64, e entry) bool {
 	return false
 }
 
-// compacted returns the topic's compacted view, building it on first use.
-func (t *topic) compacted() *compactIndex {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.compact == nil {
-		t.compact = buildCompactIndex(t.entries)
+// oldest is the oldest entry the view shows a value of: retention keeps it
+// and everything after, as Pulsar's compacted ledger keeps the latest
+// values. The caller holds the topic's lock.
+func (c *compactIndex) oldest() uint64 {
+	o := uint64(math.MaxUint64)
+	for _, id := range c.latest {
+		o = min(o, id)
 	}
-	return t.compact
+	return o
+}
+
+// compacted returns the topic's compacted view, building it on first use.
+// The log is read without holding the topic's lock, which is taken only to
+// catch up with what was published meanwhile; with a data directory a
+// marker file makes the next start build the view while it replays the log.
+func (t *topic) compacted() *compactIndex {
+	t.compactMu.Lock()
+	defer t.compactMu.Unlock()
+	t.mu.RLock()
+	c := t.compact
+	t.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	c = &compactIndex{latest: map[string]uint64{}}
+	add := func(id uint64, e entry) { c.add(id, e) }
+	for from := uint64(0); ; {
+		to := t.length()
+		if err := t.scanEntries(from, to, add); err != nil {
+			t.b.log.Error("reading the log for the compacted view failed; it lacks those entries", "topic", t.name, "err", err)
+		}
+		t.mu.Lock()
+		if t.next == to {
+			t.compact = c
+			t.mu.Unlock()
+			break
+		}
+		t.mu.Unlock()
+		from = to
+	}
+	if t.dir != "" {
+		if err := os.WriteFile(t.compactedPath(), nil, 0o644); err != nil {
+			t.b.log.Error("marking the topic compacted failed; after a restart retention may drop values the compacted view shows", "topic", t.name, "err", err)
+		}
+	}
+	return c
 }
 
 // visibleCompacted must be called with the compacted view built.

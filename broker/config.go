@@ -44,15 +44,61 @@ type Config struct {
 	AuthenticationEnabled  bool
 	AuthTokenSecretKeyFile string
 	AuthTokenPublicKeyFile string
+	// AuthTLS, with AuthenticationEnabled, also lets clients authenticate
+	// with auth method "tls", as Pulsar's AuthenticationProviderTls does:
+	// the client certificate presented on a TLS listener must chain to a
+	// CA in TLSTrustCertsFile (PEM, Pulsar's tlsTrustCertsFilePath), and
+	// its subject CN is the client's role. With token keys as well, each
+	// client's CONNECT picks the method.
+	AuthTLS           bool
+	TLSTrustCertsFile string
+
+	// AuthorizationEnabled checks what each role may do, as Pulsar's
+	// PulsarAuthorizationProvider does: SuperuserRoles may do anything,
+	// other roles what Grants give them on a namespace (see Grant). It
+	// needs AuthenticationEnabled, so that every client has a role.
+	AuthorizationEnabled bool
+	SuperuserRoles       []string
+	Grants               []Grant
+
 	// AdminListen is the address of the HTTP admin endpoint; empty means
 	// no admin endpoint.
 	AdminListen string
+	// AdminTLSListen is the address of the HTTPS admin endpoint (Pulsar's
+	// webServicePortTls), served with TLSCertFile and TLSKeyFile; empty
+	// means none.
+	AdminTLSListen string
 	// DataDir holds topics, cursors and schemas; empty means in memory.
 	DataDir string
 	// Fsync is the log sync policy; the default is FsyncInterval.
 	Fsync         FsyncPolicy
 	FsyncInterval time.Duration // default 200ms
-	SegmentSize   int64         // bytes per log segment file, default 64 MiB
+	SegmentSize   int64         // bytes per log segment file, default 64 MiB, at most 1 GiB
+
+	// ReadCacheSize bounds the memory, shared by every topic, that keeps
+	// the entries most recently published with DataDir set, so consumers
+	// that keep up are served without reading the disk; others read it.
+	// Default DefaultReadCacheSize (64 MiB); negative means no cache.
+	ReadCacheSize int64
+	// MaxBacklogBytes is each topic's backlog quota: the bytes it may hold
+	// that a subscription has not acknowledged (all it holds, when it has
+	// no durable subscription). A SEND past it is refused with
+	// ProducerBlockedQuotaExceededException, Pulsar's producer_exception
+	// policy, and so are new producers until the backlog falls to 90% of
+	// it. Default DefaultMaxBacklogBytes (256 MiB) without DataDir, where
+	// it bounds memory, and none with it; negative means none.
+	MaxBacklogBytes int64
+	// RetentionTime and RetentionSize keep acknowledged data, as Pulsar's
+	// retention policies do: a chunk of entries every subscription has
+	// acknowledged goes once it is older than RetentionTime or the topic
+	// holds more than RetentionSize bytes. Zero (the default) keeps none,
+	// negative means no limit; to keep by one limit only, set the other
+	// negative. A topic without durable subscriptions keeps everything.
+	RetentionTime time.Duration
+	RetentionSize int64
+	// MessageTTL acknowledges, on every subscription, messages published
+	// longer ago than it, as Pulsar's message TTL does; zero disables it.
+	MessageTTL time.Duration
 
 	MaxMessageSize        int // largest metadata+payload accepted, default 5 MiB
 	MaxProducersPerConn   int // default 1000
@@ -128,6 +174,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxUnackedPerConsumer <= 0 {
 		c.MaxUnackedPerConsumer = 50000
 	}
+	c.setStorageDefaults()
 	if c.MaxPendingBytesPerConn <= 0 {
 		c.MaxPendingBytesPerConn = 8 << 20
 	}
@@ -141,22 +188,67 @@ func (c Config) maxFrameSize() int {
 	return c.MaxMessageSize + (wire.DefaultMaxFrameSize - 5<<20)
 }
 
-// checkSecurity refuses TLS and authentication settings that cannot work
-// together, before any file is read.
+// checkSecurity refuses TLS, authentication and authorization settings
+// that cannot work together, before any file is read.
 func (c Config) checkSecurity() error {
+	if err := c.checkTLS(); err != nil {
+		return err
+	}
+	if err := c.checkAuthentication(); err != nil {
+		return err
+	}
+	return c.checkAuthorization()
+}
+
+func (c Config) checkTLS() error {
 	hasFiles := c.TLSCertFile != "" || c.TLSKeyFile != ""
 	switch {
 	case c.TLSListen != "" && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
 		return fmt.Errorf("TLS listener %s needs both a certificate and a key file", c.TLSListen)
-	case c.TLSListen == "" && hasFiles:
+	case c.AdminTLSListen != "" && (c.TLSCertFile == "" || c.TLSKeyFile == ""):
+		return fmt.Errorf("TLS admin listener %s needs both a certificate and a key file", c.AdminTLSListen)
+	case c.TLSListen == "" && c.AdminTLSListen == "" && hasFiles:
 		return errors.New("TLS certificate and key given without a TLS listener address: set one, or drop them")
 	}
+	return nil
+}
+
+func (c Config) checkAuthentication() error {
 	hasKeys := c.AuthTokenSecretKeyFile != "" || c.AuthTokenPublicKeyFile != ""
 	switch {
-	case c.AuthenticationEnabled && !hasKeys:
-		return errors.New("token authentication needs a secret key file (HS256) or a public key file (RS256)")
+	case c.AuthenticationEnabled && !hasKeys && !c.AuthTLS:
+		return errors.New("authentication needs a secret key file (HS256) or a public key file (RS256) for tokens, or AuthTLS for client certificates")
 	case !c.AuthenticationEnabled && hasKeys:
 		return errors.New("token key files given but authentication is not enabled: enable it, or drop them")
+	case !c.AuthenticationEnabled && c.AuthTLS:
+		return errors.New("AuthTLS set but authentication is not enabled: enable it, or drop AuthTLS")
+	case c.AuthTLS && c.TLSTrustCertsFile == "":
+		return errors.New("TLS authentication needs TLSTrustCertsFile, the CAs client certificates must chain to")
+	case c.AuthTLS && c.TLSListen == "" && c.AdminTLSListen == "":
+		return errors.New("TLS authentication needs a TLS listener, where clients present their certificates: set TLSListen")
+	case !c.AuthTLS && c.TLSTrustCertsFile != "":
+		return errors.New("TLS trust file given but TLS authentication is not enabled: set AuthTLS, or drop it")
+	}
+	return nil
+}
+
+func (c Config) checkAuthorization() error {
+	hasRules := len(c.SuperuserRoles) > 0 || len(c.Grants) > 0
+	switch {
+	case c.AuthorizationEnabled && !c.AuthenticationEnabled:
+		return errors.New("authorization needs authentication, so that every client has a role: enable token or TLS authentication")
+	case !c.AuthorizationEnabled && hasRules:
+		return errors.New("superuser roles or grants given but authorization is not enabled: enable it, or drop them")
+	}
+	for _, r := range c.SuperuserRoles {
+		if err := checkRole(r); err != nil {
+			return fmt.Errorf("superuser role %q: %w", r, err)
+		}
+	}
+	for _, g := range c.Grants {
+		if err := g.check(); err != nil {
+			return fmt.Errorf("grant %s: %w", g, err)
+		}
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ type conn struct {
 	nc     net.Conn
 	log    *slog.Logger
 	secure bool   // on the TLS listener
-	role   string // the token's subject; "" without authentication
+	role   string // the token's subject or the certificate's CN; "" without authentication
 	host   string // the client's address, without its port: limits count by it
 	// lastRead is when the client last sent a frame (unix nanoseconds),
 	// for the keep-alive.

@@ -11,9 +11,17 @@
 // With Config.DataDir set, each topic's log, its subscription cursors and
 // schemas live under that directory and survive a restart; every log record
 // keeps the producer name and highest sequence id it was stored under, so
-// the deduplication table is rebuilt exactly from the log. With
-// no DataDir everything is in memory. Stored entries are also kept in memory
-// while the broker runs, so it suits development and tests, not large data.
+// the deduplication table is rebuilt exactly from the log. Memory holds an
+// index of the log (8 bytes an entry) and a read cache of the entries last
+// published (Config.ReadCacheSize, shared by all topics); consumers further
+// behind read the log from the disk. With no DataDir everything is in
+// memory, each topic's unacknowledged bytes bounded by
+// Config.MaxBacklogBytes (Pulsar's backlog quota, producer_exception).
+//
+// Entries every subscription has acknowledged are dropped a chunk (a log
+// segment) at a time, unless Config.RetentionTime and RetentionSize keep
+// them, as Pulsar's retention does; Config.MessageTTL acknowledges old
+// messages. See retention.go.
 //
 // Fsync policy (Config.Fsync): every accepted entry is written to its log
 // file with one write call before its receipt is sent, so a crash of the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -110,8 +111,11 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 	defer async.Store(true)
 	p.topic.publish(p.name, seq, highest, f, func(res publishResult, err error) {
 		if err != nil {
-			c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
-			sendError(wire.ServerError_PersistenceError, err)
+			code := publishErrorCode(err) // a backlog quota refusal is no failure (retention.go)
+			if code == wire.ServerError_PersistenceError {
+				c.log.Error("storing message failed", "topic", p.topic.name, "err", err)
+			}
+			sendError(code, err)
 			return
 		}
 		id := wire.MessageID{Ledger: ledgerID, Entry: res.entryID, Partition: p.topic.partition}
@@ -183,9 +187,15 @@ func (c *conn) handlePartitionedMetadata(cmd *wire.CommandPartitionedTopicMetada
 	rid := cmd.GetRequestId()
 	resp := &wire.CommandPartitionedTopicMetadataResponse{RequestId: &rid}
 	name, err := parseTopic(cmd.GetTopic())
+	code := wire.ServerError_InvalidTopicName
+	if err == nil {
+		// A Failed response, not CommandError: pulsar-client-go retries
+		// a CommandError until its operation timeout.
+		err, code = c.authorize(name.tenant, name.namespace, lookupActions...), wire.ServerError_AuthorizationError
+	}
 	if err != nil {
 		resp.Response = wire.CommandPartitionedTopicMetadataResponse_Failed.Enum()
-		resp.Error = wire.ServerError_InvalidTopicName.Enum()
+		resp.Error = code.Enum()
 		msg := err.Error()
 		resp.Message = &msg
 	} else {
@@ -199,9 +209,14 @@ func (c *conn) handlePartitionedMetadata(cmd *wire.CommandPartitionedTopicMetada
 func (c *conn) handleLookup(cmd *wire.CommandLookupTopic) {
 	rid := cmd.GetRequestId()
 	resp := &wire.CommandLookupTopicResponse{RequestId: &rid}
-	if _, err := parseTopic(cmd.GetTopic()); err != nil {
+	name, err := parseTopic(cmd.GetTopic())
+	code := wire.ServerError_InvalidTopicName
+	if err == nil {
+		err, code = c.authorize(name.tenant, name.namespace, lookupActions...), wire.ServerError_AuthorizationError
+	}
+	if err != nil {
 		resp.Response = wire.CommandLookupTopicResponse_Failed.Enum()
-		resp.Error = wire.ServerError_InvalidTopicName.Enum()
+		resp.Error = code.Enum()
 		msg := err.Error()
 		resp.Message = &msg
 	} else {
@@ -230,6 +245,9 @@ func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 			fmt.Errorf("connection has %d producers, the limit; close some or open another connection", len(c.producers)))
 		return
 	}
+	if c.refuseUnauthorized(rid, c.authorizeTopic(cmd.GetTopic(), ActionProduce)) {
+		return
+	}
 	t, code, err := c.b.topicFor(cmd.GetTopic())
 	if err != nil {
 		c.sendError(rid, code, err)
@@ -238,6 +256,10 @@ func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 	version, err := t.useSchema(cmd.GetSchema())
 	if err != nil {
 		c.sendError(rid, schemaErrorCode(err), err)
+		return
+	}
+	if err := t.checkProducer(); err != nil { // backlog quota (retention.go)
+		c.sendError(rid, wire.ServerError_ProducerBlockedQuotaExceededException, err)
 		return
 	}
 	name := cmd.GetProducerName()
@@ -287,6 +309,9 @@ func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
 	if n >= c.b.cfg.MaxConsumersPerConn {
 		c.sendError(rid, wire.ServerError_NotAllowedError,
 			fmt.Errorf("connection has %d consumers, the limit; close some or open another connection", n))
+		return
+	}
+	if c.refuseUnauthorized(rid, c.authorizeTopic(cmd.GetTopic(), ActionConsume)) {
 		return
 	}
 	t, code, err := c.b.topicFor(cmd.GetTopic())
@@ -386,7 +411,13 @@ func proto64(v uint64) *uint64 { return &v }
 func (c *conn) handleGetSchema(cmd *wire.CommandGetSchema) {
 	rid := cmd.GetRequestId()
 	resp := &wire.CommandGetSchemaResponse{RequestId: &rid}
-	t, _, err := c.b.topicFor(cmd.GetTopic())
+	code := wire.ServerError_AuthorizationError
+	err := c.authorizeTopic(cmd.GetTopic(), lookupActions...)
+	var t *topic
+	if err == nil {
+		t, _, err = c.b.topicFor(cmd.GetTopic())
+		code = wire.ServerError_TopicNotFound
+	}
 	if err == nil {
 		var ok bool
 		resp.Schema, resp.SchemaVersion, ok = t.schema(cmd.GetSchemaVersion())
@@ -396,7 +427,7 @@ func (c *conn) handleGetSchema(cmd *wire.CommandGetSchema) {
 	}
 	if err != nil {
 		msg := err.Error()
-		resp.ErrorCode, resp.ErrorMessage = wire.ServerError_TopicNotFound.Enum(), &msg
+		resp.ErrorCode, resp.ErrorMessage = code.Enum(), &msg
 	}
 	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_SCHEMA_RESPONSE.Enum(), GetSchemaResponse: resp})
 }
@@ -404,7 +435,12 @@ func (c *conn) handleGetSchema(cmd *wire.CommandGetSchema) {
 func (c *conn) handleGetOrCreateSchema(cmd *wire.CommandGetOrCreateSchema) {
 	rid := cmd.GetRequestId()
 	resp := &wire.CommandGetOrCreateSchemaResponse{RequestId: &rid}
-	t, code, err := c.b.topicFor(cmd.GetTopic())
+	var t *topic
+	code := wire.ServerError_AuthorizationError
+	err := c.authorizeTopic(cmd.GetTopic(), ActionProduce)
+	if err == nil {
+		t, code, err = c.b.topicFor(cmd.GetTopic())
+	}
 	if err == nil {
 		resp.SchemaVersion, err = t.useSchema(cmd.GetSchema())
 		code = schemaErrorCode(err)
@@ -418,6 +454,9 @@ func (c *conn) handleGetOrCreateSchema(cmd *wire.CommandGetOrCreateSchema) {
 
 func (c *conn) handleTopicsOfNamespace(cmd *wire.CommandGetTopicsOfNamespace) {
 	rid := cmd.GetRequestId()
+	if tenant, ns, ok := strings.Cut(cmd.GetNamespace(), "/"); ok && c.refuseUnauthorized(rid, c.authorize(tenant, ns, lookupActions...)) {
+		return
+	}
 	topics := c.b.topicsOf(cmd.GetNamespace())
 	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_TOPICS_OF_NAMESPACE_RESPONSE.Enum(),
 		GetTopicsOfNamespaceResponse: &wire.CommandGetTopicsOfNamespaceResponse{RequestId: &rid, Topics: topics}})

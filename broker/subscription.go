@@ -23,6 +23,11 @@ const (
 	// maxReplay bounds how many Key_Shared entries may wait for a busy
 	// consumer while later entries of other keys go ahead.
 	maxReplay = 10000
+	// readAheadBytes is how much of the log a subscription reads at once
+	// when its next entry is not in the read cache: a consumer catching up
+	// reads the disk in large sequential reads, and holds at most this
+	// much besides the cache.
+	readAheadBytes = 1 << 20
 )
 
 var errConsumerBusy = errors.New("consumer busy")
@@ -86,6 +91,9 @@ type subscription struct {
 	readCompacted bool
 	msgOut        int64
 	bytesOut      int64
+	ahead         []entry // entries read from the disk ahead of readPos
+	aheadFirst    uint64  // the id of ahead[0]
+	readFailed    bool    // the last read of the log failed (logged once)
 }
 
 func newSubscription(t *topic, name string, typ subType, durable bool, c *storage.Cursor) *subscription {
@@ -320,12 +328,20 @@ func (s *subscription) dispatch() bool {
 		hashes := keyHashes(e)
 		return s.pickKeyed(hashes, blocked), hashes
 	}
+	s.skipDroppedLocked()
 	for i := 0; i < len(s.replay) && budget > 0; {
 		id := s.replay[i]
-		e, ok := s.t.entryAt(id)
-		if !ok || s.isAckedLocked(id) {
+		if s.isAckedLocked(id) {
 			s.replay = slices.Delete(s.replay, i, i+1)
 			continue
+		}
+		e, err := s.entryLocked(id)
+		if errors.Is(err, errEntryGone) {
+			s.replay = slices.Delete(s.replay, i, i+1)
+			continue
+		}
+		if err != nil {
+			return false
 		}
 		c, hashes := choose(e)
 		if c == nil {
@@ -345,10 +361,17 @@ func (s *subscription) dispatch() bool {
 	n := s.t.readable()
 	for s.readPos < n && budget > 0 {
 		id := s.readPos
-		e, _ := s.t.entryAt(id)
 		if s.isAckedLocked(id) {
 			s.readPos++
 			continue
+		}
+		e, err := s.entryLocked(id)
+		if errors.Is(err, errEntryGone) {
+			s.readPos++
+			continue
+		}
+		if err != nil {
+			return false
 		}
 		if compact != nil && !s.t.visibleCompacted(id, e) {
 			s.ackLocked(id)
@@ -369,6 +392,48 @@ func (s *subscription) dispatch() bool {
 		budget--
 	}
 	return budget == 0
+}
+
+// skipDroppedLocked moves the cursor past entries retention dropped: a
+// durable subscription had acknowledged them, a reader loses them.
+func (s *subscription) skipDroppedLocked() {
+	first := s.t.first()
+	if s.markDelete >= first {
+		return
+	}
+	for id := range s.acked {
+		if id < first {
+			delete(s.acked, id)
+		}
+	}
+	s.markDelete, s.readPos, s.dirty = first, max(s.readPos, first), true
+}
+
+// entryLocked returns entry id for dispatch: from what the subscription
+// read ahead, from memory or the read cache, or else from the disk,
+// reading ahead. A read that fails is logged once until one succeeds.
+func (s *subscription) entryLocked(id uint64) (entry, error) {
+	if id >= s.aheadFirst && id-s.aheadFirst < uint64(len(s.ahead)) {
+		return s.ahead[id-s.aheadFirst], nil
+	}
+	e, ok, err := s.t.peekEntry(id)
+	if ok || err != nil {
+		if id >= s.aheadFirst+uint64(len(s.ahead)) {
+			s.ahead = nil // caught up with the cache
+		}
+		return e, err
+	}
+	es, err := s.t.readEntries(id, readAheadBytes)
+	if err != nil {
+		if !errors.Is(err, errEntryGone) && !s.readFailed {
+			s.readFailed = true
+			s.t.b.log.Error("reading the log failed; delivery on this subscription waits", "topic", s.t.name, "subscription", s.name, "err", err)
+		}
+		return entry{}, err
+	}
+	s.readFailed = false
+	s.ahead, s.aheadFirst = es, id
+	return es[0], nil
 }
 
 func (s *subscription) anyReadyLocked() bool {
@@ -494,6 +559,16 @@ func (s *subscription) ack(ids []uint64, cumulative bool) {
 	s.notify()
 }
 
+// expireBefore acknowledges every entry below pos: the message TTL.
+func (s *subscription) expireBefore(pos uint64) {
+	s.mu.Lock()
+	behind := s.markDelete < pos
+	s.mu.Unlock()
+	if behind {
+		s.ack([]uint64{pos - 1}, true)
+	}
+}
+
 // expire hands back entries unacknowledged for longer than timeout.
 func (s *subscription) expire(now time.Time, timeout time.Duration) {
 	s.mu.Lock()
@@ -518,10 +593,9 @@ func (s *subscription) expire(now time.Time, timeout time.Duration) {
 func (s *subscription) seek(pos uint64) []*consumer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := s.t.length(); pos > n {
-		pos = n
-	}
+	pos = min(max(pos, s.t.first()), s.t.length())
 	s.markDelete, s.readPos = pos, pos
+	s.ahead = nil
 	s.acked = map[uint64]struct{}{}
 	s.pending = map[uint64]delivery{}
 	s.holds = map[uint32]*hold{}
@@ -534,17 +608,15 @@ func (s *subscription) seek(pos uint64) []*consumer {
 }
 
 // backlog counts the messages not yet acknowledged and those delivered but
-// not acknowledged.
+// not acknowledged, from the topic's index.
 func (s *subscription) backlog() (backlog, unacked int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := s.t.length()
-	for id := s.markDelete; id < n; id++ {
-		if _, ok := s.acked[id]; ok {
-			continue
-		}
-		if e, ok := s.t.entryAt(id); ok {
-			backlog += int64(e.numMessages)
+	backlog = s.t.messagesIn(s.markDelete, n)
+	for id := range s.acked {
+		if id < n {
+			backlog -= s.t.messagesIn(id, id+1)
 		}
 	}
 	for _, d := range s.pending {

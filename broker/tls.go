@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"time"
 
 	"github.com/meshc/meshc/broker/internal/wire"
@@ -32,25 +34,68 @@ func newPeekConn(nc net.Conn) *peekConn { return &peekConn{Conn: nc, r: bufio.Ne
 
 func (p *peekConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
-// loadSecurity reads the TLS certificate and the token keys, so a bad file
-// stops Start before anything listens.
+// loadSecurity reads the TLS certificate, the trusted CAs and the token
+// keys, so a bad file stops Start before anything listens.
 func (b *Broker) loadSecurity() error {
-	if b.cfg.TLSListen != "" {
-		cert, err := tls.LoadX509KeyPair(b.cfg.TLSCertFile, b.cfg.TLSKeyFile)
-		if err != nil {
-			return fmt.Errorf("load TLS certificate %s and key %s: %w; give a PEM certificate and its PEM private key",
-				b.cfg.TLSCertFile, b.cfg.TLSKeyFile, err)
-		}
-		b.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if err := b.loadTLS(); err != nil {
+		return err
 	}
-	if b.cfg.AuthenticationEnabled {
+	if !b.cfg.AuthenticationEnabled {
+		return nil
+	}
+	if b.cfg.AuthTokenSecretKeyFile != "" || b.cfg.AuthTokenPublicKeyFile != "" {
 		v, err := loadTokenVerifier(b.cfg.AuthTokenSecretKeyFile, b.cfg.AuthTokenPublicKeyFile)
 		if err != nil {
 			return err
 		}
 		b.tokens = v
 	}
+	if b.cfg.AuthorizationEnabled {
+		b.sec.authz = newAuthorizer(b.cfg)
+	}
+	b.log.Info("security", "auth_methods", b.authMethods(), "authorization", b.cfg.AuthorizationEnabled)
 	return nil
+}
+
+// loadTLS reads the certificate the TLS listeners serve and, for TLS
+// authentication, the CAs client certificates must chain to.
+func (b *Broker) loadTLS() error {
+	if b.cfg.TLSCertFile == "" {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(b.cfg.TLSCertFile, b.cfg.TLSKeyFile)
+	if err != nil {
+		return fmt.Errorf("load TLS certificate %s and key %s: %w; give a PEM certificate and its PEM private key",
+			b.cfg.TLSCertFile, b.cfg.TLSKeyFile, err)
+	}
+	b.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if !b.cfg.AuthTLS {
+		return nil
+	}
+	if b.sec.clientCAs, err = loadTrustCerts(b.cfg.TLSTrustCertsFile); err != nil {
+		return err
+	}
+	// Ask for a certificate without requiring or verifying one in the
+	// handshake: authentication verifies it, so that a client without one,
+	// or with one from an unknown CA, gets an AuthenticationError naming
+	// the cause instead of a bare TLS alert, and token clients need none.
+	// ClientCAs stays unset: Go clients would then withhold a certificate
+	// from another CA, and the refusal could not say why.
+	b.tlsConf.ClientAuth = tls.RequestClientCert
+	return nil
+}
+
+// loadTrustCerts reads a PEM bundle of CA certificates.
+func loadTrustCerts(path string) (*x509.CertPool, error) {
+	pemBytes, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read TLS trust certificates: %w; give a readable PEM file of the CAs that sign client certificates", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("TLS trust certificates %s hold no PEM certificate; give the CAs that sign client certificates", path)
+	}
+	return pool, nil
 }
 
 // TLSAddr is the address of the TLS protocol listener; nil without one.

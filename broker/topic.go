@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/meshc/meshc/broker/internal/storage"
 	"github.com/meshc/meshc/broker/internal/wire"
@@ -34,15 +36,28 @@ type topic struct {
 	partition int32 // -1 unless a partition of a partitioned topic
 	dir       string
 
-	mu      sync.RWMutex
-	entries []entry
-	visible uint64 // entries below are durable as the fsync policy asks, so they may be delivered
-	log     *storage.Log
-	dedup   map[string]int64
-	subs    map[string]*subscription
-	subList []*subscription // copy-on-write view of subs for notification
-	schemas []schemaVersion
-	compact *compactIndex // nil until a compacted read or compaction asks
+	mu sync.RWMutex
+	// chunks index the entries still stored, oldest first (index.go); next
+	// is the id of the next entry, and the dropped counts are what went
+	// before the first chunk.
+	chunks       []*chunk
+	next         uint64
+	droppedBytes int64
+	droppedMsgs  int64
+	visible      uint64 // entries below are durable as the fsync policy asks, so they may be delivered
+	log          *storage.Log
+	dedup        map[string]int64
+	subs         map[string]*subscription
+	subList      []*subscription // copy-on-write view of subs for notification
+	schemas      []schemaVersion
+	compact      *compactIndex // nil until a compacted read or compaction asks
+	compactMu    sync.Mutex    // one build of the compacted view at a time
+
+	quota     quotaState // backlog quota (retention.go)
+	trimMu    sync.Mutex // one trim at a time: each writes dedup.json
+	maintStop chan struct{}
+	maintDone chan struct{}
+	closeOnce sync.Once
 
 	producers  map[string]bool // names of connected producers
 	msgIn      atomic.Int64
@@ -59,32 +74,59 @@ func topicDir(dataDir, name string) string {
 // openTopic creates a topic or loads it from the data directory.
 func openTopic(b *Broker, name string, partition int32) (*topic, error) {
 	t := &topic{b: b, name: name, partition: partition, dedup: map[string]int64{}, producers: map[string]bool{}, subs: map[string]*subscription{}}
-	if b.cfg.DataDir == "" {
-		return t, nil
+	if b.cfg.DataDir != "" {
+		if err := t.load(); err != nil {
+			return nil, err
+		}
 	}
-	t.dir = topicDir(b.cfg.DataDir, name)
-	l, err := storage.OpenLog(filepath.Join(t.dir, "log"), b.cfg.SegmentSize, t.replay)
-	if err != nil {
-		return nil, fmt.Errorf("open topic %s: %w", name, err)
-	}
-	t.log = l
-	if _, err := storage.ReadJSON(filepath.Join(t.dir, "schemas.json"), &t.schemas); err != nil {
-		return nil, err
-	}
-	if err := t.loadCursors(); err != nil {
-		return nil, err
-	}
+	t.startMaintenance()
 	return t, nil
 }
 
-func (t *topic) replay(rec storage.Record) error {
+// load reads the topic's data directory: the log is replayed to rebuild
+// the index and the deduplication table, its payloads left on the disk.
+func (t *topic) load() error {
+	t.dir = topicDir(t.b.cfg.DataDir, t.name)
+	// The table saved when segments were dropped covers their records.
+	if _, err := storage.ReadJSON(t.dedupPath(), &t.dedup); err != nil {
+		return err
+	}
+	if _, err := os.Stat(t.compactedPath()); err == nil {
+		t.compact = &compactIndex{latest: map[string]uint64{}}
+	}
+	l, err := storage.OpenLog(filepath.Join(t.dir, "log"), t.b.cfg.SegmentSize, t.replay)
+	if err != nil {
+		return fmt.Errorf("open topic %s: %w", t.name, err)
+	}
+	t.log = l
+	t.next = max(t.next, l.Len())
+	t.visible = t.next
+	for _, c := range t.chunks {
+		c.last = l.ModTime(c.first)
+	}
+	if _, err := storage.ReadJSON(filepath.Join(t.dir, "schemas.json"), &t.schemas); err != nil {
+		return err
+	}
+	return t.loadCursors()
+}
+
+func (t *topic) dedupPath() string     { return filepath.Join(t.dir, "dedup.json") }
+func (t *topic) compactedPath() string { return filepath.Join(t.dir, "compacted") }
+
+func (t *topic) replay(rec storage.Record, pos storage.Pos) error {
+	id := t.next
+	if n := len(t.chunks); n == 0 || t.chunks[n-1].first != pos.Segment {
+		id = pos.Segment // a segment's first record: segments are named after it
+	}
 	e, _, err := newEntry(rec.Checksum, rec.Data)
 	if err != nil {
-		return fmt.Errorf("stored entry %d of %s: %w", len(t.entries), t.name, err)
+		return fmt.Errorf("stored entry %d of %s: %w", id, t.name, err)
 	}
-	t.entries = append(t.entries, e)
-	t.visible = uint64(len(t.entries))
-	t.storedSize.Add(int64(len(rec.Data)))
+	if t.compact != nil {
+		t.compact.add(id, e)
+	}
+	e.data = nil // the index keeps where it is, not what
+	t.addToIndex(id, e, pos, time.Time{})
 	if last, ok := t.dedup[rec.Producer]; !ok || int64(rec.HighestSeq) > last {
 		t.dedup[rec.Producer] = int64(rec.HighestSeq)
 	}
@@ -121,6 +163,11 @@ func (t *topic) loadCursors() error {
 		if _, err := storage.ReadJSON(filepath.Join(dir, f.Name()), &c); err != nil {
 			return err
 		}
+		// Entries below the first left were acknowledged by every
+		// subscription when they were dropped, whatever a cursor written
+		// before that says.
+		c.MarkDelete = max(c.MarkDelete, t.firstID())
+		c.Acked = slices.DeleteFunc(c.Acked, func(id uint64) bool { return id < c.MarkDelete })
 		s := newSubscription(t, name, subTypeFromString(c.Type), true, &c)
 		t.subs[name] = s
 	}
@@ -156,6 +203,10 @@ func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, rep
 		return
 	}
 	highest = max(highest, seq, batchHighest(seq, meta, f))
+	if err := t.admit(producer, highest, len(f.HeadersAndPayload)); err != nil {
+		reply(publishResult{}, err)
+		return
+	}
 	t.mu.Lock()
 	// A batch that is partly new is stored whole: its new messages must not
 	// be lost, so its old ones are delivered again (at-least-once).
@@ -168,8 +219,12 @@ func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, rep
 		reply(publishResult{duplicate: true}, nil)
 		return
 	}
-	e.data = append(make([]byte, 0, len(f.HeadersAndPayload)), f.HeadersAndPayload...)
-	id := uint64(len(t.entries))
+	e.data = f.HeadersAndPayload
+	if t.log == nil || t.b.cfg.ReadCacheSize > 0 {
+		// Kept beyond this call: the frame's buffer is reused.
+		e.data = append(make([]byte, 0, len(f.HeadersAndPayload)), f.HeadersAndPayload...)
+	}
+	id := t.next
 	var synced func(error)
 	if t.log != nil && t.b.cfg.Fsync == FsyncAlways {
 		synced = func(err error) {
@@ -179,22 +234,25 @@ func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, rep
 			reply(publishResult{entryID: id}, err)
 		}
 	}
+	var pos storage.Pos
 	if t.log != nil {
 		rec := storage.Record{Checksum: e.checksum, Producer: producer, HighestSeq: highest, Data: e.data}
-		if err := t.log.Append(rec, synced); err != nil {
+		if pos, err = t.log.Append(rec, synced); err != nil {
 			t.mu.Unlock()
 			reply(publishResult{}, err)
 			return
 		}
+		if t.b.cfg.ReadCacheSize > 0 {
+			t.b.cache.put(t, id, e, t.b.cfg.ReadCacheSize)
+		}
 	}
-	t.entries = append(t.entries, e)
+	t.addToIndex(id, e, pos, time.Now())
 	t.dedup[producer] = int64(highest)
 	if t.compact != nil {
 		t.compact.add(id, e)
 	}
 	t.msgIn.Add(int64(e.numMessages))
 	t.bytesIn.Add(int64(len(e.data)))
-	t.storedSize.Add(int64(len(e.data)))
 	if synced != nil {
 		t.mu.Unlock()
 		return
@@ -257,26 +315,40 @@ func (t *topic) lastSequence(producer string) int64 {
 	return -1
 }
 
+// length is the id of the next entry: every entry ever stored, dropped
+// ones included.
 func (t *topic) length() uint64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return uint64(len(t.entries))
+	return t.next
 }
 
+// entryAt returns entry i, if it is still stored and can be read.
 func (t *topic) entryAt(i uint64) (entry, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if i >= uint64(len(t.entries)) {
-		return entry{}, false
+	e, err := t.readEntry(i)
+	if err != nil && !errors.Is(err, errEntryGone) {
+		t.b.log.Error("reading a stored entry failed", "topic", t.name, "err", err)
 	}
-	return t.entries[i], true
+	return e, err == nil
 }
 
-// firstAtOrAfter returns the first entry published at or after ms.
+// firstAtOrAfter returns the first entry still stored that was published
+// at or after ms: the chunks are searched by their first entries' publish
+// times, then the one chunk entry by entry.
 func (t *topic) firstAtOrAfter(ms uint64) uint64 {
 	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return uint64(sort.Search(len(t.entries), func(i int) bool { return t.entries[i].publishTime >= ms }))
+	k := sort.Search(len(t.chunks), func(i int) bool { return t.chunks[i].firstPublish >= ms })
+	if k == 0 {
+		defer t.mu.RUnlock()
+		return t.firstID()
+	}
+	c := t.chunks[k-1]
+	lo, hi := c.first+1, c.end()
+	t.mu.RUnlock()
+	return lo + uint64(sort.Search(int(hi-lo), func(i int) bool {
+		e, err := t.readEntry(lo + uint64(i))
+		return err != nil || e.publishTime >= ms
+	}))
 }
 
 // subscription returns the named subscription, creating it at the initial
@@ -287,7 +359,7 @@ func (t *topic) subscription(name string, typ wire.CommandSubscribe_SubType, dur
 	if s, ok := t.subs[name]; ok {
 		return s, false
 	}
-	s := newSubscription(t, name, typ, durable, &storage.Cursor{MarkDelete: start})
+	s := newSubscription(t, name, typ, durable, &storage.Cursor{MarkDelete: max(start, t.firstID())})
 	s.dirty = true
 	t.subs[name] = s
 	t.rebuildSubList()
@@ -331,6 +403,8 @@ func (t *topic) flush() error {
 }
 
 func (t *topic) close() error {
+	t.stopMaintenance()
+	t.b.cache.clear() // topics close only with the broker
 	for _, s := range t.subscriptions() {
 		s.stop()
 	}

@@ -1,6 +1,6 @@
-// Package testpki makes, for tests, what a secured Pulsar needs: a CA and
-// a server certificate for 127.0.0.1 signed by it, and signed tokens, as
-// PEM and key files in the test's temporary folder.
+// Package testpki makes, for tests, what a secured Pulsar needs: a CA, a
+// server certificate for 127.0.0.1 and client certificates signed by it,
+// and signed tokens, as PEM and key files in the test's temporary folder.
 package testpki
 
 import (
@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,8 +24,15 @@ import (
 // validity is how long the test certificates are valid, either side of now.
 const validity = time.Hour
 
-// PKI is a CA and a server certificate for 127.0.0.1, as PEM files.
-type PKI struct{ CAFile, CertFile, KeyFile string }
+// PKI is a CA and a server certificate for 127.0.0.1, as PEM files. The
+// CA's key is kept to sign client certificates.
+type PKI struct {
+	CAFile, CertFile, KeyFile string
+
+	dir   string
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
+}
 
 // New makes a PKI in a temporary folder of t.
 func New(t testing.TB) PKI {
@@ -45,15 +53,53 @@ func New(t testing.TB) PKI {
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}, ca, caKey)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	p := PKI{CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem"),
+		dir: dir, ca: ca, caKey: caKey}
+	WritePEM(t, p.CAFile, "CERTIFICATE", caDER)
+	WritePEM(t, p.CertFile, "CERTIFICATE", der)
+	WritePEM(t, p.KeyFile, "PRIVATE KEY", marshalKey(t, key))
+	return p
+}
+
+// clientSerial numbers client certificates after the CA (1) and the
+// server (2).
+var clientSerial atomic.Int64
+
+// Client makes a client certificate signed by the CA whose subject CN is
+// cn (the role Pulsar's TLS authentication gives it) and returns its PEM
+// certificate and key files.
+func (p PKI) Client(t testing.TB, cn string) (certFile, keyFile string) {
+	t.Helper()
+	return p.ClientWith(t, cn, time.Now().Add(validity))
+}
+
+// ClientWith is Client with a certificate valid until notAfter: one in the
+// past makes an expired certificate.
+func (p PKI) ClientWith(t testing.TB, cn string, notAfter time.Time) (certFile, keyFile string) {
+	t.Helper()
+	if p.ca == nil {
+		t.Fatal("testpki: PKI not made by New")
+	}
+	serial := big.NewInt(100 + clientSerial.Add(1))
+	key, der := Cert(t, &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: notAfter.Add(-2 * validity), NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, p.ca, p.caKey)
+	base := filepath.Join(p.dir, "client-"+serial.String())
+	certFile, keyFile = base+".pem", base+".key"
+	WritePEM(t, certFile, "CERTIFICATE", der)
+	WritePEM(t, keyFile, "PRIVATE KEY", marshalKey(t, key))
+	return certFile, keyFile
+}
+
+func marshalKey(t testing.TB, key *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := PKI{CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
-	WritePEM(t, p.CAFile, "CERTIFICATE", caDER)
-	WritePEM(t, p.CertFile, "CERTIFICATE", der)
-	WritePEM(t, p.KeyFile, "PRIVATE KEY", keyDER)
-	return p
+	return der
 }
 
 // Cert signs tmpl with parent's key, or itself when parent is nil.

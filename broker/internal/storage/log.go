@@ -36,6 +36,10 @@ const (
 // DefaultSegmentSize is the size after which a log starts a new segment.
 const DefaultSegmentSize = 64 << 20
 
+// MaxSegmentSize caps the segment size, so that a record's offset in its
+// segment fits the 32 bits an index keeps per entry.
+const MaxSegmentSize = 1 << 30
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Record is one stored entry.
@@ -46,14 +50,25 @@ type Record struct {
 	Data       []byte // [metadata size][metadata][payload], as received
 }
 
+// Pos is where a record lies: the segment, named after the index of its
+// first entry, and the record's first byte and the byte after it.
+type Pos struct {
+	Segment uint64
+	Offset  int64
+	End     int64
+}
+
 // Log is one topic's append-only log, split into segment files named after
-// the index of their first entry.
+// the index of their first entry. Segments before the one being written
+// may be removed (RemoveSegment); the log then starts at the first left.
 type Log struct {
 	mu          sync.Mutex
 	dir         string
 	segmentSize int64
+	readers     readers // open segments for ReadRange
 
 	f       *os.File
+	active  uint64 // the segment f writes
 	size    int64
 	next    uint64 // index of the next entry
 	dirty   bool
@@ -69,28 +84,35 @@ type Log struct {
 }
 
 // OpenLog opens (creating if needed) the log in dir and calls fn for every
-// stored record in order; rec.Data is fn's to keep. A damaged record ends
+// stored record in order, with where it lies; rec.Data is fn's to keep. A
+// damaged record ends
 // the replay: in the last segment it and everything after it are cut off,
 // since no append after it was ever reported done; in an earlier segment it
 // is an error.
-func OpenLog(dir string, segmentSize int64, fn func(rec Record) error) (*Log, error) {
+func OpenLog(dir string, segmentSize int64, fn func(rec Record, pos Pos) error) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log directory: %w", err)
 	}
 	if segmentSize <= 0 {
 		segmentSize = DefaultSegmentSize
 	}
-	l := &Log{dir: dir, segmentSize: segmentSize}
+	l := &Log{dir: dir, segmentSize: min(segmentSize, MaxSegmentSize)}
+	l.readers.dir = dir
 	segs, err := l.segments()
 	if err != nil {
 		return nil, err
+	}
+	if len(segs) > 0 {
+		l.next = segs[0] // earlier segments were removed
 	}
 	for i, first := range segs {
 		if first != l.next {
 			return nil, fmt.Errorf("log %s: segment %d does not follow entry %d; move the directory away to start empty", dir, first, l.next)
 		}
 		last := i == len(segs)-1
-		n, size, err := replaySegment(l.segPath(first), last, fn)
+		n, size, err := replaySegment(l.segPath(first), last, func(rec Record, off, end int64) error {
+			return fn(rec, Pos{Segment: first, Offset: off, End: end})
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -106,11 +128,12 @@ func OpenLog(dir string, segmentSize int64, fn func(rec Record) error) (*Log, er
 	if err != nil {
 		return nil, fmt.Errorf("open log segment: %w", err)
 	}
-	l.f = f
+	l.f, l.active = f, segs[len(segs)-1]
 	return l, nil
 }
 
-// Len is the number of entries in the log.
+// Len is the index of the next entry: every entry ever appended, those of
+// removed segments included.
 func (l *Log) Len() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -118,7 +141,7 @@ func (l *Log) Len() uint64 {
 }
 
 func (l *Log) segPath(first uint64) string {
-	return filepath.Join(l.dir, fmt.Sprintf("%020d.log", first))
+	return filepath.Join(l.dir, segName(first))
 }
 
 func (l *Log) segments() ([]uint64, error) {
@@ -144,14 +167,14 @@ func (l *Log) segments() ([]uint64, error) {
 
 // replaySegment reads one segment; in the last segment a damaged tail is
 // truncated, elsewhere it is an error.
-func replaySegment(path string, last bool, fn func(Record) error) (count uint64, size int64, err error) {
+func replaySegment(path string, last bool, fn func(rec Record, off, end int64) error) (count uint64, size int64, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open log segment: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	count, size, err = ReadSegment(r, fn)
+	count, size, err = readSegment(r, fn)
 	var damaged *DamageError
 	switch {
 	case err == nil:
@@ -196,6 +219,11 @@ func (e *DamageError) Error() string {
 // its checksum yields a *DamageError after the intact records; an error
 // from fn is returned as is. It never panics, whatever r holds.
 func ReadSegment(r io.Reader, fn func(Record) error) (count uint64, size int64, err error) {
+	return readSegment(r, func(rec Record, _, _ int64) error { return fn(rec) })
+}
+
+// readSegment is ReadSegment telling fn where each record lies.
+func readSegment(r io.Reader, fn func(rec Record, off, end int64) error) (count uint64, size int64, err error) {
 	var magic [len(segmentMagic)]byte
 	if n, err := io.ReadFull(r, magic[:]); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
@@ -230,11 +258,12 @@ func ReadSegment(r io.Reader, fn func(Record) error) (count uint64, size int64, 
 		if !ok {
 			return count, size, &DamageError{Offset: size, Reason: "producer name beyond record"}
 		}
-		if err := fn(rec); err != nil {
+		end := size + recordHeader + int64(n)
+		if err := fn(rec, size, end); err != nil {
 			return count, size, err
 		}
 		count++
-		size += recordHeader + int64(n)
+		size = end
 	}
 }
 
@@ -299,7 +328,7 @@ func (l *Log) roll() error {
 		f.Close()
 		return fmt.Errorf("create log segment: %w", err)
 	}
-	l.f, l.size, l.dirty = f, int64(len(segmentMagic)), true
+	l.f, l.active, l.size, l.dirty = f, l.next, int64(len(segmentMagic)), true
 	return syncDir(l.dir)
 }
 
@@ -315,26 +344,26 @@ func syncClose(f *os.File) error {
 }
 
 // Append writes one record with a single write call, so a crash of the
-// process alone never loses it. With done nil the record reaches the disk
+// process alone never loses it, and returns where it lies. With done nil the record reaches the disk
 // on the next Sync (or whenever the operating system writes it). With done
 // set, a background group commit syncs it and then calls done (with the
 // error, if the sync failed), in the order of the appends; one fsync covers
 // every record appended while the previous one ran.
-func (l *Log) Append(rec Record, done func(error)) error {
+func (l *Log) Append(rec Record, done func(error)) (Pos, error) {
 	if len(rec.Producer) > MaxProducerName {
-		return fmt.Errorf("producer name of %d bytes is longer than %d", len(rec.Producer), MaxProducerName)
+		return Pos{}, fmt.Errorf("producer name of %d bytes is longer than %d", len(rec.Producer), MaxProducerName)
 	}
 	if bodyHeader+len(rec.Producer)+len(rec.Data) > MaxRecordSize {
-		return fmt.Errorf("entry of %d bytes is larger than a log record may be", len(rec.Data))
+		return Pos{}, fmt.Errorf("entry of %d bytes is larger than a log record may be", len(rec.Data))
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil || l.closing {
-		return errors.New("log is closed")
+		return Pos{}, errors.New("log is closed")
 	}
 	if l.size >= l.segmentSize {
 		if err := l.roll(); err != nil {
-			return err
+			return Pos{}, err
 		}
 	}
 	b := AppendRecord(l.scratch[:0], rec)
@@ -342,15 +371,16 @@ func (l *Log) Append(rec Record, done func(error)) error {
 		l.scratch = b // keep small buffers only
 	}
 	if _, err := l.f.Write(b); err != nil {
-		return fmt.Errorf("append to log: %w", err)
+		return Pos{}, fmt.Errorf("append to log: %w", err)
 	}
-	l.size += int64(len(b))
+	pos := Pos{Segment: l.active, Offset: l.size, End: l.size + int64(len(b))}
+	l.size = pos.End
 	l.next++
 	l.dirty = true
 	if done != nil {
 		l.queueLocked(done)
 	}
-	return nil
+	return pos, nil
 }
 
 // Barrier calls done, from the group commit, once every record appended
@@ -434,6 +464,7 @@ func (l *Log) Close() error {
 		close(kick)
 		<-stopped
 	}
+	l.readers.close()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {

@@ -33,7 +33,7 @@ func records(n, size int) []Record {
 func openCollect(t *testing.T, dir string, segmentSize int64) (*Log, []Record) {
 	t.Helper()
 	var got []Record
-	l, err := OpenLog(dir, segmentSize, func(r Record) error {
+	l, err := OpenLog(dir, segmentSize, func(r Record, _ Pos) error {
 		got = append(got, r)
 		return nil
 	})
@@ -46,7 +46,7 @@ func openCollect(t *testing.T, dir string, segmentSize int64) (*Log, []Record) {
 func appendAll(t *testing.T, l *Log, recs []Record) {
 	t.Helper()
 	for _, r := range recs {
-		if err := l.Append(r, nil); err != nil {
+		if _, err := l.Append(r, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +234,7 @@ func TestLogRefusesDamageItCannotCut(t *testing.T) {
 			appendAll(t, l, records(10, 100))
 			l.Close()
 			tc.damage(t, dir)
-			_, err := OpenLog(dir, 300, func(Record) error { return nil })
+			_, err := OpenLog(dir, 300, func(Record, Pos) error { return nil })
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err %v, want one containing %q", err, tc.wantErr)
 			}
@@ -248,7 +248,7 @@ func TestLogReplayErrorStopsOpen(t *testing.T) {
 	appendAll(t, l, records(3, 1))
 	l.Close()
 	stop := errors.New("bad entry")
-	if _, err := OpenLog(dir, 0, func(Record) error { return stop }); !errors.Is(err, stop) {
+	if _, err := OpenLog(dir, 0, func(Record, Pos) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("err %v, want %v", err, stop)
 	}
 }
@@ -271,7 +271,7 @@ func TestGroupCommit(t *testing.T) {
 			order = append(order, i)
 			mu.Unlock()
 		}
-		if err := l.Append(record(i, 30), done); err != nil {
+		if _, err := l.Append(record(i, 30), done); err != nil {
 			t.Fatal(err)
 		}
 		if i%50 == 49 {
@@ -298,7 +298,7 @@ func TestGroupCommit(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Append(record(0, 1), nil); err == nil {
+	if _, err := l.Append(record(0, 1), nil); err == nil {
 		t.Fatal("append after Close succeeded")
 	}
 	l, got := openCollect(t, dir, 500)
@@ -321,7 +321,7 @@ func TestBarrierWithoutPendingAppends(t *testing.T) {
 func TestAppendRefusesOversizedProducer(t *testing.T) {
 	l, _ := openCollect(t, t.TempDir(), 0)
 	defer l.Close()
-	err := l.Append(Record{Producer: strings.Repeat("x", MaxProducerName+1)}, nil)
+	_, err := l.Append(Record{Producer: strings.Repeat("x", MaxProducerName+1)}, nil)
 	if err == nil {
 		t.Fatal("oversized producer name accepted")
 	}
