@@ -55,12 +55,14 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzSchema$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzWhere$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzInstanceConf$$' ./runtime
+	$(FUZZ) -fuzz='^FuzzCredentials$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzChmodMode$$' ./runtime/podshell
 	$(FUZZ) -fuzz='^FuzzRead$$' ./runtime/external/frame
 	$(FUZZ) -fuzz='^FuzzDecodeFrame$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzScanBatch$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzScanMetadata$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzReadSegment$$' ./broker/internal/storage
+	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
