@@ -101,8 +101,8 @@ type fmPulsar struct {
 
 type fmTLSConfig struct {
 	Enabled              bool   `json:"enabled"`
-	AllowInsecure        bool   `json:"allowInsecure"`
-	HostnameVerification bool   `json:"hostnameVerification"`
+	AllowInsecure        bool   `json:"allowInsecure,omitempty"`
+	HostnameVerification bool   `json:"hostnameVerification,omitempty"`
 	CertSecretName       string `json:"certSecretName,omitempty"`
 	CertSecretKey        string `json:"certSecretKey,omitempty"`
 }
