@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/testpki"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
@@ -390,6 +391,58 @@ func TestDeployOnNomad(t *testing.T) {
 	awaitCleaned(t, cl, a, all)
 }
 
+// TestSecuredOnNomad deploys a mesh whose instances reach a broker that
+// serves TLS only and requires a token: the mesh's pulsar block names the
+// CA and the token in the job's Nomad Variable, which templates render into
+// each task's secrets folder; counts arrive, and neither value is in the
+// job.
+func TestSecuredOnNomad(t *testing.T) {
+	bin := nomadBinary(t)
+	meshcBin, meshrt := buildBinaries(t)
+	a := startAgent(t, bin)
+	pki := testpki.New(t)
+	secret, token := testpki.Tokens(t, "e2e")
+	b := brokertest.Start(t, broker.Config{TLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile,
+		AuthenticationEnabled: true, AuthTokenSecretKeyFile: secret})
+	cl, err := nomad.Connect(a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Poll = 250 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ca, tok := readFile(t, pki.CAFile), readFile(t, token)
+	v := &api.Variable{Path: "nomad/jobs/e2e", Items: api.VariableItems{"pulsar_ca": ca, "pulsar_token": tok}}
+	if _, _, err := cl.API().Variables().Create(v, nil); err != nil {
+		t.Fatalf("creating the Nomad variable: %v", err)
+	}
+	out := meshc(t, meshcBin, "deploy", "--backend", "nomad", "--addr", a.addr, "--binary", meshrt, "--pulsar-url", b.TLSURL(), "testdata/e2e-secured.mesh")
+	if strings.Contains(out, strings.TrimSpace(tok)) {
+		t.Errorf("deploy printed the token")
+	}
+	running(ctx, t, cl, map[string]int{"lines": 1, "split": 1, "count": 1, "print": 1})
+	job, _, err := cl.API().Jobs().Info("e2e", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := json.Marshal(job); strings.Contains(string(data), strings.TrimSpace(tok)) {
+		t.Errorf("the job holds the token")
+	}
+	counts := readCountsWith(ctx, t, pulsar.ClientOptions{URL: b.TLSURL(), TLSTrustCertsFilePath: pki.CAFile,
+		Authentication: pulsar.NewAuthenticationTokenFromFile(token)}, 5)
+	t.Logf("counts on the sink topic, through TLS and a token: %v", counts)
+	meshc(t, meshcBin, "delete", "--backend", "nomad", "--addr", a.addr, "--mesh", "e2e")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 // TestExecDriver runs the mesh with the exec driver: the instance binary
 // comes into each task's chroot through the client's chroot_env, and then
 // as an artifact.
@@ -586,7 +639,14 @@ func checkSecretEnv(t *testing.T, meshrt string, allocs map[string]string, group
 // readCounts reads n messages from the sink's input topic, from its start.
 func readCounts(ctx context.Context, t *testing.T, url string, n int) []string {
 	t.Helper()
-	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: url, Logger: plog.NewLoggerWithSlog(quiet)})
+	return readCountsWith(ctx, t, pulsar.ClientOptions{URL: url}, n)
+}
+
+// readCountsWith reads n counts with a client of opts.
+func readCountsWith(ctx context.Context, t *testing.T, opts pulsar.ClientOptions, n int) []string {
+	t.Helper()
+	opts.Logger = plog.NewLoggerWithSlog(quiet)
+	c, err := pulsar.NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
