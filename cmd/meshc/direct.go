@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -87,17 +88,56 @@ func (s secureFlags) connection(url string, stderr io.Writer) (runtime.Connectio
 	return c, nil
 }
 
+// fromMesh takes the settings of the mesh's pulsar block where the flags
+// say nothing. Its secrets are references to a store this command does
+// not have, so each must come as a file by its flag.
+func (s *secureFlags) fromMesh(p *plan.Pulsar) error {
+	if p == nil {
+		return nil
+	}
+	s.noHostnameVerification = s.noHostnameVerification || p.SkipHostnameVerification
+	var missing []string
+	need := func(ref *plan.Secret, flag, have string) {
+		if ref != nil && have == "" {
+			missing = append(missing, fmt.Sprintf("%s for secret(%q, %q)", flag, ref.Path, ref.Key))
+		}
+	}
+	need(p.TrustCerts, "--pulsar-trust-certs", s.trustCerts)
+	need(p.Token, "--pulsar-token-file", s.tokenFile)
+	if a := p.OAuth2; a != nil {
+		s.issuerURL, s.audience, s.scope = cmp.Or(s.issuerURL, a.IssuerURL), cmp.Or(s.audience, a.Audience), cmp.Or(s.scope, a.Scope)
+		need(&a.Credentials, "--pulsar-oauth2-credentials-file", s.credentialsFile)
+	}
+	if c := p.ClientCert; c != nil {
+		need(&c.Cert, "--pulsar-tls-cert-file", s.certFile)
+		need(&c.Key, "--pulsar-tls-key-file", s.keyFile)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the mesh's pulsar block names secrets that meshc reads from files here: pass %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // set tells whether the flags name a Pulsar; a local run is meant if not.
 func (pf *pulsarFlags) set() bool { return pf.url != "" || pf.plan != "" }
 
 // open plans the mesh and connects to its Pulsar.
 func (pf *pulsarFlags) open(cmd *cobra.Command) (*plan.Plan, pulsar.Client, error) {
-	if pf.url == "" || pf.plan == "" {
+	if pf.plan == "" {
 		return nil, nil, usageErrorf("--pulsar-url and --plan go together: the cluster's Pulsar and the mesh deployed there")
 	}
 	p, err := loadPlan(cmd, pf.plan, &pf.params)
 	if err != nil {
 		return nil, nil, err
+	}
+	if pf.url == "" && p.Mesh.Pulsar != nil {
+		pf.url = p.Mesh.Pulsar.URL
+	}
+	if pf.url == "" {
+		return nil, nil, usageErrorf("--plan needs --pulsar-url, the cluster's Pulsar, unless the mesh's pulsar block names it")
+	}
+	if err := pf.secure.fromMesh(p.Mesh.Pulsar); err != nil {
+		return nil, nil, fail(err)
 	}
 	conn, err := pf.secure.connection(pf.url, cmd.ErrOrStderr())
 	if err != nil {

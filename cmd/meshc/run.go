@@ -293,35 +293,10 @@ func clearLogs(dir string) error {
 }
 
 // fromMesh takes what the mesh's pulsar block says where the flags say
-// nothing: its URLs and settings. Its secrets are references to a store a
-// local run does not have, so each must come as a file by its flag.
+// nothing: its URLs and settings, and its secrets as files by their flags.
 func (o *runOptions) fromMesh(p *plan.Pulsar) error {
-	if p == nil {
-		return nil
-	}
-	if o.pulsarURL == "" {
+	if p != nil && o.pulsarURL == "" {
 		o.pulsarURL, o.adminURL = p.URL, cmp.Or(o.adminURL, p.AdminURL)
 	}
-	s := &o.secure
-	s.noHostnameVerification = s.noHostnameVerification || p.SkipHostnameVerification
-	var missing []string
-	need := func(ref *plan.Secret, flag, have string) {
-		if ref != nil && have == "" {
-			missing = append(missing, fmt.Sprintf("%s for secret(%q, %q)", flag, ref.Path, ref.Key))
-		}
-	}
-	need(p.TrustCerts, "--pulsar-trust-certs", s.trustCerts)
-	need(p.Token, "--pulsar-token-file", s.tokenFile)
-	if a := p.OAuth2; a != nil {
-		s.issuerURL, s.audience, s.scope = cmp.Or(s.issuerURL, a.IssuerURL), cmp.Or(s.audience, a.Audience), cmp.Or(s.scope, a.Scope)
-		need(&a.Credentials, "--pulsar-oauth2-credentials-file", s.credentialsFile)
-	}
-	if c := p.ClientCert; c != nil {
-		need(&c.Cert, "--pulsar-tls-cert-file", s.certFile)
-		need(&c.Key, "--pulsar-tls-key-file", s.keyFile)
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the mesh's pulsar block names secrets that a local run reads from files: pass %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return o.secure.fromMesh(p)
 }
