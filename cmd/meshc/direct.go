@@ -143,6 +143,12 @@ func (pf *pulsarFlags) open(cmd *cobra.Command) (*plan.Plan, pulsar.Client, erro
 	if err != nil {
 		return nil, nil, fail(err)
 	}
+	if err := direct.Probe(conn.URL); err != nil {
+		return nil, nil, fail(err)
+	}
+	if err := preflight(cmd.Context(), conn, p); err != nil {
+		return nil, nil, fail(err)
+	}
 	c, err := direct.Dial(conn)
 	if err != nil {
 		return nil, nil, fail(err)

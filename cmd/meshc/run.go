@@ -22,6 +22,7 @@ import (
 	"github.com/meshc/meshc/backends/local"
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 type runOptions struct {
@@ -137,6 +138,9 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 		// A Pulsar that cannot be reached is said now, not after every
 		// instance's client has given up.
 		if err := direct.Probe(pulsarURL); err != nil {
+			return &exitError{code: exitFail, err: err}
+		}
+		if err := preflight(ctx, conn, p); err != nil {
 			return &exitError{code: exitFail, err: err}
 		}
 	}
@@ -299,4 +303,22 @@ func (o *runOptions) fromMesh(p *plan.Pulsar) error {
 		o.pulsarURL, o.adminURL = p.URL, cmp.Or(o.adminURL, p.AdminURL)
 	}
 	return o.secure.fromMesh(p)
+}
+
+// preflightTimeout bounds the look-up that checks the credentials before
+// anything runs.
+const preflightTimeout = 20 * time.Second
+
+// preflight checks that the broker takes the connection's credentials and
+// lets its role look up a topic of the mesh, so that a refusal is said now
+// with the broker's reason.
+func preflight(ctx context.Context, conn runtime.Connection, p *plan.Plan) error {
+	for _, t := range p.Topics {
+		if t.Pattern == "" {
+			ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+			defer cancel()
+			return conn.Preflight(ctx, t.FQN)
+		}
+	}
+	return nil
 }

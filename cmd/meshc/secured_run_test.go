@@ -68,11 +68,13 @@ var securedListening = regexp.MustCompile(`^broker listening on pulsar\+ssl://(\
 // broker trusts, a client certificate. Every message is processed (the
 // run ends on its own once its inputs are drained, which it learns from
 // the admin API with the same credentials); a role without a grant on the
-// mesh's namespace is refused at start.
+// mesh's namespace, and a token the broker does not take, are refused at
+// start with the broker's reason.
 func TestRunSecured(t *testing.T) {
 	pki := testpki.New(t)
 	secret, token := testpki.Tokens(t, "orders")
 	stranger := signedToken(t, secret, "stranger") // a role with no grant
+	_, forged := testpki.Tokens(t, "orders")       // signed with another key
 	issuer := testoauth.Start(t, testoauth.Config{ClientID: "meshc", ClientSecret: "s3cret", Audience: "urn:pulsar:test", Role: "orders"})
 	cert, key := pki.Client(t, "orders")
 	tlsArgs := []string{"--tls-listen", "127.0.0.1:0", "--admin-tls-listen", "127.0.0.1:0", "--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
@@ -94,6 +96,8 @@ func TestRunSecured(t *testing.T) {
 			flags: []string{"--pulsar-tls-cert-file", cert, "--pulsar-tls-key-file", key}},
 		{name: "no grant", broker: []string{"--auth-token-secret-key", secret}, auth: `token = secret("pulsar/orders", "token")`,
 			flags: []string{"--pulsar-token-file", stranger}, fail: "AuthorizationError"},
+		{name: "token signed with another key", broker: []string{"--auth-token-secret-key", secret}, auth: `token = secret("pulsar/orders", "token")`,
+			flags: []string{"--pulsar-token-file", forged}, fail: "refused the connection: authentication failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pulsar, admin := startSecuredBroker(t, append(tlsArgs, tc.broker...)...)
@@ -107,6 +111,7 @@ func TestRunSecured(t *testing.T) {
 			cmd.Env = append(os.Environ(), "MESHC_RUN_DIR="+dir)
 			out, err := runBounded(t, cmd, securedRunTimeout)
 			if tc.fail != "" {
+				t.Logf("the run said:\n%s", out)
 				if err == nil || !strings.Contains(out, tc.fail) {
 					t.Fatalf("run: %v, want a failure saying %q:\n%s", err, tc.fail, out)
 				}
