@@ -39,13 +39,13 @@ func (c Connection) Preflight(ctx context.Context, topic string) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("Pulsar at %s refused a look-up of %s: %w: check the role's grants on its namespace", c.URL, topic, err)
+			return fmt.Errorf("the broker at %s refused a look-up of %s: %w: check the role's grants on its namespace", c.URL, topic, err)
 		}
 		return nil
 	case why := <-refused:
-		return fmt.Errorf("Pulsar at %s refused the connection: %s: check the credentials and the CAs", c.URL, why)
+		return fmt.Errorf("the broker at %s refused the connection: %s: check the credentials and the CAs", c.URL, why)
 	case <-ctx.Done():
-		return fmt.Errorf("Pulsar at %s did not answer a look-up of %s: %w", c.URL, topic, ctx.Err())
+		return fmt.Errorf("the broker at %s did not answer a look-up of %s: %w", c.URL, topic, ctx.Err())
 	}
 }
 
