@@ -431,7 +431,9 @@ func TestSecuredOnNomad(t *testing.T) {
 	counts := readCountsWith(ctx, t, pulsar.ClientOptions{URL: b.TLSURL(), TLSTrustCertsFilePath: pki.CAFile,
 		Authentication: pulsar.NewAuthenticationTokenFromFile(token)}, 5)
 	t.Logf("counts on the sink topic, through TLS and a token: %v", counts)
+	all := allAllocs(t, cl)
 	meshc(t, meshcBin, "delete", "--backend", "nomad", "--addr", a.addr, "--mesh", "e2e")
+	awaitCleaned(t, cl, a, all)
 }
 
 func readFile(t *testing.T, path string) string {
