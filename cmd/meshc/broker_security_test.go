@@ -65,20 +65,17 @@ const logWait = 5 * time.Second
 
 var tlsListening = regexp.MustCompile(`^broker listening on pulsar\+ssl://(\S+), admin on https://(\S+)$`)
 
-// TestBrokerCommandMTLS runs `meshc broker` with TLS only, certificate
-// authentication and a grant, and checks with pulsar-client-go that the
-// granted certificate produces and another role is refused at once.
-func TestBrokerCommandMTLS(t *testing.T) {
-	pki := testpki.New(t)
-	cmd := exec.Command("meshc", "broker", "--listen", "", "--admin-listen", "", "--admin-tls-listen", "127.0.0.1:0",
-		"--tls-listen", "127.0.0.1:0", "--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
-		"--auth-tls", "--tls-trust-certs", pki.CAFile, "--grant", "writer=public/default:produce", "--superuser", "root")
+// startSecuredBroker runs meshc broker with TLS only and returns its
+// pulsar+ssl:// and https:// addresses, and its log.
+func startSecuredBroker(t *testing.T, args ...string) (pulsar, admin string, log *syncbuf.Buffer) {
+	t.Helper()
+	cmd := exec.Command("meshc", append([]string{"broker", "--listen", "", "--admin-listen", ""}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
+	log = &syncbuf.Buffer{}
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +83,23 @@ func TestBrokerCommandMTLS(t *testing.T) {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	m := tlsListening.FindStringSubmatch(strings.TrimSpace(line))
 	if m == nil {
-		t.Fatalf("meshc broker printed %q (%v); stderr:\n%s", line, err, stderr)
+		t.Fatalf("meshc broker printed %q (%v); stderr:\n%s", line, err, log)
 	}
 	go io.Copy(io.Discard, stdout)
+	return m[1], m[2], log
+}
+
+// TestBrokerCommandMTLS runs `meshc broker` with TLS only, certificate
+// authentication and a grant, and checks with pulsar-client-go that the
+// granted certificate produces and another role is refused at once.
+func TestBrokerCommandMTLS(t *testing.T) {
+	pki := testpki.New(t)
+	addr, _, stderr := startSecuredBroker(t, "--admin-tls-listen", "127.0.0.1:0",
+		"--tls-listen", "127.0.0.1:0", "--tls-cert", pki.CertFile, "--tls-key", pki.KeyFile,
+		"--auth-tls", "--tls-trust-certs", pki.CAFile, "--grant", "writer=public/default:produce", "--superuser", "root")
 	client := func(cn string) pulsar.Client {
 		cert, key := pki.Client(t, cn)
-		c, err := pulsar.NewClient(pulsar.ClientOptions{URL: "pulsar+ssl://" + m[1], TLSTrustCertsFilePath: pki.CAFile,
+		c, err := pulsar.NewClient(pulsar.ClientOptions{URL: "pulsar+ssl://" + addr, TLSTrustCertsFilePath: pki.CAFile,
 			Authentication: pulsar.NewAuthenticationTLS(cert, key), OperationTimeout: 30 * time.Second,
 			Logger: plog.NewLoggerWithSlog(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 		if err != nil {

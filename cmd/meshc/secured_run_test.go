@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,8 +57,6 @@ function count(words) -> counts {
 sink print(counts) { use = builtin.stdout }
 `
 
-var securedListening = regexp.MustCompile(`^broker listening on pulsar\+ssl://(\S+), admin on https://(\S+)$`)
-
 // TestRunSecured runs a mesh with meshc run against meshc broker serving
 // TLS only, with authentication and authorization on, one way to
 // authenticate each: a token, OAuth2 client credentials from an issuer the
@@ -100,7 +95,7 @@ func TestRunSecured(t *testing.T) {
 			flags: []string{"--pulsar-token-file", forged}, fail: "refused the connection: authentication failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pulsar, admin := startSecuredBroker(t, append(tlsArgs, tc.broker...)...)
+			pulsar, admin, _ := startSecuredBroker(t, append(tlsArgs, tc.broker...)...)
 			dir := t.TempDir()
 			mesh := filepath.Join(dir, "secured.mesh")
 			if err := os.WriteFile(mesh, []byte(fmt.Sprintf(securedMesh, pulsar, admin, tc.auth)), 0o644); err != nil {
@@ -143,30 +138,6 @@ func signedToken(t *testing.T, secretFile, role string) string {
 		t.Fatal(err)
 	}
 	return file
-}
-
-// startSecuredBroker runs meshc broker with TLS only and returns its
-// pulsar+ssl:// and https:// addresses.
-func startSecuredBroker(t *testing.T, args ...string) (pulsar, admin string) {
-	t.Helper()
-	cmd := exec.Command("meshc", append([]string{"broker", "--listen", "", "--admin-listen", ""}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	m := securedListening.FindStringSubmatch(strings.TrimSpace(line))
-	if m == nil {
-		t.Fatalf("meshc broker printed %q (%v); stderr:\n%s", line, err, stderr)
-	}
-	go io.Copy(io.Discard, stdout)
-	return m[1], m[2]
 }
 
 // runBounded runs cmd, killing it after timeout, and returns its output.
