@@ -50,6 +50,8 @@ FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2000x
 fuzz:
 	$(FUZZ) -fuzz='^FuzzParse$$' ./lang
 	$(FUZZ) -fuzz='^FuzzFormat$$' ./lang/format
+	$(FUZZ) -fuzz='^FuzzParseTests$$' ./lang
+	$(FUZZ) -fuzz='^FuzzFormatTests$$' ./lang/format
 	$(FUZZ) -fuzz='^FuzzCompile$$' ./compiler
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzSchema$$' ./runtime/codec

@@ -48,14 +48,29 @@ func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
 // Keywords lists the words that open a declaration, in SPEC.md's order.
 var Keywords = []string{"mesh", "param", "type", "topic", "function", "source", "sink"}
 
-func isKeyword(t *lexer.Token) bool {
-	_, ok := declParsers[t.Value]
+// grammar is what one kind of file declares: a .mesh file its mesh, a
+// .meshtest file its test cases.
+type grammar struct {
+	parsers   map[string]func(*lexer.PeekingLexer) (Decl, error)
+	keywords  []string
+	emptyHint string
+}
+
+var meshGrammar = &grammar{parsers: declParsers, keywords: Keywords,
+	emptyHint: `a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`}
+
+func (p *fileParser) isKeyword(t *lexer.Token) bool {
+	_, ok := p.g.parsers[t.Value]
 	return ok && t.Type == tokIdent
 }
 
 // Parse parses a whole file. It returns the declarations it could parse and
 // a diagnostic for each problem; it never panics, whatever the input.
 func Parse(filename string, src []byte) (*File, Diagnostics) {
+	return parse(filename, src, meshGrammar)
+}
+
+func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 	if len(src) > MaxFileSize {
 		start := Pos{Filename: filename, Line: 1, Column: 1}
 		return &File{Name: filename}, Diagnostics{Errorf(start, start, "file too large: %d bytes, the limit is %d MiB", len(src), MaxFileSize>>20).WithHint(
@@ -63,11 +78,10 @@ func Parse(filename string, src []byte) (*File, Diagnostics) {
 	}
 	s := scan(filename, string(src))
 	f := &File{Name: filename, Comments: s.comments}
-	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags}
+	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags, g: g}
 	if len(p.toks) == 0 && len(s.diags) == 0 {
 		start := Pos{Filename: filename, Line: 1, Column: 1}
-		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint(
-			`a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`))
+		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint("%s", g.emptyHint))
 	}
 	for i := 0; i < len(p.toks); {
 		var d Decl
@@ -105,16 +119,17 @@ type fileParser struct {
 	eof      Pos // position just past the last byte
 	diags    Diagnostics
 	lexDiags Diagnostics
+	g        *grammar
 }
 
 // decl parses the declaration starting at token i and returns it (nil if
 // broken) with the index where the next declaration starts.
 func (p *fileParser) decl(i int) (Decl, int) {
 	t := &p.toks[i]
-	if !isKeyword(t) {
+	if !p.isKeyword(t) {
 		end := p.skip(i)
 		p.diags = append(p.diags, Errorf(t.Pos, tokenEnd(t), "expected a declaration, found %s", describe(t)).WithHint(
-			"a declaration starts with one of: %s", strings.Join(Keywords, ", ")))
+			"a declaration starts with one of: %s", strings.Join(p.g.keywords, ", ")))
 		return nil, end
 	}
 	end, problem := p.chunk(i)
@@ -124,7 +139,7 @@ func (p *fileParser) decl(i int) (Decl, int) {
 		}
 		return nil, end
 	}
-	d, err := declParsers[t.Value](p.lexer(i, end))
+	d, err := p.g.parsers[t.Value](p.lexer(i, end))
 	if err != nil {
 		// A lexical error in the declaration explains whatever the parser
 		// then trips over; report only the first cause.
@@ -144,13 +159,13 @@ func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 	prevKeyword := true
 	for j := i + 1; j < len(p.toks); j++ {
 		t := &p.toks[j]
-		if isKeyword(t) && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
+		if p.isKeyword(t) && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
 			if len(open) > 0 {
 				return j, unclosed(open[len(open)-1], describe(t))
 			}
 			return j, nil
 		}
-		prevKeyword = isKeyword(t)
+		prevKeyword = p.isKeyword(t)
 		if t.Type != tokPunct {
 			continue
 		}
@@ -205,7 +220,7 @@ func (p *fileParser) skip(i int) int {
 	for j := i + 1; j < len(p.toks); j++ {
 		t := &p.toks[j]
 		switch {
-		case depth <= 0 && isKeyword(t):
+		case depth <= 0 && p.isKeyword(t):
 			return j
 		case t.Value == "{" || t.Value == "[" || t.Value == "(":
 			depth++
@@ -280,7 +295,7 @@ func (p *fileParser) unexpected(t lexer.Token, expect, keyword string, end int) 
 	if expect == "" {
 		// The declaration was complete and something else follows it.
 		return Errorf(t.Pos, tokenEnd(&t), "unexpected %s after the end of the %s declaration", found, keyword).WithHint(
-			"a declaration starts with one of: %s", strings.Join(Keywords, ", "))
+			"a declaration starts with one of: %s", strings.Join(p.g.keywords, ", "))
 	}
 	return Errorf(t.Pos, tokenEnd(&t), "expected %s, found %s", expect, found).WithHint("%s", usage[keyword])
 }
@@ -294,6 +309,7 @@ var usage = map[string]string{
 	"function": "a function declaration reads: function NAME(INPUT, ...) [-> OUTPUT] [{ KEY = VALUE ... }]",
 	"source":   "a source declaration reads: source NAME -> OUTPUT [{ KEY = VALUE ... }]",
 	"sink":     "a sink declaration reads: sink NAME(INPUT, ...) [{ KEY = VALUE ... }]",
+	"test":     "a test declaration reads: test NAME { send { TOPIC = [VALUE, ...] } expect { TOPIC = [VALUE, ...] } }",
 }
 
 // expectation words participle's expected grammar fragment: only what may

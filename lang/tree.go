@@ -76,6 +76,9 @@ func (t *tree) decl(d Decl) {
 		t.head(d, d.Name)
 		t.idents(1, "input", d.Inputs...)
 		t.body(1, d.Body)
+	case *Test:
+		t.head(d, d.Name)
+		t.body(1, d.Body)
 	}
 }
 

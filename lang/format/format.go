@@ -13,10 +13,11 @@ import (
 // maxWidth is the column limit for printing a list or an object on one line.
 const maxWidth = 100
 
-// Format parses src and returns it in canonical layout. When src does not
-// parse, the error is the lang.Diagnostics and no text is returned.
+// Format parses src, a mesh file or a test file as its name says, and
+// returns it in canonical layout. When src does not parse, the error is
+// the lang.Diagnostics and no text is returned.
 func Format(filename string, src []byte) ([]byte, error) {
-	f, diags := lang.Parse(filename, src)
+	f, diags := lang.ParseFile(filename, src)
 	if err := diags.Err(); err != nil {
 		return nil, err
 	}

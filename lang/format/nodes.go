@@ -45,6 +45,9 @@ func (p *printer) decl(d lang.Decl) {
 		p.keyword("sink", d.Name)
 		p.inputs(d.Inputs)
 		p.optBody(d.Body)
+	case *lang.Test:
+		p.keyword("test", d.Name)
+		p.optBody(d.Body)
 	}
 }
 
