@@ -54,6 +54,7 @@ func Connect(o ConnectOptions) (*Cluster, error) {
 // NewCluster reaches the cluster of cfg; namespace is where objects that
 // name none go.
 func NewCluster(cfg *rest.Config, namespace string) (*Cluster, error) {
+	cfg = withClientRateLimit(cfg)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,26 @@ func NewCluster(cfg *rest.Config, namespace string) (*Cluster, error) {
 	}
 	return &Cluster{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 		http: hc, host: cfg.Host, namespace: namespace}, nil
+}
+
+// client-go throttles each client to 5 requests a second by default, so a
+// mesh of a few hundred objects took a minute to apply; kubectl raised its
+// own limits to these for the same reason. The API server's priority and
+// fairness still protects the cluster.
+const (
+	clientQPS   = 50
+	clientBurst = 300
+)
+
+// withClientRateLimit sets kubectl's client-side rate limit on a copy of
+// cfg, unless cfg sets its own.
+func withClientRateLimit(cfg *rest.Config) *rest.Config {
+	if cfg.QPS != 0 || cfg.RateLimiter != nil {
+		return cfg
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	return cfg
 }
 
 // Namespace is where the cluster puts objects that name none.

@@ -190,6 +190,7 @@ func startAPIServer(t *testing.T) *kube {
 // kubeFor is the tests' access to an API server with a token.
 func kubeFor(t *testing.T, cfg *rest.Config) *kube {
 	t.Helper()
+	cfg = withClientRateLimit(cfg)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
