@@ -1,0 +1,253 @@
+package pulsarworker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+
+	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
+)
+
+// Keys of a function's user configuration that meshc writes besides the
+// component's own config: the instance plan (what meshrt reads), and what
+// deploy compares to know whether the function must change.
+const (
+	PlanKey    = runtime.UserConfigPlanKey
+	MeshKey    = "meshc.mesh"
+	KindKey    = "meshc.kind"
+	HashKey    = "meshc.hash"
+	PackageKey = "meshc.package"
+)
+
+// Package is the code every function of the mesh runs: the instance
+// binary, uploaded from File, or fetched by the worker from URL.
+type Package struct {
+	File string // a local file to upload
+	URL  string // a URL the worker downloads (http://, https://, function://, file://)
+	// Digest identifies the content (sha256:...), so that a new binary
+	// updates the functions; "" when only the URL is known, and the URL
+	// stands for it.
+	Digest string
+}
+
+// Name is what the FunctionConfig's go field says of the package.
+func (pk Package) Name() string {
+	if pk.URL != "" {
+		return pk.URL
+	}
+	return filepath.Base(pk.File)
+}
+
+// identity is what a function records of its package to tell a change.
+func (pk Package) identity() string {
+	if pk.Digest != "" {
+		return pk.Digest
+	}
+	return pk.URL
+}
+
+// Function is one component as the worker holds it.
+type Function struct {
+	Component *plan.Component
+	Config    utils.FunctionConfig
+}
+
+// Configs makes the FunctionConfig of every component of p, in plan order.
+// What the worker cannot run as the mesh says is a MeshError at the
+// component.
+func Configs(p *plan.Plan, pk Package) ([]Function, error) {
+	var out []Function
+	var errs []error
+	for i := range p.Components {
+		c := &p.Components[i]
+		fc, err := Config(p, c, pk)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, Function{Component: c, Config: fc})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// Config is the FunctionConfig of component c: see SPEC.md, "Pulsar
+// Functions worker", for each field.
+func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, error) {
+	fc := utils.FunctionConfig{
+		Tenant: p.Mesh.Tenant, Namespace: p.Mesh.Namespace, Name: c.Name,
+		Runtime:                      utils.GoRuntime,
+		Go:                           ptr(pk.Name()),
+		ProcessingGuarantees:         guarantee(c.Guarantee),
+		SubName:                      c.Subscription.Name,
+		SubscriptionPosition:         position(c.Subscription.Position),
+		RetainOrdering:               c.RetainOrdering,
+		RetainKeyOrdering:            c.Subscription.Type == "key_shared" && !c.RetainOrdering,
+		LogTopic:                     c.LogTopic,
+		AutoAck:                      true,
+		ForwardSourceMessageProperty: true,
+		// meshc removes the subscriptions itself, so that delete can keep
+		// them when told to.
+		CleanupSubscription: false,
+		Resources:           resources(c.Resources),
+		Secrets:             secrets(c.Secrets),
+	}
+	n, err := parallelism(c)
+	if err != nil {
+		return fc, err
+	}
+	fc.Parallelism = n
+	if err := inputs(p, c, &fc); err != nil {
+		return fc, err
+	}
+	if c.Output != nil {
+		fc.Output, fc.OutputSchemaType = c.Output.Topic, c.Output.Schema.PulsarType()
+	}
+	// Pulsar takes retries, a dead-letter topic and a timeout with
+	// at-least-once only.
+	// A source reads nothing to retry.
+	if c.Kind != plan.Source && (c.Guarantee == plan.AtLeastOnce || c.Guarantee == "") {
+		if c.MaxRetries > 0 {
+			fc.MaxMessageRetries = ptr(c.MaxRetries)
+			fc.DeadLetterTopic = c.DeadLetterTopic
+		}
+		if c.Timeout > 0 {
+			fc.TimeoutMs = ptr(int64(time.Duration(c.Timeout) / time.Millisecond))
+		}
+	}
+	if fc.UserConfig, err = userConfig(p, c, pk); err != nil {
+		return fc, err
+	}
+	return fc, nil
+}
+
+// inputs: topics by name in inputs, the one pattern in topicsPattern, and
+// every one with its schema type in inputSpecs. A source reads nothing,
+// and Pulsar refuses a function without an input: it gets its idle topic,
+// which nothing writes.
+func inputs(p *plan.Plan, c *plan.Component, fc *utils.FunctionConfig) error {
+	if c.Kind == plan.Source {
+		fc.Inputs = []string{IdleTopic(p, c)}
+		return nil
+	}
+	fc.InputSpecs = map[string]utils.ConsumerConfig{}
+	for _, in := range c.Inputs {
+		fc.InputSpecs[in.Topic] = utils.ConsumerConfig{SchemaType: in.Schema.PulsarType(), RegexPattern: in.Pattern}
+		if !in.Pattern {
+			fc.Inputs = append(fc.Inputs, in.Topic)
+			continue
+		}
+		if fc.TopicsPattern != nil {
+			return backends.Meshf(string(c.Kind), c.Name, "", "a Pulsar function reads one topic pattern, and this one reads two: read them with two functions")
+		}
+		fc.TopicsPattern = ptr(in.Topic)
+	}
+	return nil
+}
+
+// IdleTopic is the input topic of a source's function, which nothing
+// writes: persistent://TENANT/NAMESPACE/MESH-SOURCE-meshc-idle.
+func IdleTopic(p *plan.Plan, c *plan.Component) string {
+	return fmt.Sprintf("persistent://%s/%s/%s-%s-meshc-idle", p.Mesh.Tenant, p.Mesh.Namespace, p.Mesh.Name, c.Name)
+}
+
+// parallelism is the replica count; the worker has no autoscaler, so a
+// component with bounds runs its minimum, and at least one instance.
+func parallelism(c *plan.Component) (int, error) {
+	n := max(c.Replicas.Count, c.Replicas.Min)
+	if n < 1 {
+		return 0, backends.Meshf(string(c.Kind), c.Name, "replicas", "a Pulsar function runs 1 instance at least, not %d, and the worker does not scale to zero: set replicas = 1 or more", n)
+	}
+	return n, nil
+}
+
+// userConfig carries the instance plan, the mesh's name, the component's
+// kind and hash and the package's identity, and the component's config as
+// Pulsar users read user config.
+func userConfig(p *plan.Plan, c *plan.Component, pk Package) (map[string]any, error) {
+	inst := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
+	data, err := json.Marshal(inst)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
+	}
+	uc := map[string]any{}
+	maps.Copy(uc, c.Config)
+	uc[PlanKey] = json.RawMessage(data)
+	uc[MeshKey] = p.Mesh.Name
+	uc[KindKey] = string(c.Kind)
+	uc[HashKey] = c.Hash
+	if id := pk.identity(); id != "" {
+		uc[PackageKey] = id
+	}
+	return uc, nil
+}
+
+// secrets are references, as Pulsar's Kubernetes secrets provider takes
+// them: the store's path and the key in it.
+func secrets(s map[string]plan.Secret) map[string]any {
+	if len(s) == 0 {
+		return nil
+	}
+	out := map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(s)) {
+		out[name] = map[string]any{"path": s[name].Path, "key": s[name].Key}
+	}
+	return out
+}
+
+// resources: what the plan says, Pulsar's defaults for the rest (the
+// worker refuses zero), nil when the plan says nothing.
+func resources(r plan.Resources) *utils.Resources {
+	if r == (plan.Resources{}) {
+		return nil
+	}
+	out := utils.NewDefaultResources()
+	if r.CPU > 0 {
+		out.CPU = r.CPU
+	}
+	if r.Memory > 0 {
+		out.RAM = r.Memory
+	}
+	return out
+}
+
+// Pulsar's ProcessingGuarantees names.
+const (
+	atLeastOnce     = "ATLEAST_ONCE"
+	atMostOnce      = "ATMOST_ONCE"
+	effectivelyOnce = "EFFECTIVELY_ONCE"
+)
+
+func guarantee(g plan.Guarantee) string {
+	switch g {
+	case plan.AtMostOnce:
+		return atMostOnce
+	case plan.EffectivelyOnce:
+		return effectivelyOnce
+	}
+	return atLeastOnce
+}
+
+// position is Pulsar's SubscriptionInitialPosition name, "" for its
+// default (Latest).
+func position(p string) string {
+	switch p {
+	case "earliest":
+		return "Earliest"
+	case "latest":
+		return "Latest"
+	}
+	return ""
+}
+
+func ptr[T any](v T) *T { return &v }
