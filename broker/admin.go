@@ -45,7 +45,25 @@ func (b *Broker) adminHandler() http.Handler {
 	handle("GET "+ns+"/{topic}/compaction", needConsume, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "SUCCESS", "lastError": ""})
 	})
+	for _, rt := range b.cfg.AdminRoutes {
+		need := needConsume
+		if rt.Write {
+			need = needProduce
+		}
+		handle(rt.Pattern, need, rt.Handler)
+	}
 	return mux
+}
+
+// AdminRoute is an admin call another package serves on the broker's
+// admin endpoints: Pattern as http.ServeMux reads it, with {tenant} and
+// {namespace} wildcards naming the namespace it acts on. With
+// authorization on, the caller's role needs produce on that namespace if
+// Write, else consume.
+type AdminRoute struct {
+	Pattern string
+	Write   bool
+	Handler http.HandlerFunc
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -68,6 +68,10 @@ type Config struct {
 	// webServicePortTls), served with TLSCertFile and TLSKeyFile; empty
 	// means none.
 	AdminTLSListen string
+	// AdminRoutes are more admin calls, served by another package on the
+	// admin endpoints behind the same authentication and authorization
+	// (the Functions worker's /admin/v3 API).
+	AdminRoutes []AdminRoute
 	// DataDir holds topics, cursors and schemas; empty means in memory.
 	DataDir string
 	// Fsync is the log sync policy; the default is FsyncInterval.
@@ -105,10 +109,19 @@ type Config struct {
 	MaxConsumersPerConn   int // default 1000
 	MaxUnackedPerConsumer int // messages delivered but not acknowledged before dispatch pauses, default 50000
 	// MaxPendingBytesPerConn bounds the replies and messages queued for a
-	// connection that the client has not read yet: above it the broker
-	// stops dispatching to that connection and stops reading from it
-	// until the client catches up. Default 8 MiB.
+	// connection that the client has not read yet (written to the socket
+	// or not): above it the broker stops dispatching to that connection
+	// and stops reading from it until the client catches up. Default 8 MiB.
 	MaxPendingBytesPerConn int
+	// MaxPendingBytes bounds the same for all connections together: above
+	// it, a connection with anything unread gets nothing more until it
+	// has read it all. Default DefaultMaxPendingBytes (256 MiB).
+	MaxPendingBytes int64
+	// WriteTimeout closes a connection whose client has not read a chunk
+	// of what the broker writes to it for this long, so that a client
+	// that stopped reading gives back its consumers' messages and its
+	// buffers. Default DefaultWriteTimeout (30s).
+	WriteTimeout time.Duration
 
 	// AckTimeout redelivers a message not acknowledged this long after it
 	// was delivered; zero disables it.
@@ -177,6 +190,12 @@ func (c Config) withDefaults() (Config, error) {
 	c.setStorageDefaults()
 	if c.MaxPendingBytesPerConn <= 0 {
 		c.MaxPendingBytesPerConn = 8 << 20
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -260,3 +279,10 @@ const DefaultConnectTimeout = 10 * time.Second
 // DefaultKeepAliveInterval is how long a connection may be quiet before
 // the broker pings it.
 const DefaultKeepAliveInterval = 30 * time.Second
+
+// DefaultMaxPendingBytes is the default Config.MaxPendingBytes.
+const DefaultMaxPendingBytes = 256 << 20
+
+// DefaultWriteTimeout is how long a client may leave the broker's writes
+// to it unread.
+const DefaultWriteTimeout = 30 * time.Second

@@ -13,39 +13,108 @@ import (
 // JSON object, or a string of it.
 const UserConfigPlanKey = "meshc.plan"
 
-// instanceConf is what meshc reads of Pulsar's Go instance configuration,
-// the JSON that Pulsar's Functions worker and the Function Mesh operator
-// pass to a Go function with -instance-conf (Pulsar's
-// pulsar-function-go/conf.Conf; the operator's copy has the same names).
-// The rest of it (topics, guarantees, retries) repeats what the instance
-// plan says, and the plan is what the instance follows.
-type instanceConf struct {
+// InstanceConf is Pulsar's Go instance configuration, the JSON that
+// Pulsar's Functions worker and the Function Mesh operator pass to a Go
+// function with -instance-conf (Pulsar's pulsar-function-go/conf.Conf,
+// whose JSON keys these are; the operator's copy has the same names).
+// meshc's embedded Functions worker writes it and meshrt reads it, one
+// type for both. What the instance follows is the plan in the user
+// configuration (UserConfigPlanKey); of the rest, meshrt takes where
+// Pulsar is, the replica index, the cluster name and the metrics port,
+// and the rest repeats what the plan says.
+type InstanceConf struct {
 	PulsarServiceURL string `json:"pulsarServiceURL"`
 	InstanceID       *int   `json:"instanceID"`
-	Tenant           string `json:"tenant"`
-	Namespace        string `json:"nameSpace"`
-	Name             string `json:"name"`
-	// UserConfig is a JSON object encoded as a string.
-	UserConfig string `json:"userConfig"`
+	FuncID           string `json:"funcID"`
+	FuncVersion      string `json:"funcVersion"`
+	MaxBufTuples     int    `json:"maxBufTuples"`
+	Port             int    `json:"port"`
+	ClusterName      string `json:"clusterName"`
+	KillAfterIdleMs  int    `json:"killAfterIdleMs"`
+
+	Tenant               string `json:"tenant"`
+	Namespace            string `json:"nameSpace"`
+	Name                 string `json:"name"`
+	LogTopic             string `json:"logTopic"`
+	ProcessingGuarantees int32  `json:"processingGuarantees"`
+	// SecretsMap and UserConfig are JSON objects encoded as strings.
+	SecretsMap string `json:"secretsMap"`
+	Runtime    int32  `json:"runtime"`
+
+	ClientAuthenticationPlugin     string `json:"clientAuthenticationPlugin,omitempty"`
+	ClientAuthenticationParameters string `json:"clientAuthenticationParameters,omitempty"`
+	TLSTrustCertsFilePath          string `json:"tlsTrustCertsFilePath,omitempty"`
+	TLSAllowInsecureConnection     bool   `json:"tlsAllowInsecureConnection,omitempty"`
+	TLSHostnameVerificationEnable  bool   `json:"tlsHostnameVerificationEnable,omitempty"`
+
+	AutoAck              bool   `json:"autoAck"`
+	Parallelism          int32  `json:"parallelism"`
+	SubscriptionType     int32  `json:"subscriptionType"`
+	TimeoutMs            uint64 `json:"timeoutMs"`
+	SubscriptionName     string `json:"subscriptionName"`
+	CleanupSubscription  bool   `json:"cleanupSubscription"`
+	SubscriptionPosition int32  `json:"subscriptionPosition"`
+	// SourceInputSpecs maps each input topic to its consumer spec (JSON).
+	SourceInputSpecs           map[string]string `json:"sourceInputSpecs,omitempty"`
+	SourceSpecTopic            string            `json:"sourceSpecsTopic"`
+	SourceSchemaType           string            `json:"sourceSchemaType"`
+	IsRegexPatternSubscription bool              `json:"isRegexPatternSubscription"`
+	ReceiverQueueSize          int32             `json:"receiverQueueSize"`
+	SinkSpecTopic              string            `json:"sinkSpecsTopic"`
+	SinkSchemaType             string            `json:"sinkSchemaType"`
+
+	CPU  float64 `json:"cpu"`
+	RAM  int64   `json:"ram"`
+	Disk int64   `json:"disk"`
+
+	MaxMessageRetries           int32  `json:"maxMessageRetries"`
+	DeadLetterTopic             string `json:"deadLetterTopic"`
+	ExpectedHealthCheckInterval int32  `json:"expectedHealthCheckInterval"`
+	UserConfig                  string `json:"userConfig"`
+	// MetricsPort is where the instance serves /metrics (and meshrt's
+	// /healthz and /readyz) when -listen does not say.
+	MetricsPort int `json:"metricsPort"`
+}
+
+// Processing guarantees and subscription positions as Pulsar's
+// FunctionDetails numbers them in InstanceConf.
+const (
+	GuaranteeAtLeastOnce     = 0
+	GuaranteeAtMostOnce      = 1
+	GuaranteeEffectivelyOnce = 2
+	GuaranteeManual          = 3
+	PositionLatest           = 0
+	PositionEarliest         = 1
+	// RuntimeGo is Pulsar's FunctionDetails.Runtime number of Go.
+	RuntimeGo = 3
+)
+
+// listen is the address of /metrics: the -listen flag's when given, else
+// every interface on the metrics port, as Pulsar's Go instance serves it.
+func (c InstanceConf) listen(flag string) string {
+	if flag == "" && c.MetricsPort > 0 {
+		return ":" + strconv.Itoa(c.MetricsPort)
+	}
+	return flag
 }
 
 // parseInstanceConf reads -instance-conf; "" is no configuration.
-func parseInstanceConf(s string) (instanceConf, error) {
-	var c instanceConf
+func parseInstanceConf(s string) (InstanceConf, error) {
+	var c InstanceConf
 	if s == "" {
 		return c, nil
 	}
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
-		return instanceConf{}, fmt.Errorf("-instance-conf is not Pulsar's Go instance configuration: %w", err)
+		return InstanceConf{}, fmt.Errorf("-instance-conf is not Pulsar's Go instance configuration: %w", err)
 	}
 	if c.InstanceID != nil && *c.InstanceID < 0 {
-		return instanceConf{}, fmt.Errorf("-instance-conf: instanceID %d: want a replica index, 0 or more", *c.InstanceID)
+		return InstanceConf{}, fmt.Errorf("-instance-conf: instanceID %d: want a replica index, 0 or more", *c.InstanceID)
 	}
 	return c, nil
 }
 
 // plan is the instance plan the user configuration carries, or nil.
-func (c instanceConf) plan() ([]byte, error) {
+func (c InstanceConf) plan() ([]byte, error) {
 	if c.UserConfig == "" {
 		return nil, nil
 	}
@@ -67,7 +136,7 @@ func (c instanceConf) plan() ([]byte, error) {
 // loadInstance reads the instance plan from, in order: the -plan file, the
 // file $MESHC_INSTANCE_PLAN_FILE names, $MESHC_INSTANCE_PLAN, and the
 // instance configuration's user configuration.
-func loadInstance(file string, getenv func(string) string, readFile func(string) ([]byte, error), conf instanceConf) (*plan.Instance, error) {
+func loadInstance(file string, getenv func(string) string, readFile func(string) ([]byte, error), conf InstanceConf) (*plan.Instance, error) {
 	if file == "" {
 		file = getenv("MESHC_INSTANCE_PLAN_FILE")
 	}
@@ -94,7 +163,7 @@ func loadInstance(file string, getenv func(string) string, readFile func(string)
 // setIndex takes the replica index from $MESHC_INSTANCE_INDEX, else from
 // the instance configuration, else leaves the plan's: a plan shared by all
 // replicas (a Kubernetes ConfigMap) cannot hold each one's index.
-func setIndex(in *plan.Instance, env string, conf instanceConf) error {
+func setIndex(in *plan.Instance, env string, conf InstanceConf) error {
 	switch {
 	case env != "":
 		i, err := strconv.Atoi(env)
@@ -111,7 +180,7 @@ func setIndex(in *plan.Instance, env string, conf instanceConf) error {
 // pulsarURL is where the instance reaches Pulsar: -pulsar-url when given,
 // else $MESHC_PULSAR_URL, else the instance configuration's, else a
 // broker on this machine.
-func pulsarURL(flag, env string, conf instanceConf) string {
+func pulsarURL(flag, env string, conf InstanceConf) string {
 	for _, u := range []string{flag, env, conf.PulsarServiceURL} {
 		if u != "" {
 			return u

@@ -63,17 +63,17 @@ func TestLoadInstance(t *testing.T) {
 	for _, tc := range []struct {
 		name, flag string
 		env        map[string]string
-		conf       instanceConf
+		conf       InstanceConf
 		want, err  string
 	}{
 		{name: "flag first", flag: "/flag.json", env: map[string]string{"MESHC_INSTANCE_PLAN_FILE": "/env-file.json"}, want: "from-flag"},
 		{name: "file in the environment", env: map[string]string{"MESHC_INSTANCE_PLAN_FILE": "/env-file.json", "MESHC_INSTANCE_PLAN": planOf("x")}, want: "from-env-file"},
-		{name: "JSON in the environment", env: map[string]string{"MESHC_INSTANCE_PLAN": planOf("from-env")}, conf: instanceConf{UserConfig: userConfig(json.RawMessage(planOf("x")))}, want: "from-env"},
-		{name: "user config object", conf: instanceConf{UserConfig: userConfig(json.RawMessage(planOf("from-conf")))}, want: "from-conf"},
-		{name: "user config string", conf: instanceConf{UserConfig: userConfig(planOf("from-conf-string"))}, want: "from-conf-string"},
+		{name: "JSON in the environment", env: map[string]string{"MESHC_INSTANCE_PLAN": planOf("from-env")}, conf: InstanceConf{UserConfig: userConfig(json.RawMessage(planOf("x")))}, want: "from-env"},
+		{name: "user config object", conf: InstanceConf{UserConfig: userConfig(json.RawMessage(planOf("from-conf")))}, want: "from-conf"},
+		{name: "user config string", conf: InstanceConf{UserConfig: userConfig(planOf("from-conf-string"))}, want: "from-conf-string"},
 		{name: "missing file", flag: "/nowhere.json", err: "reading the instance plan"},
-		{name: "no plan anywhere", conf: instanceConf{UserConfig: `{"a":"b"}`}, err: "no instance plan"},
-		{name: "user config not an object", conf: instanceConf{UserConfig: `[1]`}, err: "userConfig is not a JSON object"},
+		{name: "no plan anywhere", conf: InstanceConf{UserConfig: `{"a":"b"}`}, err: "no instance plan"},
+		{name: "user config not an object", conf: InstanceConf{UserConfig: `[1]`}, err: "userConfig is not a JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in, err := loadInstance(tc.flag, func(k string) string { return tc.env[k] }, readFile, tc.conf)
@@ -94,10 +94,10 @@ func TestLoadInstance(t *testing.T) {
 }
 
 func TestPulsarURL(t *testing.T) {
-	conf := instanceConf{PulsarServiceURL: "pulsar://conf:6650"}
+	conf := InstanceConf{PulsarServiceURL: "pulsar://conf:6650"}
 	for _, tc := range []struct {
 		flag, env string
-		conf      instanceConf
+		conf      InstanceConf
 		want      string
 	}{
 		{want: defaultPulsarURL},
@@ -113,16 +113,28 @@ func TestPulsarURL(t *testing.T) {
 
 // TestInstanceConfOfTheOperator reads the configuration the Function Mesh
 // operator (v0.27.2) writes for a Go function, as its bash line hands it
-// over: the fields meshc takes are found among the rest.
+// over: every field is read, and the metrics port is where /metrics is
+// served without -listen.
 func TestInstanceConfOfTheOperator(t *testing.T) {
 	const operator = `{"pulsarServiceURL":"pulsar://10.0.0.1:6650","instanceID":2,"funcID":"2-0d6f","funcVersion":"0","maxBufTuples":100,"port":9093,"clusterName":"kubernetes","tenant":"public","nameSpace":"default","name":"split","logTopic":"","processingGuarantees":1,"secretsMap":"","runtime":3,"autoAck":true,"parallelism":2,"subscriptionType":0,"timeoutMs":0,"subscriptionName":"wordcount-split","cleanupSubscription":false,"sourceSpecsTopic":"persistent://public/default/sentences","sourceSchemaType":"","isRegexPatternSubscription":false,"receiverQueueSize":0,"sinkSpecsTopic":"persistent://public/default/words","sinkSchemaType":"","cpu":0,"ram":134217728,"disk":0,"maxMessageRetries":3,"deadLetterTopic":"","expectedHealthCheckInterval":-1,"userConfig":"{}","metricsPort":9094}`
 	conf, err := parseInstanceConf(operator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := instanceConf{PulsarServiceURL: "pulsar://10.0.0.1:6650", InstanceID: ptrTo(2), Tenant: "public", Namespace: "default", Name: "split", UserConfig: "{}"}
+	want := InstanceConf{PulsarServiceURL: "pulsar://10.0.0.1:6650", InstanceID: ptrTo(2), FuncID: "2-0d6f", FuncVersion: "0",
+		MaxBufTuples: 100, Port: 9093, ClusterName: "kubernetes", Tenant: "public", Namespace: "default", Name: "split",
+		ProcessingGuarantees: GuaranteeAtMostOnce, Runtime: RuntimeGo, AutoAck: true, Parallelism: 2,
+		SubscriptionName: "wordcount-split", SourceSpecTopic: "persistent://public/default/sentences",
+		SinkSpecTopic: "persistent://public/default/words", RAM: 134217728, MaxMessageRetries: 3,
+		ExpectedHealthCheckInterval: -1, UserConfig: "{}", MetricsPort: 9094}
 	if diff := cmp.Diff(want, conf); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := conf.listen(""); got != ":9094" {
+		t.Errorf("listen without -listen = %q, want :9094", got)
+	}
+	if got := conf.listen("127.0.0.1:1"); got != "127.0.0.1:1" {
+		t.Errorf("listen with -listen = %q, want the flag's", got)
 	}
 	if p, err := conf.plan(); p != nil || err != nil {
 		t.Errorf("plan() = %q, %v; want none", p, err)

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"log/slog"
@@ -21,7 +22,8 @@ import (
 // Pulsar's Functions worker and the Function Mesh operator start a Go
 // function with -instance-conf, Pulsar's Go instance configuration: its
 // instanceID is the replica index, its pulsarServiceURL the broker, and
-// its userConfig may carry the plan (UserConfigPlanKey).
+// its userConfig may carry the plan (UserConfigPlanKey), and without
+// -listen it serves /metrics on its metricsPort.
 // Users add their own functions to a registry and call Main with it:
 //
 //	func main() {
@@ -59,9 +61,9 @@ func Main(reg *Registry) {
 		log.Error("did not stop within the grace period; exiting", "grace", *grace)
 		os.Exit(1)
 	}()
-	err = Run(ctx, Options{Plan: in, PulsarURL: pulsar, Connection: ConnectionFromEnv(pulsar), Registry: reg, Logger: log, Listen: *listen,
+	err = Run(ctx, Options{Plan: in, PulsarURL: pulsar, Connection: ConnectionFromEnv(pulsar), Registry: reg, Logger: log, Listen: conf.listen(*listen),
 		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace,
-		Cluster: os.Getenv("MESHC_CLUSTER"), MetricsFile: os.Getenv("MESHC_METRICS_FILE")})
+		Cluster: cmp.Or(os.Getenv("MESHC_CLUSTER"), conf.ClusterName), MetricsFile: os.Getenv("MESHC_METRICS_FILE")})
 	if err != nil {
 		log.Error("instance failed", "error", err)
 		os.Exit(1)
@@ -70,7 +72,7 @@ func Main(reg *Registry) {
 
 // startup reads the instance configuration and the plan, and sets the
 // replica index.
-func startup(planFile, confJSON string) (*plan.Instance, instanceConf, error) {
+func startup(planFile, confJSON string) (*plan.Instance, InstanceConf, error) {
 	conf, err := parseInstanceConf(confJSON)
 	if err != nil {
 		return nil, conf, err

@@ -1,0 +1,310 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+)
+
+// upload is the package part of a register or update: a file already
+// saved by the handler, or a URL.
+type upload struct {
+	file     string // temporary file holding the uploaded package
+	fileName string // its name as the client sent it
+	url      string
+}
+
+// validName is what Pulsar accepts as a tenant, namespace or function
+// name (NamedEntity.checkName).
+var validName = regexp.MustCompile(`^[-=:.\w]+$`)
+
+// checkConfig fills in a FunctionConfig from its path and refuses what
+// Pulsar's worker refuses for a Go function (FunctionConfigUtils.validate,
+// doGolangChecks), with Pulsar's reasons.
+func checkConfig(fc *utils.FunctionConfig, tenant, namespace, name string) error {
+	// The path takes precedence over the configuration, as in Pulsar.
+	fc.Tenant, fc.Namespace, fc.Name = tenant, namespace, name
+	for _, s := range []struct{ what, v string }{{"Tenant", tenant}, {"Namespace", namespace}, {"Function", name}} {
+		if !validName.MatchString(s.v) {
+			return fail(errBadRequest, nil, fmt.Sprintf("%s name %q is invalid: use letters, digits and - = : . _", s.what, s.v))
+		}
+	}
+	if fc.Jar != nil || fc.Py != nil {
+		return fail(errBadRequest, nil, fmt.Sprintf("Function %s cannot be admitted:- this worker runs Go functions only (set go, not jar or py)", name))
+	}
+	fc.Runtime = utils.GoRuntime
+	if fc.Parallelism == 0 {
+		fc.Parallelism = 1
+	}
+	if fc.Parallelism < 0 {
+		return fail(errBadRequest, nil, "Function parallelism must be a positive number")
+	}
+	if fc.ProcessingGuarantees == "" {
+		fc.ProcessingGuarantees = atLeastOnce
+	}
+	if _, ok := guaranteeNumber[fc.ProcessingGuarantees]; !ok {
+		return fail(errBadRequest, nil, fmt.Sprintf("Invalid processingGuarantees %q: use ATLEAST_ONCE, ATMOST_ONCE, EFFECTIVELY_ONCE or MANUAL", fc.ProcessingGuarantees))
+	}
+	specs := inputSpecs(fc)
+	if len(specs) == 0 {
+		return fail(errBadRequest, nil, "No input topic(s) specified for the function")
+	}
+	if _, clash := specs[fc.Output]; clash && fc.Output != "" {
+		return fail(errBadRequest, nil, fmt.Sprintf("Output topic %s is also being used as an input topic (topics must be one or the other)", fc.Output))
+	}
+	switch {
+	case fc.ProcessingGuarantees == effectivelyOnce:
+		return fail(errBadRequest, nil, "Effectively-once processing guarantees not yet supported in Go function")
+	case fc.WindowConfig != nil:
+		return fail(errBadRequest, nil, "Windowing is not supported in Go function yet")
+	case fc.MaxMessageRetries != nil && *fc.MaxMessageRetries >= 0:
+		return fail(errBadRequest, nil, "Message retries not yet supported in Go function")
+	case fc.RetainKeyOrdering:
+		return fail(errBadRequest, nil, "Retain Key Orderering not yet supported in Go function")
+	case fc.TimeoutMs != nil && *fc.TimeoutMs <= 0:
+		return fail(errBadRequest, nil, "Message timeout must be positive")
+	}
+	return nil
+}
+
+// register adds a function and starts its instances (Pulsar's
+// registerFunction): 400 when it exists or its configuration or package
+// is refused.
+func (w *Worker) register(ctx context.Context, fc utils.FunctionConfig, up upload) error {
+	if err := checkConfig(&fc, fc.Tenant, fc.Namespace, fc.Name); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if _, ok := w.funcs[fqfn(fc.Tenant, fc.Namespace, fc.Name)]; ok {
+		return fail(errBadRequest, nil, fmt.Sprintf("Function %s already exists", fc.Name))
+	}
+	if up.file == "" && up.url == "" {
+		return fail(errBadRequest, nil, "Function Package is not provided")
+	}
+	r := &record{Config: fc, FunctionID: newID(), CreateTime: time.Now().UnixMilli()}
+	if err := w.placePackage(ctx, r, up); err != nil {
+		return err
+	}
+	f := &function{rec: r}
+	w.funcs[r.fqfn()] = f
+	if err := w.save(); err != nil {
+		delete(w.funcs, r.fqfn())
+		return err
+	}
+	w.log.Info("function registered", "function", r.fqfn(), "parallelism", fc.Parallelism)
+	return w.startInstances(f)
+}
+
+// update replaces a function's configuration, and its package when one
+// comes, and restarts its instances (Pulsar's updateFunction): 400 when
+// there is no such function or nothing changes.
+func (w *Worker) update(ctx context.Context, fc utils.FunctionConfig, up upload) error {
+	if err := checkConfig(&fc, fc.Tenant, fc.Namespace, fc.Name); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	f, ok := w.funcs[fqfn(fc.Tenant, fc.Namespace, fc.Name)]
+	if !ok {
+		return fail(errBadRequest, nil, fmt.Sprintf("Function %s doesn't exist", fc.Name))
+	}
+	old := f.rec
+	if up.file == "" && up.url == "" && sameConfig(old.Config, fc) {
+		return fail(errBadRequest, nil, "Update contains no change")
+	}
+	r := &record{Config: fc, FunctionID: old.FunctionID, Version: old.Version + 1, CreateTime: old.CreateTime,
+		Package: old.Package, PackageURL: old.PackageURL, Stopped: old.Stopped}
+	if up.file != "" || up.url != "" {
+		if err := w.placePackage(ctx, r, up); err != nil {
+			return err
+		}
+	}
+	haltAll(f.instances)
+	f.rec = r
+	if err := w.save(); err != nil {
+		return err
+	}
+	if r.Package != old.Package {
+		removeOtherPackages(filepath.Dir(r.Package), r.Package)
+	}
+	w.log.Info("function updated", "function", r.fqfn(), "version", r.Version)
+	return w.startInstances(f)
+}
+
+func sameConfig(a, b utils.FunctionConfig) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// placePackage stores the package of r's version from up and sets
+// r.Package.
+func (w *Worker) placePackage(ctx context.Context, r *record, up upload) error {
+	dir := w.packageDir(r)
+	if up.url != "" {
+		body, name, err := openPackageURL(ctx, up.url)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		path, err := storePackage(dir, r.Version, name, body, w.opts.MaxPackageBytes)
+		if err != nil {
+			return err
+		}
+		r.Package, r.PackageURL = path, up.url
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("storing the package: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%d-%s", r.Version, filepath.Base(up.fileName)))
+	if err := os.Rename(up.file, path); err != nil {
+		return fmt.Errorf("storing the package: %w", err)
+	}
+	r.Package, r.PackageURL = path, ""
+	return nil
+}
+
+// deregister stops a function's instances and removes it, its package and,
+// when its configuration says cleanupSubscription, its subscriptions
+// (Pulsar's deregisterFunction).
+func (w *Worker) deregister(ctx context.Context, tenant, namespace, name string) error {
+	w.mu.Lock()
+	f, err := w.lookup(tenant, namespace, name)
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	delete(w.funcs, f.rec.fqfn())
+	err = w.save()
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	haltAll(f.instances)
+	os.RemoveAll(w.packageDir(f.rec))
+	w.log.Info("function deleted", "function", f.rec.fqfn())
+	if f.rec.Config.CleanupSubscription {
+		return w.removeSubscriptions(ctx, f.rec)
+	}
+	return nil
+}
+
+// subscription is the name a function's instances subscribe with: its
+// subName, else its fully qualified name, as in Pulsar.
+func subscription(fc *utils.FunctionConfig) string {
+	if fc.SubName != "" {
+		return fc.SubName
+	}
+	return fqfn(fc.Tenant, fc.Namespace, fc.Name)
+}
+
+// get returns a function's configuration.
+func (w *Worker) get(tenant, namespace, name string) (utils.FunctionConfig, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, err := w.lookup(tenant, namespace, name)
+	if err != nil {
+		return utils.FunctionConfig{}, err
+	}
+	return f.rec.Config, nil
+}
+
+// list names the functions of a namespace.
+func (w *Worker) list(tenant, namespace string) ([]string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, f := range w.funcs {
+		if f.rec.Config.Tenant == tenant && f.rec.Config.Namespace == namespace {
+			out = append(out, f.rec.Config.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// instanceAction is start, stop or restart, on one instance or (id < 0)
+// on all of them.
+type instanceAction string
+
+const (
+	actionStart   instanceAction = "start"
+	actionStop    instanceAction = "stop"
+	actionRestart instanceAction = "restart"
+)
+
+// act starts, stops or restarts instances of a function; stopped ones stay
+// stopped across a restart of the worker.
+func (w *Worker) act(tenant, namespace, name string, id int, action instanceAction) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, err := w.lookup(tenant, namespace, name)
+	if err != nil {
+		return err
+	}
+	ids, err := f.ids(id)
+	if err != nil {
+		return err
+	}
+	for _, i := range ids {
+		in := f.instances[i]
+		if action != actionStart && in != nil {
+			in.halt()
+			f.instances[i] = nil
+		}
+		f.rec.Stopped = slices.DeleteFunc(f.rec.Stopped, func(s int) bool { return s == i })
+		if action == actionStop {
+			f.rec.Stopped = append(f.rec.Stopped, i)
+			continue
+		}
+		if f.instances[i] == nil {
+			if err := w.startInstance(f, i); err != nil {
+				return err
+			}
+		}
+	}
+	sort.Ints(f.rec.Stopped)
+	return w.save()
+}
+
+// ids are the instance ids an action on id means: all for id < 0.
+func (f *function) ids(id int) ([]int, error) {
+	if id >= len(f.instances) {
+		return nil, fail(errNotFound, nil, fmt.Sprintf("Function instance %d of %s doesn't exist: instances are 0 to %d", id, f.rec.Config.Name, len(f.instances)-1))
+	}
+	if id >= 0 {
+		return []int{id}, nil
+	}
+	out := make([]int, len(f.instances))
+	for i := range out {
+		out[i] = i
+	}
+	return out, nil
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
