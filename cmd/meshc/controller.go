@@ -24,10 +24,11 @@ type controller interface {
 
 // target is where a lifecycle command finds the mesh it manages.
 type target struct {
-	Backend string // "local" (a mesh started by meshc run), "nomad" or "kubernetes"
+	Backend string // "local" (a mesh started by meshc run), "nomad", "kubernetes" or "pulsar"
 	Addr    string // the backend's address; "" means its default
 	Mesh    string // the mesh's name
 	Kube    kubeFlags
+	Pulsar  pulsarTarget // pulsar: the worker, tenant and credentials
 }
 
 // controllers opens a controller per backend name. Each backend's file

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshc/meshc/backends/pulsarworker"
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
@@ -24,6 +25,10 @@ type deployOptions struct {
 	DryRun  bool          // show the scheduler's plan only
 	Timeout time.Duration // how long to wait for health; 0 means the backend's
 	Kube    kubeFlags     // kubernetes: which cluster, namespace and whether to force
+	// pulsar: the Functions worker's admin URL, a URL it fetches the
+	// package from instead of an upload, and the credentials to use.
+	AdminURL, PackageURL string
+	Secure               secureFlags
 }
 
 // deployers deploy a plan, by backend name. Each backend's file adds its
@@ -53,6 +58,15 @@ rolled out, naming pods that cannot start (ImagePullBackOff, CrashLoopBackOff,
 Unschedulable, with their events and last log lines); --dry-run shows a server-side
 dry-run diff.
 
+On a Pulsar Functions worker (--backend pulsar, at --admin-url, else the mesh's
+admin_url) it creates the tenant and namespace if missing and registers each function,
+source and sink as a Pulsar Function of the Go runtime, the instance binary (--binary,
+default meshrt) uploaded as its package or fetched by the worker from --package-url,
+with the mesh's pulsar credentials (each secret by its --pulsar-* flag). It prints what
+changes, function by function, updates only those whose plan or package changed,
+deletes those the mesh no longer holds with their subscriptions, and waits until every
+instance runs; when a call fails, it says which components are in which state.
+
 Only the instances of components whose plan hash changed restart; a change of
 replicas adds or removes instances. Counts an autoscaler chose within min_replicas
 and max_replicas are kept.`,
@@ -81,16 +95,19 @@ and max_replicas are kept.`,
 	}
 	pf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&backend, "backend", "", "the scheduler to deploy to: kubernetes or nomad")
+	f.StringVar(&backend, "backend", "", "the scheduler to deploy to: kubernetes, nomad or pulsar (a Pulsar Functions worker)")
 	f.StringVar(&o.Addr, "addr", "", "the scheduler's address (nomad: default $NOMAD_ADDR or http://127.0.0.1:4646)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show the scheduler's plan and change nothing")
 	f.DurationVar(&o.Timeout, "timeout", 0, "how long to wait for healthy instances (default: the backend's deadline)")
 	f.StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")
 	f.StringVar(&o.Driver, "driver", "raw_exec", "nomad: the task driver, raw_exec, exec or docker")
-	f.StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image (default: the plan's, meshrt)")
+	f.StringVar(&o.Binary, "binary", "", "the instance binary: its path on Nomad's nodes or in the image, or the file uploaded to a Pulsar Functions worker (default: the plan's, meshrt)")
 	f.StringVar(&o.Artifact, "artifact", "", "nomad: a URL the nodes download the instance binary from")
 	f.StringVar(&o.Image, "image", "", "the instance container image, for Kubernetes and Nomad's docker driver (default: the plan's)")
 	f.StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
+	f.StringVar(&o.AdminURL, "admin-url", "", "pulsar: the Functions worker's admin (web service) URL (default: the mesh's admin_url, else --addr, else "+pulsarworker.DefaultAdminURL+")")
+	f.StringVar(&o.PackageURL, "package-url", "", "pulsar: a URL the worker fetches the instance binary from (http://, https://, file://, function://) instead of an upload of --binary")
+	o.Secure.register(cmd)
 	o.Kube.register(cmd)
 	f.BoolVar(&o.CreateNamespace, "create-namespace", false, "kubernetes: create the namespace too")
 	return cmd

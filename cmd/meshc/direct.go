@@ -198,6 +198,9 @@ const stateTimeout = time.Minute
 // trigger sends a value to a function, through Pulsar when the flags name
 // one, else through the local run's control API.
 func trigger(cmd *cobra.Command, tf *targetFlags, pf *pulsarFlags, name, topic, value string, timeout time.Duration) (local.TriggerResult, error) {
+	if tf.Backend == pulsarBackend {
+		return pulsarTrigger(cmd, tf, name, topic, value, timeout)
+	}
 	if pf.set() {
 		sent, outs, err := pf.trigger(cmd, name, topic, value, timeout)
 		return local.TriggerResult{Sent: sent, Outputs: outs}, err

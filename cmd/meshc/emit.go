@@ -98,7 +98,7 @@ standard output, one stream, for kubectl apply -f -.`,
 		},
 	}
 	pf.register(cmd)
-	cmd.Flags().StringVar(&backend, "backend", "", "the scheduler to emit for: kubernetes or nomad")
+	cmd.Flags().StringVar(&backend, "backend", "", "the scheduler to emit for: kubernetes, nomad or pulsar (each function's FunctionConfig, NAME.json)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the folder to write into, or - for one YAML stream on standard output")
 	cmd.Flags().StringVar(&o.Flavour, "flavour", "plain", "kubernetes: plain (Deployments and friends) or functionmesh (the operator's custom resources)")
 	cmd.Flags().StringVar(&o.PulsarURL, "pulsar-url", "", "the Pulsar service URL instances connect to (default: the backend's)")

@@ -23,7 +23,7 @@ func (k *kubeFlags) register(cmd *cobra.Command) {
 	f.StringVar(&k.Kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig (default $KUBECONFIG, else ~/.kube/config)")
 	f.StringVar(&k.Context, "context", "", "kubernetes: the kubeconfig context (default its current one)")
 	if f.Lookup("namespace") == nil {
-		f.StringVar(&k.Namespace, "namespace", "", "kubernetes: the namespace (default the context's)")
+		f.StringVar(&k.Namespace, "namespace", "", "kubernetes: the namespace (default the context's); pulsar: the mesh's namespace (default: default)")
 	}
 	if cmd.Name() == "deploy" {
 		f.BoolVar(&k.ForceConflicts, "force-conflicts", false, "kubernetes: take over fields another field manager owns")

@@ -52,6 +52,7 @@ func (tf *targetFlags) register(cmd *cobra.Command, withBackend bool) {
 	cmd.Flags().StringVar(&tf.Mesh, "mesh", "", "the mesh's name (default: the only one running)")
 	if withBackend {
 		tf.Kube.register(cmd)
+		tf.registerPulsar(cmd, nil)
 	}
 	cmd.Flags().StringVar(&tf.Addr, "addr", "", "the backend's address (local: the control API's host:port; default: found from --mesh)")
 }
@@ -156,6 +157,7 @@ func newDeleteCmd() *cobra.Command {
 		},
 	}
 	tf.register(cmd, true)
+	cmd.Flags().BoolVar(&tf.Pulsar.KeepSubscriptions, "keep-subscriptions", false, "pulsar: keep the subscriptions the mesh's functions read through (their backlogs stay)")
 	return cmd
 }
 
@@ -163,9 +165,12 @@ func newListCmd() *cobra.Command {
 	var tf targetFlags
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the functions, sources and sinks of a running local mesh",
+		Short: "List the functions, sources and sinks of a running local mesh, or of one on a Functions worker",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tf.Backend == pulsarBackend {
+				return pulsarList(cmd, &tf)
+			}
 			c, err := tf.client()
 			if err != nil {
 				return err
@@ -187,6 +192,7 @@ func newListCmd() *cobra.Command {
 		},
 	}
 	tf.register(cmd, false)
+	tf.registerPulsar(cmd, nil)
 	return cmd
 }
 
@@ -197,6 +203,9 @@ func newGetCmd() *cobra.Command {
 		Short: "Print a function's, source's or sink's plan, as a running local mesh runs it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tf.Backend == pulsarBackend {
+				return pulsarGet(cmd, &tf, args[0])
+			}
 			c, err := tf.client()
 			if err != nil {
 				return err
@@ -217,6 +226,7 @@ func newGetCmd() *cobra.Command {
 		},
 	}
 	tf.register(cmd, false)
+	tf.registerPulsar(cmd, nil)
 	return cmd
 }
 
@@ -295,6 +305,7 @@ With --pulsar-url and --plan it reaches a mesh deployed on any backend.`,
 	}
 	tf.register(cmd, false)
 	pf.register(cmd)
+	tf.registerPulsar(cmd, &pf.secure)
 	cmd.Flags().StringVar(&value, "value", "", "the value to send, as text")
 	cmd.Flags().StringVar(&topic, "topic", "", "the input topic to send to (default: the function's first)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for output")
@@ -314,7 +325,9 @@ the state of a mesh deployed on any backend.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var st direct.State
 			var err error
-			if pf.set() {
+			if tf.Backend == pulsarBackend {
+				st, err = pulsarQueryState(cmd, &tf, args[0], args[1])
+			} else if pf.set() {
 				st, err = pf.queryState(cmd, args[0], args[1])
 			} else {
 				var c *local.Client
@@ -333,6 +346,7 @@ the state of a mesh deployed on any backend.`,
 	}
 	tf.register(cmd, false)
 	pf.register(cmd)
+	tf.registerPulsar(cmd, &pf.secure)
 	return cmd
 }
 
@@ -354,7 +368,11 @@ whose running instances take the value up within moments (one handling a message
 the same key at that moment may write over it).`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if pf.set() {
+			if tf.Backend == pulsarBackend {
+				if err := pulsarPutState(cmd, &tf, args[0], args[1], args[2], counter); err != nil {
+					return err
+				}
+			} else if pf.set() {
 				if err := pf.putState(cmd, args[0], args[1], args[2], counter); err != nil {
 					return err
 				}
@@ -373,6 +391,7 @@ the same key at that moment may write over it).`,
 	}
 	tf.register(cmd, false)
 	pf.register(cmd)
+	tf.registerPulsar(cmd, &pf.secure)
 	cmd.Flags().BoolVar(&counter, "counter", false, "set a counter (VALUE is an integer)")
 	return cmd
 }
@@ -399,6 +418,9 @@ stopped with meshc stop is still followed, and shows its lines once started agai
 			if opts.Tail < local.AllLines {
 				return usageErrorf("--tail %d: give a number of lines, or %d for all", opts.Tail, local.AllLines)
 			}
+			if tf.Backend == pulsarBackend {
+				return pulsarLogs(cmd, &tf, args[0], opts)
+			}
 			c, err := tf.client()
 			if err != nil {
 				return err
@@ -412,6 +434,7 @@ stopped with meshc stop is still followed, and shows its lines once started agai
 		},
 	}
 	tf.register(cmd, false)
+	tf.registerPulsar(cmd, nil)
 	cmd.Flags().IntVar(&opts.Tail, "tail", local.AllLines, "print only the last N lines of each instance's log (-1: all)")
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "keep printing lines as they are written, until Ctrl-C or the run ends")
 	return cmd
