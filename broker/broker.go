@@ -56,6 +56,8 @@ type Broker struct {
 	acceptErrors atomic.Int64
 	perHost      map[string]int // connections by client address, under mu
 	refused      atomic.Int64   // connections over a limit
+	queued       atomic.Int64   // bytes queued for clients and not yet read by them, all connections
+	slowCut      atomic.Int64   // connections closed for not reading
 }
 
 // New checks cfg and returns a broker that is not yet listening.
@@ -311,6 +313,14 @@ func (b *Broker) overLimit(c *conn) string {
 	}
 	return ""
 }
+
+// QueuedBytes is how many bytes of replies and messages wait for clients
+// to read them, over all connections.
+func (b *Broker) QueuedBytes() int64 { return b.queued.Load() }
+
+// SlowReadersClosed is how many connections were closed because their
+// client read nothing for Config.WriteTimeout.
+func (b *Broker) SlowReadersClosed() int64 { return b.slowCut.Load() }
 
 // RefusedConnections is how many connections were closed at once for
 // being over a limit.

@@ -20,7 +20,14 @@ import (
 const (
 	serverVersion   = "meshc-broker"
 	protocolVersion = 20
+	// writeChunk is the most written in one call, each within
+	// Config.WriteTimeout: a slow but reading client is not cut for the
+	// size of a burst.
+	writeChunk = 256 << 10
 )
+
+// errSlowReader closes a connection whose client stopped reading.
+var errSlowReader = errors.New("slow reader")
 
 type producer struct {
 	id    uint64
@@ -42,12 +49,16 @@ type conn struct {
 	// for the keep-alive.
 	lastRead atomic.Int64
 
-	wmu     sync.Mutex
-	out     []byte
-	closed  bool
-	stuck   bool       // the writer gave up: nothing queued will be sent
-	drained *sync.Cond // on wmu: out was handed to the writer
+	wmu      sync.Mutex
+	out      []byte
+	closed   bool
+	stuck    bool       // the writer gave up: nothing queued will be sent
+	drained  *sync.Cond // on wmu: the writer wrote some
+	inflight int        // bytes taken by the writer, not yet written
+	// pending is len(out)+inflight, readable without wmu; paused says a
+	// dispatch found it over the limits and waits for the writer.
 	pending atomic.Int64
+	paused  atomic.Bool
 	flushCh chan struct{}
 	done    chan struct{}
 
@@ -123,25 +134,46 @@ func (c *conn) readLoop() error {
 	}
 }
 
-// waitForReader blocks while more than MaxPendingBytesPerConn wait for the
-// client to read them: a client that sends without reading its replies is
-// slowed to the pace at which it reads, instead of growing the broker's
-// memory.
+// waitForReader blocks while the connection's output is over its limits
+// (see over): a client that sends without reading its replies is slowed to
+// the pace at which it reads, instead of growing the broker's memory.
 func (c *conn) waitForReader() {
-	if !c.backlogged() {
+	if !c.over() {
 		return
 	}
+	c.signal() // receipts may be held back for the rest of a burst
 	c.wmu.Lock()
-	for len(c.out) > c.b.cfg.MaxPendingBytesPerConn && !c.stuck {
+	for c.over() && !c.stuck {
 		c.drained.Wait()
 	}
 	c.wmu.Unlock()
 }
 
-// backlogged reports more output queued than the limit; dispatch to the
-// connection's consumers pauses until the writer takes it.
+// over reports output the client has not read beyond what the broker
+// allows: more than MaxPendingBytesPerConn on this connection, or any at
+// all while every connection together holds more than MaxPendingBytes.
+func (c *conn) over() bool {
+	n := c.pending.Load()
+	return n > int64(c.b.cfg.MaxPendingBytesPerConn) || (n > 0 && c.b.queued.Load() > c.b.cfg.MaxPendingBytes)
+}
+
+// backlogged reports output over the limits; dispatch to the connection's
+// consumers pauses, and the writer wakes them once it has written some.
 func (c *conn) backlogged() bool {
-	return c.pending.Load() > int64(c.b.cfg.MaxPendingBytesPerConn)
+	if !c.over() {
+		return false
+	}
+	// Said before looking again, so a writer that drains in between
+	// either sees it and wakes the consumers, or is seen here.
+	c.paused.Store(true)
+	return c.over()
+}
+
+// setQueuedLocked records the bytes queued and being written, for the
+// connection and the broker: wmu is held.
+func (c *conn) setQueuedLocked() {
+	n := int64(len(c.out) + c.inflight)
+	c.b.queued.Add(n - c.pending.Swap(n))
 }
 
 func (c *conn) writeLoop() {
@@ -155,19 +187,11 @@ func (c *conn) writeLoop() {
 		c.wmu.Lock()
 		buf := c.out
 		c.out = spare[:0]
-		c.pending.Store(0)
-		c.drained.Broadcast()
+		c.inflight = len(buf)
 		c.wmu.Unlock()
-		if len(buf) > c.b.cfg.MaxPendingBytesPerConn {
-			c.wakeConsumers()
-		}
 		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.wmu.Lock()
-				c.stuck = true
-				c.drained.Broadcast()
-				c.wmu.Unlock()
-				c.nc.Close()
+			if err := c.write(buf); err != nil {
+				c.giveUp(err)
 				return
 			}
 		}
@@ -176,6 +200,48 @@ func (c *conn) writeLoop() {
 			spare = nil // do not keep a burst's buffer for good
 		}
 	}
+}
+
+// write writes buf a chunk at a time, each within WriteTimeout, and counts
+// what has gone out after each chunk so waiting reads and dispatch resume.
+func (c *conn) write(buf []byte) error {
+	for len(buf) > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.WriteTimeout))
+		n, err := c.nc.Write(buf[:min(len(buf), writeChunk)])
+		buf = buf[n:]
+		c.wmu.Lock()
+		c.inflight -= n
+		c.setQueuedLocked()
+		c.drained.Broadcast()
+		c.wmu.Unlock()
+		if c.paused.Swap(false) {
+			c.wakeConsumers()
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.b.slowCut.Add(1)
+			return fmt.Errorf("%w: the client read nothing for %s with %d bytes waiting for it", errSlowReader, c.b.cfg.WriteTimeout, len(buf)+int(c.pending.Load()))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// giveUp ends writing: nothing queued will be sent, and the connection is
+// closed, which ends its read loop and hands its consumers' messages back.
+func (c *conn) giveUp(err error) {
+	if errors.Is(err, errSlowReader) {
+		c.log.Warn("closing connection", "reason", err)
+	}
+	c.wmu.Lock()
+	c.stuck = true
+	c.inflight = 0
+	c.setQueuedLocked()
+	c.drained.Broadcast()
+	c.wmu.Unlock()
+	c.nc.Close()
 }
 
 // wakeConsumers lets dispatch resume for the connection's consumers.
@@ -206,7 +272,7 @@ func (c *conn) send(cmd *wire.BaseCommand) {
 		if err != nil {
 			c.log.Error("dropping reply", "err", err)
 		}
-		c.pending.Store(int64(len(c.out)))
+		c.setQueuedLocked()
 	}
 	c.wmu.Unlock()
 	c.signal()
@@ -216,7 +282,7 @@ func (c *conn) queueMessage(consumerID uint64, id wire.MessageID, redeliveries, 
 	c.wmu.Lock()
 	if !c.closed {
 		c.out = wire.AppendMessage(c.out, consumerID, id, redeliveries, checksum, data)
-		c.pending.Store(int64(len(c.out)))
+		c.setQueuedLocked()
 	}
 	c.wmu.Unlock()
 	c.signal()
@@ -245,7 +311,7 @@ func (c *conn) shutdown() {
 	c.wmu.Lock()
 	c.closed = true
 	c.out = nil
-	c.pending.Store(0)
+	c.setQueuedLocked() // what the writer holds is counted until it gives up
 	c.wmu.Unlock()
 	close(c.done)
 	c.nc.Close()

@@ -125,7 +125,7 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 		c.wmu.Lock()
 		if !c.closed {
 			c.out = wire.AppendSendReceipt(c.out, pid, seq, max(highest, seq), id)
-			c.pending.Store(int64(len(c.out)))
+			c.setQueuedLocked()
 		}
 		c.wmu.Unlock()
 		if async.Load() {
