@@ -1,0 +1,240 @@
+package meshtest
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/lang"
+	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/planner/plan"
+)
+
+// DefaultTimeout bounds a case that sets no timeout of its own: the time
+// from its first message sent to its last function settled.
+const DefaultTimeout = 60 * time.Second
+
+// MeshFor names the mesh file a test file tests: NAME.mesh beside
+// NAME.meshtest.
+func MeshFor(testFile string) string {
+	return strings.TrimSuffix(testFile, lang.TestExt) + ".mesh"
+}
+
+// Load reads a test file and the mesh beside it and checks every case
+// against the mesh: topics, values, parameters and functions. All the
+// problems found come back at once as a *LoadError; nothing runs.
+func Load(path string) (*Suite, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Suite{File: path, Mesh: MeshFor(path), Sources: lang.Sources{path: src}}
+	f, diags := lang.ParseTests(path, src)
+	if diags.HasErrors() {
+		return nil, &LoadError{Sources: s.Sources, Diags: diags}
+	}
+	meshSrc, err := os.ReadFile(s.Mesh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: write the mesh as %s, or name the test file after its mesh: %w", path, ErrNoMesh, s.Mesh, err)
+	}
+	s.Sources[s.Mesh] = meshSrc
+	mf, diags := lang.Parse(s.Mesh, meshSrc)
+	if diags.HasErrors() {
+		return nil, &LoadError{Sources: s.Sources, Diags: diags}
+	}
+	l := &loader{suite: s, mesh: mf, params: declaredParams(mf)}
+	seen := map[string]lang.Pos{}
+	for _, d := range f.Decls {
+		t := d.(*lang.Test)
+		if first, dup := seen[t.Name.Name]; dup {
+			l.errorf(t.Name.Span, "a second test named %s", t.Name.Name).WithHint("the first is at %d:%d; give each case its own name", first.Line, first.Column)
+			continue
+		}
+		seen[t.Name.Name] = t.Name.Pos
+		if c := l.testCase(t); c != nil {
+			s.Cases = append(s.Cases, c)
+		}
+	}
+	if l.diags.HasErrors() {
+		l.diags.Sort()
+		return nil, &LoadError{Sources: s.Sources, Diags: l.diags}
+	}
+	return s, nil
+}
+
+type loader struct {
+	suite  *Suite
+	mesh   *lang.File
+	params map[string]string // declared: name -> type
+	diags  lang.Diagnostics
+}
+
+func (l *loader) errorf(at lang.Span, format string, args ...any) *lang.Diagnostic {
+	d := lang.Errorf(at.Pos, at.EndPos, format, args...)
+	l.diags = append(l.diags, d)
+	return d
+}
+
+func declaredParams(f *lang.File) map[string]string {
+	declared := map[string]string{}
+	for _, d := range f.Decls {
+		if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
+			declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+		}
+	}
+	return declared
+}
+
+// caseAttrs are the attributes a test case takes, in SPEC.md's order.
+var caseAttrs = []string{"timeout", "params", "state", "send", "expect", "expect_state", "nothing_else"}
+
+// testCase checks one case; nil when it has errors.
+func (l *loader) testCase(t *lang.Test) *Case {
+	before := len(l.diags)
+	c := &Case{Name: t.Name.Name, Pos: t.Name.Pos, Timeout: DefaultTimeout, Params: map[string]string{}}
+	attrs := map[string]*lang.Attr{}
+	for _, a := range t.Body.Attrs {
+		if !slices.Contains(caseAttrs, a.Key.Name) {
+			l.errorf(a.Key.Span, "unknown test attribute %q", a.Key.Name).WithHint("a test case takes: %s", strings.Join(caseAttrs, ", "))
+			continue
+		}
+		if first, dup := attrs[a.Key.Name]; dup {
+			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Pos.Line, first.Pos.Column)
+			continue
+		}
+		attrs[a.Key.Name] = a
+	}
+	if a := attrs["timeout"]; a != nil {
+		c.Timeout = l.duration(a.Value)
+	}
+	if a := attrs["nothing_else"]; a != nil {
+		c.NothingElse = l.boolean(a.Value)
+	}
+	if a := attrs["params"]; a != nil {
+		l.caseParams(c, a.Value)
+	}
+	if len(l.diags) > before {
+		return nil
+	}
+	c.Plan = l.compile(c, t)
+	if c.Plan == nil {
+		return nil
+	}
+	tc := &topicCheck{loader: l, plan: c.Plan, writers: writers(c.Plan)}
+	if a := attrs["state"]; a != nil {
+		c.State = tc.state(a.Value, "state")
+	}
+	if a := attrs["send"]; a != nil {
+		c.Sends = tc.sends(a.Value)
+	}
+	if a := attrs["expect"]; a != nil {
+		c.Expects = tc.expects(a.Value)
+	}
+	if a := attrs["expect_state"]; a != nil {
+		c.StateWants = tc.state(a.Value, "expect_state")
+	}
+	if len(l.diags) > before {
+		return nil
+	}
+	return c
+}
+
+func (l *loader) duration(v *lang.Value) time.Duration {
+	if v.Duration == nil {
+		l.errorf(v.Span, "want a duration, such as 30s")
+		return 0
+	}
+	d, err := time.ParseDuration(*v.Duration)
+	if err != nil || d <= 0 {
+		l.errorf(v.Span, "want a positive duration, such as 30s")
+	}
+	return d
+}
+
+func (l *loader) boolean(v *lang.Value) bool {
+	if v.Bool == nil {
+		l.errorf(v.Span, "want true or false")
+		return false
+	}
+	return *v.Bool == "true"
+}
+
+// object returns the attributes of an object value, or reports what was
+// wanted instead.
+func (l *loader) object(v *lang.Value, what string) []*lang.Attr {
+	if v.Object == nil {
+		l.errorf(v.Span, "%s takes a block: %s { ... }", what, what)
+		return nil
+	}
+	return v.Object.Attrs
+}
+
+func (l *loader) caseParams(c *Case, v *lang.Value) {
+	for _, a := range l.object(v, "params") {
+		typ, ok := l.params[a.Key.Name]
+		if !ok {
+			names := slices.Sorted(maps.Keys(l.params))
+			l.errorf(a.Key.Span, "mesh %s has no parameter %q", l.meshName(), a.Key.Name).WithHint("it declares: %s", orNone(names))
+			continue
+		}
+		text, ok := literalText(a.Value)
+		if !ok {
+			l.errorf(a.Value.Span, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name)
+			continue
+		}
+		if _, err := compiler.ParseParam(compiler.ParamType(typ), text); err != nil {
+			l.errorf(a.Value.Span, "parameter %s: %v", a.Key.Name, err)
+			continue
+		}
+		c.Params[a.Key.Name] = text
+	}
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (l *loader) meshName() string {
+	for _, d := range l.mesh.Decls {
+		if m, ok := d.(*lang.Mesh); ok {
+			return m.Name.Name
+		}
+	}
+	return filepath.Base(l.suite.Mesh)
+}
+
+// compile compiles the mesh with the case's parameters. The mesh's own
+// errors are reported where they are, and the case's name where it uses
+// them.
+func (l *loader) compile(c *Case, t *lang.Test) *plan.Plan {
+	m, diags := compiler.Compile([]*lang.File{l.mesh}, c.Params)
+	if diags.HasErrors() {
+		l.diags = append(l.diags, diags...)
+		l.errorf(t.Name.Span, "test %s: the mesh %s does not compile with this case's parameters", c.Name, l.suite.Mesh).WithHint("fix the errors above; meshc check %s shows them too", l.suite.Mesh)
+		return nil
+	}
+	return planner.Plan(m, planner.Options{Source: filepath.ToSlash(l.suite.Mesh)})
+}
+
+// literalText is a literal as -p would give it: strings unquoted, other
+// literals as written; false for lists, objects and names.
+func literalText(v *lang.Value) (string, bool) {
+	if v.String != nil {
+		s, err := lang.Unquote(*v.String)
+		return s, err == nil
+	}
+	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
+		if lit != nil {
+			return *lit, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,80 @@
+package meshtest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLoadErrors checks that what a case gets wrong about its mesh is
+// found before anything runs, at its position in the test file.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"unknown topic", `test a { send { sentence = ["x"] } }`,
+			[]string{`1:17: mesh wc has no topic "sentence"`}},
+		{"written by a function", `test a { send { words = ["x"] } }`,
+			[]string{`1:17: topic words is written by function split: a test sends only to topics that sources or the outside write`}},
+		{"value of another type", `test a { send { sentences = [1] } }`,
+			[]string{`1:30: this value does not fit topic sentences (string): cannot encode int64 as string`}},
+		{"record missing a field", `test a { send { numbers = ["1"] } expect { counts = [{ word = "a", cnt = 1 }] } }`,
+			[]string{`1:54: topic counts has records without a field "cnt"`}},
+		{"expect what a source writes", `test a { expect { sentences = ["x"] } }`,
+			[]string{`1:19: nothing in a test writes topic sentences`}},
+		{"expect what nothing writes", `test a { expect { numbers = ["x"] } }`,
+			[]string{`1:19: nothing in a test writes topic numbers`}},
+		{"unknown parameter", `test a { params { replica = 1 } }`,
+			[]string{`1:19: mesh wc has no parameter "replica"`}},
+		{"parameter of another type", `test a { params { replicas = "two" } }`,
+			[]string{`1:30: parameter replicas: want an int, such as 3, found "two"`}},
+		{"state of a stateless function", `test a { state { split = [{ key = "a", counter = 1 }] } }`,
+			[]string{`1:18: mesh wc has no function "split" that keeps state`}},
+		{"key order without keys", `test a { expect { counts { order = key messages = [{ word = "a" }] } } }`,
+			[]string{`1:52: order = key needs the key of every message: write { key = "..." value = ... }`}},
+		{"reason off a dead letter", `test a { expect { parsed { messages = [{ value = 1, reason = "x" }] } } }`,
+			[]string{`1:53: reason is for messages expected on a dead-letter topic, and parsed is none`}},
+		{"unknown attribute", `test a { sned { numbers = ["1"] } }`,
+			[]string{`1:10: unknown test attribute "sned"`}},
+		{"duplicate case", "test a {}\ntest a {}", []string{`2:6: a second test named a`}},
+		{"bad order", `test a { expect { counts { order = random } } }`,
+			[]string{`1:36: order: want exact, any or key`}},
+		{"missing file", `test a { send { numbers { file = "nope.txt" } } }`,
+			[]string{`1:34: reading the messages: open nope.txt: no such file or directory`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := write(t, testMesh, tt.src)
+			_, err := Load(path)
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("want a *LoadError, got %v", err)
+			}
+			var got []string
+			for _, d := range le.Diags {
+				got = append(got, short(fmt.Sprintf("%d:%d: %s", d.Pos.Line, d.Pos.Column, d.Message), path))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestLoadNoMesh checks the error of a test file without its mesh.
+func TestLoadNoMesh(t *testing.T) {
+	path := write(t, testMesh, "test a {}")
+	if _, err := Load(path[:len(path)-len(".meshtest")] + "2.meshtest"); err == nil {
+		t.Fatal("want an error for a missing file")
+	}
+	path2 := path[:len(path)-len("wc.meshtest")] + "other.meshtest"
+	if err := writeFile(path2, "test a {}"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path2); !errors.Is(err, ErrNoMesh) {
+		t.Fatalf("want ErrNoMesh, got %v", err)
+	}
+}
