@@ -91,9 +91,11 @@ type subscription struct {
 	readCompacted bool
 	msgOut        int64
 	bytesOut      int64
-	ahead         []entry // entries read from the disk ahead of readPos
-	aheadFirst    uint64  // the id of ahead[0]
-	readFailed    bool    // the last read of the log failed (logged once)
+	ahead         []entry     // entries read from the disk ahead of readPos
+	aheadFirst    uint64      // the id of ahead[0]
+	readFailed    bool        // the last read of the log failed (logged once)
+	delayed       delayQueue  // entries not to be delivered yet (delayed.go)
+	delayTimer    *time.Timer // wakes dispatch when the first of them is due
 }
 
 func newSubscription(t *topic, name string, typ subType, durable bool, c *storage.Cursor) *subscription {
@@ -329,6 +331,8 @@ func (s *subscription) dispatch() bool {
 		return s.pickKeyed(hashes, blocked), hashes
 	}
 	s.skipDroppedLocked()
+	now := time.Now()
+	s.releaseDueLocked(now)
 	for i := 0; i < len(s.replay) && budget > 0; {
 		id := s.replay[i]
 		if s.isAckedLocked(id) {
@@ -375,6 +379,10 @@ func (s *subscription) dispatch() bool {
 		}
 		if compact != nil && !s.t.visibleCompacted(id, e) {
 			s.ackLocked(id)
+			s.readPos++
+			continue
+		}
+		if s.delayLocked(id, e, now) {
 			s.readPos++
 			continue
 		}
@@ -601,6 +609,7 @@ func (s *subscription) seek(pos uint64) []*consumer {
 	s.holds = map[uint32]*hold{}
 	s.redeliveries = map[uint64]uint32{}
 	s.replay = nil
+	s.stopDelaysLocked()
 	s.dirty = true
 	cs := s.consumers
 	s.consumers = nil

@@ -28,6 +28,7 @@ type entry struct {
 	keyHash     uint32 // of the entry's key: a batch's first message's
 	batched     bool   // an uncompressed batch, whose messages' keys can be read
 	publishTime uint64
+	deliverAt   int64 // unix milliseconds: delayed delivery (delayed.go); 0 for none
 }
 
 type topic struct {
@@ -139,7 +140,7 @@ func newEntry(checksum uint32, data []byte) (entry, wire.MetaSummary, error) {
 	if err != nil {
 		return entry{}, meta, err
 	}
-	e := entry{data: data, checksum: checksum, numMessages: max(meta.NumMessages, 1), publishTime: meta.PublishTime}
+	e := entry{data: data, checksum: checksum, numMessages: max(meta.NumMessages, 1), publishTime: meta.PublishTime, deliverAt: meta.DeliverAtTime}
 	e.keyHash = hashKey(meta.Key())
 	e.batched = meta.Batched && !meta.Compressed && meta.NumMessages > 1
 	return e, meta, nil

@@ -19,6 +19,7 @@ type MetaSummary struct {
 	HighestSequenceID uint64
 	NullValue         bool
 	Compressed        bool
+	DeliverAtTime     int64 // unix milliseconds before which the message is not delivered; 0: at once
 }
 
 // Key is the key that orders and compacts the entry: the ordering key if
@@ -79,6 +80,8 @@ func (m *MetaSummary) setVarint(num protowire.Number, v uint64) {
 		m.Batched = true
 	case 24:
 		m.HighestSequenceID = v
+	case 19:
+		m.DeliverAtTime = int64(v)
 	case 25:
 		m.NullValue = v != 0
 	}
