@@ -85,9 +85,6 @@ func New(opts Options) (*Worker, error) {
 		}
 		w.dir, w.tmp = d, true
 	}
-	if err := os.MkdirAll(w.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("making the Functions worker's directory: %w", err)
-	}
 	return w, nil
 }
 
@@ -95,6 +92,9 @@ func New(opts Options) (*Worker, error) {
 // adminURL, for removing subscriptions) and starts the instances of every
 // function registered before.
 func (w *Worker) Start(serviceURL, adminURL string) error {
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return fmt.Errorf("making the Functions worker's directory: %w", err)
+	}
 	recs, err := loadRecords(w.dir)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshc/meshc/broker"
+	"github.com/meshc/meshc/broker/worker"
 )
 
 func newBrokerCmd() *cobra.Command {
@@ -20,6 +21,7 @@ func newBrokerCmd() *cobra.Command {
 		fsync    string
 		logLevel string
 		grants   []string
+		fw       functionsWorkerFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -85,7 +87,16 @@ certificate (Pulsar's webServicePortTls). With authentication on, admin
 calls need "Authorization: Bearer TOKEN" or a client certificate (401
 otherwise); with authorization on, tenants and namespaces are for
 superusers, topic reads and subscriptions need consume, topic creation and
-compaction produce (403 otherwise).`,
+compaction produce (403 otherwise).
+
+--functions-worker (on by default) makes the broker a one-machine Pulsar
+Functions worker: the admin endpoint serves Pulsar's /admin/v3/functions
+API (pulsar-admin functions, pulsaradmin's Functions with API version v3),
+and each registered Go function's instances run as local processes, started
+as Pulsar's process runtime starts them (PACKAGE -instance-conf JSON). With
+--data the functions, their packages and the instances' logs are kept in
+DIR/functions and run again after a restart. Off, the API answers 503.
+See "The embedded Functions worker" in SPEC.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -102,7 +113,11 @@ compaction produce (403 otherwise).`,
 				return err
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runBroker(cmd, cfg)
+			w, err := fw.attach(&cfg)
+			if err != nil {
+				return err
+			}
+			return runBroker(cmd, cfg, w)
 		},
 	}
 	f := cmd.Flags()
@@ -139,6 +154,7 @@ compaction produce (403 otherwise).`,
 	f.StringArrayVar(&grants, "grant", nil, "ROLE=TENANT/NAMESPACE:ACTIONS, ACTIONS a comma list of produce and consume, * for any (repeatable); turns authorization on")
 	f.StringVar(&cfg.AdminTLSListen, "admin-tls-listen", "", "address of the HTTPS admin endpoint, served with --tls-cert and --tls-key (default: none)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fw.add(f)
 	return cmd
 }
 
@@ -218,7 +234,7 @@ func adminURLs(b *broker.Broker) string {
 }
 
 // runBroker serves until a signal arrives, then shuts down cleanly.
-func runBroker(cmd *cobra.Command, cfg broker.Config) error {
+func runBroker(cmd *cobra.Command, cfg broker.Config, w *worker.Worker) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	b, err := broker.New(cfg)
@@ -228,12 +244,22 @@ func runBroker(cmd *cobra.Command, cfg broker.Config) error {
 	if err := b.Start(context.WithoutCancel(ctx)); err != nil {
 		return &exitError{code: exitFail, err: err}
 	}
+	if w != nil {
+		defer w.Close()
+		if err := w.Start(b.URL(), b.AdminURL()); err != nil {
+			b.Close()
+			return &exitError{code: exitFail, err: fmt.Errorf("functions worker: %w", err)}
+		}
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s", listeningURLs(b))
 	if u := adminURLs(b); u != "" {
 		fmt.Fprintf(cmd.OutOrStdout(), ", admin on %s", u)
 	}
 	fmt.Fprintln(cmd.OutOrStdout())
 	<-ctx.Done()
+	if w != nil {
+		w.Close() // the instances stop before the broker they use
+	}
 	if err := b.Close(); err != nil {
 		return &exitError{code: exitFail, err: fmt.Errorf("shut down broker: %w; data written before the error is kept", err)}
 	}
