@@ -38,15 +38,14 @@ const (
 var wordcountTotals = map[string]int64{"the": 100, "quick": 34, "brown": 34, "fox": 34, "jumps": 33, "over": 33,
 	"lazy": 33, "dog": 66, "sleeps": 33}
 
-// TestNodeDeploysWordcount runs the flagship example on a real node as a
+// nodeDeploysWordcount runs the flagship example on a real node as a
 // user would: meshc image builds its image, which is imported into the
 // node's containerd; meshc broker's embedded broker serves Pulsar on the
 // host; meshc deploy --backend kubernetes applies it and waits for the
 // rollout; every count arrives; a redeploy with another replica count
 // rolls; a bad image fails deploy with the pod's reason; delete removes
 // every object.
-func TestNodeDeploysWordcount(t *testing.T) {
-	n := startNode(t)
+func nodeDeploysWordcount(t *testing.T, n *node) {
 	dir := t.TempDir()
 	meshc := buildStatic(t, dir, "github.com/meshc/meshc/cmd/meshc")
 	tarball := filepath.Join(dir, "wordcount.tar")

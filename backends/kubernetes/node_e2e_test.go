@@ -26,11 +26,24 @@ const (
 	podGoneTimeout  = time.Minute
 )
 
-// TestNodeRunsPods runs a pod on a real node: scheduled, started from an
+// TestNode runs the tests that need a node on one node: a node takes
+// 10-15 s to start, and each test keeps to its own namespace. The Function
+// Mesh tests share one operator, whose webhook port is fixed.
+func TestNode(t *testing.T) {
+	n := startNode(t)
+	t.Run("RunsPods", func(t *testing.T) { nodeRunsPods(t, n) })
+	t.Run("DeploysWordcount", func(t *testing.T) { nodeDeploysWordcount(t, n) })
+	t.Run("FunctionMesh", func(t *testing.T) {
+		startOperator(t, kubeFor(t, n.config))
+		t.Run("Wordcount", func(t *testing.T) { nodeFunctionMesh(t, n) })
+		t.Run("Examples", func(t *testing.T) { nodeFunctionMeshExamples(t, n) })
+	})
+}
+
+// nodeRunsPods runs a pod on a real node: scheduled, started from an
 // image the test built, Ready by its probe, its logs read through the API
 // server from the kubelet, answering on loopback, and deleted.
-func TestNodeRunsPods(t *testing.T) {
-	n := startNode(t)
+func nodeRunsPods(t *testing.T, n *node) {
 	n.loadImage(t, healthzImage, "./testdata/node/healthz")
 	ns := n.createNamespace(t, "meshc-e2e-node")
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))

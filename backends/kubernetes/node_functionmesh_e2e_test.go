@@ -20,7 +20,7 @@ import (
 // FunctionMesh is deleted: the garbage collector removes them.
 const operatorGCTimeout = 2 * time.Minute
 
-// TestNodeFunctionMesh runs the flagship example in the functionmesh
+// nodeFunctionMesh runs the flagship example in the functionmesh
 // flavour under the real Function Mesh operator (its controllers and its
 // webhooks) on a real node: meshc image builds the image, meshc deploy
 // applies the FunctionMesh and the source's Deployment and waits on the
@@ -28,9 +28,7 @@ const operatorGCTimeout = 2 * time.Minute
 // own bash command line; every count arrives (the counter keeps state);
 // the pods serve metrics on the operator's metrics port; delete removes
 // the mesh and the garbage collector the operator's objects.
-func TestNodeFunctionMesh(t *testing.T) {
-	n := startNode(t)
-	startOperator(t, kubeFor(t, n.config))
+func nodeFunctionMesh(t *testing.T, n *node) {
 	dir := t.TempDir()
 	meshc := buildStatic(t, dir, "github.com/meshc/meshc/cmd/meshc")
 	tarball := filepath.Join(dir, "wordcount.tar")
@@ -130,28 +128,29 @@ func hasRow(out, row string) bool {
 	return false
 }
 
-// TestNodeFunctionMeshExamples deploys each other example in the
+// nodeFunctionMeshExamples deploys each other example in the
 // functionmesh flavour on a real node under the real operator, one
 // namespace each, with the user's own instance binary and its Go
 // functions (shoprt), which the operator's pod command runs as it runs
 // meshrt. Every member's pods come up and report
 // ready (connected to Pulsar, taking messages) on the operator's metrics
 // port, and delete leaves nothing.
-func TestNodeFunctionMeshExamples(t *testing.T) {
-	n := startNode(t)
-	startOperator(t, kubeFor(t, n.config))
+func nodeFunctionMeshExamples(t *testing.T, n *node) {
 	dir := t.TempDir()
 	meshc := buildStatic(t, dir, "github.com/meshc/meshc/cmd/meshc")
 	b := startHostBroker(t, meshc, dir)
 	pulsarURL := fmt.Sprintf("pulsar://%s:%d", gateway(t, n.names.subnet), b.port)
+	// The image holds the binary alone, not the mesh: one serves every
+	// example, and the meshes roll out side by side, each in its namespace.
+	tarball := filepath.Join(dir, "shoprt.tar")
+	ref := strings.TrimSpace(run(t, meshc, "image", "--platform", "linux/amd64", "--tag", "meshc.local/shoprt:fm", "-o", tarball,
+		"--main", "../../examples/shop/cmd/shoprt", "../../examples/enrich.mesh"))
+	n.importImage(t, tarball)
 	for _, name := range []string{"enrich", "routing", "etl"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			mesh := "../../examples/" + name + ".mesh"
-			tarball := filepath.Join(dir, name+".tar")
-			ref := strings.TrimSpace(run(t, meshc, "image", "--platform", "linux/amd64", "--tag", "meshc.local/"+name+":fm", "-o", tarball,
-				"--main", "../../examples/shop/cmd/shoprt", mesh))
 			deploy := []string{"deploy", "--flavour", FunctionMesh, "--pulsar-url", pulsarURL, "--timeout", deployTimeout, "--binary", "shoprt"}
-			n.importImage(t, tarball)
 			ns := n.createNamespace(t, "meshc-fm-"+name)
 			cluster := []string{"--backend", "kubernetes", "--kubeconfig", n.kubeconfig, "--namespace", ns}
 			out := run(t, meshc, slices.Concat(deploy, []string{"--image", ref}, cluster, []string{mesh})...)
