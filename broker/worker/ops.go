@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -55,12 +56,8 @@ func checkConfig(fc *utils.FunctionConfig, tenant, namespace, name string) error
 	if _, ok := guaranteeNumber[fc.ProcessingGuarantees]; !ok {
 		return fail(errBadRequest, nil, fmt.Sprintf("Invalid processingGuarantees %q: use ATLEAST_ONCE, ATMOST_ONCE, EFFECTIVELY_ONCE or MANUAL", fc.ProcessingGuarantees))
 	}
-	specs := inputSpecs(fc)
-	if len(specs) == 0 {
-		return fail(errBadRequest, nil, "No input topic(s) specified for the function")
-	}
-	if _, clash := specs[fc.Output]; clash && fc.Output != "" {
-		return fail(errBadRequest, nil, fmt.Sprintf("Output topic %s is also being used as an input topic (topics must be one or the other)", fc.Output))
+	if err := checkCommon(fc); err != nil {
+		return err
 	}
 	switch {
 	case fc.ProcessingGuarantees == effectivelyOnce:
@@ -71,10 +68,145 @@ func checkConfig(fc *utils.FunctionConfig, tenant, namespace, name string) error
 		return fail(errBadRequest, nil, "Message retries not yet supported in Go function")
 	case fc.RetainKeyOrdering:
 		return fail(errBadRequest, nil, "Retain Key Orderering not yet supported in Go function")
-	case fc.TimeoutMs != nil && *fc.TimeoutMs <= 0:
-		return fail(errBadRequest, nil, "Message timeout must be positive")
 	}
 	return nil
+}
+
+// checkCommon are the checks of Pulsar's FunctionConfigUtils.doCommonChecks
+// that apply to a Go function, with Pulsar's reasons.
+func checkCommon(fc *utils.FunctionConfig) error {
+	specs := inputSpecs(fc)
+	if len(specs) == 0 {
+		return fail(errBadRequest, nil, "No input topic(s) specified for the function")
+	}
+	for t, spec := range specs {
+		if _, err := utils.GetTopicName(t); err != nil && !spec.RegexPattern {
+			return fail(errBadRequest, nil, fmt.Sprintf("Input topic %s is invalid", t))
+		}
+	}
+	for _, t := range []struct{ what, name string }{{"Output topic", fc.Output}, {"LogTopic topic", fc.LogTopic}, {"DeadLetter topic", fc.DeadLetterTopic}} {
+		if _, err := utils.GetTopicName(t.name); t.name != "" && err != nil {
+			return fail(errBadRequest, nil, fmt.Sprintf("%s %s is invalid", t.what, t.name))
+		}
+	}
+	if _, clash := specs[fc.Output]; clash && fc.Output != "" {
+		return fail(errBadRequest, nil, fmt.Sprintf("Output topic %s is also being used as an input topic (topics must be one or the other)", fc.Output))
+	}
+	if r := fc.Resources; r != nil {
+		switch {
+		case r.CPU <= 0:
+			return fail(errBadRequest, nil, "The cpu allocation for the function must be positive")
+		case r.RAM <= 0:
+			return fail(errBadRequest, nil, "The ram allocation for the function must be positive")
+		case r.Disk <= 0:
+			return fail(errBadRequest, nil, "The disk allocation for the function must be positive")
+		}
+	}
+	retries := fc.MaxMessageRetries != nil && *fc.MaxMessageRetries >= 0
+	switch {
+	case fc.TimeoutMs != nil && *fc.TimeoutMs <= 0:
+		return fail(errBadRequest, nil, "Function timeout must be a positive number")
+	case fc.TimeoutMs != nil && fc.ProcessingGuarantees != atLeastOnce:
+		return fail(errBadRequest, nil, "Message timeout can only be specified with processing guarantee is ATLEAST_ONCE")
+	case retries && fc.ProcessingGuarantees == effectivelyOnce:
+		return fail(errBadRequest, nil, "MaxMessageRetries and Effectively once don't gel well")
+	case !retries && fc.DeadLetterTopic != "":
+		return fail(errBadRequest, nil, "Dead Letter Topic specified, however max retries is set to infinity")
+	case fc.RetainKeyOrdering && fc.RetainOrdering:
+		return fail(errBadRequest, nil, "Only one of retain ordering or retain key ordering can be set")
+	}
+	return nil
+}
+
+// mergeUpdate is Pulsar's FunctionConfigUtils.validateUpdate: what an
+// update leaves out keeps its value, and what may not change is refused
+// with Pulsar's reasons. Fields pulsaradmin always sends (the booleans)
+// count as given.
+func mergeUpdate(old, upd utils.FunctionConfig) (utils.FunctionConfig, error) {
+	m := old
+	m.InputSpecs = maps.Clone(old.InputSpecs)
+	if m.InputSpecs == nil {
+		m.InputSpecs = map[string]utils.ConsumerConfig{}
+	}
+	if upd.ClassName != "" {
+		m.ClassName = upd.ClassName
+	}
+	if upd.Jar != nil {
+		m.Jar = upd.Jar
+	}
+	if upd.Go != nil {
+		m.Go = upd.Go
+	}
+	existing := inputSpecs(&old)
+	for t, spec := range inputSpecs(&upd) {
+		was, ok := existing[t]
+		switch {
+		case !ok:
+			return m, fail(errBadRequest, nil, "Input Topics cannot be altered")
+		case was.RegexPattern != spec.RegexPattern:
+			return m, fail(errBadRequest, nil, fmt.Sprintf("isRegexPattern for input topic %s cannot be altered", t))
+		}
+		m.InputSpecs[t] = spec
+	}
+	type refusal struct {
+		changed bool
+		reason  string
+	}
+	for _, r := range []refusal{
+		{upd.OutputSerdeClassName != "" && upd.OutputSerdeClassName != old.OutputSerdeClassName, "Output Serde mismatch"},
+		{upd.OutputSchemaType != "" && upd.OutputSchemaType != old.OutputSchemaType, "Output Schema mismatch"},
+		{upd.ProcessingGuarantees != "" && upd.ProcessingGuarantees != old.ProcessingGuarantees, "Processing Guarantees cannot be altered"},
+		{upd.RetainOrdering != old.RetainOrdering, "Retain Ordering cannot be altered"},
+		{upd.RetainKeyOrdering != old.RetainKeyOrdering, "Retain Key Ordering cannot be altered"},
+		{upd.Runtime != "" && upd.Runtime != old.Runtime, "Runtime cannot be altered"},
+		{upd.AutoAck != old.AutoAck, "AutoAck cannot be altered"},
+		{upd.SubName != "" && upd.SubName != old.SubName, "Subscription Name cannot be altered"},
+	} {
+		if r.changed {
+			return m, fail(errBadRequest, nil, r.reason)
+		}
+	}
+	if upd.LogTopic != "" {
+		m.LogTopic = upd.LogTopic
+	}
+	if upd.Output != "" {
+		m.Output = upd.Output
+	}
+	if upd.UserConfig != nil {
+		m.UserConfig = upd.UserConfig
+	}
+	if upd.Secrets != nil {
+		m.Secrets = upd.Secrets
+	}
+	if upd.MaxMessageRetries != nil {
+		m.MaxMessageRetries = upd.MaxMessageRetries
+	}
+	if upd.DeadLetterTopic != "" {
+		m.DeadLetterTopic = upd.DeadLetterTopic
+	}
+	if upd.Parallelism != 0 {
+		m.Parallelism = upd.Parallelism
+	}
+	if upd.Resources != nil {
+		m.Resources = upd.Resources
+	}
+	if upd.WindowConfig != nil {
+		m.WindowConfig = upd.WindowConfig
+	}
+	if upd.TimeoutMs != nil {
+		m.TimeoutMs = upd.TimeoutMs
+	}
+	m.CleanupSubscription = upd.CleanupSubscription
+	if upd.RuntimeFlags != "" {
+		m.RuntimeFlags = upd.RuntimeFlags
+	}
+	if upd.CustomRuntimeOptions != "" {
+		m.CustomRuntimeOptions = upd.CustomRuntimeOptions
+	}
+	if upd.ProducerConfig != nil {
+		m.ProducerConfig = upd.ProducerConfig
+	}
+	return m, nil
 }
 
 // register adds a function and starts its instances (Pulsar's
@@ -109,23 +241,28 @@ func (w *Worker) register(ctx context.Context, fc utils.FunctionConfig, up uploa
 	return w.startInstances(f)
 }
 
-// update replaces a function's configuration, and its package when one
-// comes, and restarts its instances (Pulsar's updateFunction): 400 when
-// there is no such function or nothing changes.
-func (w *Worker) update(ctx context.Context, fc utils.FunctionConfig, up upload) error {
-	if err := checkConfig(&fc, fc.Tenant, fc.Namespace, fc.Name); err != nil {
-		return err
-	}
+// update merges a change into a function's configuration (see
+// mergeUpdate), takes its new package when one comes, and restarts its
+// instances (Pulsar's updateFunction): 400 when there is no such
+// function, the change is refused, or nothing changes.
+func (w *Worker) update(ctx context.Context, upd utils.FunctionConfig, up upload) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.usable(); err != nil {
 		return err
 	}
-	f, ok := w.funcs[fqfn(fc.Tenant, fc.Namespace, fc.Name)]
+	f, ok := w.funcs[fqfn(upd.Tenant, upd.Namespace, upd.Name)]
 	if !ok {
-		return fail(errBadRequest, nil, fmt.Sprintf("Function %s doesn't exist", fc.Name))
+		return fail(errBadRequest, nil, fmt.Sprintf("Function %s doesn't exist", upd.Name))
 	}
 	old := f.rec
+	fc, err := mergeUpdate(old.Config, upd)
+	if err != nil {
+		return err
+	}
+	if err := checkConfig(&fc, fc.Tenant, fc.Namespace, fc.Name); err != nil {
+		return err
+	}
 	if up.file == "" && up.url == "" && sameConfig(old.Config, fc) {
 		return fail(errBadRequest, nil, "Update contains no change")
 	}

@@ -277,6 +277,30 @@ func TestErrors(t *testing.T) {
 		{"stop unknown", func() error { return fns.StopFunction(tenant, namespace, "nope") }, 404},
 		{"register existing", func() error { return fns.CreateFunc(functionConfig(t, p, "split"), small) }, 400},
 		{"update unknown", func() error { return fns.UpdateFunction(functionConfig(t, p, "count"), small, nil) }, 400},
+		{"update adds an input", func() error {
+			fc := functionConfig(t, p, "split")
+			fc.Inputs = append(fc.Inputs, "persistent://public/default/more")
+			return fns.UpdateFunction(fc, "", nil)
+		}, 400},
+		{"update changes the guarantee", func() error {
+			fc := functionConfig(t, p, "split")
+			fc.ProcessingGuarantees = atMostOnce
+			return fns.UpdateFunction(fc, "", nil)
+		}, 400},
+		{"update changes retain ordering", func() error {
+			fc := functionConfig(t, p, "split")
+			fc.RetainOrdering = true
+			return fns.UpdateFunction(fc, "", nil)
+		}, 400},
+		{"timeout at most once", func() error {
+			return fns.CreateFunc(refused(func(fc *utils.FunctionConfig) {
+				ms := int64(1000)
+				fc.TimeoutMs, fc.ProcessingGuarantees = &ms, atMostOnce
+			}), small)
+		}, 400},
+		{"output is an input", func() error {
+			return fns.CreateFunc(refused(func(fc *utils.FunctionConfig) { fc.Output = fc.Inputs[0] }), small)
+		}, 400},
 		{"package too large", func() error { return fns.CreateFunc(functionConfig(t, p, "count"), meshrt) }, 413},
 		{"no package", func() error { return fns.CreateFunc(functionConfig(t, p, "count"), "") }, 400},
 		{"bad package url", func() error { return fns.CreateFuncWithURL(functionConfig(t, p, "count"), "ftp://x/y") }, 400},
