@@ -29,12 +29,6 @@ const (
 // errSlowReader closes a connection whose client stopped reading.
 var errSlowReader = errors.New("slow reader")
 
-type producer struct {
-	id    uint64
-	name  string
-	topic *topic
-}
-
 // conn is one client connection. Its read loop handles commands in order;
 // replies and messages are appended to an output buffer that a writer
 // goroutine flushes, so many frames share one write call.
@@ -63,7 +57,11 @@ type conn struct {
 	done    chan struct{}
 
 	connected bool
-	producers map[uint64]*producer // owned by the read loop
+
+	pmu       sync.Mutex
+	producers map[uint64]*producer
+	waits     map[uint64]*producer // WaitForExclusive producers not admitted yet
+	gone      bool                 // shut down: no producer is added any more
 
 	cmu       sync.Mutex
 	consumers map[uint64]*consumer
@@ -73,7 +71,7 @@ func newConn(b *Broker, nc net.Conn, secure bool) *conn {
 	c := &conn{
 		b: b, nc: nc, secure: secure, log: b.log.With("remote", nc.RemoteAddr().String()), host: hostOf(nc.RemoteAddr()),
 		flushCh: make(chan struct{}, 1), done: make(chan struct{}),
-		producers: map[uint64]*producer{}, consumers: map[uint64]*consumer{},
+		producers: map[uint64]*producer{}, waits: map[uint64]*producer{}, consumers: map[uint64]*consumer{},
 	}
 	c.drained = sync.NewCond(&c.wmu)
 	return c
@@ -315,8 +313,19 @@ func (c *conn) shutdown() {
 	c.wmu.Unlock()
 	close(c.done)
 	c.nc.Close()
+	c.pmu.Lock()
+	c.gone = true
+	held := make([]*producer, 0, len(c.producers)+len(c.waits))
 	for _, p := range c.producers {
-		p.topic.releaseProducer(p.name)
+		held = append(held, p)
+	}
+	for _, p := range c.waits {
+		held = append(held, p)
+	}
+	c.producers, c.waits = map[uint64]*producer{}, map[uint64]*producer{}
+	c.pmu.Unlock()
+	for _, p := range held {
+		p.topic.releaseProducer(p)
 	}
 	c.cmu.Lock()
 	cs := c.consumers

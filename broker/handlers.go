@@ -90,7 +90,7 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 
 func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool) error {
 	pid, seq := cmd.GetProducerId(), cmd.GetSequenceId()
-	p := c.producers[pid]
+	p := c.producer(pid)
 	sendError := func(code wire.ServerError, err error) {
 		msg := err.Error()
 		c.send(&wire.BaseCommand{Type: wire.BaseCommand_SEND_ERROR.Enum(), SendError: &wire.CommandSendError{
@@ -236,13 +236,13 @@ func (c *conn) handleLookup(cmd *wire.CommandLookupTopic) {
 
 func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 	rid, pid := cmd.GetRequestId(), cmd.GetProducerId()
-	if p, ok := c.producers[pid]; ok {
-		c.sendProducerSuccess(rid, p, nil)
+	if p := c.producer(pid); p != nil {
+		c.sendProducerSuccess(rid, p, p.topic.epoch(), true)
 		return
 	}
-	if len(c.producers) >= c.b.cfg.MaxProducersPerConn {
+	if n := c.producerCount(); n >= c.b.cfg.MaxProducersPerConn {
 		c.sendError(rid, wire.ServerError_NotAllowedError,
-			fmt.Errorf("connection has %d producers, the limit; close some or open another connection", len(c.producers)))
+			fmt.Errorf("connection has %d producers, the limit; close some or open another connection", n))
 		return
 	}
 	if c.refuseUnauthorized(rid, c.authorizeTopic(cmd.GetTopic(), ActionProduce)) {
@@ -266,13 +266,25 @@ func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 	if name == "" {
 		name = c.b.newProducerName()
 	}
-	if err := t.claimProducer(name); err != nil {
-		c.sendError(rid, wire.ServerError_ProducerBusy, err)
+	p := newProducer(c, pid, name, t, cmd)
+	p.version = version
+	var epoch *uint64
+	if cmd.TopicEpoch != nil {
+		epoch = proto64(cmd.GetTopicEpoch())
+	}
+	ad, err := t.addProducer(p, cmd.GetProducerAccessMode(), rid, epoch)
+	if err != nil {
+		c.sendError(rid, accessErrorCode(err), err)
 		return
 	}
-	p := &producer{id: pid, name: name, topic: t}
-	c.producers[pid] = p
-	c.sendProducerSuccess(rid, p, version)
+	c.fence(ad)
+	if ad.queued {
+		c.setWaiting(p)
+		c.sendProducerSuccess(rid, p, 0, false)
+		return
+	}
+	c.setProducer(p)
+	c.sendProducerSuccess(rid, p, ad.epoch, true)
 }
 
 func schemaErrorCode(err error) wire.ServerError {
@@ -282,17 +294,17 @@ func schemaErrorCode(err error) wire.ServerError {
 	return wire.ServerError_PersistenceError
 }
 
-func (c *conn) sendProducerSuccess(rid uint64, p *producer, version []byte) {
+func (c *conn) sendProducerSuccess(rid uint64, p *producer, epoch uint64, ready bool) {
 	last := p.topic.lastSequence(p.name)
 	name := p.name
 	c.send(&wire.BaseCommand{Type: wire.BaseCommand_PRODUCER_SUCCESS.Enum(), ProducerSuccess: &wire.CommandProducerSuccess{
-		RequestId: &rid, ProducerName: &name, LastSequenceId: &last, SchemaVersion: version}})
+		RequestId: &rid, ProducerName: &name, LastSequenceId: &last, SchemaVersion: p.version,
+		TopicEpoch: &epoch, ProducerReady: &ready}})
 }
 
 func (c *conn) handleCloseProducer(cmd *wire.CommandCloseProducer) {
-	if p, ok := c.producers[cmd.GetProducerId()]; ok {
-		delete(c.producers, p.id)
-		p.topic.releaseProducer(p.name)
+	if p := c.dropProducer(cmd.GetProducerId()); p != nil {
+		p.topic.releaseProducer(p)
 	}
 	c.sendSuccess(cmd.GetRequestId())
 }

@@ -60,7 +60,8 @@ type topic struct {
 	maintDone chan struct{}
 	closeOnce sync.Once
 
-	producers  map[string]bool // names of connected producers
+	producers  map[string]*producer // connected producers by name (access.go)
+	access     accessState
 	msgIn      atomic.Int64
 	bytesIn    atomic.Int64
 	msgOut     atomic.Int64
@@ -74,7 +75,7 @@ func topicDir(dataDir, name string) string {
 
 // openTopic creates a topic or loads it from the data directory.
 func openTopic(b *Broker, name string, partition int32) (*topic, error) {
-	t := &topic{b: b, name: name, partition: partition, dedup: map[string]int64{}, producers: map[string]bool{}, subs: map[string]*subscription{}}
+	t := &topic{b: b, name: name, partition: partition, dedup: map[string]int64{}, producers: map[string]*producer{}, subs: map[string]*subscription{}}
 	if b.cfg.DataDir != "" {
 		if err := t.load(); err != nil {
 			return nil, err
@@ -414,22 +415,4 @@ func (t *topic) close() error {
 		err = errors.Join(err, t.log.Close())
 	}
 	return err
-}
-
-// claimProducer registers a connected producer name; Pulsar allows one
-// producer per name on a topic at a time.
-func (t *topic) claimProducer(name string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.producers[name] {
-		return fmt.Errorf("producer %q is already connected to %s; close it or use another name", name, t.name)
-	}
-	t.producers[name] = true
-	return nil
-}
-
-func (t *topic) releaseProducer(name string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.producers, name)
 }

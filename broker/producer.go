@@ -1,0 +1,75 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/meshc/meshc/broker/internal/wire"
+)
+
+// producer is one client producer on a topic.
+type producer struct {
+	id      uint64
+	name    string
+	topic   *topic
+	conn    *conn
+	version []byte // the schema version it was admitted with
+	// For stats: when it connected, its access mode and its metadata
+	// (ProducerOptions.Properties).
+	since    time.Time
+	mode     int32
+	metadata map[string]string
+}
+
+func newProducer(c *conn, id uint64, name string, t *topic, cmd *wire.CommandProducer) *producer {
+	return &producer{id: id, name: name, topic: t, conn: c, since: time.Now(),
+		mode: cmd.GetProducerAccessMode(), metadata: keyValues(cmd.GetMetadata())}
+}
+
+// keyValues turns the protocol's metadata list into a map; nil when empty.
+func keyValues(kvs []*wire.KeyValue) map[string]string {
+	if len(kvs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.GetKey()] = kv.GetValue()
+	}
+	return m
+}
+
+func (c *conn) producer(id uint64) *producer {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return c.producers[id]
+}
+
+func (c *conn) producerCount() int {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	return len(c.producers) + len(c.waits)
+}
+
+func (c *conn) setProducer(p *producer) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.producers[p.id] = p
+}
+
+func (c *conn) setWaiting(p *producer) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.waits[p.id] = p
+}
+
+// dropProducer forgets a producer, admitted or waiting, and returns it.
+func (c *conn) dropProducer(id uint64) *producer {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	p := c.producers[id]
+	if p == nil {
+		p = c.waits[id]
+	}
+	delete(c.producers, id)
+	delete(c.waits, id)
+	return p
+}
