@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -71,6 +72,7 @@ func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 		return nil, err
 	}
 	e := &emitter{p: p, o: o, names: names, mesh: dnsName(p.Mesh.Name)}
+	e.pulsarEnv, e.pulsarVolume = pulsarAccess(p, o.PulsarURL)
 	if err := checkName("mesh", p.Mesh.Name, e.mesh); err != nil {
 		return nil, err
 	}
@@ -134,6 +136,10 @@ type emitter struct {
 	o     Options
 	names map[string]string // component name -> resource name
 	mesh  string            // the mesh's resource name
+
+	// What every pod gets to reach Pulsar (see pulsarAccess).
+	pulsarEnv    []corev1.EnvVar
+	pulsarVolume *corev1.Volume
 }
 
 // file encodes objects into one YAML file.

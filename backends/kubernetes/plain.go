@@ -189,8 +189,8 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 			SizeLimit: ptr(resource.MustParse("64Mi")),
 		}}},
 	}
-	if _, pv := e.pulsarAccess(); pv != nil {
-		volumes = append(volumes, *pv)
+	if e.pulsarVolume != nil {
+		volumes = append(volumes, *e.pulsarVolume)
 		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: pulsarVolume, MountPath: pulsarDir, ReadOnly: true})
 	}
 	return corev1.PodTemplateSpec{
@@ -293,11 +293,10 @@ func (e *emitter) binary(c *plan.Component) string {
 // secret as MESHC_SECRET_<NAME>
 // from the Kubernetes Secret its reference names.
 func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
-	access, _ := e.pulsarAccess()
 	env := append([]corev1.EnvVar{
 		{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
 		{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
-	}, access...)
+	}, e.pulsarEnv...)
 	if stableIdentity(c) {
 		// A StatefulSet's pods share one plan; each learns its replica
 		// index from the pod-index label Kubernetes gives it.

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/planner/plan"
 )
 
 // pulsarDir holds the files instances read to reach a secured Pulsar, each
@@ -17,8 +18,8 @@ const pulsarVolume = "pulsar"
 // pulsarAccess is what every pod gets for the mesh's pulsar block: the
 // environment that names the files and settings (never a secret's value),
 // and the projected volume of the files, nil without any.
-func (e *emitter) pulsarAccess() ([]corev1.EnvVar, *corev1.Volume) {
-	conn, files := backends.PulsarConnection(e.p, e.o.PulsarURL, pulsarDir)
+func pulsarAccess(p *plan.Plan, pulsarURL string) ([]corev1.EnvVar, *corev1.Volume) {
+	conn, files := backends.PulsarConnection(p, pulsarURL, pulsarDir)
 	env := envVars(backends.EnvMap(conn))
 	if len(files) == 0 {
 		return env, nil
