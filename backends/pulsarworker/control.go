@@ -1,16 +1,21 @@
 package pulsarworker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/rest"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/meshc/meshc/backends/counters"
@@ -40,7 +45,7 @@ func (w *Worker) Status(ctx context.Context, out io.Writer, m *Mesh, name string
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tINSTANCE\tRUNNING\tRESTARTS\tRECEIVED\tPROCESSED\tWORKER\tERROR")
 	for _, d := range fns {
-		st, err := w.admin.Functions().GetFunctionStatusWithContext(ctx, m.Tenant, m.Namespace, d.Name)
+		st, err := w.v3.Functions().GetFunctionStatusWithContext(ctx, m.Tenant, m.Namespace, d.Name)
 		if err != nil {
 			return w.explain(err, "reading the status of "+d.Kind+" "+d.Name)
 		}
@@ -73,11 +78,11 @@ func (w *Worker) Stats(ctx context.Context, m *Mesh, name string) (map[string]co
 	out := map[string]counters.Counters{}
 	var names []string
 	for _, d := range fns {
-		st, err := w.admin.Functions().GetFunctionStatsWithContext(ctx, m.Tenant, m.Namespace, d.Name)
+		st, err := w.v3.Functions().GetFunctionStatsWithContext(ctx, m.Tenant, m.Namespace, d.Name)
 		if err != nil {
 			return nil, nil, w.explain(err, "reading the stats of "+d.Kind+" "+d.Name)
 		}
-		status, err := w.admin.Functions().GetFunctionStatusWithContext(ctx, m.Tenant, m.Namespace, d.Name)
+		status, err := w.v3.Functions().GetFunctionStatusWithContext(ctx, m.Tenant, m.Namespace, d.Name)
 		if err != nil {
 			return nil, nil, w.explain(err, "reading the status of "+d.Kind+" "+d.Name)
 		}
@@ -101,15 +106,15 @@ func countersOf(st utils.FunctionStats, status utils.FunctionStatus, want int) c
 // Start, Stop and Restart act on every instance of the mesh's functions,
 // or of one, as pulsar-admin functions start, stop and restart do.
 func (w *Worker) Start(ctx context.Context, m *Mesh, name string) error {
-	return w.each(ctx, m, name, "starting", w.admin.Functions().StartFunctionWithContext)
+	return w.each(ctx, m, name, "starting", w.v3.Functions().StartFunctionWithContext)
 }
 
 func (w *Worker) Stop(ctx context.Context, m *Mesh, name string) error {
-	return w.each(ctx, m, name, "stopping", w.admin.Functions().StopFunctionWithContext)
+	return w.each(ctx, m, name, "stopping", w.v3.Functions().StopFunctionWithContext)
 }
 
 func (w *Worker) Restart(ctx context.Context, m *Mesh, name string) error {
-	return w.each(ctx, m, name, "restarting", w.admin.Functions().RestartFunctionWithContext)
+	return w.each(ctx, m, name, "restarting", w.v3.Functions().RestartFunctionWithContext)
 }
 
 func (w *Worker) each(ctx context.Context, m *Mesh, name, doing string, f func(context.Context, string, string, string) error) error {
@@ -138,7 +143,7 @@ func (w *Worker) Delete(ctx context.Context, out io.Writer, m *Mesh, keepSubscri
 }
 
 func (w *Worker) deleteFunction(ctx context.Context, tenant, ns string, d Deployed, keepSubscriptions bool) error {
-	err := w.admin.Functions().DeleteFunctionWithContext(ctx, tenant, ns, d.Name)
+	err := w.v3.Functions().DeleteFunctionWithContext(ctx, tenant, ns, d.Name)
 	if err != nil && !isNotFound(err) {
 		return w.explain(err, "deleting "+d.Kind+" "+d.Name)
 	}
@@ -248,8 +253,59 @@ func (w *Worker) Trigger(ctx context.Context, m *Mesh, name, topic, value string
 	if err != nil {
 		return "", err
 	}
-	out, err := w.admin.Functions().TriggerFunctionWithContext(ctx, m.Tenant, m.Namespace, d.Name, topic, value, "")
+	out, err := w.trigger(ctx, m.Tenant, m.Namespace, d.Name, topic, value)
 	return out, w.explain(err, "triggering "+d.Kind+" "+d.Name)
+}
+
+// trigger posts Pulsar's trigger form (data, topic) and returns the
+// output the worker answers with. pulsaradmin's TriggerFunction drops
+// that answer (v0.19.0 sends its result variable as the request's object
+// and never reads the response), so the form is posted here, with the
+// same client and credentials.
+func (w *Worker) trigger(ctx context.Context, tenant, ns, name, topic, value string) (string, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fields := [][2]string{{"data", value}}
+	if topic != "" {
+		fields = append(fields, [2]string{"topic", topic})
+	}
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			return "", err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return "", err
+	}
+	u := strings.TrimSuffix(w.url, "/") + "/admin/v3/functions/" + url.PathEscape(tenant) + "/" + url.PathEscape(ns) + "/" + url.PathEscape(name) + "/trigger"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, &body)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode >= http.StatusMultipleChoices {
+		re := rest.Error{Code: resp.StatusCode, Reason: resp.Status}
+		if json.Unmarshal(data, &re) != nil || re.Reason == "" {
+			re.Reason = strings.TrimSpace(string(data))
+		}
+		re.Code = resp.StatusCode
+		return "", re
+	}
+	// Pulsar answers the output as it is; a JSON string is unquoted.
+	var s string
+	if json.Unmarshal(data, &s) == nil {
+		return s, nil
+	}
+	return string(data), nil
 }
 
 // QueryState reads one key of the function's state through the worker.
@@ -258,7 +314,7 @@ func (w *Worker) QueryState(ctx context.Context, m *Mesh, name, key string) (uti
 	if err != nil {
 		return utils.FunctionState{}, err
 	}
-	st, err := w.admin.Functions().GetFunctionStateWithContext(ctx, m.Tenant, m.Namespace, d.Name, key)
+	st, err := w.v3.Functions().GetFunctionStateWithContext(ctx, m.Tenant, m.Namespace, d.Name, key)
 	if isNotFound(err) {
 		return st, fmt.Errorf("%s %s has no state key %q (%s)", d.Kind, d.Name, key, reasonOf(err))
 	}
@@ -271,7 +327,7 @@ func (w *Worker) PutState(ctx context.Context, m *Mesh, name string, st utils.Fu
 	if err != nil {
 		return err
 	}
-	return w.explain(w.admin.Functions().PutFunctionStateWithContext(ctx, m.Tenant, m.Namespace, d.Name, st),
+	return w.explain(w.v3.Functions().PutFunctionStateWithContext(ctx, m.Tenant, m.Namespace, d.Name, st),
 		"writing the state of "+d.Kind+" "+d.Name)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin"
 	padmin "github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/auth"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/meshc/meshc/runtime"
@@ -29,8 +31,13 @@ const requestTimeout = 2 * time.Minute
 // Worker is a Pulsar cluster's Functions worker, reached through its
 // admin API.
 type Worker struct {
-	url   string
-	admin pulsaradmin.Client
+	url string
+	// admin calls the v2 API (tenants, namespaces, topics); v3 the
+	// functions, as pulsar-admin does.
+	admin, v3 pulsaradmin.Client
+	// http makes the calls pulsaradmin gets wrong, with the same
+	// credentials.
+	http *http.Client
 }
 
 // Connect makes a client of the admin API at adminURL ("" for the
@@ -51,12 +58,17 @@ func Connect(adminURL string, conn runtime.Connection) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the credentials for Pulsar's admin API at %s: %w", adminURL, err)
 	}
-	cfg := &pulsaradmin.Config{WebServiceURL: adminURL}
-	admin, err := padmin.NewPulsarClientWithAuthProvider(cfg, auth.NewDefaultProvider(hc.Transport))
-	if err != nil {
-		return nil, err
+	w := &Worker{url: adminURL, http: hc}
+	for _, c := range []struct {
+		client  *pulsaradmin.Client
+		version config.APIVersion
+	}{{&w.admin, config.V2}, {&w.v3, config.V3}} {
+		cfg := &pulsaradmin.Config{WebServiceURL: adminURL, PulsarAPIVersion: c.version}
+		if *c.client, err = padmin.NewPulsarClientWithAuthProvider(cfg, auth.NewDefaultProvider(hc.Transport)); err != nil {
+			return nil, err
+		}
 	}
-	return &Worker{url: adminURL, admin: admin}, nil
+	return w, nil
 }
 
 // ServiceURL is the broker service URL on the admin URL's host, at
@@ -113,7 +125,7 @@ func (w *Worker) ensureNamespace(ctx context.Context, tenant, namespace string, 
 // functions reads every function of the namespace. A 404 or 503 of the
 // listing is a worker that is off: a namespace that exists lists.
 func (w *Worker) functions(ctx context.Context, tenant, namespace string) ([]Deployed, error) {
-	names, err := w.admin.Functions().GetFunctionsWithContext(ctx, tenant, namespace)
+	names, err := w.v3.Functions().GetFunctionsWithContext(ctx, tenant, namespace)
 	if isNotFound(err) {
 		return nil, fmt.Errorf("listing the functions of %s/%s: %w at %s (404 on admin/v3/functions: %s): run Pulsar with functionsWorkerEnabled=true, or meshc broker with its worker, or give --admin-url of a broker that has one",
 			tenant, namespace, ErrWorkerOff, w.url, reasonOf(err))
@@ -123,7 +135,7 @@ func (w *Worker) functions(ctx context.Context, tenant, namespace string) ([]Dep
 	}
 	var out []Deployed
 	for _, name := range names {
-		fc, err := w.admin.Functions().GetFunctionWithContext(ctx, tenant, namespace, name)
+		fc, err := w.v3.Functions().GetFunctionWithContext(ctx, tenant, namespace, name)
 		if isNotFound(err) {
 			continue // deleted meanwhile
 		}

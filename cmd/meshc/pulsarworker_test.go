@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/apache/pulsar-client-go/pulsaradmin"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+
+	"github.com/meshc/meshc/broker"
+	"github.com/meshc/meshc/broker/worker"
+	"github.com/meshc/meshc/internal/brokertest"
+)
+
+// workerEnv is the embedded broker serving the Functions worker API, and
+// the instance binaries built for it.
+type workerEnv struct {
+	dir, admin, url string
+	meshrt, shoprt  string
+	client          pulsar.Client
+	topics          pulsaradmin.Client // the v2 API: topics and subscriptions
+}
+
+// startWorker runs the embedded broker with its Functions worker on
+// 127.0.0.1, and builds meshrt and the shop's instance binary.
+func startWorker(t *testing.T, opts worker.Options) *workerEnv {
+	t.Helper()
+	bin := t.TempDir()
+	e := &workerEnv{dir: t.TempDir(), meshrt: filepath.Join(bin, "meshrt"), shoprt: filepath.Join(bin, "shoprt")}
+	for pkg, out := range map[string]string{"github.com/meshc/meshc/cmd/meshrt": e.meshrt, "github.com/meshc/meshc/examples/shop/cmd/shoprt": e.shoprt} {
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", pkg, err, msg)
+		}
+	}
+	opts.Dir, opts.MinRestartBackoff = e.dir, 100*time.Millisecond
+	w, err := worker.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0", AdminRoutes: w.Routes()})
+	if err := w.Start(b.URL(), b.AdminURL()); err != nil {
+		t.Fatalf("the Functions worker did not start: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	e.admin, e.url = b.AdminURL(), b.URL()
+	e.client = brokertest.Client(t, b.URL())
+	if e.topics, err = pulsaradmin.NewClient(&pulsaradmin.Config{WebServiceURL: e.admin}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// meshc runs meshc with args against the worker and returns its stdout,
+// failing the test if it fails.
+func (e *workerEnv) meshc(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := e.run(args...)
+	if code != 0 {
+		t.Fatalf("meshc %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func (e *workerEnv) run(args ...string) (stdout, stderr string, code int) {
+	args = append(args, "--backend", "pulsar", "--admin-url", e.admin)
+	var o, s bytes.Buffer
+	code = Main(args, strings.NewReader(""), &o, &s)
+	return o.String(), s.String(), code
+}
+
+// eventually polls cond until it holds, failing the test after two
+// minutes with its last error.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 2 minutes: %v", what, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// instancePIDs are the process ids of the function's instances the
+// worker runs from its directory: Pulsar's process runtime gives each its
+// instance configuration on the command line.
+func (e *workerEnv) instancePIDs(t *testing.T, name string) []string {
+	t.Helper()
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		args := strings.Split(string(data), "\x00")
+		if strings.HasPrefix(args[0], e.dir) && strings.Contains(string(data), fmt.Sprintf(`"name":%q`, name)) {
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// read reads n messages of topic from its start, with a reader, which
+// leaves no subscription behind.
+func (e *workerEnv) read(t *testing.T, topic string, n int) []string {
+	t.Helper()
+	r, err := e.client.CreateReader(pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out []string
+	for len(out) < n {
+		msg, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("reading %s: %v after %d messages: %q", topic, err, len(out), out)
+		}
+		out = append(out, string(msg.Payload()))
+	}
+	return out
+}
+
+// leftovers are the functions and durable subscriptions left in
+// public/default.
+func (e *workerEnv) leftovers(t *testing.T) []string {
+	t.Helper()
+	out, errOut, code := e.run("list", "--mesh", "")
+	var left []string
+	if code == 0 {
+		left = append(left, "functions: "+out)
+	} else if !strings.Contains(errOut, "holds no function that meshc deployed") {
+		t.Fatalf("list: %s", errOut)
+	}
+	ns, _ := utils.GetNamespaceName("public/default")
+	partitioned, plain, err := e.topics.Topics().List(*ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range append(partitioned, plain...) {
+		tn, err := utils.GetTopicName(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs, err := e.topics.Subscriptions().List(*tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subs {
+			if !strings.HasPrefix(s, "reader-") { // the test's readers' own, which go with them
+				left = append(left, topic+" "+s)
+			}
+		}
+	}
+	return left
+}
+
+// TestPulsarWorkerDeploy deploys examples/wordcount.mesh, then the shop's
+// etl.mesh with its own Go functions, to the embedded broker's Functions
+// worker with meshc deploy --backend pulsar, and drives them through the
+// worker API as pulsar-admin would.
+func TestPulsarWorkerDeploy(t *testing.T) {
+	e := startWorker(t, worker.Options{})
+
+	// wordcount: every instance runs, counts flow, trigger, querystate and
+	// putstate go through the worker.
+	out := e.meshc(t, "deploy", "--binary", e.meshrt, "../../examples/wordcount.mesh")
+	for _, want := range []string{"+   split  function  create", "+   lines  source    create", "4 create", "deployed mesh wordcount: every instance runs"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	e.read(t, "persistent://public/default/counts", 10)
+	eventually(t, "querystate count the", func() error {
+		out, errOut, code := e.run("querystate", "count", "the")
+		var st struct{ NumberValue *int64 }
+		if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.NumberValue == nil || *st.NumberValue < 1 {
+			return fmt.Errorf("exit %d: %s%s", code, out, errOut)
+		}
+		return nil
+	})
+	if out := e.meshc(t, "trigger", "split", "--value", "hello world"); strings.TrimSpace(out) != "hello" {
+		t.Errorf("trigger split: %q, want the first word it writes, hello", out)
+	}
+	e.meshc(t, "putstate", "count", "zebra", "41", "--counter")
+	if out := e.meshc(t, "querystate", "count", "zebra"); !strings.Contains(out, `"numberValue": 41`) {
+		t.Errorf("querystate after putstate: %s", out)
+	}
+	list := e.meshc(t, "list")
+	if list != "lines  source    1\ncount  function  2\nsplit  function  2\nprint  sink      1\n" {
+		t.Errorf("list:\n%s", list)
+	}
+	status := e.meshc(t, "status", "split")
+	if strings.Count(status, "split  function") != 2 || strings.Contains(status, "false") {
+		t.Errorf("status split: both instances should run:\n%s", status)
+	}
+
+	// A redeploy with one changed function restarts it alone.
+	before := map[string][]string{}
+	for _, name := range []string{"lines", "split", "count", "print"} {
+		before[name] = e.instancePIDs(t, name)
+	}
+	src, err := os.ReadFile("../../examples/wordcount.mesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(src), "  replicas = param.replicas\n", "  replicas = param.replicas\n  timeout = 20s\n", 1)
+	file := filepath.Join(t.TempDir(), "wordcount.mesh")
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = e.meshc(t, "deploy", "--binary", e.meshrt, file)
+	for _, want := range []string{"+/- split  function  update     plan", "1 update, 3 unchanged", "updated function split"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("redeploy output lacks %q:\n%s", want, out)
+		}
+	}
+	for name, pids := range before {
+		now := e.instancePIDs(t, name)
+		if len(pids) == 0 || (name == "split") == slices.Equal(pids, now) {
+			t.Errorf("%s: instances %v before the redeploy, %v after: only split's should be new", name, pids, now)
+		}
+	}
+
+	// delete leaves no function and no subscription.
+	if left := e.leftovers(t); !slices.ContainsFunc(left, func(s string) bool { return strings.Contains(s, " wordcount-count") }) {
+		t.Fatalf("before delete, the check finds no subscription of count: %q", left)
+	}
+	if out := e.meshc(t, "delete", "--mesh", "wordcount"); !strings.Contains(out, "deleted the mesh") {
+		t.Errorf("delete: %s", out)
+	}
+	if left := e.leftovers(t); len(left) > 0 {
+		t.Errorf("after delete: %q", left)
+	}
+
+	// etl: the user's Go functions in their own instance binary.
+	e.meshc(t, "deploy", "--binary", e.shoprt, "../../examples/etl.mesh")
+	charges := e.read(t, "persistent://public/default/charges", 3)
+	for _, id := range []string{"o-1001", "o-1004", "o-1007"} {
+		if !strings.Contains(strings.Join(charges, "\n"), id) {
+			t.Errorf("charges %q lack order %s", charges, id)
+		}
+	}
+	e.meshc(t, "delete", "--mesh", "etl")
+	if left := e.leftovers(t); len(left) > 0 {
+		t.Errorf("after delete: %q", left)
+	}
+}
+
+// TestPulsarWorkerBadInput: a broker without a Functions worker, and a
+// package over the worker's limit, are said with what to do; the partly
+// applied deploy says where each component stands.
+func TestPulsarWorkerBadInput(t *testing.T) {
+	e := startWorker(t, worker.Options{MaxPackageBytes: 1 << 20})
+	_, errOut, code := e.run("deploy", "--binary", e.meshrt, "../../examples/wordcount.mesh")
+	for _, want := range []string{"deploy stopped at function count: registering function count with package", "the package is too large for the worker",
+		"--package-url", "state of each component:", "count  function  failed", "lines  source    not applied (create pending)"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("deploy of a package over the limit: exit %d, stderr lacks %q:\n%s", code, want, errOut)
+		}
+	}
+
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
+	var o, s bytes.Buffer
+	code = Main([]string{"deploy", "--backend", "pulsar", "--admin-url", b.AdminURL(), "--binary", e.meshrt, "../../examples/wordcount.mesh"}, strings.NewReader(""), &o, &s)
+	if code == 0 || !strings.Contains(s.String(), "the Pulsar Functions worker is not running at "+b.AdminURL()+" (404 on admin/v3/functions") {
+		t.Errorf("deploy to a broker without a worker: exit %d:\n%s", code, s.String())
+	}
+}
