@@ -1,4 +1,4 @@
 // Package backends holds one subpackage per deployment target: local
-// processes, Nomad jobs and Kubernetes manifests. A Pulsar Functions worker
-// backend is planned and not yet here.
+// processes, Nomad jobs, Kubernetes manifests and a Pulsar Functions
+// worker (pulsarworker).
 package backends
