@@ -276,10 +276,10 @@ func (c *conn) send(cmd *wire.BaseCommand) {
 	c.signal()
 }
 
-func (c *conn) queueMessage(consumerID uint64, id wire.MessageID, redeliveries, checksum uint32, data []byte) {
+func (c *conn) queueMessage(consumerID uint64, id wire.MessageID, redeliveries uint32, ackSet []int64, checksum uint32, data []byte) {
 	c.wmu.Lock()
 	if !c.closed {
-		c.out = wire.AppendMessage(c.out, consumerID, id, redeliveries, checksum, data)
+		c.out = wire.AppendMessage(c.out, consumerID, id, redeliveries, ackSet, checksum, data)
 		c.setQueuedLocked()
 	}
 	c.wmu.Unlock()

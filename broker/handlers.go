@@ -136,36 +136,19 @@ func (c *conn) handleSend(cmd *wire.CommandSend, f *wire.Frame, badChecksum bool
 }
 
 func (c *conn) handleAck(cmd *wire.CommandAck) {
-	cons := c.consumer(cmd.GetConsumerId())
-	if cons != nil {
-		ids := make([]uint64, 0, len(cmd.GetMessageId()))
-		for _, m := range cmd.GetMessageId() {
-			// An entry id of -1 (all ones on the wire) is "the entry before
-			// the first": pulsar-client-go sends it for a cumulative ack
-			// inside a ledger's first batch. It acknowledges nothing.
-			if partialBatchAck(m.GetAckSet()) || int64(m.GetEntryId()) < 0 {
-				continue
-			}
-			ids = append(ids, m.GetEntryId())
+	if cons := c.consumer(cmd.GetConsumerId()); cons != nil {
+		whole, parts := splitAcks(cmd.GetMessageId())
+		cumulative := cmd.GetAckType() == wire.CommandAck_Cumulative
+		if len(whole) > 0 || len(parts) == 0 {
+			cons.sub.ack(whole, cumulative)
 		}
-		cons.sub.ack(ids, cmd.GetAckType() == wire.CommandAck_Cumulative)
+		cons.sub.ackParts(parts, cumulative && len(whole) == 0)
 	}
 	if cmd.RequestId != nil {
 		cid, rid := cmd.GetConsumerId(), cmd.GetRequestId()
 		c.send(&wire.BaseCommand{Type: wire.BaseCommand_ACK_RESPONSE.Enum(),
 			AckResponse: &wire.CommandAckResponse{ConsumerId: &cid, RequestId: &rid}})
 	}
-}
-
-// partialBatchAck reports an ack set that still has unacknowledged
-// messages (set bits) in it: the entry stays unacknowledged.
-func partialBatchAck(set []int64) bool {
-	for _, w := range set {
-		if w != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *conn) handleRedeliver(cmd *wire.CommandRedeliverUnacknowledgedMessages) {
@@ -331,7 +314,7 @@ func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
 		c.sendError(rid, code, err)
 		return
 	}
-	if _, err := t.useSchema(cmd.GetSchema()); err != nil {
+	if err := t.consumerSchema(cmd.GetSchema()); err != nil {
 		c.sendError(rid, schemaErrorCode(err), err)
 		return
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -79,6 +80,7 @@ type subscription struct {
 	consumers     []*consumer
 	markDelete    uint64              // every entry below is acknowledged
 	acked         map[uint64]struct{} // acknowledged entries at or above markDelete
+	partial       map[uint64][]int64  // batches acknowledged in part: their unacknowledged messages (batchack.go)
 	readPos       uint64              // next entry never dispatched
 	replay        []uint64            // sorted entries to deliver again
 	pending       map[uint64]delivery // delivered, not acknowledged
@@ -108,6 +110,10 @@ func newSubscription(t *topic, name string, typ subType, durable bool, c *storag
 	}
 	for _, id := range c.Acked {
 		s.acked[id] = struct{}{}
+	}
+	s.partial = c.Partial
+	if s.partial == nil {
+		s.partial = map[uint64][]int64{}
 	}
 	go s.run()
 	return s
@@ -156,6 +162,9 @@ func (s *subscription) saveCursor() error {
 	c := storage.Cursor{Type: s.typ.String(), MarkDelete: s.markDelete}
 	for id := range s.acked {
 		c.Acked = append(c.Acked, id)
+	}
+	if len(s.partial) > 0 {
+		c.Partial = maps.Clone(s.partial)
 	}
 	s.dirty = false
 	s.mu.Unlock()
@@ -414,6 +423,11 @@ func (s *subscription) skipDroppedLocked() {
 			delete(s.acked, id)
 		}
 	}
+	for id := range s.partial {
+		if id < first {
+			delete(s.partial, id)
+		}
+	}
 	s.markDelete, s.readPos, s.dirty = first, max(s.readPos, first), true
 }
 
@@ -455,7 +469,7 @@ func (s *subscription) anyReadyLocked() bool {
 
 func (s *subscription) sendLocked(c *consumer, id uint64, e entry, hashes []uint32) {
 	mid := wire.MessageID{Ledger: ledgerID, Entry: id, Partition: s.t.partition}
-	c.conn.queueMessage(c.id, mid, s.redeliveries[id], e.checksum, e.data)
+	c.conn.queueMessage(c.id, mid, s.redeliveries[id], s.partial[id], e.checksum, e.data)
 	c.permits -= int64(e.numMessages)
 	c.unacked += int(e.numMessages)
 	s.pending[id] = delivery{c: c, at: time.Now(), num: e.numMessages, hashes: hashes}
@@ -522,6 +536,7 @@ func (s *subscription) ackLocked(id uint64) {
 		s.unpendLocked(id, d)
 	}
 	delete(s.redeliveries, id)
+	delete(s.partial, id)
 	if id >= s.markDelete {
 		s.acked[id] = struct{}{}
 	}
@@ -549,6 +564,11 @@ func (s *subscription) ack(ids []uint64, cumulative bool) {
 		for id := range s.acked {
 			if id <= upTo {
 				delete(s.acked, id)
+			}
+		}
+		for id := range s.partial {
+			if id <= upTo {
+				delete(s.partial, id)
 			}
 		}
 		if upTo+1 > s.markDelete {
@@ -605,6 +625,7 @@ func (s *subscription) seek(pos uint64) []*consumer {
 	s.markDelete, s.readPos = pos, pos
 	s.ahead = nil
 	s.acked = map[uint64]struct{}{}
+	s.partial = map[uint64][]int64{}
 	s.pending = map[uint64]delivery{}
 	s.holds = map[uint32]*hold{}
 	s.redeliveries = map[uint64]uint32{}

@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -170,6 +171,7 @@ func (t *topic) loadCursors() error {
 		// before that says.
 		c.MarkDelete = max(c.MarkDelete, t.firstID())
 		c.Acked = slices.DeleteFunc(c.Acked, func(id uint64) bool { return id < c.MarkDelete })
+		maps.DeleteFunc(c.Partial, func(id uint64, _ []int64) bool { return id < c.MarkDelete })
 		s := newSubscription(t, name, subTypeFromString(c.Type), true, &c)
 		t.subs[name] = s
 	}

@@ -6,4 +6,7 @@ type Cursor struct {
 	Type       string   `json:"type"`
 	MarkDelete uint64   `json:"markDelete"`
 	Acked      []uint64 `json:"acked,omitempty"`
+	// Partial holds batches acknowledged in part: by entry, the bits of
+	// the messages not yet acknowledged (Pulsar's ack sets).
+	Partial map[uint64][]int64 `json:"partial,omitempty"`
 }

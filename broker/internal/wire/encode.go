@@ -51,11 +51,17 @@ func appendMessageID(b []byte, id MessageID) []byte {
 // AppendMessage appends a MESSAGE frame that forwards a stored entry. It is
 // written by hand because it runs once per delivered entry: no allocation,
 // and the stored checksum and bytes go out unchanged.
-func AppendMessage(dst []byte, consumerID uint64, id MessageID, redeliveries uint32, checksum uint32, headersAndPayload []byte) []byte {
+//
+// ackSet, when not nil, is the batch's messages not yet acknowledged (a set
+// bit each), which the client delivers alone.
+func AppendMessage(dst []byte, consumerID uint64, id MessageID, redeliveries uint32, ackSet []int64, checksum uint32, headersAndPayload []byte) []byte {
 	idSize := sizeMessageID(id)
 	msgSize := 1 + protowire.SizeVarint(consumerID) + 1 + protowire.SizeBytes(idSize)
 	if redeliveries > 0 {
 		msgSize += 1 + protowire.SizeVarint(uint64(redeliveries))
+	}
+	for _, w := range ackSet {
+		msgSize += 1 + protowire.SizeVarint(uint64(w))
 	}
 	cmdSize := 1 + protowire.SizeVarint(uint64(BaseCommand_MESSAGE)) + 1 + protowire.SizeBytes(msgSize)
 	total := 4 + cmdSize + 2 + 4 + len(headersAndPayload)
@@ -74,6 +80,10 @@ func AppendMessage(dst []byte, consumerID uint64, id MessageID, redeliveries uin
 	if redeliveries > 0 {
 		dst = protowire.AppendTag(dst, 3, protowire.VarintType)
 		dst = protowire.AppendVarint(dst, uint64(redeliveries))
+	}
+	for _, w := range ackSet {
+		dst = protowire.AppendTag(dst, 4, protowire.VarintType)
+		dst = protowire.AppendVarint(dst, uint64(w))
 	}
 	dst = binary.BigEndian.AppendUint16(dst, magicCRC32C)
 	dst = binary.BigEndian.AppendUint32(dst, checksum)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -98,7 +99,7 @@ func TestReadFrameRefusesOversize(t *testing.T) {
 
 func TestAppendMessageRoundTrip(t *testing.T) {
 	f, _ := DecodeFrame(sendFrame(t), DefaultMaxFrameSize)
-	out := AppendMessage(nil, 3, MessageID{Ledger: 1, Entry: 42, Partition: 2}, 1, f.Checksum, f.HeadersAndPayload)
+	out := AppendMessage(nil, 3, MessageID{Ledger: 1, Entry: 42, Partition: 2}, 1, []int64{6, -1}, f.Checksum, f.HeadersAndPayload)
 	g, err := DecodeFrame(out, DefaultMaxFrameSize)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +110,7 @@ func TestAppendMessageRoundTrip(t *testing.T) {
 	}
 	m := cmd.GetMessage()
 	if cmd.GetType() != BaseCommand_MESSAGE || m.GetConsumerId() != 3 || m.GetMessageId().GetEntryId() != 42 ||
-		m.GetMessageId().GetPartition() != 2 || m.GetRedeliveryCount() != 1 {
+		m.GetMessageId().GetPartition() != 2 || m.GetRedeliveryCount() != 1 || !slices.Equal(m.GetAckSet(), []int64{6, -1}) {
 		t.Fatalf("decoded %v", &cmd)
 	}
 	r := AppendSendReceipt(nil, 1, 7, 9, MessageID{Ledger: 1, Entry: 5, Partition: -1})
