@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -103,27 +104,58 @@ func jsonValue(v reflect.Value) any {
 
 // HCL writes a job as a Nomad job specification. Field names and block
 // structure come from the api types' hcl tags, which Nomad's own parser
-// reads, so the file parses back into the same job.
+// reads, so the file parses back into the same job. The text is written
+// as hclwrite.Format lays it out (two-space indents, the = of a body's
+// attributes aligned), straight into one buffer: building an hclwrite
+// syntax tree and formatting it cost a millisecond a component.
 func HCL(job *api.Job) ([]byte, error) {
-	f := hclwrite.NewEmptyFile()
-	blk := f.Body().AppendNewBlock("job", []string{deref(job.ID)})
-	if err := writeBody(blk.Body(), reflect.ValueOf(job).Elem(), "job"); err != nil {
+	w := &hclWriter{}
+	if err := w.block("job", []string{deref(job.ID)}, reflect.ValueOf(job).Elem(), 0, "job"); err != nil {
 		return nil, fmt.Errorf("writing job %s as HCL: %w", deref(job.ID), err)
 	}
-	return hclwrite.Format(f.Bytes()), nil
+	return w.b.Bytes(), nil
 }
 
-// writeBody writes the set fields of struct v: attributes, then blocks,
-// then labelled blocks (groups, tasks), each in declaration order, so a
-// job or group reads its own settings before its parts.
-func writeBody(body *hclwrite.Body, v reflect.Value, where string) error {
+// hclWriter writes HCL text.
+type hclWriter struct{ b bytes.Buffer }
+
+// attr is one attribute of a body, its value written out.
+type attr struct {
+	name, value string
+	heredoc     bool
+}
+
+// block writes a block of struct v's set fields.
+func (w *hclWriter) block(name string, labels []string, v reflect.Value, depth int, where string) error {
+	attrs, blocks, err := bodyOf(v, where)
+	if err != nil {
+		return err
+	}
+	w.open(name, labels, depth)
+	w.attrs(attrs, depth+1)
+	for _, f := range blocks {
+		name, _, _ := strings.Cut(f.sf.Tag.Get("hcl"), ",")
+		if err := w.blocks(name, f.v, depth+1, where+"."+name); err != nil {
+			return err
+		}
+	}
+	w.close(depth)
+	return nil
+}
+
+// bodyOf sorts the set fields of struct v into attributes and blocks:
+// attributes are written first, then blocks, then labelled blocks
+// (groups, tasks), each in declaration order, so a job or group reads its
+// own settings before its parts.
+func bodyOf(v reflect.Value, where string) ([]attr, []field, error) {
+	var attrs []attr
 	var blocks []field
 	for _, f := range setFields(v) {
 		tag, ok := f.sf.Tag.Lookup("hcl")
 		name, kind, _ := strings.Cut(tag, ",")
 		switch {
 		case !ok:
-			return fmt.Errorf("%s.%s is set but has no HCL form", where, f.sf.Name)
+			return nil, nil, fmt.Errorf("%s.%s is set but has no HCL form", where, f.sf.Name)
 		case kind == "label" || (where == "job" && name == "id"):
 			continue // written as the block's label
 		case kind == "block":
@@ -131,66 +163,111 @@ func writeBody(body *hclwrite.Body, v reflect.Value, where string) error {
 			continue
 		}
 		if s, ok := multiline(f.v); ok {
-			body.SetAttributeRaw(name, heredoc(s))
+			attrs = append(attrs, attr{name: name, value: heredoc(s), heredoc: true})
 			continue
 		}
-		val, err := ctyValue(f.v)
+		val, err := hclValue(f.v)
 		if err != nil {
-			return fmt.Errorf("%s.%s: %w", where, name, err)
+			return nil, nil, fmt.Errorf("%s.%s: %w", where, name, err)
 		}
-		body.SetAttributeValue(name, val)
+		attrs = append(attrs, attr{name: name, value: val})
 	}
 	slices.SortStableFunc(blocks, func(a, b field) int { return cmp.Compare(labelled(a.sf.Type), labelled(b.sf.Type)) })
-	for _, f := range blocks {
-		name, _, _ := strings.Cut(f.sf.Tag.Get("hcl"), ",")
-		if err := writeBlocks(body, name, f.v, where+"."+name); err != nil {
-			return err
-		}
-	}
-	return nil
+	return attrs, blocks, nil
 }
 
-// writeBlocks writes a block field: a struct, a list of labelled structs,
-// or a map, which becomes one block of attributes (meta, env, config).
-func writeBlocks(body *hclwrite.Body, name string, v reflect.Value, where string) error {
+// blocks writes a block field: a struct, a list of labelled structs, or a
+// map, which becomes one block of attributes (meta, env, config).
+func (w *hclWriter) blocks(name string, v reflect.Value, depth int, where string) error {
 	switch v.Kind() {
 	case reflect.Pointer:
-		return writeBlocks(body, name, v.Elem(), where)
+		return w.blocks(name, v.Elem(), depth, where)
 	case reflect.Slice:
 		for i := range v.Len() {
-			if err := writeBlocks(body, name, v.Index(i), where); err != nil {
+			if err := w.blocks(name, v.Index(i), depth, where); err != nil {
 				return err
 			}
 		}
 		return nil
 	case reflect.Map:
-		if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() == reflect.Pointer {
-			return fmt.Errorf("%s: a map of %s has no HCL form here", where, v.Type().Elem())
+		attrs, err := mapAttrs(v, where)
+		if err != nil {
+			return err
 		}
-		inner := body.AppendNewBlock(name, nil).Body()
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for _, k := range v.MapKeys() {
-				if !yield(k.String()) {
-					return
-				}
-			}
-		})
-		for _, k := range keys {
-			if !hclsyntax.ValidIdentifier(k) {
-				return fmt.Errorf("%s: key %q is not an HCL identifier", where, k)
-			}
-			val, err := ctyValue(v.MapIndex(reflect.ValueOf(k)))
-			if err != nil {
-				return fmt.Errorf("%s.%s: %w", where, k, err)
-			}
-			inner.SetAttributeValue(k, val)
-		}
+		w.open(name, nil, depth)
+		w.attrs(attrs, depth+1)
+		w.close(depth)
 		return nil
 	case reflect.Struct:
-		blk := body.AppendNewBlock(name, labels(v))
-		return writeBody(blk.Body(), v, where)
+		return w.block(name, labels(v), v, depth, where)
 	}
 	return fmt.Errorf("%s: a %s has no HCL block form", where, v.Type())
+}
+
+// mapAttrs are the entries of a map of strings to values, sorted by key.
+func mapAttrs(v reflect.Value, where string) ([]attr, error) {
+	if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() == reflect.Pointer {
+		return nil, fmt.Errorf("%s: a map of %s has no HCL form here", where, v.Type().Elem())
+	}
+	keys := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		keys = append(keys, k.String())
+	}
+	slices.Sort(keys)
+	attrs := make([]attr, 0, len(keys))
+	for _, k := range keys {
+		if !hclsyntax.ValidIdentifier(k) {
+			return nil, fmt.Errorf("%s: key %q is not an HCL identifier", where, k)
+		}
+		val, err := hclValue(v.MapIndex(reflect.ValueOf(k)))
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", where, k, err)
+		}
+		attrs = append(attrs, attr{name: k, value: val})
+	}
+	return attrs, nil
+}
+
+func (w *hclWriter) indent(depth int) {
+	for range depth {
+		w.b.WriteString("  ")
+	}
+}
+
+func (w *hclWriter) open(name string, labels []string, depth int) {
+	w.indent(depth)
+	w.b.WriteString(name)
+	for _, l := range labels {
+		w.b.WriteByte(' ')
+		w.b.WriteString(quoted(l))
+	}
+	w.b.WriteString(" {\n")
+}
+
+func (w *hclWriter) close(depth int) {
+	w.indent(depth)
+	w.b.WriteString("}\n")
+}
+
+// attrs writes a body's attributes, their = aligned as hclwrite.Format
+// aligns a run of attributes (a heredoc's lines do not break the run).
+func (w *hclWriter) attrs(attrs []attr, depth int) {
+	width := 0
+	for _, a := range attrs {
+		width = max(width, utf8.RuneCountInString(a.name))
+	}
+	for _, a := range attrs {
+		w.indent(depth)
+		w.b.WriteString(a.name)
+		for range width - utf8.RuneCountInString(a.name) {
+			w.b.WriteByte(' ')
+		}
+		w.b.WriteString(" = ")
+		w.b.WriteString(a.value)
+		if !a.heredoc {
+			w.b.WriteByte('\n')
+		}
+	}
 }
 
 // labelled tells 1 for a list of structs with label fields, else 0.
@@ -236,13 +313,24 @@ func multiline(v reflect.Value) (string, bool) {
 
 // heredoc writes s as an HCL heredoc, escaping HCL's own template
 // sequences so the text arrives as it is.
-func heredoc(s string) hclwrite.Tokens {
-	s = strings.NewReplacer("${", "$${", "%{", "%%{").Replace(s)
-	return hclwrite.Tokens{
-		{Type: hclsyntax.TokenOHeredoc, Bytes: []byte("<<EOT\n")},
-		{Type: hclsyntax.TokenStringLit, Bytes: []byte(s)},
-		{Type: hclsyntax.TokenCHeredoc, Bytes: []byte("EOT")},
+func heredoc(s string) string {
+	return "<<EOT\n" + templateEscaper.Replace(s) + "EOT\n"
+}
+
+var templateEscaper = strings.NewReplacer("${", "$${", "%{", "%%{")
+
+// hclValue is an attribute's value as HCL writes it.
+func hclValue(v reflect.Value) (string, error) {
+	val, err := ctyValue(v)
+	if err != nil {
+		return "", err
 	}
+	return string(hclwrite.TokensForValue(val).Bytes()), nil
+}
+
+// quoted is s as an HCL string literal.
+func quoted(s string) string {
+	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
 }
 
 // ctyValue converts an attribute's value; durations become Go duration

@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner"
 	"github.com/meshc/meshc/planner/plan"
@@ -362,5 +365,46 @@ func TestGolden(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHCLFormatted: the HCL of every example, and of a generated mesh of
+// every kind of component, is laid out as hclwrite.Format lays it out,
+// and parses.
+func TestHCLFormatted(t *testing.T) {
+	meshes, err := filepath.Glob("../../examples/*.mesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]*plan.Plan{}
+	for _, m := range append(meshes, "testdata/orders.mesh", "testdata/secured.mesh") {
+		plans[m] = planFile(t, m, nil)
+	}
+	f, diags := lang.Parse("mixed.mesh", meshgen.Generate(meshgen.Mixed, 40))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	m, diags := compiler.Compile([]*lang.File{f}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plans["mixed"] = planner.Plan(m, planner.Options{})
+	for name, p := range plans {
+		for _, o := range []Options{{Binary: "/usr/local/bin/meshrt"}, {Driver: Docker, Image: "meshc/meshrt:1"}} {
+			job, err := Job(p, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := HCL(job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(hclwrite.Format(got)), string(got)); diff != "" {
+				t.Errorf("%s %s: not as hclwrite.Format lays it out (-formatted +got):\n%s", name, o.Driver, diff)
+			}
+			if _, diags := hclwrite.ParseConfig(got, name, hcl.InitialPos); diags.HasErrors() {
+				t.Errorf("%s %s: %v", name, o.Driver, diags)
+			}
+		}
 	}
 }
