@@ -215,6 +215,13 @@ func TestPulsarWorkerDeploy(t *testing.T) {
 		t.Errorf("status split: both instances should run:\n%s", status)
 	}
 
+	stats := e.meshc(t, "stats")
+	for _, want := range []string{"split  2/2", "count  2/2", "lines  1/1"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("stats lacks %q:\n%s", want, stats)
+		}
+	}
+
 	// A redeploy with one changed function restarts it alone.
 	before := map[string][]string{}
 	for _, name := range []string{"lines", "split", "count", "print"} {
@@ -224,7 +231,8 @@ func TestPulsarWorkerDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(src), "  replicas = param.replicas\n", "  replicas = param.replicas\n  timeout = 20s\n", 1)
+	changed := strings.Replace(string(src), "  replicas = param.replicas\n", "  replicas = param.replicas\n  log = split_log\n", 1)
+	changed = strings.Replace(changed, "topic words string\n", "topic words string\ntopic split_log string\n", 1)
 	file := filepath.Join(t.TempDir(), "wordcount.mesh")
 	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
@@ -234,6 +242,21 @@ func TestPulsarWorkerDeploy(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("redeploy output lacks %q:\n%s", want, out)
 		}
+	}
+	// logs reads the function's log topic.
+	if _, errOut, code := e.run("logs", "count"); code == 0 || !strings.Contains(errOut, "function count has no log topic") {
+		t.Errorf("logs of a function without a log topic: exit %d, %s", code, errOut)
+	}
+	p, err := e.client.CreateProducer(pulsar.ProducerOptions{Topic: "persistent://public/default/split_log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Send(context.Background(), &pulsar.ProducerMessage{Payload: []byte("a line split logged")}); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if out := e.meshc(t, "logs", "split", "--pulsar-url", e.url); !strings.Contains(out, "a line split logged") {
+		t.Errorf("logs split: %q", out)
 	}
 	for name, pids := range before {
 		now := e.instancePIDs(t, name)
