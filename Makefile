@@ -65,6 +65,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzScanMetadata$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzReadSegment$$' ./broker/internal/storage
 	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
+	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -20,7 +20,7 @@ import (
 )
 
 // planSource compiles and plans a mesh given as text.
-func planSource(t *testing.T, name string, src []byte, params map[string]string) *plan.Plan {
+func planSource(t testing.TB, name string, src []byte, params map[string]string) *plan.Plan {
 	t.Helper()
 	f, diags := lang.Parse(name, src)
 	if diags.HasErrors() {
@@ -33,7 +33,7 @@ func planSource(t *testing.T, name string, src []byte, params map[string]string)
 	return planner.Plan(m, planner.Options{Source: filepath.Base(name)})
 }
 
-func planFile(t *testing.T, path string, params map[string]string) *plan.Plan {
+func planFile(t testing.TB, path string, params map[string]string) *plan.Plan {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -177,11 +177,10 @@ sink out(c) {
 	tests := map[string]view{
 		"gen":   {Inputs: []string{"persistent://t/n/m-gen-meshc-idle"}, Output: "persistent://t/n/a", Guarantee: "ATLEAST_ONCE", Go: url, PackageRecorded: url},
 		"once":  {Inputs: []string{"persistent://t/n/a"}, Output: "persistent://t/n/b", Guarantee: "ATMOST_ONCE", Position: "Latest", Go: url, PackageRecorded: url},
-		"exact": {Inputs: []string{"persistent://t/n/b"}, Output: "persistent://t/n/c", Guarantee: "EFFECTIVELY_ONCE", Position: "Latest", Go: url, PackageRecorded: url},
-		"keyed": {Inputs: []string{"persistent://t/n/a"}, Output: "persistent://t/n/c", Guarantee: "ATLEAST_ONCE", Retries: ptr(2),
-			DeadLetter: got["keyed"].Component.DeadLetterTopic, TimeoutMs: ptr(int64(1500)), KeyOrdering: true, Position: "Earliest", CPU: 0.5, Go: url, PackageRecorded: url},
-		"out": {Inputs: []string{"persistent://t/n/c"}, Guarantee: "ATLEAST_ONCE", Retries: ptr(3), DeadLetter: got["out"].Component.DeadLetterTopic,
-			Position: "Latest", Go: url, PackageRecorded: url},
+		"exact": {Inputs: []string{"persistent://t/n/b"}, Output: "persistent://t/n/c", Guarantee: "MANUAL", Position: "Latest", Go: url, PackageRecorded: url},
+		"keyed": {Inputs: []string{"persistent://t/n/a"}, Output: "persistent://t/n/c", Guarantee: "ATLEAST_ONCE",
+			TimeoutMs: ptr(int64(1500)), Position: "Earliest", CPU: 0.5, Go: url, PackageRecorded: url},
+		"out": {Inputs: []string{"persistent://t/n/c"}, Guarantee: "ATLEAST_ONCE", Position: "Latest", Go: url, PackageRecorded: url},
 	}
 	for name, want := range tests {
 		if diff := cmp.Diff(want, see(name)); diff != "" {
