@@ -26,24 +26,34 @@ run: build
 	$(BIN)/meshc run $(EXAMPLE)
 
 # Unit and embedded-broker tests, then a short fuzzing pass per target.
+# The concurrent packages run under the race detector; those but the
+# broker (whose memory tests take their full size without it) run only
+# there, as the same tests twice would add minutes and find nothing more.
+RACE_PKGS   = ./lang/... ./broker/... ./runtime/... ./cmd/meshrt/... ./backends/local/...
+NORACE_PKGS = $(shell $(GO) list ./... | grep -v -e '/lang$$' -e '/lang/' -e '/runtime$$' -e '/runtime/' -e '/cmd/meshrt$$' -e '/backends/local$$')
+
 test:
-	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./lang/... ./broker/... ./runtime/... ./cmd/meshrt/... ./backends/local/...
+	$(GO) test -count=1 $(NORACE_PKGS)
+	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(MAKE) fuzz
 
 # Tests against real schedulers: a Nomad agent, a kube-apiserver with etcd,
 # and the Function Mesh operator whose admission webhooks that API server
 # calls, built on first use (from the Go module proxy; the operator from its
 # source, see .ci/fmoperator.sh) and cached by version in $(MESHC_CACHE).
-# Each script prints the path of what it built.
+# Each script prints the path of what it built. The Nomad tests run beside
+# the Kubernetes ones, as both mostly wait on their schedulers; the
+# Kubernetes tests run one after another (the operator's webhook port is
+# fixed).
 MESHC_CACHE ?= $(HOME)/.cache/meshc
 export MESHC_CACHE
 
 e2e: build
-	nomad=$$(.ci/nomad.sh) && MESHC_NOMAD=$$nomad $(GO) test -tags e2e -count=1 -timeout 15m ./backends/nomad/
-	kube=$$(.ci/kube.sh) && op=$$(.ci/fmoperator.sh) && env $$kube $$op $(GO) test -tags e2e -count=1 -run '^TestAPIServer' ./backends/kubernetes/
 	.ci/node-packages.sh
-	kube=$$(.ci/kube.sh) && op=$$(.ci/fmoperator.sh) && env $$kube $$op $(GO) test -tags e2e -count=1 -timeout 15m -run '^TestNode' ./backends/kubernetes/
+	nomad=$$(.ci/nomad.sh) && kube=$$(.ci/kube.sh) && op=$$(.ci/fmoperator.sh) && { \
+	  MESHC_NOMAD=$$nomad $(GO) test -tags e2e -count=1 -timeout 15m ./backends/nomad/ & pid=$$!; \
+	  env $$kube $$op $(GO) test -tags e2e -count=1 -timeout 20m -run '^(TestAPIServer|TestNode)' ./backends/kubernetes/; k=$$?; \
+	  wait $$pid; n=$$?; [ $$k -eq 0 ] && [ $$n -eq 0 ]; }
 
 FUZZ = $(GO) test -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=2000x
 
@@ -55,6 +65,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzCompile$$' ./compiler
 	$(FUZZ) -fuzz='^FuzzDecode$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzSchema$$' ./runtime/codec
+	$(FUZZ) -fuzz='^FuzzRecords$$' ./runtime/codec
 	$(FUZZ) -fuzz='^FuzzWhere$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzInstanceConf$$' ./runtime
 	$(FUZZ) -fuzz='^FuzzCredentials$$' ./runtime

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,8 +32,17 @@ func compileArchive(t *testing.T, ar *golden.Archive) string {
 	params := map[string]string{}
 	var all lang.Diagnostics
 	operator := false
+	dir := ""
 	for _, f := range ar.Files() {
 		switch {
+		case strings.HasSuffix(f.Name, ".avsc") || strings.HasSuffix(f.Name, ".proto"):
+			// Schema files are read from disk, next to the mesh file.
+			if dir == "" {
+				dir = t.TempDir()
+			}
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		case f.Name == "target":
 			operator = strings.TrimSpace(string(f.Data)) == "functionmesh"
 		case f.Name == "params":
@@ -49,6 +59,23 @@ func compileArchive(t *testing.T, ar *golden.Archive) string {
 			}
 			files = append(files, file)
 		}
+	}
+	if dir != "" {
+		// The mesh names its schema files relative to itself, and its
+		// name is relative: the folder they are in is the working one
+		// while it compiles (the tests of this package are not parallel).
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := os.Chdir(wd); err != nil {
+				t.Fatal(err)
+			}
+		}()
 	}
 	m, diags := Compile(files, params)
 	all = append(all, diags...)

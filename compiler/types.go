@@ -100,7 +100,12 @@ type Schema struct {
 	// mesh file.
 	File    string
 	Message string
-	Span    lang.Span
+	// Record, for avro and protobuf, is read from the file at compile
+	// time, with Definition (avro: the schema in JSON) or Descriptor
+	// (protobuf: a FileDescriptorSet of the file and its imports).
+	Definition string
+	Descriptor []byte
+	Span       lang.Span
 }
 
 func (s *Schema) String() string {
@@ -125,22 +130,35 @@ func (s *Schema) String() string {
 // reader requires is present and required in the writer with a compatible
 // type, fields the reader marks optional may be missing or optional in the
 // writer, and fields only the writer has are ignored. Scalars never widen.
+//
+// avro and protobuf records are checked field by field as json records
+// are, with the fields read from their files; a built-in that reads or
+// writes any JSON (project, parse_json) reads and writes any record.
 func (s *Schema) Accepts(w *Schema) error {
+	if s.anyRecord() && w.isRecord() || w.anyRecord() && s.isRecord() {
+		return nil
+	}
 	if s.Kind != w.Kind {
 		return fmt.Errorf("want %s, found %s", s, w)
 	}
 	switch s.Kind {
-	case SchemaJSON:
+	case SchemaJSON, SchemaAvro, SchemaProtobuf:
 		if s.Record == nil || w.Record == nil {
+			if s.Kind != SchemaJSON && (s.File != w.File || s.Message != w.Message) {
+				return fmt.Errorf("want %s, found %s", s, w)
+			}
 			return nil
 		}
 		return acceptsType(s.Record, w.Record, "", map[[2]*Type]bool{})
-	case SchemaAvro, SchemaProtobuf:
-		if s.File != w.File || s.Message != w.Message {
-			return fmt.Errorf("want %s, found %s", s, w)
-		}
 	}
 	return nil
+}
+
+// anyRecord reports the schema of a built-in that takes any JSON.
+func (s *Schema) anyRecord() bool { return s.Kind == SchemaJSON && s.Record == nil }
+
+func (s *Schema) isRecord() bool {
+	return s.Kind == SchemaJSON || s.Kind == SchemaAvro || s.Kind == SchemaProtobuf
 }
 
 // Equal reports whether s and o describe the same messages.
@@ -198,6 +216,7 @@ type typeResolver struct {
 	named map[string]*Type
 	decls map[string]*lang.TypeDecl
 	busy  map[string]bool // named types being resolved, to catch T = T
+	files map[string]*schemaFile
 }
 
 // declared resolves a type declaration once; later calls share the result,
@@ -348,6 +367,7 @@ func (r *typeResolver) schema(t *lang.Type) *Schema {
 		if name == "protobuf" {
 			s.Message = args[1]
 		}
+		r.loadSchemaFile(s)
 		return s
 	}
 	if _, ok := r.decls[name]; ok {

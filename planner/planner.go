@@ -185,6 +185,9 @@ func (pl *planner) schema(s *compiler.Schema) plan.Schema {
 		}
 		ps.Definition = def
 	}
+	if s.Kind == compiler.SchemaAvro || s.Kind == compiler.SchemaProtobuf {
+		ps.Definition, ps.Descriptor = s.Definition, s.Descriptor
+	}
 	return ps
 }
 
@@ -221,6 +224,10 @@ func (dg hasher) hash(c plan.Component) string {
 }
 
 func (dg hasher) digested(s plan.Schema) plan.Schema {
+	if len(s.Descriptor) > 0 {
+		sum := sha256.Sum256(s.Descriptor)
+		s.Descriptor = sum[:]
+	}
 	if s.Definition == "" {
 		return s
 	}

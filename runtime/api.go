@@ -114,7 +114,8 @@ func Sink[I any](f func(Context, I) error) Func {
 	}
 }
 
-// convert fills dst from the decoded value, or from the payload as JSON.
+// convert fills dst from the decoded value, or from its JSON form: the
+// payload of a json topic, the record of an avro or protobuf one.
 func convert[I any](in Input, dst *I) error {
 	if v, ok := in.Value.(I); ok {
 		*dst = v
@@ -124,7 +125,21 @@ func convert[I any](in Input, dst *I) error {
 		*p = in.Payload
 		return nil
 	}
-	if err := json.Unmarshal(in.Payload, dst); err != nil {
+	err := json.Unmarshal(in.Payload, dst)
+	switch in.Value.(type) {
+	case map[string]any, []any:
+		if err != nil {
+			// A record decoded from avro or protobuf is read through its
+			// JSON form, so a function's own struct types work for all.
+			var text []byte
+			var zero I
+			*dst = zero
+			if text, err = json.Marshal(in.Value); err == nil {
+				err = json.Unmarshal(text, dst)
+			}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w: cannot read the input as %s: %v", ErrBadInput, reflect.TypeFor[I](), err)
 	}
 	return nil

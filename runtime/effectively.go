@@ -505,7 +505,7 @@ func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error)
 	// One message a batch: a batch that is partly a replay would be stored
 	// whole, its old messages again. (Not DisableBatching: in
 	// pulsar-client-go v0.19.0 unbatched sends race with a reconnection.)
-	opts := pulsar.ProducerOptions{Topic: topic, Name: name, BatchingMaxMessages: 1, SendTimeout: -1}
+	opts := pulsar.ProducerOptions{Topic: topic, Name: name, BatchingMaxMessages: 1, SendTimeout: -1, Schema: s.in.declaredSchema(topic)}
 	var (
 		prod pulsar.Producer
 		err  error

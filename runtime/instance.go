@@ -251,7 +251,11 @@ func (in *instance) target(o plan.Output) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", o.Topic, err)
 	}
-	p, err := in.client.CreateProducer(pulsar.ProducerOptions{Topic: o.Topic})
+	schema, err := PulsarSchema(o.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.Topic, err)
+	}
+	p, err := in.client.CreateProducer(pulsar.ProducerOptions{Topic: o.Topic, Schema: schema})
 	if err != nil {
 		return nil, fmt.Errorf("opening a producer on %s: %w", o.Topic, err)
 	}

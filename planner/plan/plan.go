@@ -84,11 +84,16 @@ type Schema struct {
 	// Type is bytes, string, int64, float64, bool, json, avro or protobuf.
 	Type string `json:"type"`
 	// Definition is the schema text for json and avro (an Avro record
-	// schema in JSON, as Pulsar stores JSON and Avro schemas).
+	// schema in JSON, as Pulsar stores JSON and Avro schemas), read from
+	// the avro file at plan time.
 	Definition string `json:"definition,omitempty"`
 	// File and Message locate a protobuf or avro schema by reference.
 	File    string `json:"file,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Descriptor is the protobuf file compiled at plan time, with its
+	// imports: a serialized google.protobuf.FileDescriptorSet, whose
+	// Message the payloads are.
+	Descriptor []byte `json:"descriptor,omitempty"`
 }
 
 // PulsarType is the schema's type as Pulsar names it (SchemaType), as

@@ -25,13 +25,38 @@ const MaxJSONDepth = 64
 type Codec struct {
 	schema plan.Schema
 	record *avroType // for json with a definition
+	binary binaryRecord
+}
+
+// binaryRecord is the codec of avro and protobuf records.
+type binaryRecord interface {
+	decode(payload []byte) (any, error)
+	encode(v any) ([]byte, error)
 }
 
 // New returns the codec of schema s.
 func New(s plan.Schema) (*Codec, error) {
 	c := &Codec{schema: s}
 	switch s.Type {
-	case "bytes", "string", "int64", "float64", "bool", "avro", "protobuf":
+	case "bytes", "string", "int64", "float64", "bool":
+	case "avro":
+		if s.Definition == "" {
+			return nil, fmt.Errorf("avro schema %s has no definition: plan the mesh again with this meshc", s.File)
+		}
+		b, err := newAvroBinary(s.Definition)
+		if err != nil {
+			return nil, err
+		}
+		c.binary = b
+	case "protobuf":
+		if len(s.Descriptor) == 0 {
+			return nil, fmt.Errorf("protobuf schema %s has no descriptor: plan the mesh again with this meshc", s.File)
+		}
+		p, err := newProtoMessage(s.Descriptor, s.Message)
+		if err != nil {
+			return nil, err
+		}
+		c.binary = p
 	case "json":
 		if s.Definition != "" {
 			t, err := parseAvro(s.Definition)
@@ -50,8 +75,9 @@ func New(s plan.Schema) (*Codec, error) {
 func (c *Codec) Schema() plan.Schema { return c.schema }
 
 // Decode turns a payload into a Go value: []byte, string, int64, float64,
-// bool, or for json the value decoded with numbers as json.Number. An error
-// wraps ErrPayload and says what is wrong.
+// bool, or for json the value decoded with numbers as json.Number, and for
+// avro and protobuf a record in the same shape (map[string]any of the
+// same values). An error wraps ErrPayload and says what is wrong.
 func (c *Codec) Decode(payload []byte) (any, error) {
 	switch c.schema.Type {
 	case "string":
@@ -76,6 +102,8 @@ func (c *Codec) Decode(payload []byte) (any, error) {
 		return payload[0] == 1, nil
 	case "json":
 		return c.decodeJSON(payload)
+	case "avro", "protobuf":
+		return c.binary.decode(payload)
 	}
 	return bytes.Clone(payload), nil
 }
@@ -152,6 +180,8 @@ func (c *Codec) Encode(v any) ([]byte, error) {
 		}
 	case "json":
 		return c.encodeJSON(v)
+	case "avro", "protobuf":
+		return c.encodeBinary(v)
 	default:
 		if b, ok := v.([]byte); ok {
 			return b, nil
@@ -174,6 +204,47 @@ func (c *Codec) encodeJSON(v any) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// encodeBinary writes an avro or protobuf record. A payload ([]byte) is
+// taken as it is once it decodes; a value of the caller's own type
+// (a struct) is read through its JSON encoding first.
+func (c *Codec) encodeBinary(v any) ([]byte, error) {
+	if b, ok := v.([]byte); ok {
+		if _, err := c.binary.decode(b); err != nil {
+			return nil, fmt.Errorf("output does not fit its schema: %w", err)
+		}
+		return b, nil
+	}
+	v, err := plain(v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.binary.encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("output does not fit its %s schema: %w", c.schema.Type, err)
+	}
+	return b, nil
+}
+
+// plain turns a value of the caller's own type into the values decoding
+// gives, through its JSON encoding.
+func plain(v any) (any, error) {
+	switch v.(type) {
+	case nil, bool, string, json.Number, map[string]any, []any, int, int32, int64, float32, float64:
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", v, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", v, err)
+	}
+	return out, nil
 }
 
 // AsInt64 reads an integer from the values decoding and configuration
