@@ -92,9 +92,8 @@ func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, 
 		SubName:                      c.Subscription.Name,
 		SubscriptionPosition:         position(c.Subscription.Position),
 		RetainOrdering:               c.RetainOrdering,
-		RetainKeyOrdering:            c.Subscription.Type == "key_shared" && !c.RetainOrdering,
 		LogTopic:                     c.LogTopic,
-		AutoAck:                      true,
+		AutoAck:                      guarantee(c.Guarantee) != manual,
 		ForwardSourceMessageProperty: true,
 		// meshc removes the subscriptions itself, so that delete can keep
 		// them when told to.
@@ -113,17 +112,11 @@ func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, 
 	if c.Output != nil {
 		fc.Output, fc.OutputSchemaType = c.Output.Topic, c.Output.Schema.PulsarType()
 	}
-	// Pulsar takes retries, a dead-letter topic and a timeout with
-	// at-least-once only.
-	// A source reads nothing to retry.
-	if c.Kind != plan.Source && (c.Guarantee == plan.AtLeastOnce || c.Guarantee == "") {
-		if c.MaxRetries > 0 {
-			fc.MaxMessageRetries = ptr(c.MaxRetries)
-			fc.DeadLetterTopic = c.DeadLetterTopic
-		}
-		if c.Timeout > 0 {
-			fc.TimeoutMs = ptr(int64(time.Duration(c.Timeout) / time.Millisecond))
-		}
+	// Pulsar takes a timeout with at-least-once only. It refuses retries
+	// (and so a dead-letter topic) and key ordering for a Go function:
+	// the instance plan carries them, and meshrt applies them.
+	if c.Kind != plan.Source && fc.ProcessingGuarantees == atLeastOnce && c.Timeout > 0 {
+		fc.TimeoutMs = ptr(int64(time.Duration(c.Timeout) / time.Millisecond))
 	}
 	if fc.UserConfig, err = userConfig(p, c, pk); err != nil {
 		return fc, err
@@ -223,17 +216,20 @@ func resources(r plan.Resources) *utils.Resources {
 
 // Pulsar's ProcessingGuarantees names.
 const (
-	atLeastOnce     = "ATLEAST_ONCE"
-	atMostOnce      = "ATMOST_ONCE"
-	effectivelyOnce = "EFFECTIVELY_ONCE"
+	atLeastOnce = "ATLEAST_ONCE"
+	atMostOnce  = "ATMOST_ONCE"
+	manual      = "MANUAL"
 )
 
+// guarantee is Pulsar's name of g. Pulsar refuses EFFECTIVELY_ONCE for a
+// Go function, which its Go instance cannot give; meshrt gives it, so the
+// worker is told MANUAL: the instance acknowledges as it must itself.
 func guarantee(g plan.Guarantee) string {
 	switch g {
 	case plan.AtMostOnce:
 		return atMostOnce
 	case plan.EffectivelyOnce:
-		return effectivelyOnce
+		return manual
 	}
 	return atLeastOnce
 }

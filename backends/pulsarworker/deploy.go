@@ -111,7 +111,7 @@ func (w *Worker) apply(ctx context.Context, out io.Writer, tenant, ns string, ch
 }
 
 func (w *Worker) applyOne(ctx context.Context, tenant, ns string, ch Change, pk Package) error {
-	f := w.admin.Functions()
+	f := w.v3.Functions()
 	var cfg *utils.FunctionConfig
 	if ch.Want != nil {
 		cfg = &ch.Want.Config
@@ -191,7 +191,7 @@ func (w *Worker) awaitRunning(ctx context.Context, tenant, ns string, want []Fun
 // running says what keeps one function from running want instances, or
 // "" when they run.
 func (w *Worker) running(ctx context.Context, tenant, ns, name string, want int) (string, error) {
-	st, err := w.admin.Functions().GetFunctionStatusWithContext(ctx, tenant, ns, name)
+	st, err := w.v3.Functions().GetFunctionStatusWithContext(ctx, tenant, ns, name)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "no status yet", nil
