@@ -101,7 +101,7 @@ local processes on an embedded broker, Nomad jobs, or Kubernetes manifests.`,
 		newDeployCmd(),
 		newImageCmd(),
 	)
-	root.AddCommand(newRunCmd(), newUpdateCmd(), newInstanceCmd())
+	root.AddCommand(newRunCmd(), newUpdateCmd(), newInstanceCmd(), newTestCmd())
 	root.AddCommand(lifecycleCmds()...)
 	return root
 }

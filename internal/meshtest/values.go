@@ -100,7 +100,7 @@ func (tc *topicCheck) encode(m *Message, t plan.Topic) {
 	payload, err := c.Encode(m.Value)
 	if err != nil {
 		tc.errorf(m.Span, "this value does not fit topic %s (%s): %v", t.Name, schemaText(t.Schema), err).WithHint(
-			"write a value of the topic's schema%s", recordHint(t.Schema))
+			"topic %s takes %s values%s", t.Name, schemaText(t.Schema), recordHint(t.Schema))
 		return
 	}
 	m.Value = payload
