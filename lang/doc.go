@@ -1,4 +1,5 @@
-// Package lang reads .mesh files: it lexes and parses source text into an AST
+// Package lang reads .mesh files, and the .meshtest files of their test cases
+// (ParseTests): it lexes and parses source text into an AST
 // whose every node carries its start and end position, and it reports syntax
 // errors as positioned diagnostics that render with a source snippet.
 //
