@@ -83,7 +83,23 @@ func (w *Worker) Deploy(ctx context.Context, out io.Writer, p *plan.Plan, o Depl
 		return fmt.Errorf("mesh %s on the Functions worker at %s: %w", p.Mesh.Name, w.url, err)
 	}
 	fmt.Fprintf(out, "deployed mesh %s: every instance runs\n", p.Mesh.Name)
+	writeSummary(out, changes)
 	return nil
+}
+
+// writeSummary is a row per component: kind, instances running and what
+// the deploy did to it.
+func writeSummary(out io.Writer, changes []Change) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tINSTANCES\tDEPLOY")
+	for _, ch := range changes {
+		if ch.Want == nil {
+			continue
+		}
+		n := ch.Want.Config.Parallelism
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d running\t%s\n", ch.Name, ch.Kind, n, n, pastTense(ch.Action))
+	}
+	tw.Flush()
 }
 
 // apply makes each change in order and stops at the first that fails,

@@ -182,10 +182,20 @@ func (e *workerEnv) leftovers(t *testing.T) []string {
 func TestPulsarWorkerDeploy(t *testing.T) {
 	e := startWorker(t, worker.Options{})
 
+	// --dry-run shows what would change and changes nothing.
+	out := e.meshc(t, "deploy", "--dry-run", "--binary", e.meshrt, "../../examples/wordcount.mesh")
+	if !strings.Contains(out, "+   count  function  create") || !strings.Contains(out, "4 create") {
+		t.Errorf("deploy --dry-run:\n%s", out)
+	}
+	if left := e.leftovers(t); len(left) > 0 {
+		t.Errorf("after deploy --dry-run: %q", left)
+	}
+
 	// wordcount: every instance runs, counts flow, trigger, querystate and
 	// putstate go through the worker.
-	out := e.meshc(t, "deploy", "--binary", e.meshrt, "../../examples/wordcount.mesh")
-	for _, want := range []string{"+   split  function  create", "+   lines  source    create", "4 create", "deployed mesh wordcount: every instance runs"} {
+	out = e.meshc(t, "deploy", "--binary", e.meshrt, "../../examples/wordcount.mesh")
+	for _, want := range []string{"+   split  function  create", "+   lines  source    create", "4 create", "deployed mesh wordcount: every instance runs",
+		"split  function  2/2 running  created"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy output lacks %q:\n%s", want, out)
 		}
