@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/golden"
 	"github.com/meshc/meshc/internal/meshgen"
@@ -27,6 +29,10 @@ func TestDiffOfOwnPlanIsEmpty(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if want := encodeWhole(t, fresh); !bytes.Equal(data, want) {
+				t.Errorf("plan.Encode differs from encoding/json's indented encoding of the whole plan:\n%s",
+					cmp.Diff(string(want), string(data)))
+			}
 			read, err := plan.Decode(data)
 			if err != nil {
 				t.Fatal(err)
@@ -36,6 +42,20 @@ func TestDiffOfOwnPlanIsEmpty(t *testing.T) {
 			}
 		})
 	}
+}
+
+// encodeWhole is what plan.Encode writes, as encoding/json writes it in
+// one call.
+func encodeWhole(t *testing.T, p *plan.Plan) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // checkEmpty checks that a diff says "no changes" in each of its formats.
