@@ -206,7 +206,7 @@ func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, rep
 		reply(publishResult{}, err)
 		return
 	}
-	highest = max(highest, seq, batchHighest(seq, meta, f))
+	highest = max(highest, batchHighest(seq, meta, f))
 	if err := t.admit(producer, highest, len(f.HeadersAndPayload)); err != nil {
 		reply(publishResult{}, err)
 		return
@@ -270,22 +270,46 @@ func (t *topic) publish(producer string, seq, highest uint64, f *wire.Frame, rep
 	reply(publishResult{entryID: id}, nil)
 }
 
-// batchHighest is the highest sequence id in a batch, which clients such as
-// pulsar-client-go do not send: read from the messages of an uncompressed
-// batch, else the lowest it can be (ids rise by at least one per message).
-// Without it a producer restarted after a batch would be told a sequence id
-// inside that batch, and a replay of the batch's later messages be stored
-// twice.
+// batchHighest is the sequence id a batch is deduplicated by: its highest,
+// which clients such as pulsar-client-go do not send, read from the
+// messages of an uncompressed batch, else the lowest it can be (ids rise by
+// at least one per message). Without it a producer restarted after a batch
+// would be told a sequence id inside that batch, and a replay of the
+// batch's later messages be stored twice.
+//
+// A batch of one key whose ids are not consecutive comes from a key-based
+// batcher (pulsar-client-go's KeyBasedBatchBuilder): each key's messages
+// are a batch, the batches of one flush sent in the order of their first
+// ids, so their ids interleave. It is deduplicated by its first id, as
+// Pulsar does every batch: by its highest, the next batch of the flush
+// would be taken for a duplicate and lost.
 func batchHighest(seq uint64, meta wire.MetaSummary, f *wire.Frame) uint64 {
 	if !meta.Batched {
 		return seq
 	}
-	if !meta.Compressed {
-		if h, ok := wire.HighestSequenceID(f.Payload()); ok {
-			return h
-		}
+	n := uint64(max(meta.NumMessages, 1))
+	if meta.Compressed {
+		return seq + n - 1
 	}
-	return seq + uint64(max(meta.NumMessages, 1)) - 1
+	var highest uint64
+	var key []byte
+	found, oneKey := false, true
+	err := wire.ScanBatch(f.Payload(), func(m wire.BatchMessage) {
+		if m.HasSequence && (!found || m.SequenceID > highest) {
+			highest, found = m.SequenceID, true
+		}
+		if key == nil {
+			key = m.Key
+		}
+		oneKey = oneKey && len(m.Key) > 0 && string(m.Key) == string(key)
+	})
+	switch {
+	case err != nil || !found:
+		return seq + n - 1
+	case oneKey && highest >= seq && highest-seq+1 > n:
+		return seq
+	}
+	return highest
 }
 
 // makeVisible lets entries below n be delivered and wakes the
