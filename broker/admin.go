@@ -45,6 +45,7 @@ func (b *Broker) adminHandler() http.Handler {
 	handle("GET "+ns+"/{topic}/compaction", needConsume, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"status": "SUCCESS", "lastError": ""})
 	})
+	b.schemaRoutes(handle) // schemaadmin.go
 	for _, rt := range b.cfg.AdminRoutes {
 		need := needConsume
 		if rt.Write {

@@ -37,6 +37,8 @@ type Broker struct {
 	sec     security       // client certificates, authorization, HTTPS admin
 	admin   *http.Server
 	cache   readCache // recently published entries, with a data directory (cache.go)
+	// schemaPolicy is each namespace's schema compatibility strategy (schemapolicy.go).
+	schemaPolicy schemaPolicies
 
 	mu          sync.Mutex
 	topics      map[string]*topic

@@ -3,24 +3,32 @@ package broker
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/meshc/meshc/broker/internal/storage"
 	"github.com/meshc/meshc/broker/internal/wire"
 )
 
-// schemaVersion is one stored version of a topic's schema.
+// schemaVersion is one stored version of a topic's schema. A deletion is
+// a version too, as in Pulsar: versions keep counting after it, and only
+// those after the last deletion are the topic's schema.
 type schemaVersion struct {
 	Name       string            `json:"name"`
 	Type       int32             `json:"type"`
 	Data       []byte            `json:"data"`
 	Properties map[string]string `json:"properties,omitempty"`
+	Timestamp  int64             `json:"timestamp,omitempty"` // unix milliseconds
+	Deleted    bool              `json:"deleted,omitempty"`
 }
 
-var errIncompatibleSchema = errors.New("incompatible schema")
+var (
+	errIncompatibleSchema = errors.New("incompatible schema")
+	errNoSchema           = errors.New("schema not found")
+)
 
 func versionBytes(v int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
 
@@ -30,27 +38,7 @@ func isBytesSchema(s *wire.Schema) bool {
 	return s == nil || s.GetType() == wire.Schema_None
 }
 
-// useSchema returns the version of s on the topic, adding it as a new
-// version when it is compatible with the latest one and refusing it when
-// not. Compatibility follows Pulsar's default (backward) strategy: a new
-// version must read data written with the previous one.
-func (t *topic) useSchema(s *wire.Schema) ([]byte, error) {
-	if isBytesSchema(s) {
-		return nil, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i, v := range t.schemas {
-		if v.Type == int32(s.GetType()) && bytes.Equal(v.Data, s.GetSchemaData()) {
-			return versionBytes(i), nil
-		}
-	}
-	if n := len(t.schemas); n > 0 {
-		if err := compatible(t.schemas[n-1], s); err != nil {
-			return nil, fmt.Errorf("%w with topic %s: %w; use a schema compatible with version %d or a new topic",
-				errIncompatibleSchema, t.name, err, n-1)
-		}
-	}
+func fromWire(s *wire.Schema) schemaVersion {
 	v := schemaVersion{Name: s.GetName(), Type: int32(s.GetType()), Data: s.GetSchemaData()}
 	for _, p := range s.GetProperties() {
 		if v.Properties == nil {
@@ -58,14 +46,118 @@ func (t *topic) useSchema(s *wire.Schema) ([]byte, error) {
 		}
 		v.Properties[p.GetKey()] = p.GetValue()
 	}
+	return v
+}
+
+// live returns the versions after the last deletion, and the index of the
+// first of them.
+func (t *topic) live() ([]schemaVersion, int) {
+	for i := len(t.schemas) - 1; i >= 0; i-- {
+		if t.schemas[i].Deleted {
+			return t.schemas[i+1:], i + 1
+		}
+	}
+	return t.schemas, 0
+}
+
+// find returns the index of a live version equal to v, or -1.
+func (t *topic) find(v schemaVersion) int {
+	live, base := t.live()
+	for i, old := range live {
+		if old.Type == v.Type && bytes.Equal(old.Data, v.Data) {
+			return base + i
+		}
+	}
+	return -1
+}
+
+// useSchema returns the version of a producer's schema s, adding it as a
+// new version when the namespace's compatibility strategy allows, and
+// refusing it with errIncompatibleSchema when not.
+func (t *topic) useSchema(s *wire.Schema) ([]byte, error) {
+	if isBytesSchema(s) {
+		return nil, nil
+	}
+	i, err := t.addSchema(fromWire(s))
+	if err != nil {
+		return nil, err
+	}
+	return versionBytes(i), nil
+}
+
+// addSchema stores v unless an equal version is live, and returns its
+// index.
+func (t *topic) addSchema(v schemaVersion) (int, error) {
+	strategy := t.b.schemaStrategy(t.namespace())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i := t.find(v); i >= 0 {
+		return i, nil
+	}
+	live, _ := t.live()
+	if err := checkCompatible(live, v, strategy); err != nil {
+		return 0, t.incompatible(err, strategy)
+	}
+	v.Timestamp = time.Now().UnixMilli()
+	if err := t.storeSchema(v); err != nil {
+		return 0, err
+	}
+	return len(t.schemas) - 1, nil
+}
+
+// storeSchema appends v, on disk too with a data directory; t.mu is held.
+func (t *topic) storeSchema(v schemaVersion) error {
 	t.schemas = append(t.schemas, v)
 	if t.dir != "" {
 		if err := storage.WriteJSON(filepath.Join(t.dir, "schemas.json"), t.schemas); err != nil {
 			t.schemas = t.schemas[:len(t.schemas)-1]
-			return nil, err
+			return err
 		}
 	}
-	return versionBytes(len(t.schemas) - 1), nil
+	return nil
+}
+
+func (t *topic) incompatible(err error, strategy utils.SchemaCompatibilityStrategy) error {
+	return fmt.Errorf("%w with topic %s under strategy %s: %w; use a compatible schema, or change the namespace's schemaCompatibilityStrategy",
+		errIncompatibleSchema, t.name, strategy, err)
+}
+
+// consumerSchema checks a consumer's schema as Pulsar does: against the
+// topic's schema when it has one (the latest version, read backward, for
+// the strategies that are not transitive but FORWARD_TRANSITIVE; every
+// version under the strategy otherwise). A topic without a schema takes
+// the consumer's when nothing has been written to it and no producer is
+// connected; else there is nothing to check it against, and it is refused.
+func (t *topic) consumerSchema(s *wire.Schema) error {
+	if isBytesSchema(s) {
+		return nil
+	}
+	strategy := t.b.schemaStrategy(t.namespace())
+	v := fromWire(s)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	live, _ := t.live()
+	switch {
+	case strategy == utils.SchemaCompatibilityStrategyAlwaysCompatible || t.find(v) >= 0:
+		return nil
+	case len(live) == 0 && t.next == 0 && len(t.producers) == 0:
+		v.Timestamp = time.Now().UnixMilli()
+		return t.storeSchema(v)
+	case len(live) == 0:
+		return fmt.Errorf("%w: topic %s has messages or producers but no schema to check the consumer's against; consume without a schema, or register one", errIncompatibleSchema, t.name)
+	}
+	switch strategy {
+	case utils.SchemaCompatibilityStrategyBackward, utils.SchemaCompatibilityStrategyForward,
+		utils.SchemaCompatibilityStrategyForwardTransitive, utils.SchemaCompatibilityStrategyFull:
+		if err := readable(live[len(live)-1], v, directionBackward); err != nil {
+			return t.incompatible(err, strategy)
+		}
+		return nil
+	}
+	if err := checkCompatible(live, v, strategy); err != nil {
+		return t.incompatible(err, strategy)
+	}
+	return nil
 }
 
 // schema returns a stored version (the latest when version is empty).
@@ -76,7 +168,7 @@ func (t *topic) schema(version []byte) (*wire.Schema, []byte, bool) {
 	if len(version) == 8 {
 		i = int(binary.BigEndian.Uint64(version))
 	}
-	if i < 0 || i >= len(t.schemas) {
+	if i < 0 || i >= len(t.schemas) || t.schemas[i].Deleted {
 		return nil, nil, false
 	}
 	v := t.schemas[i]
@@ -90,62 +182,25 @@ func (t *topic) schema(version []byte) (*wire.Schema, []byte, bool) {
 	return s, versionBytes(i), true
 }
 
-// compatible checks that next can read data written with prev.
-func compatible(prev schemaVersion, next *wire.Schema) error {
-	if prev.Type != int32(next.GetType()) {
-		return fmt.Errorf("type %v differs from the stored %v", next.GetType(), wire.Schema_Type(prev.Type))
+// deleteSchema marks the topic's schema deleted, as a version of its own,
+// and returns that version.
+func (t *topic) deleteSchema() (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if live, _ := t.live(); len(live) == 0 {
+		return 0, fmt.Errorf("%w: topic %s has no schema", errNoSchema, t.name)
 	}
-	switch next.GetType() {
-	case wire.Schema_Avro, wire.Schema_Json:
-		return recordCompatible(prev.Data, next.GetSchemaData())
-	case wire.Schema_Protobuf, wire.Schema_ProtobufNative, wire.Schema_KeyValue:
-		return errors.New("definition differs from the stored one")
+	if err := t.storeSchema(schemaVersion{Deleted: true, Timestamp: time.Now().UnixMilli()}); err != nil {
+		return 0, err
 	}
-	return nil
+	return len(t.schemas) - 1, nil
 }
 
-type recordSchema struct {
-	Type   any `json:"type"`
-	Fields []struct {
-		Name    string          `json:"name"`
-		Type    json.RawMessage `json:"type"`
-		Default json.RawMessage `json:"default"`
-	} `json:"fields"`
-}
-
-// recordCompatible applies Avro's backward rule to record definitions: a
-// field added in the new version needs a default, and a kept field keeps
-// its type.
-func recordCompatible(prevData, nextData []byte) error {
-	var prev, next recordSchema
-	if err := json.Unmarshal(prevData, &prev); err != nil {
-		return fmt.Errorf("stored definition is not a record: %w", err)
+// namespace is the topic's tenant/namespace.
+func (t *topic) namespace() string {
+	n, err := parseTopic(t.name)
+	if err != nil {
+		return ""
 	}
-	if err := json.Unmarshal(nextData, &next); err != nil {
-		return fmt.Errorf("definition is not a record: %w", err)
-	}
-	old := map[string]json.RawMessage{}
-	for _, f := range prev.Fields {
-		old[f.Name] = f.Type
-	}
-	for _, f := range next.Fields {
-		t, ok := old[f.Name]
-		switch {
-		case !ok && f.Default == nil:
-			return fmt.Errorf("new field %q has no default", f.Name)
-		case ok && !jsonEqual(t, f.Type):
-			return fmt.Errorf("field %q changes type from %s to %s", f.Name, t, f.Type)
-		}
-	}
-	return nil
-}
-
-func jsonEqual(a, b json.RawMessage) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return bytes.Equal(a, b)
-	}
-	xb, _ := json.Marshal(x)
-	yb, _ := json.Marshal(y)
-	return bytes.Equal(xb, yb)
+	return n.tenant + "/" + n.namespace
 }
