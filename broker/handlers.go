@@ -397,8 +397,13 @@ func (c *conn) handleGetLastMessageID(cmd *wire.CommandGetLastMessageId) {
 			last.BatchIndex = &bi
 		}
 	}
+	// The mark-delete position (the last entry acknowledged, -1 for none)
+	// is what pulsar-client-go's reader compares with the last message
+	// after a seek by time; without it the client dereferences nil.
+	markDelete := cons.sub.markDeletePosition()
 	c.send(&wire.BaseCommand{Type: wire.BaseCommand_GET_LAST_MESSAGE_ID_RESPONSE.Enum(),
-		GetLastMessageIdResponse: &wire.CommandGetLastMessageIdResponse{RequestId: &rid, LastMessageId: last}})
+		GetLastMessageIdResponse: &wire.CommandGetLastMessageIdResponse{RequestId: &rid, LastMessageId: last,
+			ConsumerMarkDeletePosition: &wire.MessageIdData{LedgerId: proto64(ledgerID), EntryId: proto64(markDelete - 1), Partition: &part}}})
 }
 
 func proto64(v uint64) *uint64 { return &v }

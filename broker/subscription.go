@@ -637,6 +637,14 @@ func (s *subscription) seek(pos uint64) []*consumer {
 	return cs
 }
 
+// markDeletePosition is the first entry not acknowledged in order: every
+// entry below it is.
+func (s *subscription) markDeletePosition() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.markDelete
+}
+
 // backlog counts the messages not yet acknowledged and those delivered but
 // not acknowledged, from the topic's index.
 func (s *subscription) backlog() (backlog, unacked int64) {
