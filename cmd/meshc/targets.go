@@ -23,6 +23,9 @@ var targetChecks = map[string]func() []func(*compiler.Mesh) lang.Diagnostics{
 	"nomad": func() []func(*compiler.Mesh) lang.Diagnostics {
 		return []func(*compiler.Mesh) lang.Diagnostics{backendRules("nomad", emitOptions{Driver: "raw_exec"})}
 	},
+	pulsarBackend: func() []func(*compiler.Mesh) lang.Diagnostics {
+		return []func(*compiler.Mesh) lang.Diagnostics{backendRules(pulsarBackend, emitOptions{})}
+	},
 }
 
 func targetNames() string { return strings.Join(slices.Sorted(maps.Keys(targetChecks)), ", ") }
