@@ -231,6 +231,10 @@ func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 	if c.refuseUnauthorized(rid, c.authorizeTopic(cmd.GetTopic(), ActionProduce)) {
 		return
 	}
+	// Creating a subscription is consuming, as Pulsar checks it.
+	if cmd.GetInitialSubscriptionName() != "" && c.refuseUnauthorized(rid, c.authorizeTopic(cmd.GetTopic(), ActionConsume)) {
+		return
+	}
 	t, code, err := c.b.topicFor(cmd.GetTopic())
 	if err != nil {
 		c.sendError(rid, code, err)
@@ -267,6 +271,7 @@ func (c *conn) handleProducer(cmd *wire.CommandProducer) {
 		return
 	}
 	c.setProducer(p)
+	c.createInitialSubscription(t, cmd.GetInitialSubscriptionName())
 	c.sendProducerSuccess(rid, p, ad.epoch, true)
 }
 

@@ -73,3 +73,16 @@ func (c *conn) dropProducer(id uint64) *producer {
 	delete(c.waits, id)
 	return p
 }
+
+// createInitialSubscription creates the subscription a producer asks for
+// on its topic, at the earliest position, unless it exists: what a
+// dead-letter policy's InitialSubscriptionName does, so that nothing sent
+// to the dead-letter topic goes unread.
+func (c *conn) createInitialSubscription(t *topic, name string) {
+	if name == "" {
+		return
+	}
+	if _, created := t.subscription(name, wire.CommandSubscribe_Shared, true, 0); created {
+		c.log.Debug("created initial subscription", "topic", t.name, "subscription", name)
+	}
+}
