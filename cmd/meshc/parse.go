@@ -40,7 +40,7 @@ Syntax errors are printed with their positions and the exit code is 1.`,
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
-			f, diags := lang.Parse(name, src)
+			f, diags := lang.ParseFile(name, src)
 			if len(diags) > 0 {
 				lang.Sources{name: src}.Render(cmd.ErrOrStderr(), diags)
 				return failed()

@@ -165,10 +165,7 @@ func runTestFile(ctx context.Context, cmd *cobra.Command, file string, opts mesh
 			c.Timeout = o.timeout
 		}
 	}
-	suite.Run(ctx, opts, func(r meshtest.Result) {
-		rep.Case(&r)
-		fr.Results = append(fr.Results, r)
-	})
+	fr.Results = suite.Run(ctx, opts, rep)
 	fr.Elapsed = time.Since(start)
 	rep.File(fr)
 	return fr

@@ -31,9 +31,15 @@ func (f *FileResult) Passed() bool {
 	return true
 }
 
+// CaseReporter is told of each case as it starts and when it is done.
+type CaseReporter interface {
+	Start(file, name string)
+	Case(r *Result)
+}
+
 // Reporter shows results as they come: each case, then its file.
 type Reporter interface {
-	Case(r *Result)
+	CaseReporter
 	File(f *FileResult)
 }
 
@@ -45,10 +51,13 @@ type Text struct {
 	Verbose bool
 }
 
-func (t *Text) Case(r *Result) {
+func (t *Text) Start(_, name string) {
 	if t.Verbose {
-		fmt.Fprintf(t.W, "=== RUN   %s\n", r.Case)
+		fmt.Fprintf(t.W, "=== RUN   %s\n", name)
 	}
+}
+
+func (t *Text) Case(r *Result) {
 	if r.Passed() {
 		if t.Verbose {
 			fmt.Fprintf(t.W, "--- PASS: %s (%s)\n", r.Case, seconds(r.Elapsed))
@@ -126,8 +135,11 @@ func (j *JSON) emit(e Event) {
 	j.W.Write(append(b, '\n'))
 }
 
+func (j *JSON) Start(file, name string) {
+	j.emit(Event{Action: "run", Package: file, Test: name})
+}
+
 func (j *JSON) Case(r *Result) {
-	j.emit(Event{Action: "run", Package: r.File, Test: r.Case})
 	action := "pass"
 	if !r.Passed() {
 		action = "fail"

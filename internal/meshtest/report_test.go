@@ -67,6 +67,7 @@ func TestText(t *testing.T) {
 	rep := &Text{W: &b}
 	for _, f := range results() {
 		for i := range f.Results {
+			rep.Start(f.File, f.Results[i].Case)
 			rep.Case(&f.Results[i])
 		}
 		rep.File(f)
@@ -89,6 +90,7 @@ func TestJSON(t *testing.T) {
 	rep := &JSON{W: &b, Now: func() time.Time { return time.Unix(0, 0).UTC() }}
 	for _, f := range results() {
 		for i := range f.Results {
+			rep.Start(f.File, f.Results[i].Case)
 			rep.Case(&f.Results[i])
 		}
 		rep.File(f)

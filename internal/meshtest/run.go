@@ -83,17 +83,23 @@ func (s *Suite) Binaryless() string {
 }
 
 // Run runs the suite's cases one after another, those opts.Run picks,
-// and gives each result to report as soon as it is known.
-func (s *Suite) Run(ctx context.Context, opts Options, report func(Result)) {
+// tells rep of each as it starts and gives it each result as soon as it is
+// known, and returns the results.
+func (s *Suite) Run(ctx context.Context, opts Options, rep CaseReporter) []Result {
+	var results []Result
 	for _, c := range s.Cases {
 		if opts.Run != nil && !opts.Run.MatchString(c.Name) {
 			continue
 		}
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		report(s.runCase(ctx, c, opts))
+		rep.Start(s.File, c.Name)
+		r := s.runCase(ctx, c, opts)
+		rep.Case(&r)
+		results = append(results, r)
 	}
+	return results
 }
 
 // caseRun is one case as it runs: its broker, client and results.

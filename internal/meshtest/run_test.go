@@ -3,6 +3,8 @@ package meshtest
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,12 +71,12 @@ func TestRunPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	s.Run(context.Background(), selfOptions(t), func(r Result) {
+	for _, r := range s.Run(context.Background(), selfOptions(t), &Text{W: io.Discard}) {
 		names = append(names, r.Case)
 		if !r.Passed() {
 			t.Errorf("case %s failed:\n%s", r.Case, failureText(&r))
 		}
-	})
+	}
 	if diff := cmp.Diff([]string{"counts_by_key", "dead_letters"}, names); diff != "" {
 		t.Errorf("cases run (-want +got):\n%s", diff)
 	}
@@ -119,8 +121,8 @@ func TestRunFails(t *testing.T) {
 	}
 	opts := selfOptions(t)
 	opts.Run = regexp.MustCompile("^wrong$")
-	var results []Result
-	s.Run(context.Background(), opts, func(r Result) { results = append(results, r) })
+	results := s.Run(context.Background(), opts, &Text{W: io.Discard})
+	keepNoLogs(t, results)
 	if len(results) != 1 {
 		t.Fatalf("-run picked %d cases, want 1", len(results))
 	}
@@ -144,6 +146,44 @@ func TestRunFails(t *testing.T) {
 	for _, part := range []string{`- 	` + "`" + `{"count":3,"word":"a"}` + "`", `+ 	` + "`" + `{"count":2,"word":"a"}` + "`"} {
 		if !strings.Contains(strings.ReplaceAll(r.Failures[0].Diff, "\u00a0", " "), part) {
 			t.Errorf("the diff of counts lacks %q:\n%s", part, r.Failures[0].Diff)
+		}
+	}
+}
+
+// TestRunTimeout checks that a case whose functions do not finish fails at
+// its timeout, said at the case, with the instances' logs kept.
+func TestRunTimeout(t *testing.T) {
+	const mesh = `mesh stuck {}
+topic in string external
+topic out string
+function stuck(in) -> out {
+  use = go("Hang")
+}
+`
+	path := write(t, mesh, "test hangs {\n  timeout = 2s\n  send {\n    in = [\"x\"]\n  }\n}\n")
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := s.Run(context.Background(), selfOptions(t), &Text{W: io.Discard})
+	keepNoLogs(t, results)
+	if len(results) != 1 || len(results[0].Failures) != 1 {
+		t.Fatalf("want one failure, got %+v", results)
+	}
+	f := results[0].Failures[0]
+	if f.Pos.Line != 1 || f.Pos.Column != 6 || !strings.Contains(f.Message, "did not finish in time") {
+		t.Errorf("failure at %d:%d: %s", f.Pos.Line, f.Pos.Column, f.Message)
+	}
+	if results[0].LogDir == "" {
+		t.Error("the logs of a case that timed out are kept")
+	}
+}
+
+// keepNoLogs removes the logs failed cases keep, once the test is done.
+func keepNoLogs(t *testing.T, results []Result) {
+	for _, r := range results {
+		if r.LogDir != "" {
+			t.Cleanup(func() { os.RemoveAll(r.LogDir) })
 		}
 	}
 }
