@@ -148,6 +148,12 @@ func (w *Worker) serveFunction(rw http.ResponseWriter, r *http.Request, tenant, 
 func (w *Worker) readRegistration(rw http.ResponseWriter, r *http.Request, tenant, namespace, name string) (utils.FunctionConfig, upload, error) {
 	var fc utils.FunctionConfig
 	var up upload
+	w.mu.Lock()
+	err := w.usable()
+	w.mu.Unlock()
+	if err != nil {
+		return fc, up, err
+	}
 	r.Body = http.MaxBytesReader(rw, r.Body, w.opts.MaxPackageBytes+maxFormField)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -195,7 +201,10 @@ func (w *Worker) readRegistration(rw http.ResponseWriter, r *http.Request, tenan
 // saveUpload writes an uploaded package to a temporary file of the
 // worker's directory.
 func (w *Worker) saveUpload(part *multipart.Part) (string, error) {
-	return storePackage(filepath.Join(w.dir, "uploads"), 0, "upload-"+newID(), part, w.opts.MaxPackageBytes)
+	w.mu.Lock()
+	dir := w.dir
+	w.mu.Unlock()
+	return storePackage(filepath.Join(dir, "uploads"), 0, "upload-"+newID(), part, w.opts.MaxPackageBytes)
 }
 
 // readFailure says why a request body could not be read: too large, or

@@ -96,7 +96,7 @@ func (in *instance) runOnce() error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(in.argv[0], in.argv[1:]...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, in.env
+	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.SysProcAttr = logf, logf, in.env, procAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", in.argv[0], err)
 	}

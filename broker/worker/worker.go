@@ -78,13 +78,6 @@ func New(opts Options) (*Worker, error) {
 		w.opts.Client.Logger = plog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))
 	}
 	w.dir = opts.Dir
-	if w.dir == "" {
-		d, err := os.MkdirTemp("", "meshc-functions-")
-		if err != nil {
-			return nil, fmt.Errorf("making the Functions worker's directory: %w", err)
-		}
-		w.dir, w.tmp = d, true
-	}
 	return w, nil
 }
 
@@ -92,6 +85,15 @@ func New(opts Options) (*Worker, error) {
 // adminURL, for removing subscriptions) and starts the instances of every
 // function registered before.
 func (w *Worker) Start(serviceURL, adminURL string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dir == "" {
+		d, err := os.MkdirTemp("", "meshc-functions-")
+		if err != nil {
+			return fmt.Errorf("making the Functions worker's directory: %w", err)
+		}
+		w.dir, w.tmp = d, true
+	}
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return fmt.Errorf("making the Functions worker's directory: %w", err)
 	}
@@ -99,8 +101,6 @@ func (w *Worker) Start(serviceURL, adminURL string) error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.serviceURL, w.adminURL = serviceURL, adminURL
 	for _, r := range recs {
 		f := &function{rec: r}
@@ -134,6 +134,8 @@ func (w *Worker) Close() error {
 	if client != nil {
 		client.Close()
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.tmp {
 		w.tmp = false
 		return os.RemoveAll(w.dir)

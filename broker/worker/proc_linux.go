@@ -1,0 +1,10 @@
+package worker
+
+import "syscall"
+
+// procAttr puts an instance in its own process group, so that a Ctrl-C at
+// the broker's terminal reaches only the broker, which stops instances in
+// order; and has the kernel stop the instance if the broker dies.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+}
