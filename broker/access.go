@@ -30,6 +30,10 @@ const (
 	accessExclusiveWithFencing = 3
 )
 
+// accessModeNames are the modes as Pulsar's stats name them.
+var accessModeNames = [...]string{accessShared: "Shared", accessExclusive: "Exclusive",
+	accessWaitForExclusive: "WaitForExclusive", accessExclusiveWithFencing: "ExclusiveWithFencing"}
+
 // accessState is a topic's producers' access, under topic.mu.
 type accessState struct {
 	epoch     uint64

@@ -279,9 +279,22 @@ type TopicStats struct {
 	Subscriptions       map[string]SubscriptionStats `json:"subscriptions"`
 }
 
-// PublisherStats describes one connected producer.
+// PublisherStats describes one connected producer, as Pulsar's do.
 type PublisherStats struct {
 	ProducerName string `json:"producerName"`
+	ProducerID   uint64 `json:"producerId"`
+	AccessMode   string `json:"accessMode"`
+	clientStats
+}
+
+// clientStats is what Pulsar's stats say of a producer's or consumer's
+// client: its address, the time it connected (Pulsar's format), the
+// client_version of its CONNECT, and the properties it was created with.
+type clientStats struct {
+	Address        string            `json:"address"`
+	ConnectedSince string            `json:"connectedSince"`
+	ClientVersion  string            `json:"clientVersion"`
+	Metadata       map[string]string `json:"metadata"`
 }
 
 // SubscriptionStats describes one subscription and its consumers.
@@ -296,6 +309,8 @@ type SubscriptionStats struct {
 	// Exclusive or Failover subscription.
 	ActiveConsumerName string          `json:"activeConsumerName,omitempty"`
 	Consumers          []ConsumerStats `json:"consumers"`
+	// MsgDelayed counts the messages held for delayed delivery.
+	MsgDelayed int64 `json:"msgDelayed"`
 }
 
 // ConsumerStats describes one consumer.
@@ -306,6 +321,7 @@ type ConsumerStats struct {
 	// BlockedConsumerOnUnackedMsgs says the consumer reached
 	// Config.MaxUnackedPerConsumer and gets nothing until it acknowledges.
 	BlockedConsumerOnUnackedMsgs bool `json:"blockedConsumerOnUnackedMsgs"`
+	clientStats
 }
 
 // Stats returns a topic's stats, as the admin endpoint reports them.
@@ -324,8 +340,8 @@ func (t *topic) stats() TopicStats {
 		StorageSize: t.storedSize.Load(), DeduplicationStatus: "Enabled", Publishers: []PublisherStats{}, Subscriptions: map[string]SubscriptionStats{},
 	}
 	t.mu.RLock()
-	for name := range t.producers {
-		st.Publishers = append(st.Publishers, PublisherStats{ProducerName: name})
+	for _, p := range t.producers {
+		st.Publishers = append(st.Publishers, p.stats())
 	}
 	t.mu.RUnlock()
 	sort.Slice(st.Publishers, func(i, j int) bool { return st.Publishers[i].ProducerName < st.Publishers[j].ProducerName })
@@ -343,8 +359,10 @@ func (s *subscription) stats() SubscriptionStats {
 		MsgOutCounter: s.msgOut, BytesOutCounter: s.bytesOut, IsDurable: s.durable, Consumers: []ConsumerStats{}}
 	for _, c := range s.consumers {
 		ss.Consumers = append(ss.Consumers, ConsumerStats{ConsumerName: c.name, AvailablePermits: c.permits,
-			UnackedMessages: int64(c.unacked), BlockedConsumerOnUnackedMsgs: c.unacked >= s.t.b.cfg.MaxUnackedPerConsumer})
+			UnackedMessages: int64(c.unacked), BlockedConsumerOnUnackedMsgs: c.unacked >= s.t.b.cfg.MaxUnackedPerConsumer,
+			clientStats: c.conn.clientStats(c.since, c.metadata)})
 	}
+	ss.MsgDelayed = int64(len(s.delayed))
 	if a := s.activeLocked(); a != nil && s.typ != wire.CommandSubscribe_Shared && s.typ != wire.CommandSubscribe_Key_Shared {
 		ss.ActiveConsumerName = a.name
 	}

@@ -56,7 +56,8 @@ type conn struct {
 	flushCh chan struct{}
 	done    chan struct{}
 
-	connected bool
+	connected     bool
+	clientVersion string // from CONNECT, for stats
 
 	pmu       sync.Mutex
 	producers map[uint64]*producer

@@ -76,6 +76,7 @@ func (c *conn) handleConnect(cmd *wire.CommandConnect) error {
 		return c.refuse(err)
 	}
 	c.connected = true
+	c.clientVersion = cmd.GetClientVersion()
 	c.nc.SetReadDeadline(time.Time{})
 	go c.keepAlive()
 	version := min(cmd.GetProtocolVersion(), protocolVersion)
@@ -332,7 +333,7 @@ func (c *conn) handleSubscribe(cmd *wire.CommandSubscribe) {
 	}
 	s, _ := t.subscription(cmd.GetSubscription(), cmd.GetSubType(), cmd.GetDurable(), start)
 	cons := &consumer{id: cid, name: cmd.GetConsumerName(), priority: cmd.GetPriorityLevel(),
-		conn: c, sub: s, readCompacted: cmd.GetReadCompacted(),
+		conn: c, sub: s, readCompacted: cmd.GetReadCompacted(), since: time.Now(), metadata: keyValues(cmd.GetMetadata()),
 		outOfOrder: cmd.GetKeySharedMeta().GetAllowOutOfOrderDelivery()}
 	if cons.readCompacted {
 		t.compacted()

@@ -37,6 +37,28 @@ func keyValues(kvs []*wire.KeyValue) map[string]string {
 	return m
 }
 
+// stats describes the producer as Pulsar's stats do.
+func (p *producer) stats() PublisherStats {
+	mode := accessModeNames[accessShared]
+	if p.mode >= 0 && int(p.mode) < len(accessModeNames) {
+		mode = accessModeNames[p.mode]
+	}
+	return PublisherStats{ProducerName: p.name, ProducerID: p.id, AccessMode: mode,
+		clientStats: p.conn.clientStats(p.since, p.metadata)}
+}
+
+// statsTimeFormat is how Pulsar's stats write connectedSince.
+const statsTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// clientStats describes a producer's or consumer's client.
+func (c *conn) clientStats(since time.Time, metadata map[string]string) clientStats {
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	return clientStats{Address: c.nc.RemoteAddr().String(), ConnectedSince: since.UTC().Format(statsTimeFormat),
+		ClientVersion: c.clientVersion, Metadata: metadata}
+}
+
 func (c *conn) producer(id uint64) *producer {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()

@@ -49,7 +49,9 @@ type consumer struct {
 	conn          *conn
 	sub           *subscription
 	readCompacted bool
-	outOfOrder    bool // Key_Shared: the consumer allows out-of-order delivery
+	outOfOrder    bool              // Key_Shared: the consumer allows out-of-order delivery
+	since         time.Time         // when it subscribed, for stats
+	metadata      map[string]string // ConsumerOptions.Properties, for stats
 
 	permits int64
 	unacked int
