@@ -254,6 +254,9 @@ func (w *Worker) Trigger(ctx context.Context, m *Mesh, name, topic, value string
 		return "", err
 	}
 	out, err := w.trigger(ctx, m.Tenant, m.Namespace, d.Name, topic, value)
+	if err != nil && topic == "" && len(d.Config.InputSpecs) > 1 {
+		return "", fmt.Errorf("%w; it reads %d topics: pick one with --topic", w.explain(err, "triggering "+d.Kind+" "+d.Name), len(d.Config.InputSpecs))
+	}
 	return out, w.explain(err, "triggering "+d.Kind+" "+d.Name)
 }
 

@@ -108,6 +108,9 @@ func (w *Worker) apply(ctx context.Context, out io.Writer, tenant, ns string, ch
 	done := make([]string, len(changes))
 	for i, ch := range changes {
 		err := w.applyOne(ctx, tenant, ns, ch, pk)
+		if errors.Is(err, ErrRefused) {
+			err = fmt.Errorf("%w: change what it names in the mesh (or the worker's settings), then deploy again", err)
+		}
 		if err != nil {
 			done[i] = "failed: " + err.Error()
 			for j := i + 1; j < len(changes); j++ {

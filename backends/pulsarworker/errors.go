@@ -19,8 +19,8 @@ var (
 	ErrWorkerOff = errors.New("the Pulsar Functions worker is not running")
 	// ErrTooLarge: the worker refuses the package's size (413).
 	ErrTooLarge = errors.New("the package is too large for the worker")
-	// ErrRefused: the worker refuses the function's configuration (400).
-	ErrRefused = errors.New("the worker refuses the function")
+	// ErrRefused: the worker refuses the call (400), with its reason.
+	ErrRefused = errors.New("the worker refuses it")
 	// ErrDenied: the credentials are refused, or the role lacks a grant.
 	ErrDenied = errors.New("the credentials are refused")
 	// ErrForeign: a function of the mesh's name is another's.
@@ -64,7 +64,7 @@ func (w *Worker) explain(err error, what string) error {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return fmt.Errorf("%s: %w at %s (%d: %s): check the token, OAuth2 client or client certificate, and that its role may manage functions in the namespace", what, ErrDenied, w.url, code, reasonOf(err))
 	case code == http.StatusBadRequest:
-		return fmt.Errorf("%s: %w (400: %s): fix what it names in the mesh, then deploy again", what, ErrRefused, reasonOf(err))
+		return fmt.Errorf("%s: %w (400: %s)", what, ErrRefused, reasonOf(err))
 	case code != 0:
 		return fmt.Errorf("%s: the worker at %s answered %d: %s", what, w.url, code, reasonOf(err))
 	case errors.As(err, &ne) || errors.As(err, &ue):

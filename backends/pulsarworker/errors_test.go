@@ -22,7 +22,7 @@ func TestExplain(t *testing.T) {
 	}{
 		{rest.Error{Code: 503, Reason: "Function worker service is not done initializing"}, ErrWorkerOff, []string{"registering function split", "functionsWorkerEnabled", "not done initializing"}},
 		{rest.Error{Code: 413, Reason: "Request Entity Too Large"}, ErrTooLarge, []string{"--package-url", "upload limit"}},
-		{rest.Error{Code: 400, Reason: "Function name is not valid"}, ErrRefused, []string{"Function name is not valid", "fix"}},
+		{rest.Error{Code: 400, Reason: "Function name is not valid"}, ErrRefused, []string{"Function name is not valid", "the worker refuses it"}},
 		{rest.Error{Code: 401, Reason: "Authentication required"}, ErrDenied, []string{"token", "role"}},
 		{rest.Error{Code: 403, Reason: "Unauthorized"}, ErrDenied, []string{"role"}},
 		{refused, ErrUnreachable, []string{"--admin-url", "connection refused", "http://pulsar:8080"}},

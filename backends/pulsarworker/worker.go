@@ -126,6 +126,9 @@ func (w *Worker) ensureNamespace(ctx context.Context, tenant, namespace string, 
 // listing is a worker that is off: a namespace that exists lists.
 func (w *Worker) functions(ctx context.Context, tenant, namespace string) ([]Deployed, error) {
 	names, err := w.v3.Functions().GetFunctionsWithContext(ctx, tenant, namespace)
+	if isNotFound(err) && !w.namespaceExists(ctx, tenant, namespace) {
+		return nil, fmt.Errorf("%w: namespace %s/%s does not exist at %s: check --tenant and --namespace", ErrNoMesh, tenant, namespace, w.url)
+	}
 	if isNotFound(err) {
 		return nil, fmt.Errorf("listing the functions of %s/%s: %w at %s (404 on admin/v3/functions: %s): run Pulsar with functionsWorkerEnabled=true, or meshc broker with its worker, or give --admin-url of a broker that has one",
 			tenant, namespace, ErrWorkerOff, w.url, reasonOf(err))
@@ -148,6 +151,16 @@ func (w *Worker) functions(ctx context.Context, tenant, namespace string) ([]Dep
 		out = append(out, deployedOf(fc))
 	}
 	return out, nil
+}
+
+// namespaceExists tells whether the v2 API lists the namespace; an
+// answer that cannot tell counts as yes.
+func (w *Worker) namespaceExists(ctx context.Context, tenant, namespace string) bool {
+	namespaces, err := w.admin.Namespaces().GetNamespacesWithContext(ctx, tenant)
+	if isNotFound(err) {
+		return false
+	}
+	return err != nil || slices.Contains(namespaces, tenant+"/"+namespace)
 }
 
 // Mesh is the functions of one mesh on the worker.

@@ -313,6 +313,10 @@ func TestPulsarWorkerBadInput(t *testing.T) {
 		}
 	}
 
+	if _, errOut, code := e.run("status", "--namespace", "nowhere"); code == 0 || !strings.Contains(errOut, "public/nowhere") || !strings.Contains(errOut, "check --tenant and --namespace") {
+		t.Errorf("status of a namespace without a mesh: exit %d: %s", code, errOut)
+	}
+
 	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
 	var o, s bytes.Buffer
 	code = Main([]string{"deploy", "--backend", "pulsar", "--admin-url", b.AdminURL(), "--binary", e.meshrt, "../../examples/wordcount.mesh"}, strings.NewReader(""), &o, &s)
