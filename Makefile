@@ -75,6 +75,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzScanBatch$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzScanMetadata$$' ./broker/internal/wire
 	$(FUZZ) -fuzz='^FuzzReadSegment$$' ./broker/internal/storage
+	$(FUZZ) -fuzz='^FuzzRegistration$$' ./broker/worker
 	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
 

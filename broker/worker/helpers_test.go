@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,23 +27,39 @@ import (
 	"github.com/meshc/meshc/runtime"
 )
 
-// meshrt is the instance binary, built once for the test binary.
-var meshrt string
+// meshrtDir holds the instance binary, built on first use (not for
+// fuzzing) and removed when the tests end.
+var (
+	meshrtDir  string
+	meshrtOnce sync.Once
+	meshrtPath string
+	meshrtErr  error
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "worker-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	meshrt = filepath.Join(dir, "meshrt")
-	if out, err := exec.Command("go", "build", "-o", meshrt, "github.com/meshc/meshc/cmd/meshrt").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building meshrt: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if meshrtDir != "" {
+		os.RemoveAll(meshrtDir)
+	}
 	os.Exit(code)
+}
+
+// meshrt returns the path of a meshrt built once for the test binary.
+func meshrt(t *testing.T) string {
+	t.Helper()
+	meshrtOnce.Do(func() {
+		if meshrtDir, meshrtErr = os.MkdirTemp("", "worker-test-"); meshrtErr != nil {
+			return
+		}
+		meshrtPath = filepath.Join(meshrtDir, "meshrt")
+		if out, err := exec.Command("go", "build", "-o", meshrtPath, "github.com/meshc/meshc/cmd/meshrt").CombinedOutput(); err != nil {
+			meshrtErr = fmt.Errorf("building meshrt: %v\n%s", err, out)
+		}
+	})
+	if meshrtErr != nil {
+		t.Fatal(meshrtErr)
+	}
+	return meshrtPath
 }
 
 // env is an embedded broker with a Functions worker, and clients of both.

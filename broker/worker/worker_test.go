@@ -30,7 +30,7 @@ func TestFunctionEndToEnd(t *testing.T) {
 	p := wordcount(t)
 	fc := functionConfig(t, p, "split")
 	fns := e.admin.Functions()
-	if err := fns.CreateFunc(fc, meshrt); err != nil {
+	if err := fns.CreateFunc(fc, meshrt(t)); err != nil {
 		t.Fatalf("register: %v", err)
 	}
 	names, err := fns.GetFunctions(tenant, namespace)
@@ -95,7 +95,7 @@ func TestUpdateRestartsOnlyThatFunction(t *testing.T) {
 	split, count := functionConfig(t, p, "split"), functionConfig(t, p, "count")
 	fns := e.admin.Functions()
 	for _, fc := range []*utils.FunctionConfig{split, count} {
-		if err := fns.CreateFunc(fc, meshrt); err != nil {
+		if err := fns.CreateFunc(fc, meshrt(t)); err != nil {
 			t.Fatalf("register %s: %v", fc.Name, err)
 		}
 	}
@@ -118,7 +118,7 @@ func TestUpdateRestartsOnlyThatFunction(t *testing.T) {
 		t.Errorf("update without change: %v, want 400", err)
 	}
 	// A new package is a change too.
-	if err := fns.UpdateFunction(split, meshrt, nil); err != nil {
+	if err := fns.UpdateFunction(split, meshrt(t), nil); err != nil {
 		t.Errorf("update with a package: %v", err)
 	}
 	e.running(t, tenant, namespace, "split", 2)
@@ -129,7 +129,7 @@ func TestStopStartRestart(t *testing.T) {
 	e := start(t, Options{})
 	fc := functionConfig(t, wordcount(t), "split")
 	fns := e.admin.Functions()
-	if err := fns.CreateFunc(fc, meshrt); err != nil {
+	if err := fns.CreateFunc(fc, meshrt(t)); err != nil {
 		t.Fatal(err)
 	}
 	e.running(t, tenant, namespace, "split", 2)
@@ -177,7 +177,7 @@ func TestCrashedInstanceRestarts(t *testing.T) {
 	e := start(t, Options{})
 	fc := functionConfig(t, wordcount(t), "split")
 	fc.Parallelism = 1
-	if err := e.admin.Functions().CreateFunc(fc, meshrt); err != nil {
+	if err := e.admin.Functions().CreateFunc(fc, meshrt(t)); err != nil {
 		t.Fatal(err)
 	}
 	e.running(t, tenant, namespace, "split", 1)
@@ -201,7 +201,7 @@ func TestState(t *testing.T) {
 	fc := functionConfig(t, wordcount(t), "count")
 	fc.Parallelism = 1
 	fns := e.admin.Functions()
-	if err := fns.CreateFunc(fc, meshrt); err != nil {
+	if err := fns.CreateFunc(fc, meshrt(t)); err != nil {
 		t.Fatal(err)
 	}
 	e.running(t, tenant, namespace, "count", 1)
@@ -235,7 +235,7 @@ func TestFunctionsComeBack(t *testing.T) {
 	e := start(t, Options{Dir: dir})
 	fc := functionConfig(t, wordcount(t), "split")
 	fc.Parallelism = 1
-	if err := e.admin.Functions().CreateFunc(fc, meshrt); err != nil {
+	if err := e.admin.Functions().CreateFunc(fc, meshrt(t)); err != nil {
 		t.Fatal(err)
 	}
 	e.running(t, tenant, namespace, "split", 1)
@@ -301,7 +301,7 @@ func TestErrors(t *testing.T) {
 		{"output is an input", func() error {
 			return fns.CreateFunc(refused(func(fc *utils.FunctionConfig) { fc.Output = fc.Inputs[0] }), small)
 		}, 400},
-		{"package too large", func() error { return fns.CreateFunc(functionConfig(t, p, "count"), meshrt) }, 413},
+		{"package too large", func() error { return fns.CreateFunc(functionConfig(t, p, "count"), meshrt(t)) }, 413},
 		{"no package", func() error { return fns.CreateFunc(functionConfig(t, p, "count"), "") }, 400},
 		{"bad package url", func() error { return fns.CreateFuncWithURL(functionConfig(t, p, "count"), "ftp://x/y") }, 400},
 		{"no inputs", func() error {
