@@ -120,11 +120,11 @@ func runTests(cmd *cobra.Command, paths []string, o testOptions) error {
 	if o.json {
 		rep = &meshtest.JSON{W: cmd.OutOrStdout()}
 	}
-	opts := meshtest.Options{Binary: o.binary, Run: runRE,
+	opts := meshtest.Options{Binary: o.binary, Run: runRE, Timeout: o.timeout,
 		Command: func(c *plan.Component) ([]string, error) { return local.Resolve(c.Runtime, selfCommand()) }}
 	var results []*meshtest.FileResult
 	for _, file := range files {
-		fr := runTestFile(ctx, cmd, file, opts, o, rep)
+		fr := runTestFile(ctx, cmd, file, opts, rep)
 		results = append(results, fr)
 	}
 	if o.junit != "" {
@@ -140,7 +140,9 @@ func runTests(cmd *cobra.Command, paths []string, o testOptions) error {
 	return nil
 }
 
-func runTestFile(ctx context.Context, cmd *cobra.Command, file string, opts meshtest.Options, o testOptions, rep meshtest.Reporter) *meshtest.FileResult {
+// runTestFile loads one test file and runs its cases; a file that does
+// not load is said with its diagnostics.
+func runTestFile(ctx context.Context, cmd *cobra.Command, file string, opts meshtest.Options, rep meshtest.Reporter) *meshtest.FileResult {
 	start := time.Now()
 	fr := &meshtest.FileResult{File: file}
 	suite, err := meshtest.Load(file)
@@ -159,11 +161,6 @@ func runTestFile(ctx context.Context, cmd *cobra.Command, file string, opts mesh
 		fr.Err = err
 		rep.File(fr)
 		return fr
-	}
-	for _, c := range suite.Cases {
-		if c.Timeout == meshtest.DefaultTimeout {
-			c.Timeout = o.timeout
-		}
 	}
 	fr.Results = suite.Run(ctx, opts, rep)
 	fr.Elapsed = time.Since(start)

@@ -15,8 +15,9 @@ import (
 	"github.com/meshc/meshc/planner/plan"
 )
 
-// DefaultTimeout bounds a case that sets no timeout of its own: the time
-// from its first message sent to its last function settled.
+// DefaultTimeout bounds a case that sets no timeout of its own, unless
+// Options.Timeout says otherwise: the time from its first message sent to
+// its last function settled.
 const DefaultTimeout = 60 * time.Second
 
 // MeshFor names the mesh file a test file tests: NAME.mesh beside
@@ -47,7 +48,7 @@ func Load(path string) (*Suite, error) {
 	if diags.HasErrors() {
 		return nil, &LoadError{Sources: s.Sources, Diags: diags}
 	}
-	l := &loader{suite: s, mesh: mf, params: declaredParams(mf)}
+	l := &loader{suite: s, mesh: mf, params: declaredParams(mf), meshDiags: map[string]bool{}}
 	seen := map[string]lang.Pos{}
 	for _, d := range f.Decls {
 		t := d.(*lang.Test)
@@ -72,6 +73,8 @@ type loader struct {
 	mesh   *lang.File
 	params map[string]string // declared: name -> type
 	diags  lang.Diagnostics
+	// meshDiags are the mesh's own errors reported so far.
+	meshDiags map[string]bool
 }
 
 func (l *loader) errorf(at lang.Span, format string, args ...any) *lang.Diagnostic {
@@ -96,7 +99,7 @@ var caseAttrs = []string{"timeout", "params", "state", "send", "expect", "expect
 // testCase checks one case; nil when it has errors.
 func (l *loader) testCase(t *lang.Test) *Case {
 	before := len(l.diags)
-	c := &Case{Name: t.Name.Name, Pos: t.Name.Pos, Timeout: DefaultTimeout, Params: map[string]string{}}
+	c := &Case{Name: t.Name.Name, Pos: t.Name.Pos, Params: map[string]string{}}
 	attrs := map[string]*lang.Attr{}
 	for _, a := range t.Body.Attrs {
 		if !slices.Contains(caseAttrs, a.Key.Name) {
@@ -217,7 +220,13 @@ func (l *loader) meshName() string {
 func (l *loader) compile(c *Case, t *lang.Test) *plan.Plan {
 	m, diags := compiler.Compile([]*lang.File{l.mesh}, c.Params)
 	if diags.HasErrors() {
-		l.diags = append(l.diags, diags...)
+		for _, d := range diags {
+			// Errors that every case's parameters meet are said once.
+			if key := d.Error(); !l.meshDiags[key] {
+				l.meshDiags[key] = true
+				l.diags = append(l.diags, d)
+			}
+		}
 		l.errorf(t.Name.Span, "test %s: the mesh %s does not compile with this case's parameters", c.Name, l.suite.Mesh).WithHint("fix the errors above; meshc check %s shows them too", l.suite.Mesh)
 		return nil
 	}

@@ -78,3 +78,33 @@ func TestLoadNoMesh(t *testing.T) {
 		t.Fatalf("want ErrNoMesh, got %v", err)
 	}
 }
+
+// TestLoadEnvelopes checks how objects are read: a message with its
+// metadata, or a record.
+func TestLoadEnvelopes(t *testing.T) {
+	path := write(t, testMesh, `test a {
+  send {
+    numbers = [{ key = "k", value = "1" }]
+  }
+  expect {
+    rejected = [{ reason = "not a number" }]
+    counts = [{ word = "a" }, { key = "a", value { word = "a" } }]
+  }
+}
+`)
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Cases[0]
+	if m := c.Sends[0].Messages[0]; *m.Key != "k" || string(m.Value.([]byte)) != "1" {
+		t.Errorf("sent %+v", m)
+	}
+	if m := c.Expects[0].Messages[0]; m.Value != nil || *m.Reason != "not a number" {
+		t.Errorf("dead letter %+v", m)
+	}
+	counts := c.Expects[1].Messages
+	if counts[0].Key != nil || counts[1].Key == nil || *counts[1].Key != "a" {
+		t.Errorf("counts %+v", counts)
+	}
+}

@@ -17,8 +17,9 @@ type Suite struct {
 
 // Case is one test case, checked against its mesh and ready to run.
 type Case struct {
-	Name    string
-	Pos     lang.Pos
+	Name string
+	Pos  lang.Pos
+	// Timeout is the case's own; zero leaves it to Options.Timeout.
 	Timeout time.Duration
 	Params  map[string]string
 	// Plan is the mesh compiled with the case's parameters.

@@ -1,6 +1,7 @@
 package meshtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ type Options struct {
 	Binary string
 	// Run, when set, picks the cases whose names it matches.
 	Run *regexp.Regexp
+	// Timeout bounds each case that sets none; default DefaultTimeout.
+	Timeout time.Duration
 	// Logger receives the warnings of the run; nil discards them.
 	Logger *slog.Logger
 }
@@ -169,7 +172,8 @@ func (r *caseRun) run(ctx context.Context, opts Options, logDir string) error {
 	}
 	defer r.client.Close()
 
-	runCtx, cancel := context.WithTimeout(ctx, r.c.Timeout)
+	timeout := cmp.Or(r.c.Timeout, opts.Timeout, DefaultTimeout)
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := r.putState(runCtx); err != nil {
 		return err
@@ -198,7 +202,7 @@ func (r *caseRun) run(ctx context.Context, opts Options, logDir string) error {
 	mesh.Shutdown(runCtx)
 	if runCtx.Err() != nil && ctx.Err() == nil {
 		return fmt.Errorf("%w: its functions had not read all their inputs after %v (set timeout = ... in the case if it needs longer)%s",
-			ErrTimeout, r.c.Timeout, logTails(logDir))
+			ErrTimeout, timeout, logTails(logDir))
 	}
 	readCtx, cancelRead := context.WithTimeout(ctx, readTimeout)
 	defer cancelRead()

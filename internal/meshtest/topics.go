@@ -105,6 +105,9 @@ var (
 // of a file.
 func (tc *topicCheck) block(o *lang.Object, t plan.Topic, allowed []string) []Message {
 	if !tc.known(o, allowed, "a send block") {
+		if !isEnvelope(o) && t.Schema.Type == "json" {
+			tc.errorf(o.Span, "a record sent goes in a list: %s = [{ ... }]", t.Name)
+		}
 		return nil
 	}
 	if a := attr(o, "file"); a != nil {
@@ -166,9 +169,9 @@ func (tc *topicCheck) messages(v *lang.Value, t plan.Topic, expect bool) []Messa
 }
 
 // isEnvelope tells a message with metadata, { value = ... key = ... },
-// from a record: it has a value and nothing but what a message has.
+// from a record: it has nothing but what a message has.
 func isEnvelope(o *lang.Object) bool {
-	if attr(o, "value") == nil && attr(o, "key") == nil {
+	if len(o.Attrs) == 0 {
 		return false
 	}
 	for _, a := range o.Attrs {
