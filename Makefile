@@ -77,6 +77,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzReadSegment$$' ./broker/internal/storage
 	$(FUZZ) -fuzz='^FuzzRegistration$$' ./broker/worker
 	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
+	$(FUZZ) -fuzz='^FuzzSchemaCompatibility$$' ./broker
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
 
 bench:

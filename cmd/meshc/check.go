@@ -16,8 +16,9 @@ func newCheckCmd() *cobra.Command {
 	var strict bool
 	var format, target string
 	var pf paramFlags
+	var live liveFlags
 	cmd := &cobra.Command{
-		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... FILE...",
+		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... [--pulsar-url URL [--admin-url URL]] FILE...",
 		Short: "Check .mesh files and report every problem",
 		Long: `check parses and compiles each FILE, a mesh of its own, and reports every problem
 in one run: unknown and duplicate names, invalid Pulsar names, topic cycles, schema
@@ -29,6 +30,12 @@ With --target kubernetes, nomad or functionmesh, check also reports, at its plac
 the mesh, what that target cannot run as written: what its backend refuses, and for
 functionmesh what the Function Mesh operator's admission webhook would refuse (emit
 and deploy always check their own target).
+
+With --pulsar-url (and --admin-url, and the --pulsar-* options of a secured Pulsar,
+each secret the mesh's pulsar block names given as a file), check also reads, through
+the cluster's admin API, the schema registered for each of the mesh's topics, and
+reports at the topic a schema of the mesh that the namespace's compatibility strategy
+would refuse (an error), or one that differs from what the topic holds (a warning).
 
 Formats: text (diagnostics with source snippets, on standard error), json (one stable
 array on standard output) and github (GitHub Actions annotations on standard output).
@@ -67,6 +74,11 @@ has, or cannot be read, 2 for a usage mistake.`,
 						diags = append(diags, check(m)...)
 					}
 				}
+				if live.pulsarURL != "" && m != nil && !diags.HasErrors() && err == nil {
+					var more lang.Diagnostics
+					more, err = live.check(cmd, m)
+					diags = append(diags, more...)
+				}
 				if err != nil {
 					var ee *exitError
 					if errors.As(err, &ee) && ee.code == exitUsage {
@@ -93,6 +105,7 @@ has, or cannot be read, 2 for a usage mistake.`,
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or github")
 	cmd.Flags().StringVar(&target, "target", "", "also report what a deployment target refuses: kubernetes, nomad or functionmesh (the Function Mesh operator)")
 	pf.register(cmd)
+	live.register(cmd)
 	return cmd
 }
 

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/apache/pulsar-client-go/pulsaradmin"
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+
+	"github.com/meshc/meshc/broker"
+	"github.com/meshc/meshc/internal/brokertest"
+)
+
+const (
+	orderV1 = `{"type":"record","name":"Order","namespace":"shop","fields":[
+ {"name":"id","type":"string"},{"name":"amount","type":"double"}]}`
+	// orderV2 adds a field with a default: FULL takes it.
+	orderV2 = `{"type":"record","name":"Order","namespace":"shop","fields":[
+ {"name":"id","type":"string"},{"name":"amount","type":"double"},{"name":"note","type":"string","default":""}]}`
+	// orderV3 adds a field without a default: it cannot read v1's data.
+	orderV3 = `{"type":"record","name":"Order","namespace":"shop","fields":[
+ {"name":"id","type":"string"},{"name":"amount","type":"double"},{"name":"country","type":"string"}]}`
+)
+
+const liveMesh = `mesh shop {
+  tenant = "public"
+  namespace = "NS"
+}
+
+topic orders avro("order.avsc") external
+topic big avro("order.avsc")
+
+function big_orders(orders) -> big {
+  use = builtin.filter
+  config { where = "amount > 10" }
+}
+
+sink print(big) { use = builtin.stdout }
+`
+
+// TestCheckAgainstCluster: meshc check --pulsar-url reads the schemas the
+// cluster holds for the mesh's topics and says, at the topic, a change its
+// namespace's strategy forbids (an error) or one it takes (a warning).
+func TestCheckAgainstCluster(t *testing.T) {
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
+	c := brokertest.Client(t, b.URL())
+	admin, err := pulsaradmin.NewClient(&pulsaradmin.Config{WebServiceURL: b.AdminURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		strategy utils.SchemaCompatibilityStrategy
+		schema   string
+		code     int
+		want     string
+	}{
+		{"same schema", utils.SchemaCompatibilityStrategyUndefined, orderV1, exitOK, ""},
+		{"compatible change", utils.SchemaCompatibilityStrategyUndefined, orderV2,
+			exitOK, `in.mesh:6:14: warning: topic orders: the cluster holds schema AVRO (version 0) for persistent://public/compatible-change/orders, which differs from the mesh's avro("order.avsc")`},
+		{"forbidden change", utils.SchemaCompatibilityStrategyBackward, orderV3,
+			exitFail, `in.mesh:6:14: error: topic orders: the cluster holds schema AVRO (version 0) for persistent://public/forbidden-change/orders, and its namespace's strategy BACKWARD refuses the mesh's avro("order.avsc"): the mesh's schema cannot read the topic's data`},
+		{"any change, always incompatible", utils.SchemaCompatibilityStrategyAlwaysIncompatible, orderV2,
+			exitFail, `strategy ALWAYS_INCOMPATIBLE refuses the mesh's avro("order.avsc")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := strings.NewReplacer(" ", "-", ",", "").Replace(tc.name)
+			nsName, err := utils.GetNameSpaceName("public", ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := admin.Namespaces().SetSchemaCompatibilityStrategy(*nsName, tc.strategy); err != nil {
+				t.Fatal(err)
+			}
+			// What is on the cluster: orders written with version 1.
+			p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: "persistent://public/" + ns + "/orders", Schema: pulsar.NewAvroSchema(orderV1, nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+
+			dir := t.TempDir()
+			mesh := filepath.Join(dir, "in.mesh")
+			for name, text := range map[string]string{mesh: strings.Replace(liveMesh, "NS", ns, 1), filepath.Join(dir, "order.avsc"): tc.schema} {
+				if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			wd, _ := os.Getwd()
+			t.Chdir(dir)
+			code := Main([]string{"check", "--pulsar-url", b.URL(), "--admin-url", b.AdminURL(), "in.mesh"}, strings.NewReader(""), &stdout, &stderr)
+			t.Chdir(wd)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if tc.want == "" && stderr.Len() > 0 {
+				t.Errorf("want no diagnostics, got:\n%s", stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr.String())
+			}
+		})
+	}
+}
