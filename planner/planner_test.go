@@ -44,10 +44,29 @@ func TestGolden(t *testing.T) {
 	for _, path := range golden.Glob(t, "testdata/*.txtar") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			ar := golden.Load(t, path)
-			got := encode(t, Plan(compile(t, "in.mesh", ar.Section(t, "in.mesh"), nil), Options{Source: "in.mesh"}))
+			got := encode(t, Plan(compile(t, meshPath(t, ar), ar.Section(t, "in.mesh"), nil), Options{Source: "in.mesh"}))
 			ar.Check(t, "want.json", got)
 		})
 	}
+}
+
+// meshPath is in.mesh, in a folder of its own with the archive's schema
+// files (.avsc, .proto) when it has any: the mesh names them relative to
+// itself.
+func meshPath(t *testing.T, ar *golden.Archive) string {
+	t.Helper()
+	dir := ""
+	for _, f := range ar.Files() {
+		if strings.HasSuffix(f.Name, ".avsc") || strings.HasSuffix(f.Name, ".proto") {
+			if dir == "" {
+				dir = t.TempDir()
+			}
+			if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return filepath.Join(dir, "in.mesh")
 }
 
 // examples lists the example meshes, which must plan with their defaults.
