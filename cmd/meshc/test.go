@@ -67,7 +67,7 @@ The exit status is 1 if any case fails.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.run, "run", "", "run only the cases whose names match this regular expression")
-	f.BoolVarP(&o.verbose, "v", "v", false, "show passing cases too")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "show passing cases too")
 	f.BoolVar(&o.json, "json", false, "write one JSON event a line, as go test -json does")
 	f.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to this file")
 	f.StringVar(&o.binary, "runtime-binary", "", "the instance binary, for meshes with go(...) functions (default: meshrt)")

@@ -72,6 +72,8 @@ func (t *Text) File(f *FileResult) {
 	switch {
 	case f.Err != nil:
 		fmt.Fprintf(t.W, "FAIL\t%s [setup failed]\n", f.File)
+	case len(f.Results) == 0:
+		fmt.Fprintf(t.W, "ok  \t%s\t%s [no tests to run]\n", f.File, seconds(f.Elapsed))
 	case f.Passed():
 		fmt.Fprintf(t.W, "ok  \t%s\t%s\n", f.File, seconds(f.Elapsed))
 	default:
