@@ -90,7 +90,7 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
-	$(GO) run ./cmd/meshc fmt -w examples/*.mesh
+	$(GO) run ./cmd/meshc fmt -w examples/*.mesh examples/*/*.mesh examples/*.meshtest examples/*/*.meshtest
 
 clean:
 	rm -rf $(BIN)
