@@ -3,6 +3,7 @@ package meshtest
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,5 +107,36 @@ func TestLoadEnvelopes(t *testing.T) {
 	counts := c.Expects[1].Messages
 	if counts[0].Key != nil || counts[1].Key == nil || *counts[1].Key != "a" {
 		t.Errorf("counts %+v", counts)
+	}
+}
+
+// TestLoadFileWithKey checks that a file's lines are sent with the key
+// and properties of their block.
+func TestLoadFileWithKey(t *testing.T) {
+	path := write(t, testMesh, `test a {
+  send {
+    numbers {
+      file = "numbers.txt"
+      key = "k"
+      properties {
+        origin = "file"
+      }
+    }
+  }
+}
+`)
+	if err := writeFile(filepath.Join(filepath.Dir(path), "numbers.txt"), "1\n\n2\n"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range s.Cases[0].Sends[0].Messages {
+		got = append(got, fmt.Sprintf("%d:%d %s %s %s", m.Pos.Line, m.Pos.Column, *m.Key, m.Value, m.Properties["origin"]))
+	}
+	if diff := cmp.Diff([]string{"1:1 k 1 file", "3:1 k 2 file"}, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
 	}
 }

@@ -110,18 +110,34 @@ func (tc *topicCheck) block(o *lang.Object, t plan.Topic, allowed []string) []Me
 		}
 		return nil
 	}
-	if a := attr(o, "file"); a != nil {
-		if len(o.Attrs) > 1 {
-			tc.errorf(a.Key.Span, "file stands alone in a send block: its lines are the messages")
+	file := attr(o, "file")
+	if file != nil && attr(o, "value") != nil {
+		tc.errorf(file.Key.Span, "a send block takes a value or a file, not both")
+		return nil
+	}
+	if file == nil {
+		m, ok := tc.envelope(o, t, false, true)
+		if !ok {
 			return nil
 		}
-		return tc.fileMessages(a.Value, t, false)
+		return []Message{m}
 	}
-	m, ok := tc.envelope(o, t, false)
+	// The key, properties and event time of the block go with every line.
+	rest := &lang.Object{Span: o.Span}
+	for _, a := range o.Attrs {
+		if a != file {
+			rest.Attrs = append(rest.Attrs, a)
+		}
+	}
+	meta, ok := tc.envelope(rest, t, false, false)
 	if !ok {
 		return nil
 	}
-	return []Message{m}
+	ms := tc.fileMessages(file.Value, t, false)
+	for i := range ms {
+		ms[i].Key, ms[i].Properties, ms[i].EventTime = meta.Key, meta.Properties, meta.EventTime
+	}
+	return ms
 }
 
 // known reports attributes of o that are not among allowed.
@@ -155,7 +171,7 @@ func (tc *topicCheck) messages(v *lang.Value, t plan.Topic, expect bool) []Messa
 	var ms []Message
 	for _, item := range items {
 		if o := item.Object; o != nil && isEnvelope(o) {
-			if m, ok := tc.envelope(o, t, expect); ok {
+			if m, ok := tc.envelope(o, t, expect, !expect); ok {
 				ms = append(ms, m)
 			}
 			continue
@@ -182,7 +198,9 @@ func isEnvelope(o *lang.Object) bool {
 	return true
 }
 
-func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect bool) (Message, bool) {
+// envelope reads a message with its metadata: one expected, or one sent,
+// which needs a value unless its lines come from a file.
+func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect, needValue bool) (Message, bool) {
 	m := Message{Span: o.Span}
 	ok := true
 	for _, a := range o.Attrs {
@@ -218,7 +236,7 @@ func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect bool) (Messa
 			ok = false
 		}
 	}
-	if attr(o, "value") == nil && !expect {
+	if attr(o, "value") == nil && needValue {
 		tc.errorf(o.Span, "a message sent needs a value")
 		ok = false
 	}
