@@ -279,13 +279,16 @@ func render(value any, key *string, props map[string]string, reason *string) str
 
 func quote(s string) string { return jsonText(s) }
 
+// jsonText writes v as compact JSON, keys sorted, < > & as they are.
 func jsonText(v any) string {
 	if b, ok := v.([]byte); ok {
 		v = string(b)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -53,3 +53,12 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestRender checks the one-line form of messages in diffs.
+func TestRender(t *testing.T) {
+	k, reason := "a&b", "bad <input>"
+	got := render(map[string]any{"z": 1, "a": "x<y"}, &k, map[string]string{"p": "1"}, &reason)
+	if want := `key="a&b" {"a":"x<y","z":1} p="1" reason="bad <input>"`; got != want {
+		t.Errorf("render = %s, want %s", got, want)
+	}
+}
