@@ -58,7 +58,7 @@ func (w *Worker) explain(err error, what string) error {
 	var ue *url.Error
 	switch code := statusOf(err); {
 	case code == http.StatusServiceUnavailable:
-		return fmt.Errorf("%s: %w at %s (503: %s): enable it (functionsWorkerEnabled=true, or meshc broker's worker flag) or wait until it is up", what, ErrWorkerOff, w.url, reasonOf(err))
+		return fmt.Errorf("%s: %w at %s (503: %s): enable it (functionsWorkerEnabled=true; meshc broker --functions-worker) or wait until it is up", what, ErrWorkerOff, w.url, reasonOf(err))
 	case code == http.StatusRequestEntityTooLarge:
 		return fmt.Errorf("%s: %w at %s (413: %s): raise the worker's upload limit, or put the binary where the worker can fetch it and pass --package-url URL", what, ErrTooLarge, w.url, reasonOf(err))
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:

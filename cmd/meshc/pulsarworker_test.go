@@ -31,9 +31,11 @@ type workerEnv struct {
 	topics          pulsaradmin.Client // the v2 API: topics and subscriptions
 }
 
-// startWorker runs the embedded broker with its Functions worker on
-// 127.0.0.1, and builds meshrt and the shop's instance binary.
-func startWorker(t *testing.T, opts worker.Options) *workerEnv {
+// startWorker runs meshc broker, whose Functions worker is on by default,
+// as a process on 127.0.0.1 with its data in a folder of the test, and
+// builds meshrt and the shop's instance binary. With opts, the broker runs
+// in the test's process instead, with a worker of those options.
+func startWorker(t *testing.T, opts *worker.Options) *workerEnv {
 	t.Helper()
 	bin := t.TempDir()
 	e := &workerEnv{dir: t.TempDir(), meshrt: filepath.Join(bin, "meshrt"), shoprt: filepath.Join(bin, "shoprt")}
@@ -42,18 +44,24 @@ func startWorker(t *testing.T, opts worker.Options) *workerEnv {
 			t.Fatalf("building %s: %v\n%s", pkg, err, msg)
 		}
 	}
-	opts.Dir, opts.MinRestartBackoff = e.dir, 100*time.Millisecond
-	w, err := worker.New(opts)
-	if err != nil {
-		t.Fatal(err)
+	if opts == nil {
+		bp := startBrokerProcess(t, "--data", e.dir)
+		e.admin, e.url = bp.admin, bp.url
+	} else {
+		opts.Dir, opts.MinRestartBackoff = e.dir, 100*time.Millisecond
+		w, err := worker.New(*opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0", AdminRoutes: w.Routes()})
+		if err := w.Start(b.URL(), b.AdminURL()); err != nil {
+			t.Fatalf("the Functions worker did not start: %v", err)
+		}
+		t.Cleanup(func() { w.Close() })
+		e.admin, e.url = b.AdminURL(), b.URL()
 	}
-	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0", AdminRoutes: w.Routes()})
-	if err := w.Start(b.URL(), b.AdminURL()); err != nil {
-		t.Fatalf("the Functions worker did not start: %v", err)
-	}
-	t.Cleanup(func() { w.Close() })
-	e.admin, e.url = b.AdminURL(), b.URL()
-	e.client = brokertest.Client(t, b.URL())
+	e.client = brokertest.Client(t, e.url)
+	var err error
 	if e.topics, err = pulsaradmin.NewClient(&pulsaradmin.Config{WebServiceURL: e.admin}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +188,7 @@ func (e *workerEnv) leftovers(t *testing.T) []string {
 // worker with meshc deploy --backend pulsar, and drives them through the
 // worker API as pulsar-admin would.
 func TestPulsarWorkerDeploy(t *testing.T) {
-	e := startWorker(t, worker.Options{})
+	e := startWorker(t, nil)
 
 	// --dry-run shows what would change and changes nothing.
 	out := e.meshc(t, "deploy", "--dry-run", "--binary", e.meshrt, "../../examples/wordcount.mesh")
@@ -304,7 +312,7 @@ func TestPulsarWorkerDeploy(t *testing.T) {
 // package over the worker's limit, are said with what to do; the partly
 // applied deploy says where each component stands.
 func TestPulsarWorkerBadInput(t *testing.T) {
-	e := startWorker(t, worker.Options{MaxPackageBytes: 1 << 20})
+	e := startWorker(t, &worker.Options{MaxPackageBytes: 1 << 20})
 	_, errOut, code := e.run("deploy", "--binary", e.meshrt, "../../examples/wordcount.mesh")
 	for _, want := range []string{"deploy stopped at function count: registering function count with package", "the package is too large for the worker",
 		"--package-url", "state of each component:", "count  function  failed", "lines  source    not applied (create pending)"} {
@@ -317,8 +325,18 @@ func TestPulsarWorkerBadInput(t *testing.T) {
 		t.Errorf("status of a namespace without a mesh: exit %d: %s", code, errOut)
 	}
 
-	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
+	// meshc broker with its worker off answers 503.
+	off := startBrokerProcess(t, "--functions-worker=false")
 	var o, s bytes.Buffer
+	code = Main([]string{"status", "--backend", "pulsar", "--admin-url", off.admin}, strings.NewReader(""), &o, &s)
+	if code == 0 || !strings.Contains(s.String(), "the Pulsar Functions worker is not running at "+off.admin+" (503: ") || !strings.Contains(s.String(), "--functions-worker") {
+		t.Errorf("status on meshc broker without its worker: exit %d:\n%s", code, s.String())
+	}
+
+	// A broker that has no worker API at all answers 404.
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
+	o.Reset()
+	s.Reset()
 	code = Main([]string{"deploy", "--backend", "pulsar", "--admin-url", b.AdminURL(), "--binary", e.meshrt, "../../examples/wordcount.mesh"}, strings.NewReader(""), &o, &s)
 	if code == 0 || !strings.Contains(s.String(), "the Pulsar Functions worker is not running at "+b.AdminURL()+" (404 on admin/v3/functions") {
 		t.Errorf("deploy to a broker without a worker: exit %d:\n%s", code, s.String())
