@@ -20,6 +20,7 @@ import (
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/broker/worker"
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/testpki"
 )
 
 // workerEnv is the embedded broker serving the Functions worker API, and
@@ -340,5 +341,57 @@ func TestPulsarWorkerBadInput(t *testing.T) {
 	code = Main([]string{"deploy", "--backend", "pulsar", "--admin-url", b.AdminURL(), "--binary", e.meshrt, "../../examples/wordcount.mesh"}, strings.NewReader(""), &o, &s)
 	if code == 0 || !strings.Contains(s.String(), "the Pulsar Functions worker is not running at "+b.AdminURL()+" (404 on admin/v3/functions") {
 		t.Errorf("deploy to a broker without a worker: exit %d:\n%s", code, s.String())
+	}
+}
+
+// TestPulsarWorkerSecured deploys a mesh whose pulsar block says to
+// authenticate with a token to meshc broker with token authentication and
+// authorization on: deploy, status and delete call the admin API with the
+// token the flag gives, and a token of a role without a grant is said.
+func TestPulsarWorkerSecured(t *testing.T) {
+	secret, token := testpki.Tokens(t, "admin")
+	stranger := signedToken(t, secret, "stranger")
+	bp := startBrokerProcess(t, "--auth-token-secret-key", secret, "--superuser", "admin",
+		"--functions-auth-plugin", "token", "--functions-auth-params", "file://"+token)
+	meshrt := filepath.Join(t.TempDir(), "meshrt")
+	if msg, err := exec.Command("go", "build", "-o", meshrt, "github.com/meshc/meshc/cmd/meshrt").CombinedOutput(); err != nil {
+		t.Fatalf("building meshrt: %v\n%s", err, msg)
+	}
+	mesh := filepath.Join(t.TempDir(), "secured.mesh")
+	src := fmt.Sprintf(`mesh secured {
+  pulsar {
+    url = %q
+    admin_url = %q
+    token = secret("pulsar/admin", "token")
+  }
+}
+topic words string external
+topic upper string external
+function shout(words) -> upper { use = builtin.upper }
+`, bp.url, bp.admin)
+	if err := os.WriteFile(mesh, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string, int) {
+		var o, s bytes.Buffer
+		code := Main(args, strings.NewReader(""), &o, &s)
+		return o.String(), s.String(), code
+	}
+	if _, errOut, code := run("deploy", "--backend", "pulsar", "--binary", meshrt, "--pulsar-token-file", stranger, mesh); code == 0 ||
+		!strings.Contains(errOut, "the credentials are refused at "+bp.admin+" (403") || !strings.Contains(errOut, "role may manage functions") {
+		t.Errorf("deploy with a role without a grant: exit %d:\n%s", code, errOut)
+	}
+	if out, errOut, code := run("deploy", "--backend", "pulsar", "--binary", meshrt, "--pulsar-token-file", token, mesh); code != 0 ||
+		!strings.Contains(out, "every instance runs") {
+		t.Fatalf("deploy with the token: exit %d:\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := run("status", "--backend", "pulsar", "--admin-url", bp.admin, "--pulsar-token-file", token); code != 0 || !strings.Contains(out, "shout  function  0         true") {
+		t.Errorf("status with the token: exit %d:\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := run("status", "--backend", "pulsar", "--admin-url", bp.admin); code == 0 || !strings.Contains(errOut, "(401") {
+		t.Errorf("status without a token: exit %d:\n%s", code, errOut)
+	}
+	if out, errOut, code := run("delete", "--backend", "pulsar", "--admin-url", bp.admin, "--pulsar-token-file", token); code != 0 {
+		t.Errorf("delete with the token: exit %d:\n%s%s", code, out, errOut)
 	}
 }
