@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,8 +191,14 @@ func TestSchemaAdmin(t *testing.T) {
 	b := startBroker(t, Config{AdminListen: "127.0.0.1:0"})
 	admin := newAdmin(t, b).Schemas()
 	topic := uniqueTopic("schema-admin")
-	if _, err := admin.GetSchemaInfo(topic); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Errorf("schema of a topic without one: %v, want 404", err)
+	if _, err := admin.GetAllSchemas(topic); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("schemas of a topic that does not exist: %v, want 404", err)
+	}
+	if ok, err := admin.TestCompatibilityWithPostSchemaPayload(topic, utils.PostSchemaPayload{SchemaType: "AVRO", Schema: recA}); err != nil || !ok.IsCompatibility {
+		t.Errorf("a topic that does not exist takes any schema: %v, %v", ok, err)
+	}
+	if slices.Contains(b.Topics(), topic) {
+		t.Error("reading a schema created the topic")
 	}
 	for _, def := range []string{recA, recAB, recA} {
 		if err := admin.CreateSchemaByPayload(topic, utils.PostSchemaPayload{SchemaType: "AVRO", Schema: def}); err != nil {

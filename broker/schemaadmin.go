@@ -37,8 +37,9 @@ func (b *Broker) schemaRoutes(handle func(string, adminNeed, http.HandlerFunc)) 
 }
 
 // schemaTopics are the topics a schema call acts on: the topic, or every
-// partition of a partitioned one (reads use the first).
-func (b *Broker) schemaTopics(r *http.Request) ([]*topic, error) {
+// partition of a partitioned one (reads use the first). Reads do not
+// create topics: a topic that does not exist is left out.
+func (b *Broker) schemaTopics(r *http.Request, create bool) ([]*topic, error) {
 	name := "persistent://" + r.PathValue("tenant") + "/" + r.PathValue("namespace") + "/" + r.PathValue("topic")
 	names := []string{name}
 	if n := b.partitions(name); n > 0 {
@@ -49,6 +50,12 @@ func (b *Broker) schemaTopics(r *http.Request) ([]*topic, error) {
 	}
 	var out []*topic
 	for _, n := range names {
+		if !create {
+			if t := b.existingTopic(n); t != nil {
+				out = append(out, t)
+			}
+			continue
+		}
 		t, _, err := b.topicFor(n)
 		if err != nil {
 			return nil, err
@@ -56,6 +63,19 @@ func (b *Broker) schemaTopics(r *http.Request) ([]*topic, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// schemaTopic is the topic a read acts on, or nil after answering 404.
+func (b *Broker) schemaTopic(w http.ResponseWriter, r *http.Request) *topic {
+	ts, err := b.schemaTopics(r, false)
+	if err == nil && len(ts) == 0 {
+		err = fmt.Errorf("%w: topic %s/%s/%s does not exist", errNoSchema, r.PathValue("tenant"), r.PathValue("namespace"), r.PathValue("topic"))
+	}
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return nil
+	}
+	return ts[0]
 }
 
 // schemaResponse is Pulsar's GetSchemaResponse.
@@ -77,12 +97,10 @@ func (t *topic) schemaResponse(i int) schemaResponse {
 }
 
 func (b *Broker) adminGetSchema(w http.ResponseWriter, r *http.Request) {
-	ts, err := b.schemaTopics(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	t := b.schemaTopic(w, r)
+	if t == nil {
 		return
 	}
-	t := ts[0]
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	live, base := t.live()
@@ -103,12 +121,10 @@ func (b *Broker) adminGetSchema(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Broker) adminGetSchemas(w http.ResponseWriter, r *http.Request) {
-	ts, err := b.schemaTopics(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	t := b.schemaTopic(w, r)
+	if t == nil {
 		return
 	}
-	t := ts[0]
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	live, base := t.live()
@@ -142,7 +158,7 @@ func (b *Broker) adminPostSchema(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	ts, err := b.schemaTopics(r)
+	ts, err := b.schemaTopics(r, true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -162,9 +178,12 @@ func (b *Broker) adminPostSchema(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Broker) adminDeleteSchema(w http.ResponseWriter, r *http.Request) {
-	ts, err := b.schemaTopics(r)
+	ts, err := b.schemaTopics(r, false)
+	if err == nil && len(ts) == 0 {
+		err = fmt.Errorf("%w: topic %s/%s/%s does not exist", errNoSchema, r.PathValue("tenant"), r.PathValue("namespace"), r.PathValue("topic"))
+	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		writeError(w, http.StatusNotFound, err)
 		return
 	}
 	version := 0
@@ -189,17 +208,20 @@ func (b *Broker) adminSchemaCompatibility(w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	ts, err := b.schemaTopics(r)
+	ts, err := b.schemaTopics(r, false)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	t := ts[0]
-	strategy := b.schemaStrategy(t.namespace())
-	t.mu.RLock()
-	live, _ := t.live()
-	ok := t.find(v) >= 0 || checkCompatible(live, v, strategy) == nil
-	t.mu.RUnlock()
+	strategy := b.schemaStrategy(r.PathValue("tenant") + "/" + r.PathValue("namespace"))
+	ok := true // a topic that does not exist takes any schema
+	if len(ts) > 0 {
+		t := ts[0]
+		t.mu.RLock()
+		live, _ := t.live()
+		ok = t.find(v) >= 0 || checkCompatible(live, v, strategy) == nil
+		t.mu.RUnlock()
+	}
 	writeJSON(w, utils.IsCompatibility{IsCompatibility: ok, SchemaCompatibilityStrategy: strategy})
 }
 
@@ -210,12 +232,10 @@ func (b *Broker) adminSchemaVersion(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	ts, err := b.schemaTopics(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	t := b.schemaTopic(w, r)
+	if t == nil {
 		return
 	}
-	t := ts[0]
 	t.mu.RLock()
 	i := t.find(v)
 	t.mu.RUnlock()

@@ -76,8 +76,11 @@ type Keyed struct {
 type Func func(ctx Context, in Input, emit Emit) error
 
 // Typed adapts a function of typed values. The input is converted from the
-// decoded value when the types match, and decoded from the JSON payload
-// otherwise; the output is encoded by the output schema.
+// decoded value when the types match, and read from its JSON form
+// otherwise: the payload of a json topic, or the record decoded from an
+// avro or protobuf one (map[string]any of json.Number, string, bool,
+// []byte, []any and maps), so one struct with json tags reads all three;
+// the output is encoded by the output schema.
 func Typed[I, O any](f func(Context, I) (O, error)) Func {
 	return func(ctx Context, in Input, emit Emit) error {
 		var i I

@@ -48,8 +48,8 @@ message Tagged {
 `
 
 // recordMesh reads Avro orders through filter and project, and protobuf
-// events through filter and a Go function, which turns each into a
-// message of another type.
+// events through filter, then project (into JSON) and a Go function, which
+// turns each into a message of another type.
 const recordMesh = `mesh records {
   tenant = "public"
   namespace = "default"
@@ -61,6 +61,9 @@ topic slim avro("slim.avsc") external
 topic events protobuf("event.proto", "acme.Event") external
 topic buys protobuf("event.proto", "acme.Event")
 topic tagged protobuf("event.proto", "acme.Tagged") external
+topic light json<Light> external
+
+type Light { user string, clicks int64 }
 
 function big_orders(orders) -> big {
   use = builtin.filter
@@ -77,6 +80,12 @@ function slim_orders(big) -> slim {
 function buys_only(events) -> buys {
   use = builtin.filter
   config { where = "kind == \"BUY\" and clicks >= 2" }
+  subscription { position = earliest }
+}
+
+function light(buys) -> light {
+  use = builtin.project
+  config { fields = ["user", "clicks"] }
   subscription { position = earliest }
 }
 
@@ -199,6 +208,12 @@ func TestAvroAndProtobufMesh(t *testing.T) {
 	sort.Strings(slim)
 	if diff := cmp.Diff([]string{"c", "d"}, slim); diff != "" {
 		t.Errorf("slim orders (-want +got):\n%s", diff)
+	}
+
+	light := payloads(collect(t, c, planTopic(t, p, "light").FQN, 2))
+	sort.Strings(light)
+	if diff := cmp.Diff([]string{`{"clicks":2,"user":"dan"}`, `{"clicks":3,"user":"ann"}`}, light); diff != "" {
+		t.Errorf("protobuf events projected into JSON (-want +got):\n%s", diff)
 	}
 
 	tagged := planTopic(t, p, "tagged")

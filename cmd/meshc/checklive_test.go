@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,9 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/apache/pulsar-client-go/pulsaradmin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
+	"github.com/bufbuild/protocompile"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/internal/brokertest"
@@ -106,4 +112,65 @@ func TestCheckAgainstCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+const eventProto = `syntax = "proto3";
+package acme;
+message Event { string user = 1; int64 clicks = 2; }
+`
+
+// TestCheckProtobufAgainstCluster: a PROTOBUF_NATIVE schema registered by
+// pulsar-client-go's ProtoNativeSchema is the mesh's when the message is
+// the same (whatever order the client wrote the descriptor set in), and a
+// field whose type changed is refused under the default strategy.
+func TestCheckProtobufAgainstCluster(t *testing.T) {
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0"})
+	c := brokertest.Client(t, b.URL())
+	for _, tc := range []struct {
+		name, proto string
+		code        int
+		want        string
+	}{
+		{"same", eventProto, exitOK, ""},
+		{"type changed", strings.Replace(eventProto, "int64 clicks", "string clicks", 1), exitFail,
+			`error: topic events: the cluster holds schema PROTOBUF_NATIVE (version 0) for persistent://public/type-changed/events, and its namespace's strategy FULL refuses the mesh's protobuf("event.proto", "acme.Event")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := strings.ReplaceAll(tc.name, " ", "-")
+			md := compileProto(t, eventProto).Messages().ByName("Event")
+			p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: "persistent://public/" + ns + "/events",
+				Schema: pulsar.NewProtoNativeSchemaWithMessage(dynamicpb.NewMessage(md), nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			dir := t.TempDir()
+			mesh := "mesh shop {\n  namespace = \"" + ns + "\"\n}\n\ntopic events protobuf(\"event.proto\", \"acme.Event\") external\nsink print(events) { use = builtin.stdout }\n"
+			for name, text := range map[string]string{"in.mesh": mesh, "event.proto": tc.proto} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			code := Main([]string{"check", "--pulsar-url", b.URL(), "--admin-url", b.AdminURL(), filepath.Join(dir, "in.mesh")}, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code || (tc.want == "") != (stderr.Len() == 0) || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to say %q", code, tc.code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+func compileProto(t *testing.T, text string) protoreflect.FileDescriptor {
+	t.Helper()
+	comp := protocompile.Compiler{Resolver: &protocompile.SourceResolver{Accessor: func(path string) (io.ReadCloser, error) {
+		if path != "event.proto" {
+			return nil, fs.ErrNotExist
+		}
+		return io.NopCloser(strings.NewReader(text)), nil
+	}}}
+	files, err := comp.Compile(context.Background(), "event.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files[0]
 }
