@@ -142,9 +142,12 @@ type emitter struct {
 	pulsarVolume *corev1.Volume
 }
 
+// yamlEncoder writes YAML files; tests swap in the reference encoder.
+var yamlEncoder = encodeYAML
+
 // file encodes objects into one YAML file.
 func file(path string, objs ...any) (backends.File, error) {
-	data, err := encodeYAML(objs...)
+	data, err := yamlEncoder(objs...)
 	if err != nil {
 		return backends.File{}, fmt.Errorf("encoding %s: %w", path, err)
 	}
