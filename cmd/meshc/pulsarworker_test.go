@@ -303,6 +303,25 @@ func TestPulsarWorkerDeploy(t *testing.T) {
 			t.Errorf("charges %q lack order %s", charges, id)
 		}
 	}
+	// A redeploy without quarantine deletes it, and its subscription.
+	src, err = os.ReadFile("../../examples/etl.mesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := strings.Replace(string(src), "sink quarantine(rejected) {\n  use = builtin.stdout\n}\n", "", 1)
+	file = filepath.Join(t.TempDir(), "etl.mesh")
+	if err := os.WriteFile(file, []byte(without), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = e.meshc(t, "deploy", "--binary", e.shoprt, file)
+	for _, want := range []string{"-   quarantine  sink      delete", "1 delete, 5 unchanged", "deleted sink quarantine"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("redeploy without quarantine lacks %q:\n%s", want, out)
+		}
+	}
+	if left := e.leftovers(t); slices.ContainsFunc(left, func(s string) bool { return strings.Contains(s, "quarantine") }) {
+		t.Errorf("after quarantine's removal: %q", left)
+	}
 	e.meshc(t, "delete", "--mesh", "etl")
 	if left := e.leftovers(t); len(left) > 0 {
 		t.Errorf("after delete: %q", left)
