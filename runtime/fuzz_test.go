@@ -38,6 +38,7 @@ func FuzzInstanceConf(f *testing.F) {
 	f.Add(`{"instanceID": -1}`)
 	f.Add(`{"instanceID": 1e3}`)
 	f.Add(`{"userConfig": "{\"meshc.plan\": {\"index\": 1}}"}`)
+	f.Add(`{"clientAuthenticationPlugin": "tls", "clientAuthenticationParameters": "tlsCertFile:/c,tlsKeyFile:/k", "metricsPort": 9094}`)
 	f.Fuzz(func(t *testing.T, text string) {
 		in := &plan.Instance{Index: 7}
 		conf, err := parseInstanceConf(text)
@@ -45,6 +46,8 @@ func FuzzInstanceConf(f *testing.F) {
 			return
 		}
 		conf.plan()
+		conf.connection(Connection{})
+		conf.listen("")
 		if err := setIndex(in, "", conf); err != nil || in.Index < 0 {
 			t.Fatalf("conf %q: index %d, %v", text, in.Index, err)
 		}

@@ -3,7 +3,9 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -20,8 +22,9 @@ const UserConfigPlanKey = "meshc.plan"
 // meshc's embedded Functions worker writes it and meshrt reads it, one
 // type for both. What the instance follows is the plan in the user
 // configuration (UserConfigPlanKey); of the rest, meshrt takes where
-// Pulsar is, the replica index, the cluster name and the metrics port,
-// and the rest repeats what the plan says.
+// Pulsar is and how to authenticate (see connection), the replica index,
+// the cluster name and the metrics port, and the rest repeats what the
+// plan says.
 type InstanceConf struct {
 	PulsarServiceURL string `json:"pulsarServiceURL"`
 	InstanceID       *int   `json:"instanceID"`
@@ -190,3 +193,80 @@ func pulsarURL(flag, env string, conf InstanceConf) string {
 }
 
 const defaultPulsarURL = "pulsar://127.0.0.1:6650"
+
+// Pulsar's client authentication plugins, as a Functions worker names
+// them in the Go instance configuration (short names too, as
+// pulsar-client-go takes them).
+var (
+	authPluginToken  = []string{"org.apache.pulsar.client.impl.auth.AuthenticationToken", "token"}
+	authPluginTLS    = []string{"org.apache.pulsar.client.impl.auth.AuthenticationTls", "tls"}
+	authPluginOAuth2 = []string{"org.apache.pulsar.client.impl.auth.oauth2.AuthenticationOAuth2", "oauth2"}
+)
+
+// connection completes how the instance reaches Pulsar with what the
+// instance configuration says, where the environment says nothing: the
+// CAs to trust (tlsTrustCertsFilePath) and the way to authenticate
+// (clientAuthenticationPlugin and its parameters, as a secured Pulsar
+// worker passes them). Credentials are taken as files only: a token
+// written into the parameters is refused, as meshc keeps secrets out of
+// command lines.
+func (c InstanceConf) connection(env Connection) (Connection, error) {
+	if env.TrustCertsFile == "" {
+		env.TrustCertsFile = c.TLSTrustCertsFilePath
+	}
+	if c.ClientAuthenticationPlugin == "" || env.TokenFile != "" || env.CredentialsFile != "" || env.CertFile != "" {
+		return env, nil
+	}
+	m, err := AuthParams(c.ClientAuthenticationParameters)
+	if err != nil {
+		return env, fmt.Errorf("-instance-conf: clientAuthenticationParameters: %w", err)
+	}
+	switch p := c.ClientAuthenticationPlugin; {
+	case slices.Contains(authPluginToken, p):
+		if m["file"] == "" {
+			return env, fmt.Errorf("-instance-conf: clientAuthenticationParameters of %s must name a token file (file:///PATH); a token in the configuration would show on the command line", p)
+		}
+		env.TokenFile = m["file"]
+	case slices.Contains(authPluginTLS, p):
+		env.CertFile, env.KeyFile = m["tlsCertFile"], m["tlsKeyFile"]
+	case slices.Contains(authPluginOAuth2, p):
+		env.IssuerURL, env.CredentialsFile, env.Audience, env.Scope = m["issuerUrl"], m["privateKey"], m["audience"], m["scope"]
+	default:
+		return env, fmt.Errorf("-instance-conf: clientAuthenticationPlugin %q is not one meshc runs with: use token, TLS or OAuth2 authentication", p)
+	}
+	return env, nil
+}
+
+// AuthParams reads authentication parameters in each form Pulsar's
+// configuration writes them: a token as file:///PATH or token:TOKEN,
+// KEY:VALUE pairs separated by commas (TLS's tlsCertFile and tlsKeyFile),
+// or a JSON object (OAuth2's issuerUrl, privateKey, audience, scope). The
+// keys are those of pulsar-client-go's providers.
+func AuthParams(params string) (map[string]string, error) {
+	p := strings.TrimSpace(params)
+	m := map[string]string{}
+	switch {
+	case p == "":
+	case strings.HasPrefix(p, "{"):
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(p), &raw); err != nil {
+			return nil, fmt.Errorf("not a JSON object of parameters: %w", err)
+		}
+		for k, v := range raw {
+			m[k] = fmt.Sprint(v)
+		}
+	case strings.HasPrefix(p, fileURLPrefix):
+		m["file"] = strings.TrimPrefix(p, fileURLPrefix)
+	case strings.HasPrefix(p, "token:"):
+		m["token"] = strings.TrimPrefix(p, "token:")
+	default:
+		for kv := range strings.SplitSeq(p, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(kv), ":")
+			if !ok {
+				return nil, fmt.Errorf("%q: want file:///PATH, token:TOKEN, KEY:VALUE,... or a JSON object", params)
+			}
+			m[k] = v
+		}
+	}
+	return m, nil
+}

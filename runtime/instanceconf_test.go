@@ -145,3 +145,48 @@ func TestInstanceConfOfTheOperator(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestInstanceConfConnection: the authentication a secured Pulsar worker
+// writes into the instance configuration, taken where the environment
+// says nothing.
+func TestInstanceConfConnection(t *testing.T) {
+	const token = "org.apache.pulsar.client.impl.auth.AuthenticationToken"
+	for _, tc := range []struct {
+		name string
+		conf InstanceConf
+		env  Connection
+		want Connection
+		err  string
+	}{
+		{name: "none", want: Connection{}},
+		{name: "token file", conf: InstanceConf{ClientAuthenticationPlugin: token, ClientAuthenticationParameters: "file:///run/token", TLSTrustCertsFilePath: "/ca.pem"},
+			want: Connection{TokenFile: "/run/token", TrustCertsFile: "/ca.pem"}},
+		{name: "inline token", conf: InstanceConf{ClientAuthenticationPlugin: "token", ClientAuthenticationParameters: "token:abc"}, err: "file:///PATH"},
+		{name: "token file as JSON", conf: InstanceConf{ClientAuthenticationPlugin: "token", ClientAuthenticationParameters: `{"file": "/run/token"}`},
+			want: Connection{TokenFile: "/run/token"}},
+		{name: "bad parameters", conf: InstanceConf{ClientAuthenticationPlugin: "tls", ClientAuthenticationParameters: "nothing"}, err: "KEY:VALUE"},
+		{name: "tls", conf: InstanceConf{ClientAuthenticationPlugin: "org.apache.pulsar.client.impl.auth.AuthenticationTls", ClientAuthenticationParameters: "tlsCertFile:/c.pem, tlsKeyFile:/k.pem"},
+			want: Connection{CertFile: "/c.pem", KeyFile: "/k.pem"}},
+		{name: "oauth2", conf: InstanceConf{ClientAuthenticationPlugin: "org.apache.pulsar.client.impl.auth.oauth2.AuthenticationOAuth2",
+			ClientAuthenticationParameters: `{"type":"client_credentials","issuerUrl":"https://issuer","privateKey":"file:///creds.json","audience":"aud","scope":"a b"}`},
+			want: Connection{IssuerURL: "https://issuer", CredentialsFile: "file:///creds.json", Audience: "aud", Scope: "a b"}},
+		{name: "unknown plugin", conf: InstanceConf{ClientAuthenticationPlugin: "com.example.Auth"}, err: "com.example.Auth"},
+		{name: "environment first", conf: InstanceConf{ClientAuthenticationPlugin: token, ClientAuthenticationParameters: "file:///run/token", TLSTrustCertsFilePath: "/ca.pem"},
+			env: Connection{CertFile: "/c.pem", KeyFile: "/k.pem", TrustCertsFile: "/mine.pem"}, want: Connection{CertFile: "/c.pem", KeyFile: "/k.pem", TrustCertsFile: "/mine.pem"}},
+	} {
+		got, err := tc.conf.connection(tc.env)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(Connection{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}

@@ -51,6 +51,11 @@ func Main(reg *Registry) {
 		os.Exit(2)
 	}
 	pulsar := pulsarURL(*url, os.Getenv("MESHC_PULSAR_URL"), conf)
+	conn, err := conf.connection(ConnectionFromEnv(pulsar))
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -61,7 +66,7 @@ func Main(reg *Registry) {
 		log.Error("did not stop within the grace period; exiting", "grace", *grace)
 		os.Exit(1)
 	}()
-	err = Run(ctx, Options{Plan: in, PulsarURL: pulsar, Connection: ConnectionFromEnv(pulsar), Registry: reg, Logger: log, Listen: conf.listen(*listen),
+	err = Run(ctx, Options{Plan: in, PulsarURL: pulsar, Connection: conn, Registry: reg, Logger: log, Listen: conf.listen(*listen),
 		StayWhenDone: os.Getenv("MESHC_SOURCE_DONE") != "exit", GracePeriod: *grace,
 		Cluster: cmp.Or(os.Getenv("MESHC_CLUSTER"), conf.ClusterName), MetricsFile: os.Getenv("MESHC_METRICS_FILE")})
 	if err != nil {

@@ -2,15 +2,20 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/apache/pulsar-client-go/pulsar/auth"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/meshc/meshc/runtime"
@@ -189,7 +194,7 @@ func (w *Worker) removeSubscriptions(ctx context.Context, r *record) error {
 		u := w.adminURL + "/admin/v2/" + path + "/subscription/" + url.PathEscape(sub) + "?force=true"
 		rctx, cancel := context.WithTimeout(ctx, callTimeout)
 		req, _ := http.NewRequestWithContext(rctx, http.MethodDelete, u, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := w.admin.Do(req)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("removing subscription %s of %s: %w", sub, topic, err))
@@ -211,4 +216,45 @@ func topicPath(topic string) (string, error) {
 		return "", fmt.Errorf("input topic %q: %w", topic, err)
 	}
 	return tn.GetRestPath(), nil
+}
+
+// adminHTTP is an HTTP client of the broker's admin API that authenticates
+// with the plugin and parameters, through pulsar-client-go's providers.
+func adminHTTP(plugin, params, trustCerts string) (*http.Client, error) {
+	params, err := goAuthParams(params)
+	if err != nil {
+		return nil, err
+	}
+	p, err := auth.NewProvider(plugin, params)
+	if err != nil {
+		return nil, fmt.Errorf("the Functions worker's authentication %s: %w", plugin, err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if trustCerts != "" {
+		pem, err := os.ReadFile(trustCerts)
+		if err != nil {
+			return nil, fmt.Errorf("the Functions worker's trust certificates: %w", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	if err := p.Init(); err != nil {
+		return nil, fmt.Errorf("the Functions worker's authentication %s: %w", plugin, err)
+	}
+	if err := p.WithTransport(tr); err != nil {
+		return nil, fmt.Errorf("the Functions worker's authentication %s: %w", plugin, err)
+	}
+	return &http.Client{Transport: p, Timeout: callTimeout}, nil
+}
+
+// goAuthParams turns authentication parameters as Pulsar's configuration
+// writes them into the JSON pulsar-client-go's providers take.
+func goAuthParams(params string) (string, error) {
+	m, err := runtime.AuthParams(params)
+	if err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(m)
+	return string(data), err
 }

@@ -62,6 +62,9 @@ func meshrt(t *testing.T) string {
 	return meshrtPath
 }
 
+// testBackoff is the first wait before a crashed instance runs again.
+const testBackoff = 100 * time.Millisecond
+
 // env is an embedded broker with a Functions worker, and clients of both.
 type env struct {
 	b      *broker.Broker
@@ -75,7 +78,7 @@ type env struct {
 func start(t *testing.T, opts Options) *env {
 	t.Helper()
 	if opts.MinRestartBackoff == 0 {
-		opts.MinRestartBackoff = 100 * time.Millisecond
+		opts.MinRestartBackoff = testBackoff
 	}
 	w, err := New(opts)
 	if err != nil {

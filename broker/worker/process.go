@@ -34,21 +34,24 @@ const (
 // instance is one process of a function, kept running by supervise until
 // halted, as Pulsar's process runtime keeps a function instance.
 type instance struct {
-	id          int
-	argv        []string
-	env         []string
-	logPath     string
-	metricsPort int
-	log         *slog.Logger
-	minBackoff  time.Duration
+	id int
+	// command makes the command line of a run, with fresh ports each
+	// time: a port free when it was chosen may be taken by the time the
+	// process binds it, and the next run must not fail the same way.
+	command    func() (argv []string, metricsPort int, err error)
+	env        []string
+	logPath    string
+	log        *slog.Logger
+	minBackoff time.Duration
 
-	mu       sync.Mutex
-	proc     *os.Process
-	restarts int64
-	lastErr  string
-	stop     chan struct{} // closed by halt
-	stopOnce sync.Once
-	done     chan struct{} // closed when supervise returns
+	mu          sync.Mutex
+	metricsPort int // of the current run
+	proc        *os.Process
+	restarts    int64
+	lastErr     string
+	stop        chan struct{} // closed by halt
+	stopOnce    sync.Once
+	done        chan struct{} // closed when supervise returns
 }
 
 // run starts supervising the instance.
@@ -95,13 +98,17 @@ func (in *instance) runOnce() error {
 		return fmt.Errorf("opening the instance log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(in.argv[0], in.argv[1:]...)
+	argv, metricsPort, err := in.command()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.SysProcAttr = logf, logf, in.env, procAttr()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", in.argv[0], err)
+		return fmt.Errorf("starting %s: %w", argv[0], err)
 	}
 	in.mu.Lock()
-	in.proc = cmd.Process
+	in.proc, in.metricsPort = cmd.Process, metricsPort
 	in.mu.Unlock()
 	select {
 	case <-in.stop: // halted while starting
@@ -149,7 +156,7 @@ func (in *instance) alive() (bool, string) {
 
 // ready asks the instance's /readyz whether it takes messages.
 func (in *instance) ready(c *http.Client) error {
-	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", in.metricsPort))
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", in.port()))
 	if err != nil {
 		return err
 	}
@@ -158,6 +165,13 @@ func (in *instance) ready(c *http.Client) error {
 		return fmt.Errorf("not ready: %s", resp.Status)
 	}
 	return nil
+}
+
+// port is the metrics port of the current run.
+func (in *instance) port() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.metricsPort
 }
 
 // freePort asks the system for a port of 127.0.0.1 no one listens on.

@@ -165,7 +165,7 @@ func (w *Worker) instanceStats(in *instance) utils.FunctionInstanceStatsData {
 
 // scrape reads an instance's /metrics.
 func (w *Worker) scrape(in *instance) (instanceMetrics, error) {
-	resp, err := w.probe.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", in.metricsPort))
+	resp, err := w.probe.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", in.port()))
 	if err != nil {
 		return instanceMetrics{}, err
 	}

@@ -37,6 +37,13 @@ type Options struct {
 	// trigger and state; its URL is set by Start, and its Logger is
 	// quiet unless given.
 	Client pulsar.ClientOptions
+	// AuthPlugin and AuthParams are how the worker's own client (trigger,
+	// state, removing subscriptions) and its instances authenticate to the
+	// broker, as Pulsar's worker configuration names them
+	// (clientAuthenticationPlugin and clientAuthenticationParameters, such
+	// as "token" and "file:///PATH"); the instances get them in their
+	// instance configuration. TrustCertsFile is tlsTrustCertsFilePath.
+	AuthPlugin, AuthParams, TrustCertsFile string
 	// Env is added to the environment each instance inherits.
 	Env    []string
 	Logger *slog.Logger
@@ -49,8 +56,9 @@ type Worker struct {
 	log  *slog.Logger
 	dir  string
 	tmp  bool // dir is removed by Close
-	// probe looks at the instances' endpoints.
-	probe *http.Client
+	// probe looks at the instances' endpoints; admin calls the broker's
+	// admin API, with the worker's credentials.
+	probe, admin *http.Client
 
 	mu         sync.Mutex
 	started    bool
@@ -70,12 +78,32 @@ type function struct {
 // New makes a worker that serves nothing until Start.
 func New(opts Options) (*Worker, error) {
 	w := &Worker{opts: opts, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), funcs: map[string]*function{},
-		probe: &http.Client{Timeout: probeTimeout}}
+		probe: &http.Client{Timeout: probeTimeout}, admin: &http.Client{Timeout: callTimeout}}
 	w.opts.MaxPackageBytes = cmp.Or(opts.MaxPackageBytes, DefaultMaxPackageBytes)
 	w.opts.ClusterName = cmp.Or(opts.ClusterName, "standalone")
 	w.opts.MinRestartBackoff = cmp.Or(opts.MinRestartBackoff, DefaultMinRestartBackoff)
 	if w.opts.Client.Logger == nil {
 		w.opts.Client.Logger = plog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))
+	}
+	if opts.AuthPlugin != "" {
+		params, err := goAuthParams(opts.AuthParams)
+		if err != nil {
+			return nil, fmt.Errorf("the Functions worker's authentication %s: %w", opts.AuthPlugin, err)
+		}
+		a, err := pulsar.NewAuthentication(opts.AuthPlugin, params)
+		if err != nil {
+			return nil, fmt.Errorf("the Functions worker's authentication %s: %w", opts.AuthPlugin, err)
+		}
+		w.opts.Client.Authentication = a
+	}
+	if opts.AuthPlugin != "" || opts.TrustCertsFile != "" {
+		var err error
+		if w.admin, err = adminHTTP(opts.AuthPlugin, opts.AuthParams, opts.TrustCertsFile); err != nil {
+			return nil, err
+		}
+	}
+	if opts.TrustCertsFile != "" {
+		w.opts.Client.TLSTrustCertsFilePath, w.opts.Client.TLSValidateHostname = opts.TrustCertsFile, true
 	}
 	w.dir = opts.Dir
 	return w, nil
@@ -183,28 +211,29 @@ func (w *Worker) startInstances(f *function) error {
 // Go instance: PACKAGE -instance-conf JSON, its output in
 // logs/TENANT/NAMESPACE/NAME/NAME-ID.log.
 func (w *Worker) startInstance(f *function, id int) error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	metricsPort, err := freePort()
-	if err != nil {
-		return err
-	}
 	r := f.rec
-	conf, err := json.Marshal(instanceConf(r, id, w.serviceURL, w.opts.ClusterName, port, metricsPort))
-	if err != nil {
-		return err
-	}
 	logDir := filepath.Join(w.dir, "logs", r.Config.Tenant, r.Config.Namespace, r.Config.Name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return fmt.Errorf("making the log folder of %s: %w", r.fqfn(), err)
 	}
+	ic := instanceConf(r, id, w.serviceURL, w.opts.ClusterName, 0, 0)
+	ic.ClientAuthenticationPlugin, ic.ClientAuthenticationParameters = w.opts.AuthPlugin, w.opts.AuthParams
+	ic.TLSTrustCertsFilePath = w.opts.TrustCertsFile
+	command := func() ([]string, int, error) {
+		var err error
+		if ic.Port, err = freePort(); err != nil {
+			return nil, 0, err
+		}
+		if ic.MetricsPort, err = freePort(); err != nil {
+			return nil, 0, err
+		}
+		conf, err := json.Marshal(ic)
+		return []string{r.Package, "-instance-conf", string(conf)}, ic.MetricsPort, err
+	}
 	in := &instance{
-		id: id, argv: []string{r.Package, "-instance-conf", string(conf)},
-		env:     append(os.Environ(), w.opts.Env...),
-		logPath: filepath.Join(logDir, r.Config.Name+"-"+strconv.Itoa(id)+".log"), metricsPort: metricsPort,
-		log: w.log.With("function", r.fqfn(), "instance", id), minBackoff: w.opts.MinRestartBackoff,
+		id: id, command: command, env: append(os.Environ(), w.opts.Env...),
+		logPath: filepath.Join(logDir, r.Config.Name+"-"+strconv.Itoa(id)+".log"),
+		log:     w.log.With("function", r.fqfn(), "instance", id), minBackoff: w.opts.MinRestartBackoff,
 	}
 	in.run()
 	f.instances[id] = in

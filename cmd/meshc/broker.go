@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -96,6 +97,10 @@ and each registered Go function's instances run as local processes, started
 as Pulsar's process runtime starts them (PACKAGE -instance-conf JSON). With
 --data the functions, their packages and the instances' logs are kept in
 DIR/functions and run again after a restart. Off, the API answers 503.
+With authentication on, --functions-auth-plugin and --functions-auth-params
+(Pulsar's clientAuthenticationPlugin and clientAuthenticationParameters,
+such as token and file:///PATH) are how the worker's own calls and its
+instances authenticate.
 See "The embedded Functions worker" in SPEC.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -246,7 +251,7 @@ func runBroker(cmd *cobra.Command, cfg broker.Config, w *worker.Worker) error {
 	}
 	if w != nil {
 		defer w.Close()
-		if err := w.Start(b.URL(), b.AdminURL()); err != nil {
+		if err := w.Start(b.URL(), cmp.Or(b.AdminURL(), b.AdminTLSURL())); err != nil {
 			b.Close()
 			return &exitError{code: exitFail, err: fmt.Errorf("functions worker: %w", err)}
 		}
