@@ -50,6 +50,8 @@ topic counts json<Count>
 topic numbers string external
 topic parsed int64
 topic rejected string
+topic records json<Count> external
+topic kept json<Count>
 
 source lines -> sentences {
   use = builtin.generator
@@ -66,6 +68,13 @@ function split(sentences) -> words {
 function count(words) -> counts {
   use = builtin.word_count
   state = true
+}
+
+function keep(records) -> kept {
+  use = builtin.filter
+  config {
+    where = "count > 1"
+  }
 }
 
 function parse(numbers) -> parsed {

@@ -45,6 +45,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`1:36: order: want exact, any or key`}},
 		{"missing file", `test a { send { numbers { file = "nope.txt" } } }`,
 			[]string{`1:34: reading the messages: open nope.txt: no such file or directory`}},
+		{"record of another shape", `test a { send { records = [{ word = "a", count = "x" }] } }`,
+			[]string{`1:28: this value does not fit topic records (json record): payload does not fit the schema: count: want an integer, got a string`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

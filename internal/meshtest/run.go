@@ -22,6 +22,7 @@ import (
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/runtime"
 )
 
 const (
@@ -236,8 +237,13 @@ func (r *caseRun) send(ctx context.Context) error {
 	for _, s := range r.c.Sends {
 		p, ok := producers[s.Topic.FQN]
 		if !ok {
-			var err error
-			if p, err = r.client.CreateProducer(pulsar.ProducerOptions{Topic: s.Topic.FQN}); err != nil {
+			// The producer declares the topic's schema, as the mesh's own
+			// producers do, so that the broker lets its readers check it.
+			schema, err := runtime.PulsarSchema(s.Topic.Schema)
+			if err != nil {
+				return fmt.Errorf("topic %s: %w", s.Topic.Name, err)
+			}
+			if p, err = r.client.CreateProducer(pulsar.ProducerOptions{Topic: s.Topic.FQN, Schema: schema}); err != nil {
 				return fmt.Errorf("writing to %s: %w", s.Topic.Name, err)
 			}
 			producers[s.Topic.FQN] = p

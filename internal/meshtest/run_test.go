@@ -50,6 +50,16 @@ const passing = `test counts_by_key {
   nothing_else = true
 }
 
+test records {
+  send {
+    records = [{ word = "a", count = 1 }, { word = "b", count = 2 }]
+  }
+  expect {
+    kept = [{ word = "b" }]
+  }
+  nothing_else = true
+}
+
 test dead_letters {
   send {
     numbers = ["1", "two", "3"]
@@ -77,7 +87,7 @@ func TestRunPasses(t *testing.T) {
 			t.Errorf("case %s failed:\n%s", r.Case, failureText(&r))
 		}
 	}
-	if diff := cmp.Diff([]string{"counts_by_key", "dead_letters"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"counts_by_key", "records", "dead_letters"}, names); diff != "" {
 		t.Errorf("cases run (-want +got):\n%s", diff)
 	}
 }

@@ -97,13 +97,29 @@ func (tc *topicCheck) encode(m *Message, t plan.Topic) {
 		tc.errorf(m.Span, "topic %s: %v", t.Name, err)
 		return
 	}
-	payload, err := c.Encode(m.Value)
+	payload, err := encode(c, m.Value)
 	if err != nil {
 		tc.errorf(m.Span, "this value does not fit topic %s (%s): %v", t.Name, schemaText(t.Schema), err).WithHint(
 			"topic %s takes %s values%s", t.Name, schemaText(t.Schema), recordHint(t.Schema))
 		return
 	}
 	m.Value = payload
+}
+
+// encode is the payload of v: JSON is checked as the mesh's readers
+// check it, so that the error says what does not fit.
+func encode(c *codec.Codec, v any) ([]byte, error) {
+	if c.Schema().Type != "json" {
+		return c.Encode(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Decode(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // normalize brings an expected value to the form the topic's codec decodes
