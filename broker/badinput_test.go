@@ -113,3 +113,19 @@ func TestChecksumMismatchFailsOnlyThatSend(t *testing.T) {
 		t.Fatalf("corrupt message stored: %+v", st)
 	}
 }
+
+// TestHalfFramesBeforeConnect: before CONNECT a frame may be no larger
+// than a CONNECT needs; a header announcing more closes the connection at
+// once instead of reserving its size.
+func TestHalfFramesBeforeConnect(t *testing.T) {
+	logs := &syncbuf.Buffer{}
+	b := startBroker(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	r := dialRaw(t, b)
+	r.nc.Write(binary.BigEndian.AppendUint32(nil, 5<<20))
+	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, r.nc); err != nil {
+		t.Fatalf("broker did not close the connection: %v", err)
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "frame larger than the limit") })
+	checkUnharmed(t, newClient(t, b))
+}

@@ -115,7 +115,7 @@ type Config struct {
 	MaxPendingBytesPerConn int
 	// MaxPendingBytes bounds the same for all connections together: above
 	// it, a connection with anything unread gets nothing more until it
-	// has read it all. Default DefaultMaxPendingBytes (256 MiB).
+	// has read it all. Default DefaultMaxPendingBytes (64 MiB).
 	MaxPendingBytes int64
 	// WriteTimeout closes a connection whose client has not read a chunk
 	// of what the broker writes to it for this long, so that a client
@@ -281,7 +281,7 @@ const DefaultConnectTimeout = 10 * time.Second
 const DefaultKeepAliveInterval = 30 * time.Second
 
 // DefaultMaxPendingBytes is the default Config.MaxPendingBytes.
-const DefaultMaxPendingBytes = 256 << 20
+const DefaultMaxPendingBytes = 64 << 20
 
 // DefaultWriteTimeout is how long a client may leave the broker's writes
 // to it unread.

@@ -24,6 +24,15 @@ const (
 	// Config.WriteTimeout: a slow but reading client is not cut for the
 	// size of a burst.
 	writeChunk = 256 << 10
+	// spareMax is the largest output buffer a connection keeps for reuse.
+	spareMax = 16 << 10
+	// Reading: the buffers of a connection before and after CONNECT, the
+	// largest frame before it (a CONNECT with a token or OAuth2
+	// credentials), and the largest frame buffer kept between frames.
+	preConnectBuffer   = 4 << 10
+	readBuffer         = 64 << 10
+	preConnectMaxFrame = 64 << 10
+	keptFrameBuffer    = 64 << 10
 )
 
 // errSlowReader closes a connection whose client stopped reading.
@@ -48,7 +57,7 @@ type conn struct {
 	closed   bool
 	stuck    bool       // the writer gave up: nothing queued will be sent
 	drained  *sync.Cond // on wmu: the writer wrote some
-	inflight int        // bytes taken by the writer, not yet written
+	inflight int        // capacity of the buffer the writer is writing
 	// pending is len(out)+inflight, readable without wmu; paused says a
 	// dispatch found it over the limits and waits for the writer.
 	pending atomic.Int64
@@ -102,11 +111,16 @@ func (c *conn) serve() {
 }
 
 func (c *conn) readLoop() error {
-	max := c.b.cfg.maxFrameSize()
-	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// Until CONNECT, a connection gets a small read buffer and frames of a
+	// CONNECT's size: connections that never get further cost little.
+	r := bufio.NewReaderSize(c.nc, preConnectBuffer)
+	max := preConnectMaxFrame
 	var buf []byte
 	var cmd wire.BaseCommand
 	for {
+		if c.connected && max == preConnectMaxFrame {
+			r, max = bufio.NewReaderSize(r, readBuffer), c.b.cfg.maxFrameSize()
+		}
 		var err error
 		buf, err = wire.ReadFrame(r, buf, max)
 		if err != nil {
@@ -130,6 +144,9 @@ func (c *conn) readLoop() error {
 			c.signal()
 		}
 		c.waitForReader()
+		if cap(buf) > keptFrameBuffer {
+			buf = nil // a large message's buffer is not kept for good
+		}
 	}
 }
 
@@ -168,10 +185,14 @@ func (c *conn) backlogged() bool {
 	return c.over()
 }
 
-// setQueuedLocked records the bytes queued and being written, for the
-// connection and the broker: wmu is held.
+// setQueuedLocked records the memory held for output, for the connection
+// and the broker: the buffer being written, whole until it is written, and
+// the one filling, by capacity (an empty one is not counted). wmu is held.
 func (c *conn) setQueuedLocked() {
-	n := int64(len(c.out) + c.inflight)
+	n := int64(c.inflight)
+	if len(c.out) > 0 {
+		n += int64(cap(c.out))
+	}
 	c.b.queued.Add(n - c.pending.Swap(n))
 }
 
@@ -186,7 +207,10 @@ func (c *conn) writeLoop() {
 		c.wmu.Lock()
 		buf := c.out
 		c.out = spare[:0]
-		c.inflight = len(buf)
+		if len(buf) > 0 {
+			c.inflight = cap(buf)
+		}
+		c.setQueuedLocked()
 		c.wmu.Unlock()
 		if len(buf) > 0 {
 			if err := c.write(buf); err != nil {
@@ -194,32 +218,33 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
-		spare = buf
-		if cap(spare) > 4*c.b.cfg.MaxPendingBytesPerConn {
-			spare = nil // do not keep a burst's buffer for good
-		}
-	}
-}
-
-// write writes buf a chunk at a time, each within WriteTimeout, and counts
-// what has gone out after each chunk so waiting reads and dispatch resume.
-func (c *conn) write(buf []byte) error {
-	for len(buf) > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.WriteTimeout))
-		n, err := c.nc.Write(buf[:min(len(buf), writeChunk)])
-		buf = buf[n:]
 		c.wmu.Lock()
-		c.inflight -= n
+		c.inflight = 0
 		c.setQueuedLocked()
 		c.drained.Broadcast()
 		c.wmu.Unlock()
 		if c.paused.Swap(false) {
 			c.wakeConsumers()
 		}
+		// A buffer is kept for the next burst only if small: many
+		// connections that once had a large burst must not each keep it.
+		spare = nil
+		if cap(buf) <= spareMax {
+			spare = buf
+		}
+	}
+}
+
+// write writes buf a chunk at a time, each within WriteTimeout.
+func (c *conn) write(buf []byte) error {
+	for len(buf) > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.b.cfg.WriteTimeout))
+		n, err := c.nc.Write(buf[:min(len(buf), writeChunk)])
+		buf = buf[n:]
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			c.b.slowCut.Add(1)
-			return fmt.Errorf("%w: the client read nothing for %s with %d bytes waiting for it", errSlowReader, c.b.cfg.WriteTimeout, len(buf)+int(c.pending.Load()))
+			return fmt.Errorf("%w: the client read nothing for %s with %d bytes waiting for it", errSlowReader, c.b.cfg.WriteTimeout, len(buf))
 		}
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // Frame layout (all integers big-endian):
@@ -73,18 +74,34 @@ func ReadFrame(r *bufio.Reader, buf []byte, maxSize int) ([]byte, error) {
 		return buf, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, size, maxSize)
 	}
 	n := int(size) + 4
-	if cap(buf) < n {
-		buf = make([]byte, n, n+n/4)
+	if cap(buf) >= n {
+		buf = buf[:n]
+		copy(buf, hdr[:])
+		return buf, readFull(r, buf[4:])
 	}
-	buf = buf[:n]
-	copy(buf, hdr[:])
-	if _, err := io.ReadFull(r, buf[4:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	// Memory follows the bytes that arrive, not the size announced: a
+	// header alone, or a frame cut short, reserves little.
+	buf = append(buf[:0], hdr[:]...)
+	for len(buf) < n {
+		chunk := min(n-len(buf), max(len(buf), readStep))
+		buf = slices.Grow(buf, chunk)
+		if err := readFull(r, buf[len(buf):len(buf)+chunk]); err != nil {
+			return buf, err
 		}
-		return buf, err
+		buf = buf[:len(buf)+chunk]
 	}
 	return buf, nil
+}
+
+// readStep is the least a frame's buffer grows by as its bytes arrive.
+const readStep = 64 << 10
+
+func readFull(r io.Reader, b []byte) error {
+	_, err := io.ReadFull(r, b)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // DecodeFrame splits a whole frame, size prefix included, into its parts.

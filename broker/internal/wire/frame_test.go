@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"slices"
 	"testing"
 
@@ -149,4 +150,26 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		_, _ = ReadFrame(bufio.NewReader(bytes.NewReader(b)), nil, 1<<20)
 	})
+}
+
+// TestReadFrameReservesWhatArrives: a header announcing a large frame
+// followed by a few bytes reserves about what arrived, not the size
+// announced, so half frames cannot exhaust memory.
+func TestReadFrameReservesWhatArrives(t *testing.T) {
+	in := binary.BigEndian.AppendUint32(nil, 5<<20)
+	in = append(in, make([]byte, 10)...)
+	buf, err := ReadFrame(bufio.NewReader(bytes.NewReader(in)), nil, DefaultMaxFrameSize)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want %v", err, io.ErrUnexpectedEOF)
+	}
+	if cap(buf) > 2*readStep {
+		t.Fatalf("a 5 MiB header and 10 bytes reserved %d bytes", cap(buf))
+	}
+	// A whole large frame still reads.
+	whole := binary.BigEndian.AppendUint32(nil, 1<<20)
+	whole = append(whole, bytes.Repeat([]byte{7}, 1<<20)...)
+	buf, err = ReadFrame(bufio.NewReader(bytes.NewReader(whole)), buf, DefaultMaxFrameSize)
+	if err != nil || !bytes.Equal(buf, whole) {
+		t.Fatalf("a 1 MiB frame: %d bytes, %v", len(buf), err)
+	}
 }
