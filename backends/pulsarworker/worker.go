@@ -71,13 +71,19 @@ func Connect(adminURL string, conn runtime.Connection) (*Worker, error) {
 	return w, nil
 }
 
+// Pulsar's default broker ports (brokerServicePort, brokerServicePortTls).
+const (
+	brokerPort    = 6650
+	brokerTLSPort = 6651
+)
+
 // ServiceURL is the broker service URL on the admin URL's host, at
 // Pulsar's default ports: pulsar+ssl:// for https, else pulsar://.
 func ServiceURL(admin *url.URL) string {
 	if admin.Scheme == "https" {
-		return "pulsar+ssl://" + admin.Hostname() + ":" + strconv.Itoa(6651)
+		return "pulsar+ssl://" + admin.Hostname() + ":" + strconv.Itoa(brokerTLSPort)
 	}
-	return "pulsar://" + admin.Hostname() + ":" + strconv.Itoa(6650)
+	return "pulsar://" + admin.Hostname() + ":" + strconv.Itoa(brokerPort)
 }
 
 // URL is the admin URL.
