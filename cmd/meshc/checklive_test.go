@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	plog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/apache/pulsar-client-go/pulsaradmin"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/bufbuild/protocompile"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/testpki"
 )
 
 const (
@@ -173,4 +177,62 @@ func compileProto(t *testing.T, text string) protoreflect.FileDescriptor {
 		t.Fatal(err)
 	}
 	return files[0]
+}
+
+// TestCheckSecuredCluster: the check reaches a cluster that wants a token
+// as the mesh's pulsar block says, the token given by its flag; without
+// it, check says which flag to pass.
+func TestCheckSecuredCluster(t *testing.T) {
+	secret, token := testpki.Tokens(t, "admin")
+	b := brokertest.Start(t, broker.Config{AdminListen: "127.0.0.1:0", AuthenticationEnabled: true, AuthTokenSecretKeyFile: secret})
+	tok, err := os.ReadFile(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: b.URL(), Authentication: pulsar.NewAuthenticationToken(strings.TrimSpace(string(tok))),
+		Logger: plog.NewLoggerWithSlog(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: "persistent://public/secured/orders", Schema: pulsar.NewAvroSchema(orderV1, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+
+	dir := t.TempDir()
+	mesh := fmt.Sprintf(`mesh shop {
+  namespace = "secured"
+  pulsar {
+    url = %q
+    admin_url = %q
+    token = secret("pulsar/admin", "token")
+  }
+}
+
+topic orders avro("order.avsc") external
+sink print(orders) { use = builtin.stdout }
+`, b.URL(), b.AdminURL())
+	for name, text := range map[string]string{"in.mesh": mesh, "order.avsc": orderV3} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, forged := testpki.Tokens(t, "admin") // signed with another key
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		want  string
+	}{
+		{nil, exitFail, `pass --pulsar-token-file for secret("pulsar/admin", "token")`},
+		{[]string{"--pulsar-token-file", forged}, exitFail, "reading the schema registry of Pulsar at " + b.AdminURL()},
+		{[]string{"--pulsar-token-file", token}, exitFail, "strategy FULL refuses the mesh's avro(\"order.avsc\")"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append(append([]string{"check", "--pulsar-url", b.URL()}, tc.flags...), filepath.Join(dir, "in.mesh"))
+		if code := Main(args, strings.NewReader(""), &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d saying %q:\n%s", tc.flags, code, tc.code, tc.want, stderr.String())
+		}
+	}
 }
