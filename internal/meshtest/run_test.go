@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -194,6 +195,43 @@ func keepNoLogs(t *testing.T, results []Result) {
 	for _, r := range results {
 		if r.LogDir != "" {
 			t.Cleanup(func() { os.RemoveAll(r.LogDir) })
+		}
+	}
+}
+
+// TestRunAvro checks that records go to and come from Avro topics as to
+// JSON ones, compared on the fields named.
+func TestRunAvro(t *testing.T) {
+	path := write(t, `mesh a {}
+topic in avro("order.avsc") external
+topic out avro("order.avsc")
+function f(in) -> out {
+  use = builtin.filter
+  config {
+    where = "amount > 1"
+  }
+}
+`, `test big_orders {
+  send {
+    in = [{ id = "o1", amount = 0.5 }, { id = "o2", amount = 3.5 }]
+  }
+  expect {
+    out = [{ id = "o2" }]
+  }
+  nothing_else = true
+}
+`)
+	avsc := `{"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}, {"name": "amount", "type": "double"}]}`
+	if err := writeFile(filepath.Join(filepath.Dir(path), "order.avsc"), avsc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.Run(context.Background(), selfOptions(t), &Text{W: io.Discard}) {
+		if !r.Passed() {
+			t.Errorf("case %s failed:\n%s", r.Case, failureText(&r))
 		}
 	}
 }
