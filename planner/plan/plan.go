@@ -105,6 +105,10 @@ func (s Schema) PulsarType() string {
 		return "DOUBLE"
 	case "bool":
 		return "BOOLEAN"
+	case "protobuf":
+		// As the runtime's producers declare it: the compiled descriptor
+		// set, which needs no generated classes to read.
+		return "PROTOBUF_NATIVE"
 	case "":
 		return "BYTES"
 	}
