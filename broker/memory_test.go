@@ -207,7 +207,7 @@ func TestBigBacklog(t *testing.T) {
 	if mb <= 0 {
 		t.Skipf("set %s to the megabytes to produce, such as 4000", bigBacklogEnv)
 	}
-	child, url := startBrokerChild(t)
+	child, url := startBrokerChild(t, "TestBrokerChild", brokerChildEnv+"="+t.TempDir())
 	c, err := pulsar.NewClient(pulsar.ClientOptions{URL: url, Logger: plog.NewLoggerWithSlog(quiet), OperationTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -222,11 +222,12 @@ func TestBigBacklog(t *testing.T) {
 		mb, idle, stored, memStatus(t, child.Process.Pid), f)
 }
 
-// startBrokerChild runs TestBrokerChild in a child process and returns it
-// with its broker's URL; the child stops when the test ends.
-func startBrokerChild(t *testing.T) (*exec.Cmd, string) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBrokerChild$")
-	cmd.Env = append(os.Environ(), brokerChildEnv+"="+t.TempDir())
+// startBrokerChild runs the test named child, which serves a broker, in a
+// child process with env added to its environment, and returns it with
+// its broker's URL; the child stops when the test ends.
+func startBrokerChild(t *testing.T, child, env string) (*exec.Cmd, string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$")
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
