@@ -168,7 +168,7 @@ func (r *rawClient) sendFrame(producerID, seq uint64, payload []byte) []byte {
 func TestPendingOutputLimit(t *testing.T) {
 	b := startBroker(t, Config{MaxPendingBytesPerConn: 256 << 10})
 	topic := uniqueTopic("pending-limit")
-	r := dialRaw(t, b)
+	r := &rawClient{t: t} // dialled once the frames are made: under -race that takes longer than ConnectTimeout
 	pid, cid, rid, sub, permits := uint64(1), uint64(1), uint64(1), "s", uint32(1<<20)
 	earliest := wire.CommandSubscribe_Earliest
 	setup := append(connectFrame(t), r.frame(&wire.BaseCommand{Type: wire.BaseCommand_PRODUCER.Enum(),
@@ -183,6 +183,7 @@ func TestPendingOutputLimit(t *testing.T) {
 	for i := range n {
 		sends = append(sends, r.sendFrame(pid, uint64(i), bytes.Repeat([]byte{byte(i)}, size))...)
 	}
+	r.nc = dialRaw(t, b).nc
 	if _, err := r.nc.Write(setup); err != nil {
 		t.Fatal(err)
 	}
