@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,17 +88,40 @@ func TestExamples(t *testing.T) {
 	}
 }
 
+// built holds meshc, meshrt and the shop's instance binary, built once
+// for all the tests of the package and removed by TestMain.
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
 // build compiles meshc, meshrt and the shop's instance binary once.
 func build(t *testing.T) string {
 	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+string(filepath.Separator),
-		"./cmd/meshc", "./cmd/meshrt", "./examples/shop/cmd/shoprt")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building meshc and the instance binaries: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "meshc-examples-"); built.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", built.dir+string(filepath.Separator),
+			"./cmd/meshc", "./cmd/meshrt", "./examples/shop/cmd/shoprt")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("%w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatalf("building meshc and the instance binaries: %v", built.err)
 	}
-	return bin
+	return built.dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func sorted(data []byte) []byte {
