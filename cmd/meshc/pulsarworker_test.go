@@ -414,3 +414,60 @@ function shout(words) -> upper { use = builtin.upper }
 		t.Errorf("delete with the token: exit %d:\n%s%s", code, out, errOut)
 	}
 }
+
+// TestPulsarWorkerTLS deploys a mesh whose pulsar block says to trust a CA
+// and authenticate with a client certificate to a broker that serves TLS
+// only, its admin API over HTTPS, with the worker in the test's process:
+// deploy reaches every instance running and delete leaves nothing, the
+// CA, certificate and key from their flags.
+func TestPulsarWorkerTLS(t *testing.T) {
+	pki := testpki.New(t)
+	cert, key := pki.Client(t, "admin")
+	w, err := worker.New(worker.Options{Dir: t.TempDir(), MinRestartBackoff: 100 * time.Millisecond, TrustCertsFile: pki.CAFile,
+		AuthPlugin: "tls", AuthParams: "tlsCertFile:" + cert + ",tlsKeyFile:" + key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := brokertest.Start(t, broker.Config{TLSListen: "127.0.0.1:0", AdminTLSListen: "127.0.0.1:0", TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile,
+		AuthenticationEnabled: true, AuthTLS: true, TLSTrustCertsFile: pki.CAFile, AuthorizationEnabled: true, SuperuserRoles: []string{"admin"},
+		AdminRoutes: w.Routes()})
+	if err := w.Start(b.TLSURL(), b.AdminTLSURL()); err != nil {
+		t.Fatalf("the Functions worker did not start: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	meshrt := filepath.Join(t.TempDir(), "meshrt")
+	if msg, err := exec.Command("go", "build", "-o", meshrt, "github.com/meshc/meshc/cmd/meshrt").CombinedOutput(); err != nil {
+		t.Fatalf("building meshrt: %v\n%s", err, msg)
+	}
+	mesh := filepath.Join(t.TempDir(), "secured.mesh")
+	src := fmt.Sprintf(`mesh secured {
+  pulsar {
+    url = %q
+    admin_url = %q
+    trust_certs = secret("pulsar/ca", "ca.crt")
+    client_cert { cert = secret("pulsar/client", "tls.crt"), key = secret("pulsar/client", "tls.key") }
+  }
+}
+topic words string external
+topic upper string external
+function shout(words) -> upper { use = builtin.upper }
+`, b.TLSURL(), b.AdminTLSURL())
+	if err := os.WriteFile(mesh, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	creds := []string{"--pulsar-trust-certs", pki.CAFile, "--pulsar-tls-cert-file", cert, "--pulsar-tls-key-file", key}
+	run := func(args ...string) (string, string, int) {
+		var o, s bytes.Buffer
+		code := Main(append(args, creds...), strings.NewReader(""), &o, &s)
+		return o.String(), s.String(), code
+	}
+	if out, errOut, code := run("deploy", "--backend", "pulsar", "--binary", meshrt, mesh); code != 0 || !strings.Contains(out, "every instance runs") {
+		t.Fatalf("deploy over TLS with a client certificate: exit %d:\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := run("delete", "--backend", "pulsar", "--admin-url", b.AdminTLSURL()); code != 0 {
+		t.Errorf("delete: exit %d:\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := run("list", "--backend", "pulsar", "--admin-url", b.AdminTLSURL()); code == 0 || !strings.Contains(errOut, "holds no function that meshc deployed") {
+		t.Errorf("list after delete: exit %d:\n%s%s", code, out, errOut)
+	}
+}
