@@ -20,6 +20,7 @@ import (
 	"github.com/meshc/meshc/broker"
 	"github.com/meshc/meshc/broker/worker"
 	"github.com/meshc/meshc/internal/brokertest"
+	"github.com/meshc/meshc/internal/testoauth"
 	"github.com/meshc/meshc/internal/testpki"
 )
 
@@ -469,5 +470,46 @@ function shout(words) -> upper { use = builtin.upper }
 	}
 	if out, errOut, code := run("list", "--backend", "pulsar", "--admin-url", b.AdminTLSURL()); code == 0 || !strings.Contains(errOut, "holds no function that meshc deployed") {
 		t.Errorf("list after delete: exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+// TestPulsarWorkerOAuth2 deploys a mesh whose pulsar block names OAuth2
+// client credentials: every admin call carries a token from the issuer,
+// which the broker trusts (its instances use a token of their own).
+func TestPulsarWorkerOAuth2(t *testing.T) {
+	issuer := testoauth.Start(t, testoauth.Config{ClientID: "meshc", ClientSecret: "s3cret", Audience: "urn:pulsar:test", Role: "admin"})
+	secret, token := testpki.Tokens(t, "admin")
+	bp := startBrokerProcess(t, "--auth-token-public-key", issuer.PublicKeyFile, "--auth-token-secret-key", secret, "--superuser", "admin",
+		"--functions-auth-plugin", "token", "--functions-auth-params", "file://"+token)
+	meshrt := filepath.Join(t.TempDir(), "meshrt")
+	if msg, err := exec.Command("go", "build", "-o", meshrt, "github.com/meshc/meshc/cmd/meshrt").CombinedOutput(); err != nil {
+		t.Fatalf("building meshrt: %v\n%s", err, msg)
+	}
+	mesh := filepath.Join(t.TempDir(), "secured.mesh")
+	src := fmt.Sprintf(`mesh secured {
+  pulsar {
+    url = %q
+    admin_url = %q
+    oauth2 { issuer_url = %q, audience = "urn:pulsar:test", credentials = secret("pulsar/oauth2", "credentials.json") }
+  }
+}
+topic words string external
+topic upper string external
+function shout(words) -> upper { use = builtin.upper }
+`, bp.url, bp.admin, issuer.URL)
+	if err := os.WriteFile(mesh, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	creds := issuer.CredentialsFile(t, "s3cret")
+	var o, s bytes.Buffer
+	if code := Main([]string{"deploy", "--backend", "pulsar", "--binary", meshrt, "--pulsar-oauth2-credentials-file", creds, mesh}, strings.NewReader(""), &o, &s); code != 0 ||
+		!strings.Contains(o.String(), "every instance runs") {
+		t.Fatalf("deploy with OAuth2: exit %d:\n%s%s", code, o.String(), s.String())
+	}
+	o.Reset()
+	s.Reset()
+	if code := Main([]string{"delete", "--backend", "pulsar", "--admin-url", bp.admin, "--pulsar-oauth2-issuer-url", issuer.URL,
+		"--pulsar-oauth2-audience", "urn:pulsar:test", "--pulsar-oauth2-credentials-file", creds}, strings.NewReader(""), &o, &s); code != 0 {
+		t.Errorf("delete with OAuth2: exit %d:\n%s%s", code, o.String(), s.String())
 	}
 }
