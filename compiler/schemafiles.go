@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,8 +61,32 @@ var schemaFileHints = map[SchemaKind]string{
 	SchemaProtobuf: "the path is relative to the mesh file, imports relative to its folder; name a message with its package, as in acme.Event",
 }
 
+// maxSchemaFile bounds a schema file, so that a path such as /dev/zero
+// cannot stall a compile.
+const maxSchemaFile = 16 << 20
+
+// openSchemaFile opens a schema file, or a file it imports: a regular
+// file, read up to maxSchemaFile bytes.
+func openSchemaFile(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxSchemaFile {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file of at most %d MiB", path, maxSchemaFile>>20)
+		}
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, maxSchemaFile), f}, nil
+}
+
 func readAvroFile(path string) *schemaFile {
-	text, err := os.ReadFile(path)
+	text, err := readSchemaFile(path)
 	if err != nil {
 		return &schemaFile{err: fmt.Errorf("cannot read the schema file: %w", err)}
 	}
@@ -82,6 +107,15 @@ func readAvroFile(path string) *schemaFile {
 		return &schemaFile{err: err}
 	}
 	return &schemaFile{record: rec, definition: compact.String()}
+}
+
+func readSchemaFile(path string) ([]byte, error) {
+	f, err := openSchemaFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // avroTypes turns Avro schemas into record types. Named records are
@@ -172,7 +206,8 @@ func orWhole(path string) string {
 
 func readProtoFile(path, message string) *schemaFile {
 	c := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: []string{filepath.Dir(path)}}),
+		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+			ImportPaths: []string{filepath.Dir(path)}, Accessor: openSchemaFile}),
 		SourceInfoMode: protocompile.SourceInfoNone,
 	}
 	files, err := c.Compile(context.Background(), filepath.Base(path))
