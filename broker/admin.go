@@ -413,6 +413,7 @@ func (b *Broker) adminPartitionedStats(w http.ResponseWriter, r *http.Request) {
 			agg.Type, agg.IsDurable = ss.Type, ss.IsDurable
 			agg.MsgBacklog += ss.MsgBacklog
 			agg.UnackedMessages += ss.UnackedMessages
+			agg.MsgDelayed += ss.MsgDelayed
 			agg.MsgOutCounter += ss.MsgOutCounter
 			agg.BytesOutCounter += ss.BytesOutCounter
 			agg.Consumers = append(agg.Consumers, ss.Consumers...)
