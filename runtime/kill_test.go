@@ -17,22 +17,32 @@ import (
 )
 
 // TestMain lets the test binary be an instance: the kill tests run it as a
-// real process, to SIGKILL it.
+// real process, to SIGKILL it; or the bare loop BenchmarkInstanceCost
+// compares instances with.
 func TestMain(m *testing.M) {
+	if topics := os.Getenv("MESHC_BARE_LOOP"); topics != "" {
+		childProfile(func() { bareMain(topics) })
+		os.Exit(0)
+	}
 	if os.Getenv("MESHC_INSTANCE_PLAN") != "" {
-		Main(Builtins().Func("Slow", func(_ Context, in Input, emit Emit) error {
-			time.Sleep(500 * time.Microsecond)
-			return emit(in.Value)
-		}).Func("SlowSplit", func(ctx Context, in Input, emit Emit) error {
-			time.Sleep(500 * time.Microsecond)
-			return splitWords(ctx, in, emit)
-		}).Func("SlowCount", func(ctx Context, in Input, emit Emit) error {
-			time.Sleep(500 * time.Microsecond)
-			return wordCount(ctx, in, emit)
-		}))
+		childProfile(instanceMain)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// instanceMain is an instance process with the kill tests' functions.
+func instanceMain() {
+	Main(Builtins().Func("Slow", func(_ Context, in Input, emit Emit) error {
+		time.Sleep(500 * time.Microsecond)
+		return emit(in.Value)
+	}).Func("SlowSplit", func(ctx Context, in Input, emit Emit) error {
+		time.Sleep(500 * time.Microsecond)
+		return splitWords(ctx, in, emit)
+	}).Func("SlowCount", func(ctx Context, in Input, emit Emit) error {
+		time.Sleep(500 * time.Microsecond)
+		return wordCount(ctx, in, emit)
+	}))
 }
 
 // TestKillMidStream kills an instance process with SIGKILL while it works
