@@ -82,6 +82,8 @@ func (w *Worker) trigger(ctx context.Context, tenant, namespace, name, topic str
 	if err != nil {
 		return "", false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout+triggerWait)
+	defer cancel()
 	var reader pulsar.Reader
 	if fc.Output != "" {
 		reader, err = client.CreateReader(pulsar.ReaderOptions{Topic: fc.Output, StartMessageID: pulsar.LatestMessageID()})

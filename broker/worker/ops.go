@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -246,15 +247,15 @@ func (w *Worker) register(ctx context.Context, fc utils.FunctionConfig, up uploa
 // instances (Pulsar's updateFunction): 400 when there is no such
 // function, the change is refused, or nothing changes.
 func (w *Worker) update(ctx context.Context, upd utils.FunctionConfig, up upload) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.usable(); err != nil {
-		return err
-	}
-	f, ok := w.funcs[fqfn(upd.Tenant, upd.Namespace, upd.Name)]
-	if !ok {
+	f, err := w.begin(upd.Tenant, upd.Namespace, upd.Name)
+	if errors.Is(err, errNotFound) {
 		return fail(errBadRequest, nil, fmt.Sprintf("Function %s doesn't exist", upd.Name))
 	}
+	if err != nil {
+		return err
+	}
+	defer f.op.Unlock()
+	// f.rec changes only under f.op, which this holds.
 	old := f.rec
 	fc, err := mergeUpdate(old.Config, upd)
 	if err != nil {
@@ -273,16 +274,51 @@ func (w *Worker) update(ctx context.Context, upd utils.FunctionConfig, up upload
 			return err
 		}
 	}
-	haltAll(f.instances)
+	// The old instances stay listed while they stop: status shows them
+	// not running, rather than none at all.
+	w.mu.Lock()
+	running := f.instances
 	f.rec = r
-	if err := w.save(); err != nil {
+	err = w.save()
+	w.mu.Unlock()
+	if err != nil {
 		return err
 	}
+	haltAll(running)
 	if r.Package != old.Package {
 		removeOtherPackages(filepath.Dir(r.Package), r.Package)
 	}
 	w.log.Info("function updated", "function", r.fqfn(), "version", r.Version)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
 	return w.startInstances(f)
+}
+
+// begin finds a function and takes its operation lock, so that an
+// operation may wait for instances to stop without holding the worker's
+// lock, and status calls go on meanwhile. The caller unlocks f.op.
+func (w *Worker) begin(tenant, namespace, name string) (*function, error) {
+	w.mu.Lock()
+	f, err := w.lookup(tenant, namespace, name)
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	f.op.Lock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		f.op.Unlock()
+		return nil, err
+	}
+	if w.funcs[fqfn(tenant, namespace, name)] != f {
+		f.op.Unlock()
+		return nil, fail(errNotFound, nil, fmt.Sprintf("Function %s doesn't exist", name))
+	}
+	return f, nil
 }
 
 func sameConfig(a, b utils.FunctionConfig) bool {
@@ -323,19 +359,20 @@ func (w *Worker) placePackage(ctx context.Context, r *record, up upload) error {
 // when its configuration says cleanupSubscription, its subscriptions
 // (Pulsar's deregisterFunction).
 func (w *Worker) deregister(ctx context.Context, tenant, namespace, name string) error {
-	w.mu.Lock()
-	f, err := w.lookup(tenant, namespace, name)
+	f, err := w.begin(tenant, namespace, name)
 	if err != nil {
-		w.mu.Unlock()
 		return err
 	}
+	defer f.op.Unlock()
+	w.mu.Lock()
 	delete(w.funcs, f.rec.fqfn())
 	err = w.save()
+	running := f.instances
 	w.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	haltAll(f.instances)
+	haltAll(running)
 	os.RemoveAll(w.packageDir(f.rec))
 	w.log.Info("function deleted", "function", f.rec.fqfn())
 	if f.rec.Config.CleanupSubscription {
@@ -394,22 +431,35 @@ const (
 // act starts, stops or restarts instances of a function; stopped ones stay
 // stopped across a restart of the worker.
 func (w *Worker) act(tenant, namespace, name string, id int, action instanceAction) error {
+	f, err := w.begin(tenant, namespace, name)
+	if err != nil {
+		return err
+	}
+	defer f.op.Unlock()
+	w.mu.Lock()
+	ids, err := f.ids(id)
+	var halting []*instance
+	if err == nil && action != actionStart {
+		for _, i := range ids {
+			halting = append(halting, f.instances[i])
+		}
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	haltAll(halting)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	f, err := w.lookup(tenant, namespace, name)
-	if err != nil {
+	if err := w.usable(); err != nil {
 		return err
 	}
-	ids, err := f.ids(id)
-	if err != nil {
-		return err
-	}
-	for _, i := range ids {
-		in := f.instances[i]
-		if action != actionStart && in != nil {
-			in.halt()
+	for k, i := range ids {
+		if k < len(halting) && f.instances[i] == halting[k] {
 			f.instances[i] = nil
 		}
+	}
+	for _, i := range ids {
 		f.rec.Stopped = slices.DeleteFunc(f.rec.Stopped, func(s int) bool { return s == i })
 		if action == actionStop {
 			f.rec.Stopped = append(f.rec.Stopped, i)

@@ -71,6 +71,10 @@ type Worker struct {
 
 // function is a registered function and its running instances.
 type function struct {
+	// op is held through an operation that changes the function (update,
+	// delete, start, stop, restart), so that one waits for another while
+	// the worker's lock is free; rec and instances change under both.
+	op        sync.Mutex
 	rec       *record
 	instances []*instance // by instance id; nil where stopped
 }
@@ -147,18 +151,14 @@ func (w *Worker) Start(serviceURL, adminURL string) error {
 func (w *Worker) Close() error {
 	w.mu.Lock()
 	w.closed = true
-	funcs := make([]*function, 0, len(w.funcs))
+	var running []*instance
 	for _, f := range w.funcs {
-		funcs = append(funcs, f)
+		running = append(running, f.instances...)
 	}
 	client := w.client
 	w.client = nil
 	w.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, f := range funcs {
-		wg.Go(func() { haltAll(f.instances) })
-	}
-	wg.Wait()
+	haltAll(running)
 	if client != nil {
 		client.Close()
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/google/go-cmp/cmp"
@@ -354,7 +355,7 @@ func triggerRaw(t *testing.T, e *env, name, value string) (string, int) {
 	mw := multipart.NewWriter(&body)
 	mw.WriteField("data", value)
 	mw.Close()
-	resp, err := http.Post(e.b.AdminURL()+functionsPath+"/"+tenant+"/"+namespace+"/"+name+"/trigger", mw.FormDataContentType(), &body)
+	resp, err := (&http.Client{Timeout: time.Minute}).Post(e.b.AdminURL()+functionsPath+"/"+tenant+"/"+namespace+"/"+name+"/trigger", mw.FormDataContentType(), &body)
 	if err != nil {
 		t.Fatal(err)
 	}
