@@ -23,10 +23,7 @@ func ParseAttrs(filename string, src []byte) ([]*Attr, Diagnostics) {
 	if len(s.diags) > 0 {
 		return nil, capped(s.diags)
 	}
-	lex, err := lexer.Upgrade(&sliceLexer{toks: s.toks, eof: s.pos})
-	if err != nil {
-		return nil, Diagnostics{Errorf(s.pos, s.pos, "%v", err)}
-	}
+	lex := &sliceTokens{toks: s.toks, eof: lexer.EOFToken(s.pos)}
 	p := &exprParser{lex: lex}
 	var attrs []*Attr
 	for !lex.Peek().EOF() {

@@ -36,6 +36,11 @@ func (id *Ident) Parse(lex *lexer.PeekingLexer) error {
 
 // Parse implements participle.Parseable.
 func (o *Object) Parse(lex *lexer.PeekingLexer) error {
+	if t := lex.Peek(); t.Type == tokBody {
+		lex.Next() // the body itself is read from the scanned tokens
+		o.Pos = t.Pos
+		return nil
+	}
 	if !isPunctTok(lex.Peek(), "{") {
 		return participle.NextMatch
 	}
@@ -62,7 +67,7 @@ func (v *Value) Parse(lex *lexer.PeekingLexer) error {
 // of the declaration, so that participle does not backtrack past the error
 // and blame an earlier token.
 func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
-	err := parse(&exprParser{lex: lex})
+	err := parse(&exprParser{lex: peekingTokens{lex}})
 	if err != nil {
 		for !lex.Peek().EOF() {
 			lex.Next()
@@ -84,8 +89,59 @@ func (e *exprError) Message() string {
 func (e *exprError) Position() lexer.Position { return e.found.Pos }
 
 type exprParser struct {
-	lex  *lexer.PeekingLexer
+	lex  tokenStream
 	last *lexer.Token // the last consumed token, whose end ends a node
+}
+
+// tokenStream is where the productions read tokens: participle's lexer
+// when participle calls them, or a declaration's body read straight from
+// the scanned tokens, which spares copying them into participle's lexer.
+type tokenStream interface {
+	Peek() *lexer.Token
+	Next() *lexer.Token
+	Second() *lexer.Token
+}
+
+// sliceTokens reads tokens from a slice, then returns its EOF token.
+type sliceTokens struct {
+	toks []lexer.Token
+	i    int
+	eof  lexer.Token
+}
+
+func (s *sliceTokens) Peek() *lexer.Token {
+	if s.i < len(s.toks) {
+		return &s.toks[s.i]
+	}
+	return &s.eof
+}
+
+func (s *sliceTokens) Next() *lexer.Token {
+	t := s.Peek()
+	if s.i < len(s.toks) {
+		s.i++
+	}
+	return t
+}
+
+// Second returns the token after the next one.
+func (s *sliceTokens) Second() *lexer.Token {
+	if s.i+1 < len(s.toks) {
+		return &s.toks[s.i+1]
+	}
+	return &s.eof
+}
+
+// peekingTokens reads participle's lexer.
+type peekingTokens struct{ *lexer.PeekingLexer }
+
+// Second returns the token after the next one.
+func (l peekingTokens) Second() *lexer.Token {
+	cp := l.MakeCheckpoint()
+	l.Next()
+	next := l.Peek()
+	l.LoadCheckpoint(cp)
+	return next
 }
 
 func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
@@ -147,15 +203,28 @@ func (p *exprParser) object(o *Object) error {
 	return nil
 }
 
+// attrNode holds an attribute, its key, its value and a literal value's
+// text: one allocation for the nodes that make up most of a file.
+type attrNode struct {
+	attr Attr
+	key  Ident
+	val  Value
+	lit  string
+}
+
 func (p *exprParser) attr() (*Attr, error) {
-	key, err := p.ident("an attribute name")
-	if err != nil {
-		return nil, err
+	t := p.peek()
+	if t.Type != tokIdent {
+		return nil, p.fail("an attribute name")
 	}
-	a := &Attr{Span: Span{Pos: key.Pos}, Key: key, Value: &Value{}}
+	p.next()
+	n := &attrNode{key: Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}}
+	a := &n.attr
+	*a = Attr{Span: Span{Pos: n.key.Pos}, Key: &n.key, Value: &n.val}
+	var err error
 	switch {
 	case p.accept("="):
-		err = p.value(a.Value)
+		err = p.valueInto(a.Value, &n.lit)
 	case isPunctTok(p.peek(), "{"):
 		a.Value.Object = &Object{}
 		a.Value.Pos = p.peek().Pos
@@ -172,19 +241,28 @@ func startsValue(t *lexer.Token) bool {
 	return t.Type == tokLit || t.Type == tokIdent || isPunctTok(t, "[") || isPunctTok(t, "{")
 }
 
-func (p *exprParser) value(v *Value) error {
+func (p *exprParser) value(v *Value) error { return p.valueInto(v, nil) }
+
+// valueInto parses a value; a literal's text goes to *lit, if lit is not nil.
+func (p *exprParser) valueInto(v *Value, lit *string) error {
 	t := p.peek()
 	v.Pos = t.Pos
 	var err error
 	switch {
 	case t.Type == tokLit:
 		p.next()
-		lit := t.Value
-		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(lit)] = &lit
+		if lit == nil {
+			lit = new(string)
+		}
+		*lit = t.Value
+		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
-		b := t.Value
-		v.Bool = &b
+		if lit == nil {
+			lit = new(string)
+		}
+		*lit = t.Value
+		v.Bool = lit
 	case t.Type == tokIdent:
 		v.Ref = &Ref{}
 		err = p.ref(v.Ref)
@@ -204,10 +282,7 @@ func (p *exprParser) value(v *Value) error {
 // continuesRef reports whether the name ahead goes on as a reference
 // (true.x, true(...)), so true and false are Bool only when they stand alone.
 func (p *exprParser) continuesRef() bool {
-	cp := p.lex.MakeCheckpoint()
-	p.lex.Next()
-	next := p.peek()
-	p.lex.LoadCheckpoint(cp)
+	next := p.lex.Second()
 	return isPunctTok(next, ".") || isPunctTok(next, "(") || isPunctTok(next, "<")
 }
 

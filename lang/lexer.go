@@ -18,6 +18,8 @@ const (
 	tokIdent lexer.TokenType = iota + 1
 	tokLit
 	tokPunct
+	tokEnd  // ends a declaration in the parser's token stream
+	tokBody // stands for a declaration's body in the parser's token stream
 )
 
 var symbols = map[string]lexer.TokenType{
@@ -41,6 +43,9 @@ var litNames = [...]string{"string", "integer", "number", "duration", "size"}
 func kindOf(text string) litKind {
 	if text != "" && (text[0] == '"' || text[0] == '`') {
 		return litString
+	}
+	if len(text) < 19 && isAllDigits(text) {
+		return litInt // fits in 64 bits: the common case, without a regular expression
 	}
 	k, err := classifyNumber(text)
 	if err != nil {

@@ -83,12 +83,14 @@ func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 		start := Pos{Filename: filename, Line: 1, Column: 1}
 		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint("%s", g.emptyHint))
 	}
+	var chunks []chunk
 	for i := 0; i < len(p.toks); {
-		var d Decl
-		if d, i = p.decl(i); d != nil {
-			f.Decls = append(f.Decls, d)
+		var c chunk
+		if c, i = p.decl(i); c.end > c.start {
+			chunks = append(chunks, c)
 		}
 	}
+	p.parseChunks(chunks, func(d Decl) { f.Decls = append(f.Decls, d) })
 	p.diags.Sort()
 	return f, capped(p.diags)
 }
@@ -122,33 +124,156 @@ type fileParser struct {
 	g        *grammar
 }
 
-// decl parses the declaration starting at token i and returns it (nil if
-// broken) with the index where the next declaration starts.
-func (p *fileParser) decl(i int) (Decl, int) {
+// chunk is the tokens [start, end) of one well-bracketed declaration; if
+// it ends in a body, body is the index of the body's "{".
+type chunk struct{ start, end, body int }
+
+// bodied is a declaration whose grammar ends in a body.
+type bodied interface{ body() *Object }
+
+func (d *Mesh) body() *Object     { return d.Body }
+func (d *Topic) body() *Object    { return d.Body }
+func (d *Function) body() *Object { return d.Body }
+func (d *Source) body() *Object   { return d.Body }
+func (d *Sink) body() *Object     { return d.Body }
+func (d *Test) body() *Object     { return d.Body }
+
+// bodyAfter is how many tokens of a declaration come before its body at
+// the least (the keyword and the name; for a topic its schema, which may
+// be a record in braces, too), by keyword.
+var bodyAfter = map[string]int{"mesh": 2, "function": 2, "source": 2, "sink": 2, "test": 2, "topic": 3}
+
+// findBody sets c.body if the declaration ends in a brace group that its
+// grammar reads as its body. Bodies hold most of a file's tokens: they are
+// read by the hand-written productions straight from the scanned tokens,
+// and participle sees one token in their place.
+func (p *fileParser) findBody(c *chunk) {
+	after, ok := bodyAfter[p.toks[c.start].Value]
+	if !ok || !isPunctTok(&p.toks[c.end-1], "}") {
+		return
+	}
+	var open []int
+	group, closed := -1, -1
+	for j := c.start; j < c.end; j++ {
+		t := &p.toks[j]
+		if t.Type != tokPunct {
+			continue
+		}
+		switch t.Value {
+		case "{", "[", "(", "<":
+			if len(open) == 0 {
+				group = j
+			}
+			open = append(open, j)
+		case "}", "]", ")", ">":
+			if n := len(open); n > 0 && closes(p.toks[open[n-1]].Value, t.Value) {
+				open = open[:n-1]
+				if n == 1 {
+					closed = j
+				}
+			}
+		}
+	}
+	if len(open) == 0 && closed == c.end-1 && group >= c.start+after && isPunctTok(&p.toks[group], "{") {
+		c.body = group
+	}
+}
+
+// decl finds the declaration starting at token i and returns its tokens
+// (empty if broken, with the problem reported) and the index where the next
+// declaration starts.
+func (p *fileParser) decl(i int) (chunk, int) {
 	t := &p.toks[i]
 	if !p.isKeyword(t) {
 		end := p.skip(i)
 		p.diags = append(p.diags, Errorf(t.Pos, tokenEnd(t), "expected a declaration, found %s", describe(t)).WithHint(
 			"a declaration starts with one of: %s", strings.Join(p.g.keywords, ", ")))
-		return nil, end
+		return chunk{}, end
 	}
 	end, problem := p.chunk(i)
 	if problem != nil {
 		if !p.lexErrorWithin(t.Pos, p.eofAfter(end)) {
 			p.diags = append(p.diags, problem)
 		}
-		return nil, end
+		return chunk{}, end
 	}
-	d, err := p.g.parsers[t.Value](p.lexer(i, end))
-	if err != nil {
-		// A lexical error in the declaration explains whatever the parser
-		// then trips over; report only the first cause.
-		if !p.lexErrorWithin(t.Pos, p.eofAfter(end)) {
-			p.diags = append(p.diags, p.syntaxError(err, t.Value, end))
+	c := chunk{start: i, end: end}
+	p.findBody(&c)
+	return c, end
+}
+
+// parseChunks parses each declaration with participle, from one token
+// stream for the whole file: each declaration is followed by an end token
+// where the declaration's tokens end, so that participle sees it alone, as
+// if it were the whole input, without a copy of its tokens per declaration.
+func (p *fileParser) parseChunks(chunks []chunk, add func(Decl)) {
+	for len(chunks) > 0 {
+		n, fed := 0, 0
+		for n < len(chunks) && (n == 0 || fed+chunks[n].fed() <= batchTokens) {
+			fed += chunks[n].fed()
+			n++
 		}
-		return nil, end
+		p.parseBatch(chunks[:n], add)
+		chunks = chunks[n:]
 	}
-	return d, end
+}
+
+// batchTokens bounds the tokens fed to participle at once: its lexer grows
+// its copy of them by appending, which costs more the longer it gets.
+const batchTokens = 512
+
+// fed is how many tokens participle gets for the chunk.
+func (c chunk) fed() int {
+	if c.body > 0 {
+		return c.body - c.start + 2
+	}
+	return c.end - c.start + 1
+}
+
+func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
+	feed := &chunkLexer{p: p, chunks: chunks}
+	lex, _ := lexer.Upgrade(feed) // a chunkLexer never fails
+	starts := make([]lexer.Checkpoint, len(chunks))
+	for k := range chunks {
+		starts[k] = lex.MakeCheckpoint()
+		for lex.Peek().Type != tokEnd {
+			lex.Next()
+		}
+		// Past it, the end token becomes an EOF token: it ends the input of
+		// a parse started at this declaration (participle never passes EOF).
+		end := lex.Peek()
+		lex.Next()
+		end.Type = lexer.EOF
+	}
+	for k, c := range chunks {
+		one := *lex
+		one.LoadCheckpoint(starts[k])
+		kw := p.toks[c.start].Value
+		d, err := p.g.parsers[kw](&one)
+		if err == nil && c.body > 0 {
+			err = p.parseBody(d, c)
+		}
+		if err != nil {
+			// A lexical error in the declaration explains whatever the parser
+			// then trips over; report only the first cause.
+			if !p.lexErrorWithin(p.toks[c.start].Pos, p.eofAfter(c.end)) {
+				p.diags = append(p.diags, p.syntaxError(err, kw, c.end))
+			}
+			continue
+		}
+		add(d)
+	}
+}
+
+// parseBody reads the body of declaration d, for which participle saw one
+// token, from the scanned tokens.
+func (p *fileParser) parseBody(d Decl, c chunk) error {
+	b, ok := d.(bodied)
+	if !ok || b.body() == nil {
+		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
+	}
+	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}}
+	return ep.object(b.body())
 }
 
 // chunk finds where the declaration starting at token i ends: at the next
@@ -231,11 +356,35 @@ func (p *fileParser) skip(i int) int {
 	return len(p.toks)
 }
 
-// lexer feeds tokens [i, end) to participle, ending in an EOF token placed
-// right after the declaration's last token.
-func (p *fileParser) lexer(i, end int) *lexer.PeekingLexer {
-	lex, _ := lexer.Upgrade(&sliceLexer{toks: p.toks[i:end], eof: p.eofAfter(end)})
-	return lex
+// chunkLexer feeds the declarations' tokens to participle, each followed by
+// an end token placed right after its last token, then an EOF token; a body
+// is fed as one token.
+type chunkLexer struct {
+	p      *fileParser
+	chunks []chunk
+	k, i   int // the chunk and the token in it that come next
+}
+
+func (l *chunkLexer) Next() (lexer.Token, error) {
+	if l.k == len(l.chunks) {
+		return lexer.EOFToken(l.p.eof), nil
+	}
+	c := l.chunks[l.k]
+	if l.i == 0 {
+		l.i = c.start
+	}
+	if c.body > 0 && l.i == c.body {
+		l.i = c.end
+		t := l.p.toks[c.body]
+		t.Type = tokBody
+		return t, nil
+	}
+	if l.i < c.end {
+		l.i++
+		return l.p.toks[l.i-1], nil
+	}
+	l.k, l.i = l.k+1, 0
+	return lexer.Token{Type: tokEnd, Pos: l.p.eofAfter(c.end)}, nil
 }
 
 // eofAfter is the position right after the last token before index end.
