@@ -119,10 +119,12 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	in.metrics.received.Add(1)
 	start := time.Now()
 	atMostOnce := in.comp.Guarantee == plan.AtMostOnce // acknowledged by take
-	track := &tracker{finish: func(err error) {
+	mctx := &msgContext{in: in, msg: msg}
+	track := &mctx.own
+	track.finish = func(err error) {
 		in.metrics.observe(start)
 		in.settle(consumer, msg, err, atMostOnce, done)
-	}}
+	}
 	value, err := in.decode(msg)
 	if err != nil {
 		track.seal(err)
@@ -130,7 +132,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	}
 	fctx, cancel := in.deadline(ctx)
 	defer cancel()
-	mctx := &msgContext{Context: fctx, in: in, msg: msg, track: track, ticket: in.ticketOf(msg)}
+	mctx.Context, mctx.track, mctx.ticket = fctx, track, in.ticketOf(msg)
 	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, mctx.emit)
 	track.seal(err)
 }

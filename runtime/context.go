@@ -23,17 +23,24 @@ type tracker struct {
 }
 
 func (t *tracker) add() func(error) {
+	t.begin()
+	return t.end
+}
+
+// begin counts a send; end settles it.
+func (t *tracker) begin() {
 	t.mu.Lock()
 	t.pending++
 	t.mu.Unlock()
-	return func(err error) {
-		t.mu.Lock()
-		t.pending--
-		if err != nil && t.err == nil {
-			t.err = err
-		}
-		t.settle()
+}
+
+func (t *tracker) end(err error) {
+	t.mu.Lock()
+	t.pending--
+	if err != nil && t.err == nil {
+		t.err = err
 	}
+	t.settle()
 }
 
 // seal says no more sends will be added; fail records the function's error.
@@ -65,6 +72,7 @@ type msgContext struct {
 	in     *instance
 	msg    pulsar.Message
 	track  *tracker
+	own    tracker     // track, when the message's context is made with it: one allocation less
 	once   *onceSender // under effectively_once
 	ticket uint64      // orders the message's state reads (see freshness)
 }
@@ -186,7 +194,7 @@ func (c *msgContext) send(t *target, key string, value any) error {
 	if c.once != nil {
 		return c.once.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
 	}
-	return c.in.send(c, t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
+	return c.in.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track)
 }
 
 // TraceProperty, set on an input message, is carried by every output the

@@ -78,7 +78,8 @@ type oncePart struct {
 	outputs       int64                    // of the current entry; only the receiving goroutine uses it
 	producers     map[string]*onceProducer // by output topic, for the current ledger
 	queue         []*onceMsg
-	inactive      bool // another consumer has the partition now
+	sender        onceSender // the partition's, made once rather than for each message
+	inactive      bool       // another consumer has the partition now
 	// gap says a message of the partition was left unprocessed here since it
 	// was handed over. Messages delivered before the hand-over may still be
 	// queued in the client, after the gap: if the partition comes back,
@@ -91,6 +92,7 @@ type onceMsg struct {
 	msg     pulsar.Message
 	failed  bool // dead-lettered
 	settled bool
+	track   tracker // the message's sends, made with it: one allocation less
 }
 
 // errStopping leaves a message unacknowledged when the instance stops in
@@ -264,11 +266,12 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, do
 		done() // the partition's new owner processes it
 		return nil
 	}
-	track := &tracker{finish: func(err error) {
+	track := &m.track
+	track.finish = func(err error) {
 		in.metrics.observe(start)
 		s.settle(p, m, err)
 		done()
-	}}
+	}
 	err := s.process(ctx, f, p, msg, track)
 	switch {
 	case err == nil, errors.Is(err, errHandedOver):
@@ -334,7 +337,12 @@ type onceSender struct {
 	p *oncePart
 }
 
-func (s *onceSession) part(p *oncePart) *onceSender { return &onceSender{s, p} }
+func (s *onceSession) part(p *oncePart) *onceSender {
+	if p.sender.p == nil {
+		p.sender = onceSender{s, p}
+	}
+	return &p.sender
+}
 
 // send encodes value for t and sends it with the next sequence id of the
 // input's entry.
@@ -427,11 +435,17 @@ func (s *onceSession) stateReady(p *oncePart) error {
 // messages already written to the connection, and a send racing with Close
 // may never call back; a message would wait for it forever.
 type onceProducer struct {
-	mu      sync.RWMutex
-	closed  bool
-	p       pulsar.Producer
-	pending sync.Map // *sync.Once -> the send's done
-	last    int64    // the highest sequence id stored or sent under the producer's name
+	mu     sync.RWMutex
+	closed bool
+	p      pulsar.Producer
+	last   int64 // the highest sequence id stored or sent under the producer's name
+
+	// pending holds each send's done until the client calls back or Close
+	// fails it: whichever takes it out calls it. Its own lock, as a send
+	// may wait (holding mu for reading) for callbacks to free room.
+	pendingMu sync.Mutex
+	pending   map[uint64]func(error)
+	sends     uint64 // numbers the sends, for pending
 }
 
 // fresh tells whether seq is beyond what the producer's name has stored or
@@ -454,12 +468,30 @@ func (o *onceProducer) send(m *pulsar.ProducerMessage, done func(error)) {
 		done(errProducerClosed)
 		return
 	}
-	once := new(sync.Once)
-	o.pending.Store(once, done)
+	o.pendingMu.Lock()
+	id := o.sends
+	o.sends++
+	if o.pending == nil {
+		o.pending = map[uint64]func(error){}
+	}
+	o.pending[id] = done
+	o.pendingMu.Unlock()
 	o.p.SendAsync(context.Background(), m, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
-		o.pending.Delete(once)
-		once.Do(func() { done(err) })
+		if done := o.take(id); done != nil {
+			done(err)
+		}
 	})
+}
+
+// take takes a send's done out of pending, or nil if it was taken.
+func (o *onceProducer) take(id uint64) func(error) {
+	o.pendingMu.Lock()
+	defer o.pendingMu.Unlock()
+	done, ok := o.pending[id]
+	if ok {
+		delete(o.pending, id)
+	}
+	return done
 }
 
 // close fails what the producer still holds and waits for it.
@@ -468,11 +500,13 @@ func (o *onceProducer) close() {
 	o.closed = true
 	o.mu.Unlock()
 	o.p.Close()
-	o.pending.Range(func(k, v any) bool {
-		o.pending.Delete(k)
-		k.(*sync.Once).Do(func() { v.(func(error))(errProducerClosed) })
-		return true
-	})
+	o.pendingMu.Lock()
+	pending := o.pending
+	o.pending = nil
+	o.pendingMu.Unlock()
+	for _, done := range pending {
+		done(errProducerClosed)
+	}
 }
 
 // sequenceID is an output's sequence id: the input's entry in the high

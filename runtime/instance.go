@@ -315,19 +315,20 @@ func (in *instance) serve(ctx context.Context, addr string) (stop func(), err er
 	return func() { srv.Close() }, nil
 }
 
-// send encodes value for t and sends it; done settles the send.
-func (in *instance) send(ctx context.Context, t *target, msg *pulsar.ProducerMessage, value any, done func(error)) error {
+// send encodes value for t and sends it as one of track's sends.
+func (in *instance) send(t *target, msg *pulsar.ProducerMessage, value any, track *tracker) error {
 	if err := encodeFor(t, msg, value); err != nil {
-		done(nil)
 		return err
 	}
-	// The send outlives ctx: a message being settled is never cut off.
-	t.producer.SendAsync(context.WithoutCancel(ctx), msg,
+	track.begin()
+	// The send outlives the message's context: a message being settled is
+	// never cut off.
+	t.producer.SendAsync(context.Background(), msg,
 		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			if err != nil {
 				err = fmt.Errorf("%w: to %s: %v", errSend, t.fqn, err)
 			}
-			done(err)
+			track.end(err)
 		})
 	return nil
 }
