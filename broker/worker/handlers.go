@@ -202,8 +202,12 @@ func (w *Worker) readRegistration(rw http.ResponseWriter, r *http.Request, tenan
 // worker's directory.
 func (w *Worker) saveUpload(part *multipart.Part) (string, error) {
 	w.mu.Lock()
+	err := w.ensureDir()
 	dir := w.dir
 	w.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
 	return storePackage(filepath.Join(dir, "uploads"), 0, "upload-"+newID(), part, w.opts.MaxPackageBytes)
 }
 

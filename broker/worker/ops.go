@@ -229,6 +229,9 @@ func (w *Worker) register(ctx context.Context, fc utils.FunctionConfig, up uploa
 		return fail(errBadRequest, nil, "Function Package is not provided")
 	}
 	r := &record{Config: fc, FunctionID: newID(), CreateTime: time.Now().UnixMilli()}
+	if err := w.ensureDir(); err != nil {
+		return err
+	}
 	if err := w.placePackage(ctx, r, up); err != nil {
 		return err
 	}

@@ -119,19 +119,15 @@ func New(opts Options) (*Worker, error) {
 func (w *Worker) Start(serviceURL, adminURL string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.dir == "" {
-		d, err := os.MkdirTemp("", "meshc-functions-")
-		if err != nil {
+	var recs []*record
+	if w.dir != "" {
+		if err := os.MkdirAll(w.dir, 0o755); err != nil {
 			return fmt.Errorf("making the Functions worker's directory: %w", err)
 		}
-		w.dir, w.tmp = d, true
-	}
-	if err := os.MkdirAll(w.dir, 0o755); err != nil {
-		return fmt.Errorf("making the Functions worker's directory: %w", err)
-	}
-	recs, err := loadRecords(w.dir)
-	if err != nil {
-		return err
+		var err error
+		if recs, err = loadRecords(w.dir); err != nil {
+			return err
+		}
 	}
 	w.serviceURL, w.adminURL = serviceURL, adminURL
 	for _, r := range recs {
@@ -168,6 +164,21 @@ func (w *Worker) Close() error {
 		w.tmp = false
 		return os.RemoveAll(w.dir)
 	}
+	return nil
+}
+
+// ensureDir makes the temporary directory of a worker given none, on
+// first need, so that a broker whose worker is never used writes nothing;
+// under w.mu.
+func (w *Worker) ensureDir() error {
+	if w.dir != "" {
+		return nil
+	}
+	d, err := os.MkdirTemp("", "meshc-functions-")
+	if err != nil {
+		return fmt.Errorf("making the Functions worker's directory: %w", err)
+	}
+	w.dir, w.tmp = d, true
 	return nil
 }
 
@@ -253,6 +264,9 @@ func haltAll(ins []*instance) {
 
 // save writes the registry, under w.mu.
 func (w *Worker) save() error {
+	if err := w.ensureDir(); err != nil {
+		return err
+	}
 	recs := make(map[string]*record, len(w.funcs))
 	for k, f := range w.funcs {
 		recs[k] = f.rec
