@@ -145,6 +145,22 @@ type Value struct {
 	Bool     *string `json:"bool,omitempty"`
 }
 
+// LiteralText is a literal as a -p NAME=VALUE flag would give it: a
+// string unquoted, other literals as written; false for lists, objects
+// and references.
+func (v *Value) LiteralText() (string, bool) {
+	if v.String != nil {
+		s, err := Unquote(*v.String)
+		return s, err == nil
+	}
+	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
+		if lit != nil {
+			return *lit, true
+		}
+	}
+	return "", false
+}
+
 // List is [v, v, ...].
 type List struct {
 	Span

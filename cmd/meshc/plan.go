@@ -146,7 +146,7 @@ func paramsFromFile(file string, src []byte, declared, params map[string]string)
 				"the mesh declares: %s", strings.Join(slices.Sorted(maps.Keys(declared)), ", ")))
 			continue
 		}
-		text, ok := valueText(a.Value)
+		text, ok := a.Value.LiteralText()
 		if !ok {
 			diags = append(diags, lang.Errorf(a.Value.Pos, a.Value.EndPos, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name))
 			continue
@@ -158,19 +158,4 @@ func paramsFromFile(file string, src []byte, declared, params map[string]string)
 		params[a.Key.Name] = text
 	}
 	return diags
-}
-
-// valueText is a parameter value as -p would give it: strings unquoted,
-// other literals as written; false for lists, objects and names.
-func valueText(v *lang.Value) (string, bool) {
-	if v.String != nil {
-		s, err := lang.Unquote(*v.String)
-		return s, err == nil
-	}
-	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
-		if lit != nil {
-			return *lit, true
-		}
-	}
-	return "", false
 }

@@ -185,7 +185,7 @@ func (l *loader) caseParams(c *Case, v *lang.Value) {
 			l.errorf(a.Key.Span, "mesh %s has no parameter %q", l.meshName(), a.Key.Name).WithHint("it declares: %s", orNone(names))
 			continue
 		}
-		text, ok := literalText(a.Value)
+		text, ok := a.Value.LiteralText()
 		if !ok {
 			l.errorf(a.Value.Span, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name)
 			continue
@@ -231,19 +231,4 @@ func (l *loader) compile(c *Case, t *lang.Test) *plan.Plan {
 		return nil
 	}
 	return planner.Plan(m, planner.Options{Source: filepath.ToSlash(l.suite.Mesh)})
-}
-
-// literalText is a literal as -p would give it: strings unquoted, other
-// literals as written; false for lists, objects and names.
-func literalText(v *lang.Value) (string, bool) {
-	if v.String != nil {
-		s, err := lang.Unquote(*v.String)
-		return s, err == nil
-	}
-	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
-		if lit != nil {
-			return *lit, true
-		}
-	}
-	return "", false
 }
