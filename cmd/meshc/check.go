@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/meshc/meshc/compiler"
@@ -18,9 +17,10 @@ func newCheckCmd() *cobra.Command {
 	var pf paramFlags
 	var live liveFlags
 	cmd := &cobra.Command{
-		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... [--pulsar-url URL [--admin-url URL]] FILE...",
+		Use:   "check [--strict] [--format text|json|github] [-p NAME=VALUE]... [--params FILE]... [--pulsar-url URL [--admin-url URL]] FILE|DIR...",
 		Short: "Check .mesh files and report every problem",
-		Long: `check parses and compiles each FILE, a mesh of its own, and reports every problem
+		Long: `check parses and compiles each FILE, a mesh of its own, or DIR, whose .mesh files
+make one mesh together (its .meshtest files are tests), and reports every problem
 in one run: unknown and duplicate names, invalid Pulsar names, topic cycles, schema
 mismatches, topics nobody writes or reads, and option errors. SPEC.md lists the checks.
 A file with syntax errors gets no further checks. Parameters (-p, --params, as for
@@ -61,14 +61,7 @@ has, or cannot be read, 2 for a usage mistake.`,
 			sources := lang.Sources{}
 			broken := false // a file could not be read, or its parameters not
 			for _, name := range args {
-				src, err := os.ReadFile(name)
-				if err != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
-					broken = true
-					continue
-				}
-				sources[name] = src
-				m, diags, err := checkFile(cmd, name, src, sources, &pf)
+				m, diags, err := checkMesh(cmd, name, sources, &pf)
 				for _, check := range extra {
 					if m != nil && !diags.HasErrors() {
 						diags = append(diags, check(m)...)
@@ -107,22 +100,6 @@ has, or cannot be read, 2 for a usage mistake.`,
 	pf.register(cmd)
 	live.register(cmd)
 	return cmd
-}
-
-// checkFile returns the syntax errors of one file or, if it has none, the
-// compiler's mesh and diagnostics. An error means the parameters could not
-// be read; their problems were printed already.
-func checkFile(cmd *cobra.Command, name string, src []byte, sources lang.Sources, pf *paramFlags) (*compiler.Mesh, lang.Diagnostics, error) {
-	f, diags := lang.Parse(name, src)
-	if len(diags) > 0 {
-		return nil, diags, nil
-	}
-	params, err := pf.collect(cmd, f, sources)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, params)
-	return m, diags, nil
 }
 
 var checkFormats = map[string]func(*cobra.Command, lang.Sources, lang.Diagnostics){

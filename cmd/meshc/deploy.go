@@ -42,7 +42,7 @@ func newDeployCmd() *cobra.Command {
 		o       deployOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "deploy --backend NAME [--addr URL] FILE [-p NAME=VALUE]...",
+		Use:   "deploy --backend NAME [--addr URL] FILE|DIR [-p NAME=VALUE]...",
 		Short: "Deploy a mesh to a scheduler and wait until it is healthy",
 		Long: `deploy checks and plans FILE, shows what the scheduler would change, applies it, and
 waits until every instance is healthy. When they are not, it says why. It ends with a

@@ -49,7 +49,7 @@ func newEmitCmd() *cobra.Command {
 		o       emitOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "emit --backend NAME -o DIR FILE [-p NAME=VALUE]...",
+		Use:   "emit --backend NAME -o DIR FILE|DIR [-p NAME=VALUE]...",
 		Short: "Write a mesh's deployment files for a scheduler (Nomad jobs, Kubernetes manifests)",
 		Long: `emit checks and plans FILE, then writes the files a scheduler runs it from into DIR:
 Nomad job specifications (JSON and HCL) or Kubernetes manifests (YAML). The output

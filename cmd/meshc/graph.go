@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/meshc/meshc/compiler"
@@ -15,7 +14,7 @@ func newGraphCmd() *cobra.Command {
 	var format string
 	var pf paramFlags
 	cmd := &cobra.Command{
-		Use:   "graph [--format dot|mermaid] [-p NAME=VALUE]... [--params FILE]... FILE",
+		Use:   "graph [--format dot|mermaid] [-p NAME=VALUE]... [--params FILE]... FILE|DIR",
 		Short: "Draw a mesh's topics and components",
 		Long: `graph checks FILE and prints its graph: topics, the functions, sources and sinks
 between them, and the schema on every edge. dot is Graphviz's format (render it with
@@ -32,12 +31,8 @@ are given as for plan.`,
 				return usageErrorf("--format %q: use dot or mermaid", format)
 			}
 			name := args[0]
-			src, err := os.ReadFile(name)
-			if err != nil {
-				return &exitError{code: exitFail, err: err}
-			}
-			sources := lang.Sources{name: src}
-			m, diags, err := checkFile(cmd, name, src, sources, &pf)
+			sources := lang.Sources{}
+			m, diags, err := checkMesh(cmd, name, sources, &pf)
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ func newImageCmd() *cobra.Command {
 		o  imageOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "image FILE [-p NAME=VALUE]... (--push REF | -o FILE.tar | --layout DIR) [--base REF] [--platform LIST] [--binary PATH | --main ./PKG]",
+		Use:   "image FILE|DIR [-p NAME=VALUE]... (--push REF | -o FILE.tar | --layout DIR) [--base REF] [--platform LIST] [--binary PATH | --main ./PKG]",
 		Short: "Build the OCI image a mesh's instances run from, without Docker",
 		Long: `image checks and plans FILE and builds the OCI image its instances run from, as ko
 does: no Dockerfile, no Docker daemon. It builds one image per platform (--platform,
@@ -101,8 +101,8 @@ func buildImage(cmd *cobra.Command, file string, pf *paramFlags, o imageOptions)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(file)
-	m, err := compileFile(cmd, file, pf, imageChecks(dir, o.base == "", bin))
+	dir := meshDir(file)
+	m, err := compileMesh(cmd, file, pf, imageChecks(dir, o.base == "", bin))
 	if err != nil {
 		return err
 	}

@@ -30,9 +30,9 @@ func newPlanCmd() *cobra.Command {
 	var pf paramFlags
 	var out string
 	cmd := &cobra.Command{
-		Use:   "plan FILE [-p NAME=VALUE]... [--params FILE]... [-o plan.json]",
+		Use:   "plan FILE|DIR [-p NAME=VALUE]... [--params FILE]... [-o plan.json]",
 		Short: "Compile a mesh into its deployment plan (stable JSON)",
-		Long: `plan checks FILE with its parameters and writes the plan: every topic and every
+		Long: `plan checks FILE (or DIR, whose .mesh files make one mesh) with its parameters and writes the plan: every topic and every
 function, source and sink with what its instances need to run, and a hash per component
 that changes only when its instances must restart. The output is sorted and stable:
 the same mesh and parameters give the same bytes, fit to commit and diff.
@@ -62,53 +62,25 @@ Parameters come from --params files (NAME = VALUE lines, later files win) and th
 	return cmd
 }
 
-// buildPlan parses, checks and plans a mesh file, printing diagnostics.
+// buildPlan parses, checks and plans a mesh file or folder, printing diagnostics.
 // Extra checks run on the compiled mesh when it has no errors.
 func buildPlan(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*plan.Plan, error) {
-	m, err := compileFile(cmd, name, pf, extra...)
+	m, err := compileMesh(cmd, name, pf, extra...)
 	if err != nil {
 		return nil, err
 	}
 	return planner.Plan(m, planner.Options{Source: filepath.ToSlash(name)}), nil
 }
 
-// compileFile parses and checks one mesh file with its parameters. Errors
-// are printed with their snippets; warnings too.
-func compileFile(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*compiler.Mesh, error) {
-	src, err := os.ReadFile(name)
-	if err != nil {
-		return nil, &exitError{code: exitFail, err: err}
-	}
-	sources := lang.Sources{name: src}
-	f, diags := lang.Parse(name, src)
-	if diags.HasErrors() {
-		sources.Render(cmd.ErrOrStderr(), diags)
-		return nil, failed()
-	}
-	params, err := pf.collect(cmd, f, sources)
-	if err != nil {
-		return nil, err
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, params)
-	for _, check := range extra {
-		if !diags.HasErrors() {
-			diags = append(diags, check(m)...)
-		}
-	}
-	sources.Render(cmd.ErrOrStderr(), diags)
-	if diags.HasErrors() {
-		return nil, failed()
-	}
-	return m, nil
-}
-
 // collect merges parameter files and -p flags into NAME -> text. Values
 // from files are checked here, where their positions are known.
-func (pf *paramFlags) collect(cmd *cobra.Command, f *lang.File, sources lang.Sources) (map[string]string, error) {
+func (pf *paramFlags) collect(cmd *cobra.Command, files []*lang.File, sources lang.Sources) (map[string]string, error) {
 	declared := map[string]string{}
-	for _, d := range f.Decls {
-		if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
-			declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
+				declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+			}
 		}
 	}
 	params := map[string]string{}

@@ -40,7 +40,7 @@ func newRunCmd() *cobra.Command {
 		o  runOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "run FILE [-p NAME=VALUE]... [--params FILE]... [--pulsar-url URL]",
+		Use:   "run FILE|DIR [-p NAME=VALUE]... [--params FILE]... [--pulsar-url URL]",
 		Short: "Run a whole mesh on this machine, on the embedded broker unless told otherwise",
 		Long: `run checks and plans FILE, starts the embedded broker (unless --pulsar-url names a
 Pulsar to use), and runs every instance of every function, source and sink as a local
@@ -149,7 +149,7 @@ func runMesh(cmd *cobra.Command, p *plan.Plan, o runOptions) error {
 	mesh, err := local.New(p, local.Options{
 		PulsarURL: pulsarURL, Connection: conn, AdminURL: adminURL, LogDir: o.logDir, Stdout: prog.stdout(), Grace: o.grace,
 		// exec(...), wasm(...) and file paths in a mesh are relative to it.
-		Dir:     filepath.Dir(p.Mesh.Source),
+		Dir:     meshDir(p.Mesh.Source),
 		Command: func(c *plan.Component) ([]string, error) { return local.Resolve(c.Runtime, selfCommand()) },
 		Logger:  slog.New(slog.NewTextHandler(prog.stderr(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})

@@ -17,7 +17,7 @@ func newUpdateCmd() *cobra.Command {
 		dryRun bool
 	)
 	cmd := &cobra.Command{
-		Use:   "update FILE [-p NAME=VALUE]... [--dry-run]",
+		Use:   "update FILE|DIR [-p NAME=VALUE]... [--dry-run]",
 		Short: "Apply a changed mesh to its running local run, restarting only what changed",
 		Long: `update plans FILE and applies it to the mesh of that name that meshc run runs, as
 'pulsar-admin functions update' does for one function: it prints what meshc diff would,
