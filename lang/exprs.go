@@ -89,8 +89,9 @@ func (e *exprError) Message() string {
 func (e *exprError) Position() lexer.Position { return e.found.Pos }
 
 type exprParser struct {
-	lex  tokenStream
-	last *lexer.Token // the last consumed token, whose end ends a node
+	lex   tokenStream
+	last  *lexer.Token // the last consumed token, whose end ends a node
+	attrs []*Attr      // the attributes of the objects being read
 }
 
 // tokenStream is where the productions read tokens: participle's lexer
@@ -188,6 +189,14 @@ func (p *exprParser) object(o *Object) error {
 	if err := p.expect("{"); err != nil {
 		return err
 	}
+	// Attributes gather on a stack shared by nested objects, so that each
+	// object gets one slice of the exact length.
+	base := len(p.attrs)
+	defer func() {
+		o.Attrs = cloneAttrs(p.attrs[base:])
+		clear(p.attrs[base:])
+		p.attrs = p.attrs[:base]
+	}()
 	for !p.accept("}") {
 		if p.peek().Type != tokIdent {
 			return p.fail(`an attribute (key = value) or "}"`)
@@ -196,11 +205,19 @@ func (p *exprParser) object(o *Object) error {
 		if err != nil {
 			return err
 		}
-		o.Attrs = append(o.Attrs, a)
+		p.attrs = append(p.attrs, a)
 		p.accept(",")
 	}
 	o.EndPos = p.end()
 	return nil
+}
+
+// cloneAttrs copies attrs into a slice of their length, nil if empty.
+func cloneAttrs(attrs []*Attr) []*Attr {
+	if len(attrs) == 0 {
+		return nil
+	}
+	return append(make([]*Attr, 0, len(attrs)), attrs...)
 }
 
 // attrNode holds an attribute, its key, its value and a literal value's

@@ -122,6 +122,7 @@ type fileParser struct {
 	diags    Diagnostics
 	lexDiags Diagnostics
 	g        *grammar
+	attrs    []*Attr // the body parser's stack of attributes, kept for the next body
 }
 
 // chunk is the tokens [start, end) of one well-bracketed declaration; if
@@ -272,8 +273,10 @@ func (p *fileParser) parseBody(d Decl, c chunk) error {
 	if !ok || b.body() == nil {
 		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
 	}
-	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}}
-	return ep.object(b.body())
+	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}, attrs: p.attrs}
+	err := ep.object(b.body())
+	p.attrs = ep.attrs
+	return err
 }
 
 // chunk finds where the declaration starting at token i ends: at the next
