@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -53,7 +54,7 @@ type yamlWriter struct{ b bytes.Buffer }
 // empty one).
 func (w *yamlWriter) document(v *jsonValue) error {
 	if v.kind != '{' {
-		return w.value(v, 2, false)
+		return fmt.Errorf("a manifest is a JSON object, not %q", v.kind)
 	}
 	top := &jsonValue{kind: '{'}
 	for _, key := range []string{"apiVersion", "kind"} {
@@ -75,14 +76,13 @@ func (w *yamlWriter) document(v *jsonValue) error {
 	return w.mapping(top, 0, false)
 }
 
-// value writes v after "key:" or "- " (inline) or on a line of its own;
-// what it holds goes at column col.
-func (w *yamlWriter) value(v *jsonValue, col int, inline bool) error {
+// value writes v after "key:" or "-"; what it holds goes at column col.
+func (w *yamlWriter) value(v *jsonValue, col int) error {
 	switch {
 	case v.kind == '{' && len(v.keys) == 0:
-		w.scalarText("{}", inline)
+		w.scalarText("{}")
 	case v.kind == '[' && len(v.items) == 0:
-		w.scalarText("[]", inline)
+		w.scalarText("[]")
 	case v.kind == '{':
 		w.b.WriteByte('\n')
 		return w.mapping(v, col, false)
@@ -90,17 +90,15 @@ func (w *yamlWriter) value(v *jsonValue, col int, inline bool) error {
 		w.b.WriteByte('\n')
 		return w.sequence(v, col)
 	case v.kind == '"':
-		return w.str(v.s, col, inline)
+		return w.str(v.s, col)
 	default:
-		w.scalarText(v.s, inline)
+		w.scalarText(v.s)
 	}
 	return nil
 }
 
-func (w *yamlWriter) scalarText(s string, inline bool) {
-	if inline {
-		w.b.WriteByte(' ')
-	}
+func (w *yamlWriter) scalarText(s string) {
+	w.b.WriteByte(' ')
 	w.b.WriteString(s)
 	w.b.WriteByte('\n')
 }
@@ -120,7 +118,7 @@ func (w *yamlWriter) mapping(v *jsonValue, col int, afterDash bool) error {
 		}
 		w.key(k)
 		w.b.WriteByte(':')
-		if err := w.value(v.items[i], col+2, true); err != nil {
+		if err := w.value(v.items[i], col+2); err != nil {
 			return err
 		}
 	}
@@ -141,7 +139,7 @@ func (w *yamlWriter) sequence(v *jsonValue, col int) error {
 			w.b.WriteByte(' ')
 			err = w.nestedSequence(item, col+2)
 		default:
-			err = w.value(item, col+2, true)
+			err = w.value(item, col+2)
 		}
 		if err != nil {
 			return err
@@ -239,18 +237,16 @@ func toNode(v *jsonValue) *yaml.Node {
 
 // str writes a string double-quoted, or as a literal block when it spans
 // lines.
-func (w *yamlWriter) str(s string, col int, inline bool) error {
-	if inline {
-		w.b.WriteByte(' ')
-	}
-	multiline := strings.Contains(strings.TrimSuffix(s, "\n"), "\n")
+func (w *yamlWriter) str(s string, col int) error {
+	n := stringNode(s)
 	switch {
-	case !multiline && simpleText(s):
+	case n.Style == yaml.DoubleQuotedStyle && simpleText(s):
+		w.b.WriteByte(' ')
 		w.quoted(s)
 		w.b.WriteByte('\n')
 		return nil
-	case multiline && simpleBlock(s):
-		w.b.WriteString("|\n")
+	case n.Style == yaml.LiteralStyle && simpleBlock(s):
+		w.b.WriteString(" |\n")
 		for line := range strings.Lines(s) {
 			if line != "\n" {
 				w.indent(col)
@@ -259,10 +255,7 @@ func (w *yamlWriter) str(s string, col int, inline bool) error {
 		}
 		return nil
 	}
-	if inline {
-		w.b.Truncate(w.b.Len() - 1) // yaml.v3 writes the space
-	}
-	return w.byYAML(nil, stringNode(s), col-2)
+	return w.byYAML(nil, n, col-2)
 }
 
 func (w *yamlWriter) quoted(s string) {
