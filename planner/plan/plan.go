@@ -3,7 +3,6 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -302,21 +301,20 @@ func DecodeInstance(data []byte) (*Instance, error) {
 func Encode(p *Plan) ([]byte, error) {
 	b := &bytes.Buffer{}
 	b.WriteString("{\n")
-	err := errors.Join(
-		encodeField(b, "apiVersion", p.APIVersion),
-		encodeField(b, "mesh", p.Mesh))
+	err := encodeField(b, "apiVersion", p.APIVersion)
+	if err == nil {
+		err = encodeField(b, "mesh", p.Mesh)
+	}
+	if err == nil && len(p.Params) > 0 {
+		err = encodeField(b, "params", p.Params)
+	}
+	if err == nil {
+		err = encodeList(b, "topics", p.Topics)
+	}
+	if err == nil {
+		err = encodeList(b, "components", p.Components)
+	}
 	if err != nil {
-		return nil, err
-	}
-	if len(p.Params) > 0 {
-		if err := encodeField(b, "params", p.Params); err != nil {
-			return nil, err
-		}
-	}
-	if err := encodeList(b, "topics", p.Topics); err != nil {
-		return nil, err
-	}
-	if err := encodeList(b, "components", p.Components); err != nil {
 		return nil, err
 	}
 	b.Truncate(b.Len() - len(",\n"))
