@@ -81,6 +81,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
 	$(FUZZ) -fuzz='^FuzzSchemaCompatibility$$' ./broker
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
+	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
