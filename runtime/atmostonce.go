@@ -22,7 +22,7 @@ type held map[string][]pulsar.Message
 func (in *instance) take(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, inflight *sync.WaitGroup, h held) {
 	if in.comp.Guarantee != plan.AtMostOnce {
 		inflight.Add(1)
-		in.handle(ctx, consumer, f, msg, inflight.Done)
+		in.handle(ctx, consumer, f, msg, inflight)
 		return
 	}
 	topic := msg.Topic()
@@ -39,6 +39,6 @@ func (in *instance) take(ctx context.Context, consumer pulsar.Consumer, f Func, 
 	}
 	for _, m := range batch {
 		inflight.Add(1)
-		in.handle(ctx, consumer, f, m, inflight.Done)
+		in.handle(ctx, consumer, f, m, inflight)
 	}
 }

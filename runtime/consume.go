@@ -114,17 +114,13 @@ func inputNames(inputs []plan.Input) []string {
 	return names
 }
 
-// handle processes one message; done runs when it is settled.
-func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, done func()) {
+// handle processes one message; inflight is done with it when it is
+// settled.
+func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, inflight *sync.WaitGroup) {
 	in.metrics.received.Add(1)
-	start := time.Now()
-	atMostOnce := in.comp.Guarantee == plan.AtMostOnce // acknowledged by take
-	mctx := &msgContext{in: in, msg: msg}
+	mctx := &msgContext{in: in, msg: msg, consumer: consumer, start: time.Now(), inflight: inflight}
 	track := &mctx.own
-	track.finish = func(err error) {
-		in.metrics.observe(start)
-		in.settle(consumer, msg, err, atMostOnce, done)
-	}
+	track.to = mctx
 	value, err := in.decode(msg)
 	if err != nil {
 		track.seal(err)
@@ -135,6 +131,13 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	mctx.Context, mctx.track, mctx.ticket = fctx, track, in.ticketOf(msg)
 	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, mctx.emit)
 	track.seal(err)
+}
+
+// settled settles a message once its function and sends are done.
+func (c *msgContext) settled(err error) {
+	c.in.metrics.observe(c.start)
+	atMostOnce := c.in.comp.Guarantee == plan.AtMostOnce // acknowledged by take
+	c.in.settle(c.consumer, c.msg, err, atMostOnce, c.inflight)
 }
 
 // call runs a user function; a panic in it is an error like any other.
@@ -177,13 +180,13 @@ func (in *instance) codecFor(topic string) *codec.Codec {
 
 // settle acknowledges a processed message; a failed one is retried, or
 // dead-lettered when retrying cannot help or its retries are used up.
-func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err error, acked bool, done func()) {
+func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err error, acked bool, inflight *sync.WaitGroup) {
 	if err == nil {
 		in.metrics.processed.Add(1)
 		if !acked {
 			consumer.Ack(msg)
 		}
-		done()
+		inflight.Done()
 		return
 	}
 	in.countFailure(err)
@@ -192,11 +195,11 @@ func (in *instance) settle(consumer pulsar.Consumer, msg pulsar.Message, err err
 		in.quiet.log(in.log, slog.LevelWarn, "dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", err)
 		// Not here: settle may run in a send's callback, where opening the
 		// dead-letter producer would wait on the client that runs it.
-		in.deadLetters.do(func() { in.deadLetter(consumer, msg, err, acked, done) })
+		in.deadLetters.do(func() { in.deadLetter(consumer, msg, err, acked, inflight) })
 	default:
 		in.quiet.log(in.log, slog.LevelInfo, "message failed, will retry", "id", msg.ID().String(), "redeliveries", msg.RedeliveryCount(), "error", err)
 		consumer.Nack(msg)
-		done()
+		inflight.Done()
 	}
 }
 

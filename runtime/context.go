@@ -12,15 +12,19 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 )
 
-// tracker counts the sends a message waits for; finish runs once, when the
+// tracker counts the sends a message waits for; to is told once, when the
 // message's function has returned and every send it caused is settled.
 type tracker struct {
 	mu      sync.Mutex
 	pending int
 	sealed  bool
 	err     error
-	finish  func(error)
+	to      settler
 }
+
+// settler is told that a message's function and sends are done: a
+// message's own type, rather than a closure, saves an allocation a message.
+type settler interface{ settled(err error) }
 
 func (t *tracker) add() func(error) {
 	t.begin()
@@ -55,14 +59,14 @@ func (t *tracker) seal(fail error) {
 
 // settle must be called with t.mu held; it unlocks it.
 func (t *tracker) settle() {
-	done := t.sealed && t.pending == 0 && t.finish != nil
-	finish, err := t.finish, t.err
+	done := t.sealed && t.pending == 0 && t.to != nil
+	to, err := t.to, t.err
 	if done {
-		t.finish = nil
+		t.to = nil
 	}
 	t.mu.Unlock()
 	if done {
-		finish(err)
+		to.settled(err)
 	}
 }
 
@@ -75,6 +79,15 @@ type msgContext struct {
 	own    tracker     // track, when the message's context is made with it: one allocation less
 	once   *onceSender // under effectively_once
 	ticket uint64      // orders the message's state reads (see freshness)
+
+	// How a message not under effectively_once is settled (see handle).
+	consumer pulsar.Consumer
+	start    time.Time
+	inflight *sync.WaitGroup
+	// first is the message's first output, made with it: one allocation
+	// less for the usual function of one output.
+	first     outgoing
+	sentFirst bool
 }
 
 func (c *msgContext) InputTopic() string             { return c.msg.Topic() }
@@ -194,7 +207,12 @@ func (c *msgContext) send(t *target, key string, value any) error {
 	if c.once != nil {
 		return c.once.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
 	}
-	return c.in.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track)
+	o := &outgoing{}
+	if !c.sentFirst {
+		o, c.sentFirst = &c.first, true
+	}
+	o.Key, o.Properties = key, c.traced()
+	return c.in.send(t, o, value, c.track)
 }
 
 // TraceProperty, set on an input message, is carried by every output the

@@ -13,14 +13,14 @@ var dlqMu sync.Mutex
 // deadLetter sends a message that failed for good to the dead-letter topic,
 // with the reason in its properties, and acknowledges it only once the
 // dead-letter topic has it: if that send fails the message is redelivered.
-func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cause error, acked bool, done func()) {
+func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cause error, acked bool, inflight *sync.WaitGroup) {
 	t, err := in.deadLetterTarget(msg)
 	if err != nil {
 		in.log.Error("cannot open the dead-letter topic; the message will be redelivered", "error", err)
 		if !acked {
 			consumer.Nack(msg)
 		}
-		done()
+		inflight.Done()
 		return
 	}
 	t.producer.SendAsync(context.Background(), deadLetterMessage(in.comp, msg, cause), func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
@@ -36,7 +36,7 @@ func (in *instance) deadLetter(consumer pulsar.Consumer, msg pulsar.Message, cau
 				consumer.Ack(msg)
 			}
 		}
-		done()
+		inflight.Done()
 	})
 }
 

@@ -89,10 +89,16 @@ type oncePart struct {
 }
 
 type onceMsg struct {
-	msg     pulsar.Message
-	failed  bool // dead-lettered
-	settled bool
-	track   tracker // the message's sends, made with it: one allocation less
+	msg    pulsar.Message
+	failed bool    // dead-lettered
+	done   bool    // settled
+	track  tracker // the message's sends, made with it: one allocation less
+
+	// How the message is settled (see handle).
+	s        *onceSession
+	p        *oncePart
+	start    time.Time
+	inflight *sync.WaitGroup
 }
 
 // errStopping leaves a message unacknowledged when the instance stops in
@@ -142,7 +148,7 @@ func (in *instance) onceSession(ctx context.Context, f Func, name string) error 
 		}
 		taken.take(msg)
 		inflight.Add(1)
-		if err := s.handle(sctx, f, msg, inflight.Done); err != nil {
+		if err := s.handle(sctx, f, msg, &inflight); err != nil {
 			stop(err)
 		}
 	}
@@ -152,7 +158,7 @@ func (in *instance) onceSession(ctx context.Context, f Func, name string) error 
 	}
 	in.finishEntries(ctx, recv, taken, func(ctx context.Context, msg pulsar.Message) {
 		inflight.Add(1)
-		if err := s.handle(ctx, f, msg, inflight.Done); err != nil {
+		if err := s.handle(ctx, f, msg, &inflight); err != nil {
 			s.stop(err)
 		}
 	})
@@ -257,21 +263,18 @@ func (p *oncePart) position(id pulsar.MessageID) (old map[string]*onceProducer) 
 // handle processes one message: the function, retried in place with the
 // same sequence ids, then the message's outputs or its dead letter. It
 // returns an error that ends the session.
-func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, done func()) error {
+func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, inflight *sync.WaitGroup) error {
 	in := s.in
 	in.metrics.received.Add(1)
 	start := time.Now()
 	p, m := s.admit(msg)
 	if p == nil {
-		done() // the partition's new owner processes it
+		inflight.Done() // the partition's new owner processes it
 		return nil
 	}
+	m.s, m.p, m.start, m.inflight = s, p, start, inflight
 	track := &m.track
-	track.finish = func(err error) {
-		in.metrics.observe(start)
-		s.settle(p, m, err)
-		done()
-	}
+	track.to = m
 	err := s.process(ctx, f, p, msg, track)
 	switch {
 	case err == nil, errors.Is(err, errHandedOver):
@@ -291,6 +294,13 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, do
 		return nil
 	}
 	return err
+}
+
+// settled settles a message once its function and sends are done.
+func (m *onceMsg) settled(err error) {
+	m.s.in.metrics.observe(m.start)
+	m.s.settle(m.p, m, err)
+	m.inflight.Done()
 }
 
 // process decodes and calls the function, up to maxRetries more times on
@@ -611,9 +621,9 @@ func (s *onceSession) settle(p *oncePart, m *onceMsg, err error) {
 	if !m.failed {
 		s.in.metrics.processed.Add(1)
 	}
-	m.settled = true
+	m.done = true
 	var last *onceMsg
-	for len(p.queue) > 0 && p.queue[0].settled {
+	for len(p.queue) > 0 && p.queue[0].done {
 		if endsEntry(p.queue[0].msg.ID()) {
 			last = p.queue[0]
 		}

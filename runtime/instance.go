@@ -315,22 +315,31 @@ func (in *instance) serve(ctx context.Context, addr string) (stop func(), err er
 	return func() { srv.Close() }, nil
 }
 
+// outgoing is an output being sent, with what its callback needs.
+type outgoing struct {
+	pulsar.ProducerMessage
+	t     *target
+	track *tracker
+}
+
 // send encodes value for t and sends it as one of track's sends.
-func (in *instance) send(t *target, msg *pulsar.ProducerMessage, value any, track *tracker) error {
-	if err := encodeFor(t, msg, value); err != nil {
+func (in *instance) send(t *target, o *outgoing, value any, track *tracker) error {
+	if err := encodeFor(t, &o.ProducerMessage, value); err != nil {
 		return err
 	}
+	o.t, o.track = t, track
 	track.begin()
 	// The send outlives the message's context: a message being settled is
 	// never cut off.
-	t.producer.SendAsync(context.Background(), msg,
-		func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
-			if err != nil {
-				err = fmt.Errorf("%w: to %s: %v", errSend, t.fqn, err)
-			}
-			track.end(err)
-		})
+	t.producer.SendAsync(context.Background(), &o.ProducerMessage, o.sent)
 	return nil
+}
+
+func (o *outgoing) sent(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+	if err != nil {
+		err = fmt.Errorf("%w: to %s: %v", errSend, o.t.fqn, err)
+	}
+	o.track.end(err)
 }
 
 // encodeFor encodes value as msg's payload for t.

@@ -24,7 +24,7 @@ type metrics struct {
 	// no such metric; it is meshc's, with the same labels.
 	badInput prometheus.Counter
 
-	latency        prometheus.Summary     // ms
+	latency        *latency
 	lastInvocation prometheus.Gauge       // unix ms
 	user           *prometheus.SummaryVec // Context.RecordMetric, by metric
 }
@@ -72,7 +72,7 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 // observe records that a message which came at start is settled now.
 func (m *metrics) observe(start time.Time) {
 	now := time.Now()
-	m.latency.Observe(float64(now.Sub(start)) / float64(time.Millisecond))
+	m.latency.observe(now.Sub(start), now)
 	m.lastInvocation.Set(float64(now.UnixMilli()))
 }
 
