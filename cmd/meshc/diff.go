@@ -17,8 +17,8 @@ func newDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff OLD NEW [-p NAME=VALUE]... [--format text|json|markdown]",
 		Short: "Show what a change to a mesh changes in its deployment",
-		Long: `diff compares two plans, each given as a .mesh file (planned with the same
-parameters) or as a plan .json written by 'meshc plan'. It lists the components and
+		Long: `diff compares two plans, each given as a .mesh file or a folder of them (planned
+with the same parameters) or as a plan .json written by 'meshc plan'. It lists the components and
 topics added, removed and changed, each changed value as old -> new, and whether the
 change restarts running instances: a change of replicas alone restarts nothing.
 
@@ -61,14 +61,14 @@ func asTrouble(err error) error {
 	return &exitError{code: exitUsage, err: err}
 }
 
-// loadPlan reads a plan file, or plans a mesh file.
+// loadPlan reads a plan file, or plans a mesh file or folder.
 func loadPlan(cmd *cobra.Command, name string, pf *paramFlags) (*plan.Plan, error) {
-	if !strings.HasSuffix(name, ".json") {
+	if info, err := os.Stat(name); !strings.HasSuffix(name, ".json") || (err == nil && info.IsDir()) {
 		return buildPlan(cmd, name, pf)
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, err
+		return nil, readError(err)
 	}
 	p, err := plan.Decode(data)
 	if err != nil {

@@ -16,9 +16,10 @@ import (
 func newFmtCmd() *cobra.Command {
 	var write, list, showDiff bool
 	cmd := &cobra.Command{
-		Use:   "fmt [-w|-l|-d] [FILE...]",
+		Use:   "fmt [-w|-l|-d] [FILE|DIR...]",
 		Short: "Format .mesh files in the one canonical layout",
-		Long: `fmt prints each FILE in the canonical layout, keeping its comments.
+		Long: `fmt prints each FILE in the canonical layout, keeping its comments. A DIR
+stands for its .mesh and .meshtest files, in name order (not the folders below it).
 With no FILE it formats standard input to standard output.
 
   -w  rewrite the files in place
@@ -69,13 +70,15 @@ func fmtStdin(cmd *cobra.Command, list, showDiff bool) error {
 	return nil
 }
 
-// fmtFiles formats every file and reports all failures before exiting.
-func fmtFiles(cmd *cobra.Command, names []string, write, list, showDiff bool) error {
-	bad, differ := false, false
+// fmtFiles formats every file, a folder's files in its place, and reports
+// all failures before exiting.
+func fmtFiles(cmd *cobra.Command, args []string, write, list, showDiff bool) error {
+	names, bad := fmtTargets(cmd, args)
+	differ := false
 	for _, name := range names {
 		src, err := os.ReadFile(name)
 		if err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
+			fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", readError(err))
 			bad = true
 			continue
 		}
@@ -93,6 +96,30 @@ func fmtFiles(cmd *cobra.Command, names []string, write, list, showDiff bool) er
 	}
 	return nil
 }
+
+// fmtTargets names the files args stand for: a folder its .mesh and
+// .meshtest files. A folder that cannot be listed or holds none is said
+// and left out; bad reports that.
+func fmtTargets(cmd *cobra.Command, args []string) (names []string, bad bool) {
+	for _, arg := range args {
+		if info, err := os.Stat(arg); err != nil || !info.IsDir() {
+			names = append(names, arg) // reading it says what is wrong
+			continue
+		}
+		files, err := filesIn(arg, isSourceFile, "no "+meshExt+" or "+lang.TestExt+" files in this folder; give the folder that holds them, or files")
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "meshc: %v\n", err)
+			bad = true
+			continue
+		}
+		names = append(names, files...)
+	}
+	return names, bad
+}
+
+// isSourceFile takes the files fmt formats in a folder: its mesh and its
+// tests.
+func isSourceFile(name string) bool { return isMeshFile(name) || lang.IsTestFile(name) }
 
 var errPrinted = errors.New("diagnostics printed")
 

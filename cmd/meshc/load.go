@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,43 +23,64 @@ const meshExt = ".mesh"
 // .meshtest files are tests, not part of the mesh). It returns the file
 // names in order and adds their sources to sources.
 func readMesh(name string, sources lang.Sources) ([]string, error) {
-	info, err := os.Stat(name)
+	names, err := meshFileNames(name)
 	if err != nil {
 		return nil, err
-	}
-	names := []string{name}
-	if info.IsDir() {
-		if names, err = meshFilesIn(name); err != nil {
-			return nil, err
-		}
 	}
 	for _, n := range names {
 		src, err := os.ReadFile(n)
 		if err != nil {
-			return nil, err
+			return nil, readError(err)
 		}
 		sources[n] = src
 	}
 	return names, nil
 }
 
-// meshFilesIn lists the .mesh files of a folder in name order.
-func meshFilesIn(dir string) ([]string, error) {
+// meshFileNames names the files of the mesh given: the file itself, or a
+// folder's .mesh files in name order.
+func meshFileNames(name string) ([]string, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, readError(err)
+	}
+	if !info.IsDir() {
+		return []string{name}, nil
+	}
+	return filesIn(name, isMeshFile, "no "+meshExt+" files in this folder; give a mesh file or a folder that holds one")
+}
+
+func isMeshFile(name string) bool { return strings.HasSuffix(name, meshExt) && !lang.IsTestFile(name) }
+
+// filesIn lists the files of a folder that keep takes, in name order;
+// none is an error that says none.
+func filesIn(dir string, keep func(string) bool, none string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, readError(err)
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), meshExt) && !lang.IsTestFile(e.Name()) {
+		if !e.IsDir() && keep(e.Name()) {
 			names = append(names, filepath.Join(dir, e.Name()))
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: no %s files in this folder; give a mesh file or a folder that holds one", dir, meshExt)
+		return nil, fmt.Errorf("%s: %s", dir, none)
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// readError says what to do about a file or folder that cannot be read.
+func readError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: check the path, or give a mesh file or a folder of them", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: make it readable (chmod) or give another path", err)
+	}
+	return err
 }
 
 // checkMesh reads, parses and checks the mesh given as a file or a folder,

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/meshc/meshc/lang"
 	"github.com/spf13/cobra"
@@ -12,8 +15,8 @@ import (
 func newParseCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "parse [--json] FILE",
-		Short: "Parse a .mesh file and print its syntax tree",
+		Use:   "parse [--json] FILE|DIR",
+		Short: "Parse a .mesh file, or a folder's, and print its syntax tree",
 		Long: `parse reads FILE and prints its syntax tree.
 
 By default the tree is for reading: one node per line, indented by depth, each
@@ -31,14 +34,26 @@ With --json it is JSON for tools, every key in lower camelCase: each declaration
 with its "kind", each node with its "pos" and "end" (filename, byte offset, line,
 column; end is just past the node), and the comments apart.
 
-Syntax errors are printed with their positions and the exit code is 1.`,
+DIR stands for the .mesh files of a folder, the files of one mesh, in name
+order: the tree gives each as a line "file NAME" with its nodes indented
+below it; --json gives {"folder": DIR, "files": [...]}, one object a file.
+
+Syntax errors are printed with their positions and the exit code is 1; in
+a folder, those of every file, and nothing is printed on standard output.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: meshFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
+			info, err := os.Stat(name)
+			if err != nil {
+				return &exitError{code: exitFail, err: readError(err)}
+			}
+			if info.IsDir() {
+				return parseFolder(cmd, name, asJSON)
+			}
 			src, err := os.ReadFile(name)
 			if err != nil {
-				return &exitError{code: exitFail, err: err}
+				return &exitError{code: exitFail, err: readError(err)}
 			}
 			f, diags := lang.ParseFile(name, src)
 			if len(diags) > 0 {
@@ -48,14 +63,61 @@ Syntax errors are printed with their positions and the exit code is 1.`,
 			if !asJSON {
 				return f.WriteTree(cmd.OutOrStdout())
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(f); err != nil {
-				return fmt.Errorf("encoding the syntax tree: %w", err)
-			}
-			return nil
+			return writeSyntaxJSON(cmd.OutOrStdout(), f)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the syntax tree as JSON, for tools")
 	return cmd
+}
+
+// folderTree is the JSON of a folder's syntax trees.
+type folderTree struct {
+	Folder string       `json:"folder"`
+	Files  []*lang.File `json:"files"`
+}
+
+// parseFolder prints the syntax trees of a folder's mesh files, or the
+// syntax errors of them all.
+func parseFolder(cmd *cobra.Command, dir string, asJSON bool) error {
+	sources := lang.Sources{}
+	names, err := readMesh(dir, sources)
+	if err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
+	tree := folderTree{Folder: dir}
+	var diags lang.Diagnostics
+	for _, n := range names {
+		f, ds := lang.Parse(n, sources[n])
+		diags = append(diags, ds...)
+		tree.Files = append(tree.Files, f)
+	}
+	if len(diags) > 0 {
+		sources.Render(cmd.ErrOrStderr(), diags)
+		return failed()
+	}
+	if asJSON {
+		return writeSyntaxJSON(cmd.OutOrStdout(), tree)
+	}
+	out := bufio.NewWriter(cmd.OutOrStdout())
+	for _, f := range tree.Files {
+		var b strings.Builder
+		if err := f.WriteTree(&b); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "file %s\n", f.Name)
+		for line := range strings.Lines(b.String()) {
+			out.WriteString("  ")
+			out.WriteString(line)
+		}
+	}
+	return out.Flush()
+}
+
+func writeSyntaxJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encoding the syntax tree: %w", err)
+	}
+	return nil
 }
