@@ -35,12 +35,13 @@ func newTestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test [-run REGEXP] [-v] [-json] [-junit FILE] [--runtime-binary PATH] [FILE|DIR|DIR/...]...",
 		Short: "Run the test cases of .meshtest files against their meshes, on the embedded broker",
-		Long: `test runs the cases of each NAME.meshtest file against NAME.mesh beside it. Each case
-runs on an embedded broker of its own with the mesh's real function instances: it sends
-its messages to the topics that sources or the outside write (sources and sinks do not
-run), waits until every function has read all its inputs, and checks what the functions
-wrote, dead-lettered and kept in state. Every case and value is checked against the mesh
-before anything runs.
+		Long: `test runs the cases of each .meshtest file against its folder's mesh: the folder's
+.mesh files when they declare one mesh between them, else (a folder of several meshes)
+NAME.mesh beside NAME.meshtest. Each case runs on an embedded broker of its own with
+the mesh's real function instances: it sends its messages to the topics that sources
+or the outside write (sources and sinks do not run), waits until every function has
+read all its inputs, and checks what the functions wrote, dead-lettered and kept in
+state. Every case and value is checked against the mesh before anything runs.
 
 FILE is a .meshtest file, DIR the test files in a folder, DIR/... those in a folder and
 all folders below it; the default is the current folder. Flags may be written with one

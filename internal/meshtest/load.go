@@ -20,35 +20,35 @@ import (
 // its last function settled.
 const DefaultTimeout = 60 * time.Second
 
-// MeshFor names the mesh file a test file tests: NAME.mesh beside
-// NAME.meshtest.
+// MeshFor names the mesh file a test file tests in a folder of several
+// meshes: NAME.mesh beside NAME.meshtest.
 func MeshFor(testFile string) string {
 	return strings.TrimSuffix(testFile, lang.TestExt) + ".mesh"
 }
 
-// Load reads a test file and the mesh beside it and checks every case
+// Load reads a test file and the mesh it tests, and checks every case
 // against the mesh: topics, values, parameters and functions. All the
 // problems found come back at once as a *LoadError; nothing runs.
+//
+// The mesh is its folder's: the folder's .mesh files make one mesh when
+// one of them declares it, as a Go package's files do, and every test file
+// of the folder tests it; in a folder of several meshes, NAME.meshtest
+// tests NAME.mesh.
 func Load(path string) (*Suite, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &Suite{File: path, Mesh: MeshFor(path), Sources: lang.Sources{path: src}}
+	s := &Suite{File: path, Sources: lang.Sources{path: src}}
 	f, diags := lang.ParseTests(path, src)
 	if diags.HasErrors() {
 		return nil, &LoadError{Sources: s.Sources, Diags: diags}
 	}
-	meshSrc, err := os.ReadFile(s.Mesh)
+	files, err := s.readMesh()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: write the mesh as %s, or name the test file after its mesh: %w", path, ErrNoMesh, s.Mesh, err)
+		return nil, err
 	}
-	s.Sources[s.Mesh] = meshSrc
-	mf, diags := lang.Parse(s.Mesh, meshSrc)
-	if diags.HasErrors() {
-		return nil, &LoadError{Sources: s.Sources, Diags: diags}
-	}
-	l := &loader{suite: s, mesh: mf, params: declaredParams(mf), meshDiags: map[string]bool{}}
+	l := &loader{suite: s, mesh: files, params: declaredParams(files), meshDiags: map[string]bool{}}
 	seen := map[string]lang.Pos{}
 	for _, d := range f.Decls {
 		t := d.(*lang.Test)
@@ -68,9 +68,75 @@ func Load(path string) (*Suite, error) {
 	return s, nil
 }
 
+// readMesh finds, reads and parses the mesh the suite's file tests, and
+// sets s.Mesh and s.MeshFiles.
+func (s *Suite) readMesh() ([]*lang.File, error) {
+	dir := filepath.Dir(s.File)
+	names, err := meshFilesIn(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", s.File, ErrNoMesh, err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: %w: write the mesh beside it, as %s or any NAME.mesh in %s", s.File, ErrNoMesh, MeshFor(s.File), dir)
+	}
+	files := make([]*lang.File, len(names))
+	fileDiags := make([]lang.Diagnostics, len(names))
+	var diags lang.Diagnostics
+	meshes := 0
+	for i, n := range names {
+		src, err := os.ReadFile(n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading its mesh: %w", s.File, err)
+		}
+		s.Sources[n] = src
+		f, ds := lang.Parse(n, src)
+		files[i], fileDiags[i], diags = f, ds, append(diags, ds...)
+		if declaresMesh(f) {
+			meshes++
+		}
+	}
+	switch own := MeshFor(s.File); {
+	case len(names) == 1:
+		s.Mesh = names[0]
+	case meshes == 1:
+		s.Mesh = dir
+	case slices.Contains(names, own):
+		i := slices.Index(names, own)
+		s.Mesh, names, files, diags = own, names[i:i+1], files[i:i+1], fileDiags[i]
+	case diags.HasErrors():
+		// Which mesh is meant cannot be told until the files parse.
+	default:
+		return nil, fmt.Errorf("%s: %w: its folder holds %d meshes and none is %s: name the test file after the mesh it tests", s.File, ErrNoMesh, meshes, own)
+	}
+	if diags.HasErrors() {
+		return nil, &LoadError{Sources: s.Sources, Diags: diags}
+	}
+	s.MeshFiles = names
+	return files, nil
+}
+
+// meshFilesIn lists a folder's .mesh files in name order.
+func meshFilesIn(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".mesh") {
+			names = append(names, filepath.Join(dir, n))
+		}
+	}
+	return names, nil // ReadDir sorts by name
+}
+
+func declaresMesh(f *lang.File) bool {
+	return slices.ContainsFunc(f.Decls, func(d lang.Decl) bool { _, ok := d.(*lang.Mesh); return ok })
+}
+
 type loader struct {
 	suite  *Suite
-	mesh   *lang.File
+	mesh   []*lang.File
 	params map[string]string // declared: name -> type
 	diags  lang.Diagnostics
 	// meshDiags are the mesh's own errors reported so far.
@@ -83,11 +149,13 @@ func (l *loader) errorf(at lang.Span, format string, args ...any) *lang.Diagnost
 	return d
 }
 
-func declaredParams(f *lang.File) map[string]string {
+func declaredParams(files []*lang.File) map[string]string {
 	declared := map[string]string{}
-	for _, d := range f.Decls {
-		if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
-			declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if p, ok := d.(*lang.Param); ok && p.Type.Name != nil {
+				declared[p.Name.Name] = p.Type.Name.Parts[0].Name
+			}
 		}
 	}
 	return declared
@@ -206,9 +274,11 @@ func orNone(names []string) string {
 }
 
 func (l *loader) meshName() string {
-	for _, d := range l.mesh.Decls {
-		if m, ok := d.(*lang.Mesh); ok {
-			return m.Name.Name
+	for _, f := range l.mesh {
+		for _, d := range f.Decls {
+			if m, ok := d.(*lang.Mesh); ok {
+				return m.Name.Name
+			}
 		}
 	}
 	return filepath.Base(l.suite.Mesh)
@@ -218,7 +288,7 @@ func (l *loader) meshName() string {
 // errors are reported where they are, and the case's name where it uses
 // them.
 func (l *loader) compile(c *Case, t *lang.Test) *plan.Plan {
-	m, diags := compiler.Compile([]*lang.File{l.mesh}, c.Params)
+	m, diags := compiler.Compile(l.mesh, c.Params)
 	if diags.HasErrors() {
 		for _, d := range diags {
 			// Errors that every case's parameters meet are said once.

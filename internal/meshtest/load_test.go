@@ -67,18 +67,94 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestLoadNoMesh checks the error of a test file without its mesh.
+// TestLoadNoMesh checks the error of a test file without its mesh: a
+// missing file, a folder without a mesh, a folder of several meshes none
+// of which is named after the test file.
 func TestLoadNoMesh(t *testing.T) {
 	path := write(t, testMesh, "test a {}")
 	if _, err := Load(path[:len(path)-len(".meshtest")] + "2.meshtest"); err == nil {
 		t.Fatal("want an error for a missing file")
 	}
-	path2 := path[:len(path)-len("wc.meshtest")] + "other.meshtest"
-	if err := writeFile(path2, "test a {}"); err != nil {
+	alone := filepath.Join(t.TempDir(), "wc.meshtest")
+	if err := writeFile(alone, "test a {}"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(path2); !errors.Is(err, ErrNoMesh) {
-		t.Fatalf("want ErrNoMesh, got %v", err)
+	if _, err := Load(alone); !errors.Is(err, ErrNoMesh) {
+		t.Fatalf("a folder without a mesh: want ErrNoMesh, got %v", err)
+	}
+	dir := filepath.Dir(path)
+	if err := writeFile(filepath.Join(dir, "two.mesh"), "mesh two {}\ntopic x string external\n"); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.meshtest")
+	if err := writeFile(other, "test a {}"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(other); !errors.Is(err, ErrNoMesh) {
+		t.Fatalf("a folder of two meshes: want ErrNoMesh, got %v", err)
+	}
+}
+
+// TestLoadMeshOfFolder checks which mesh a test file tests: its folder's
+// files when they declare one mesh between them, whatever the test file's
+// name; NAME.mesh in a folder of several meshes.
+func TestLoadMeshOfFolder(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.mesh":         "mesh app {}\ntopic lines string external\ntopic words string\n",
+		"b.mesh":         "topic shout string\nfunction split(lines) -> words { use = builtin.split_words }\n",
+		"c.mesh":         "function up(words) -> shout { use = builtin.upper }\n",
+		"cases.meshtest": `test a { send { lines = ["x y"] } expect { shout = ["X", "Y"] } }`,
+	}
+	for name, text := range files {
+		if err := writeFile(filepath.Join(dir, name), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Load(filepath.Join(dir, "cases.meshtest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.mesh"), filepath.Join(dir, "b.mesh"), filepath.Join(dir, "c.mesh")}
+	if diff := cmp.Diff(want, s.MeshFiles); diff != "" || s.Mesh != dir {
+		t.Errorf("mesh %s, files (-want +got):\n%s", s.Mesh, diff)
+	}
+
+	// A second mesh in the folder: each test file tests its namesake.
+	if err := writeFile(filepath.Join(dir, "cases.mesh"), testMesh); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(dir, "cases.meshtest"), `test a { send { numbers = ["1"] } }`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Load(filepath.Join(dir, "cases.meshtest")); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "cases.mesh"); s.Mesh != want || !cmp.Equal(s.MeshFiles, []string{want}) {
+		t.Errorf("mesh %s, files %v; want %s alone", s.Mesh, s.MeshFiles, want)
+	}
+}
+
+// TestLoadFolderSyntaxErrors checks that a folder mesh's syntax errors are
+// said at their own files' positions.
+func TestLoadFolderSyntaxErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"a.mesh":       "mesh app {}\ntopic lines string external\n",
+		"b.mesh":       "topic shout string\nfunction up(lines) -> shout { use = }\n",
+		"app.meshtest": "test a {}",
+	} {
+		if err := writeFile(filepath.Join(dir, name), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Load(filepath.Join(dir, "app.meshtest"))
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Diags) == 0 {
+		t.Fatalf("want a *LoadError, got %v", err)
+	}
+	if d := le.Diags[0]; d.Pos.Filename != filepath.Join(dir, "b.mesh") || d.Pos.Line != 2 {
+		t.Errorf("diagnostic at %s:%d, want b.mesh:2", d.Pos.Filename, d.Pos.Line)
 	}
 }
 

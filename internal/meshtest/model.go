@@ -9,10 +9,13 @@ import (
 
 // Suite is one test file: its cases and the mesh they test.
 type Suite struct {
-	File    string       // the .meshtest file
-	Mesh    string       // the .mesh file beside it
-	Sources lang.Sources // every file read, for snippets
-	Cases   []*Case
+	File string // the .meshtest file
+	// Mesh is the .mesh file it tests, or the folder whose .mesh files
+	// make that mesh; MeshFiles are the mesh's files.
+	Mesh      string
+	MeshFiles []string
+	Sources   lang.Sources // every file read, for snippets
+	Cases     []*Case
 }
 
 // Case is one test case, checked against its mesh and ready to run.

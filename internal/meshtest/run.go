@@ -179,7 +179,7 @@ func (r *caseRun) run(ctx context.Context, opts Options, logDir string) error {
 	if err := r.putState(runCtx); err != nil {
 		return err
 	}
-	dir, err := filepath.Abs(filepath.Dir(r.suite.Mesh))
+	dir, err := filepath.Abs(filepath.Dir(r.suite.File)) // the mesh's folder too
 	if err != nil {
 		return err
 	}
