@@ -24,7 +24,7 @@ func ParseAttrs(filename string, src []byte) ([]*Attr, Diagnostics) {
 		return nil, capped(s.diags)
 	}
 	lex := &sliceTokens{toks: s.toks, eof: lexer.EOFToken(s.pos)}
-	p := &exprParser{lex: lex}
+	p := &exprParser{lex: lex, n: &nodes{}}
 	var attrs []*Attr
 	for !lex.Peek().EOF() {
 		if lex.Peek().Type != tokIdent {

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -67,7 +68,9 @@ func (v *Value) Parse(lex *lexer.PeekingLexer) error {
 // of the declaration, so that participle does not backtrack past the error
 // and blame an earlier token.
 func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
-	err := parse(&exprParser{lex: peekingTokens{lex}})
+	n := handNodes.Get().(*nodes)
+	defer handNodes.Put(n)
+	err := parse(&exprParser{lex: peekingTokens{lex}, n: n})
 	if err != nil {
 		for !lex.Peek().EOF() {
 			lex.Next()
@@ -75,6 +78,11 @@ func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
 	}
 	return err
 }
+
+// handNodes lends the productions that participle calls, which know no
+// file, the blocks their nodes come from, so that the many small values
+// of a file (a topic's schema, say) share blocks too.
+var handNodes = sync.Pool{New: func() any { return new(nodes) }}
 
 // exprError is a syntax error found by the hand-written productions.
 type exprError struct {
@@ -89,9 +97,9 @@ func (e *exprError) Message() string {
 func (e *exprError) Position() lexer.Position { return e.found.Pos }
 
 type exprParser struct {
-	lex   tokenStream
-	last  *lexer.Token // the last consumed token, whose end ends a node
-	attrs []*Attr      // the attributes of the objects being read
+	lex  tokenStream
+	last *lexer.Token // the last consumed token, whose end ends a node
+	n    *nodes       // where nodes come from
 }
 
 // tokenStream is where the productions read tokens: participle's lexer
@@ -181,7 +189,9 @@ func (p *exprParser) ident(what string) (*Ident, error) {
 		return nil, p.fail(what)
 	}
 	p.next()
-	return &Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}, nil
+	id := alloc(&p.n.idents)
+	*id = Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}
+	return id, nil
 }
 
 func (p *exprParser) object(o *Object) error {
@@ -189,14 +199,8 @@ func (p *exprParser) object(o *Object) error {
 	if err := p.expect("{"); err != nil {
 		return err
 	}
-	// Attributes gather on a stack shared by nested objects, so that each
-	// object gets one slice of the exact length.
-	base := len(p.attrs)
-	defer func() {
-		o.Attrs = cloneAttrs(p.attrs[base:])
-		clear(p.attrs[base:])
-		p.attrs = p.attrs[:base]
-	}()
+	base := len(p.n.attrStack)
+	defer func() { o.Attrs = gather(&p.n.attrSlices, &p.n.attrStack, base) }()
 	for !p.accept("}") {
 		if p.peek().Type != tokIdent {
 			return p.fail(`an attribute (key = value) or "}"`)
@@ -205,23 +209,15 @@ func (p *exprParser) object(o *Object) error {
 		if err != nil {
 			return err
 		}
-		p.attrs = append(p.attrs, a)
+		p.n.attrStack = append(p.n.attrStack, a)
 		p.accept(",")
 	}
 	o.EndPos = p.end()
 	return nil
 }
 
-// cloneAttrs copies attrs into a slice of their length, nil if empty.
-func cloneAttrs(attrs []*Attr) []*Attr {
-	if len(attrs) == 0 {
-		return nil
-	}
-	return append(make([]*Attr, 0, len(attrs)), attrs...)
-}
-
 // attrNode holds an attribute, its key, its value and a literal value's
-// text: one allocation for the nodes that make up most of a file.
+// text: one node for the nodes that make up most of a file.
 type attrNode struct {
 	attr Attr
 	key  Ident
@@ -235,7 +231,8 @@ func (p *exprParser) attr() (*Attr, error) {
 		return nil, p.fail("an attribute name")
 	}
 	p.next()
-	n := &attrNode{key: Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}}
+	n := alloc(&p.n.attrs)
+	n.key = Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}
 	a := &n.attr
 	*a = Attr{Span: Span{Pos: n.key.Pos}, Key: &n.key, Value: &n.val}
 	var err error
@@ -243,7 +240,7 @@ func (p *exprParser) attr() (*Attr, error) {
 	case p.accept("="):
 		err = p.valueInto(a.Value, &n.lit)
 	case isPunctTok(p.peek(), "{"):
-		a.Value.Object = &Object{}
+		a.Value.Object = alloc(&p.n.objects)
 		a.Value.Pos = p.peek().Pos
 		err = p.object(a.Value.Object)
 		a.Value.EndPos = p.end()
@@ -269,25 +266,25 @@ func (p *exprParser) valueInto(v *Value, lit *string) error {
 	case t.Type == tokLit:
 		p.next()
 		if lit == nil {
-			lit = new(string)
+			lit = alloc(&p.n.lits)
 		}
 		*lit = t.Value
 		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
 		if lit == nil {
-			lit = new(string)
+			lit = alloc(&p.n.lits)
 		}
 		*lit = t.Value
 		v.Bool = lit
 	case t.Type == tokIdent:
-		v.Ref = &Ref{}
+		v.Ref = alloc(&p.n.refs)
 		err = p.ref(v.Ref)
 	case isPunctTok(t, "["):
-		v.List = &List{}
+		v.List = alloc(&p.n.lists)
 		err = p.list(v.List)
 	case isPunctTok(t, "{"):
-		v.Object = &Object{}
+		v.Object = alloc(&p.n.objects)
 		err = p.object(v.Object)
 	default:
 		return p.fail("a value")
@@ -313,39 +310,33 @@ func (p *exprParser) list(l *List) error {
 }
 
 // values parses comma-separated values up to and including closer.
-func (p *exprParser) values(closer string) ([]*Value, error) {
-	var vs []*Value
+func (p *exprParser) values(closer string) (vs []*Value, err error) {
+	base := len(p.n.valueStack)
+	defer func() { vs = gather(&p.n.valueSlices, &p.n.valueStack, base) }()
 	for !p.accept(closer) {
 		if !startsValue(p.peek()) {
-			return vs, p.fail(fmt.Sprintf("a value or %q", closer))
+			return nil, p.fail(fmt.Sprintf("a value or %q", closer))
 		}
-		v := &Value{}
+		v := alloc(&p.n.values)
 		if err := p.value(v); err != nil {
-			return vs, err
+			return nil, err
 		}
-		vs = append(vs, v)
+		p.n.valueStack = append(p.n.valueStack, v)
 		if !p.accept(",") && !isPunctTok(p.peek(), closer) {
-			return vs, p.fail(fmt.Sprintf(`"," or %q`, closer))
+			return nil, p.fail(fmt.Sprintf(`"," or %q`, closer))
 		}
 	}
-	return vs, nil
+	return nil, nil
 }
 
 func (p *exprParser) ref(r *Ref) error {
 	r.Pos = p.peek().Pos
-	for {
-		id, err := p.ident("a name")
-		if err != nil {
-			return err
-		}
-		r.Parts = append(r.Parts, id)
-		if !p.accept(".") {
-			break
-		}
+	if err := p.parts(r); err != nil {
+		return err
 	}
 	if p.accept("<") {
 		for {
-			t := &Type{}
+			t := alloc(&p.n.types)
 			if err := p.typ(t); err != nil {
 				return err
 			}
@@ -359,13 +350,29 @@ func (p *exprParser) ref(r *Ref) error {
 		}
 	}
 	if isPunctTok(p.peek(), "(") {
-		r.Args = &Args{}
+		r.Args = alloc(&p.n.args)
 		if err := p.args(r.Args); err != nil {
 			return err
 		}
 	}
 	r.EndPos = p.end()
 	return nil
+}
+
+// parts reads the dotted name of a reference.
+func (p *exprParser) parts(r *Ref) error {
+	base := len(p.n.identStack)
+	defer func() { r.Parts = gather(&p.n.identSlices, &p.n.identStack, base) }()
+	for {
+		id, err := p.ident("a name")
+		if err != nil {
+			return err
+		}
+		p.n.identStack = append(p.n.identStack, id)
+		if !p.accept(".") {
+			return nil
+		}
+	}
 }
 
 func (p *exprParser) args(a *Args) error {
@@ -383,10 +390,10 @@ func (p *exprParser) typ(t *Type) error {
 	var err error
 	switch {
 	case tok.Type == tokIdent:
-		t.Name = &Ref{}
+		t.Name = alloc(&p.n.refs)
 		err = p.ref(t.Name)
 	case isPunctTok(tok, "{"):
-		t.Record = &Record{}
+		t.Record = alloc(&p.n.records)
 		err = p.record(t.Record)
 	default:
 		return p.fail("a type")
@@ -407,7 +414,8 @@ func (p *exprParser) record(r *Record) error {
 		if err != nil {
 			return err
 		}
-		f := &Field{Span: Span{Pos: name.Pos}, Name: name, Type: &Type{}}
+		f := alloc(&p.n.fields)
+		*f = Field{Span: Span{Pos: name.Pos}, Name: name, Type: alloc(&p.n.types)}
 		if err := p.typ(f.Type); err != nil {
 			return err
 		}

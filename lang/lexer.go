@@ -44,9 +44,6 @@ func kindOf(text string) litKind {
 	if text != "" && (text[0] == '"' || text[0] == '`') {
 		return litString
 	}
-	if len(text) < 19 && isAllDigits(text) {
-		return litInt // fits in 64 bits: the common case, without a regular expression
-	}
 	k, err := classifyNumber(text)
 	if err != nil {
 		return litFloat
@@ -71,17 +68,29 @@ type scanner struct {
 	diags    Diagnostics
 }
 
+// scan scans the whole of src.
 func scan(filename string, src string) *scanner {
-	s := &scanner{src: src, pos: Pos{Filename: filename, Line: 1, Column: 1}}
+	s := newScanner(filename, src)
 	s.toks = make([]lexer.Token, 0, len(src)/5+4)
-	if len(src) >= 3 && src[:3] == "\uFEFF" {
-		s.advance(3) // a UTF-8 byte order mark says nothing
-	}
-	for s.pos.Offset < len(s.src) {
+	for s.more() {
 		s.next()
 	}
 	return s
 }
+
+// newScanner returns a scanner at the start of src, which has scanned
+// nothing yet: the parser scans as it goes, so that it holds the tokens of
+// a few declarations at a time, not the whole file's.
+func newScanner(filename string, src string) *scanner {
+	s := &scanner{src: src, pos: Pos{Filename: filename, Line: 1, Column: 1}}
+	if len(src) >= 3 && src[:3] == "\uFEFF" {
+		s.advance(3) // a UTF-8 byte order mark says nothing
+	}
+	return s
+}
+
+// more reports whether bytes are left to scan.
+func (s *scanner) more() bool { return s.pos.Offset < len(s.src) }
 
 func (s *scanner) peekByte(i int) byte {
 	if o := s.pos.Offset + i; o < len(s.src) {
@@ -244,6 +253,14 @@ func (s *scanner) number() {
 }
 
 func classifyNumber(text string) (litKind, error) {
+	if k, ok := quickKind(text); ok {
+		return k, nil
+	}
+	return classifyAny(text)
+}
+
+// classifyAny classifies any literal's text that is not a string.
+func classifyAny(text string) (litKind, error) {
 	if numberRE.MatchString(text) {
 		if _, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return litInt, nil
@@ -263,6 +280,30 @@ func classifyNumber(text string) (litKind, error) {
 		return litDuration, nil
 	}
 	return 0, fmt.Errorf("invalid number %q: write an integer (42), a number (0.5), a duration (30s, 1m30s, 500ms) or a size (512Mi, 2Gi, 100M)", text)
+}
+
+// quickKind classifies the common literals, an integer or digits and a
+// unit (30s, 512Mi), as classifyNumber would, without its regular
+// expressions; ok is false for any other text.
+func quickKind(text string) (k litKind, ok bool) {
+	if len(text) < 19 && isAllDigits(text) {
+		return litInt, true // fits in 64 bits
+	}
+	digits := 0
+	for digits < len(text) && isDigit(text[digits]) {
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	switch text[digits:] {
+	case "Ki", "Mi", "Gi", "Ti", "Pi", "K", "M", "G", "T", "P":
+		return litSize, true
+	case "ns", "us", "µs", "ms", "s", "m", "h":
+		// Six digits of hours still fit in a time.Duration.
+		return litDuration, digits <= 6
+	}
+	return 0, false
 }
 
 func isAllDigits(s string) bool {

@@ -60,8 +60,11 @@ var meshGrammar = &grammar{parsers: declParsers, keywords: Keywords,
 	emptyHint: `a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`}
 
 func (p *fileParser) isKeyword(t *lexer.Token) bool {
+	if t.Type != tokIdent {
+		return false // most tokens: no map lookup
+	}
 	_, ok := p.g.parsers[t.Value]
-	return ok && t.Type == tokIdent
+	return ok
 }
 
 // Parse parses a whole file. It returns the declarations it could parse and
@@ -76,24 +79,24 @@ func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 		return &File{Name: filename}, Diagnostics{Errorf(start, start, "file too large: %d bytes, the limit is %d MiB", len(src), MaxFileSize>>20).WithHint(
 			"a mesh of 10,000 functions takes about 3 MB; check that this is the file you meant")}
 	}
-	s := scan(filename, string(src))
-	f := &File{Name: filename, Comments: s.comments}
-	p := &fileParser{toks: s.toks, eof: s.pos, diags: s.diags, lexDiags: s.diags, g: g}
-	if len(p.toks) == 0 && len(s.diags) == 0 {
+	s := newScanner(filename, string(src))
+	s.toks = make([]lexer.Token, 0, min(len(src)/5+4, windowTokens))
+	p := &fileParser{s: s, g: g}
+	f := &File{Name: filename}
+	if !p.has(0) && len(s.diags) == 0 {
 		start := Pos{Filename: filename, Line: 1, Column: 1}
 		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint("%s", g.emptyHint))
 	}
-	var chunks []chunk
-	for i := 0; i < len(p.toks); {
-		var c chunk
-		if c, i = p.decl(i); c.end > c.start {
-			chunks = append(chunks, c)
-		}
-	}
-	p.parseChunks(chunks, func(d Decl) { f.Decls = append(f.Decls, d) })
+	p.decls(func(d Decl) { f.Decls = append(f.Decls, d) })
+	f.Comments = s.comments
+	p.diags = append(s.diags, p.diags...) // the scanner's problems first, as found first
 	p.diags.Sort()
 	return f, capped(p.diags)
 }
+
+// windowTokens is the room made at first for the tokens the parser holds
+// at once: those of about a batch of declarations.
+const windowTokens = 2048
 
 // MaxFileSize bounds the input: mesh files are written by people, and a
 // larger file is most likely the wrong one.
@@ -117,12 +120,46 @@ func capped(ds Diagnostics) Diagnostics {
 }
 
 type fileParser struct {
-	toks     []lexer.Token
-	eof      Pos // position just past the last byte
-	diags    Diagnostics
-	lexDiags Diagnostics
-	g        *grammar
-	attrs    []*Attr // the body parser's stack of attributes, kept for the next body
+	s     *scanner
+	toks  []lexer.Token // the scanned tokens not yet dropped: s.toks
+	diags Diagnostics   // the parser's own; the scanner keeps its own
+	g     *grammar
+	nodes nodes // the bodies' nodes
+
+	open   []*lexer.Token // room for the brackets open in a declaration
+	openAt []int          // the same, by index
+}
+
+// has reports whether there is a token at index j, scanning on to it if
+// need be.
+func (p *fileParser) has(j int) bool {
+	if j < len(p.toks) {
+		return true
+	}
+	for j >= len(p.s.toks) && p.s.more() {
+		p.s.next()
+	}
+	p.toks = p.s.toks
+	return j < len(p.toks)
+}
+
+// drop forgets the tokens before index i, all parsed, and returns how
+// many it dropped: i.
+func (p *fileParser) drop(i int) int {
+	n := copy(p.s.toks, p.s.toks[i:])
+	p.s.toks = p.s.toks[:n]
+	p.toks = p.s.toks
+	return i
+}
+
+// eof is the position just past the last byte; it scans the rest of the
+// file.
+func (p *fileParser) eof() Pos {
+	for p.s.more() {
+		p.s.next()
+	}
+	p.toks = p.s.toks
+	return p.s.pos
 }
 
 // chunk is the tokens [start, end) of one well-bracketed declaration; if
@@ -153,7 +190,8 @@ func (p *fileParser) findBody(c *chunk) {
 	if !ok || !isPunctTok(&p.toks[c.end-1], "}") {
 		return
 	}
-	var open []int
+	open := p.openAt[:0] // p.openAt is only room kept for the next call
+	defer func() { p.openAt = open }()
 	group, closed := -1, -1
 	for j := c.start; j < c.end; j++ {
 		t := &p.toks[j]
@@ -203,25 +241,45 @@ func (p *fileParser) decl(i int) (chunk, int) {
 	return c, end
 }
 
-// parseChunks parses each declaration with participle, from one token
-// stream for the whole file: each declaration is followed by an end token
-// where the declaration's tokens end, so that participle sees it alone, as
-// if it were the whole input, without a copy of its tokens per declaration.
-func (p *fileParser) parseChunks(chunks []chunk, add func(Decl)) {
-	for len(chunks) > 0 {
-		n, fed := 0, 0
-		for n < len(chunks) && (n == 0 || fed+chunks[n].fed() <= batchTokens) {
-			fed += chunks[n].fed()
-			n++
+// decls finds and parses the declarations, a batch at a time: once a
+// batch is parsed, its tokens are dropped, so that the parser holds the
+// tokens of a few declarations at once, not the whole file's.
+func (p *fileParser) decls(add func(Decl)) {
+	var batch []chunk
+	fed := 1 // the EOF token that ends a batch
+	for i := 0; p.has(i); {
+		var c chunk
+		if c, i = p.decl(i); c.end <= c.start {
+			continue
 		}
-		p.parseBatch(chunks[:n], add)
-		chunks = chunks[n:]
+		if len(batch) > 0 && fed+c.fed() > batchTokens {
+			p.parseBatch(batch, add)
+			batch, fed = batch[:0], 1
+			n := p.drop(c.start)
+			c, i = c.shifted(n), i-n
+		}
+		batch = append(batch, c)
+		fed += c.fed()
+	}
+	if len(batch) > 0 {
+		p.parseBatch(batch, add)
 	}
 }
 
-// batchTokens bounds the tokens fed to participle at once: its lexer grows
-// its copy of them by appending, which costs more the longer it gets.
+// batchTokens bounds the tokens fed to participle at once, unless one
+// declaration has more: its lexer grows its copy of them by appending,
+// which costs more the longer it gets; a power of two fills what it grows.
 const batchTokens = 512
+
+// shifted is c with its indexes as they are once the n tokens before it
+// are dropped.
+func (c chunk) shifted(n int) chunk {
+	c.start, c.end = c.start-n, c.end-n
+	if c.body > 0 {
+		c.body -= n
+	}
+	return c
+}
 
 // fed is how many tokens participle gets for the chunk.
 func (c chunk) fed() int {
@@ -231,6 +289,10 @@ func (c chunk) fed() int {
 	return c.end - c.start + 1
 }
 
+// parseBatch parses each declaration of a batch with participle, from one
+// token stream: each declaration is followed by an end token where the
+// declaration's tokens end, so that participle sees it alone, as if it were
+// the whole input, without a copy of its tokens per declaration.
 func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 	feed := &chunkLexer{p: p, chunks: chunks}
 	lex, _ := lexer.Upgrade(feed) // a chunkLexer never fails
@@ -273,27 +335,27 @@ func (p *fileParser) parseBody(d Decl, c chunk) error {
 	if !ok || b.body() == nil {
 		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
 	}
-	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}, attrs: p.attrs}
-	err := ep.object(b.body())
-	p.attrs = ep.attrs
-	return err
+	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}, n: &p.nodes}
+	return ep.object(b.body())
 }
 
 // chunk finds where the declaration starting at token i ends: at the next
 // keyword outside brackets, or at a keyword in column 1 inside unclosed
 // brackets (then the brackets are reported as unclosed).
 func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
-	var open []*lexer.Token
+	open := p.open[:0] // p.open is only room kept for the next call
+	defer func() { p.open = open }()
 	prevKeyword := true
-	for j := i + 1; j < len(p.toks); j++ {
+	for j := i + 1; p.has(j); j++ {
 		t := &p.toks[j]
-		if p.isKeyword(t) && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
+		keyword := p.isKeyword(t)
+		if keyword && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
 			if len(open) > 0 {
 				return j, unclosed(open[len(open)-1], describe(t))
 			}
 			return j, nil
 		}
-		prevKeyword = p.isKeyword(t)
+		prevKeyword = keyword
 		if t.Type != tokPunct {
 			continue
 		}
@@ -316,7 +378,17 @@ func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 }
 
 func closes(open, close string) bool {
-	return open+close == "{}" || open+close == "[]" || open+close == "()" || open+close == "<>"
+	switch open {
+	case "{":
+		return close == "}"
+	case "[":
+		return close == "]"
+	case "(":
+		return close == ")"
+	case "<":
+		return close == ">"
+	}
+	return false
 }
 
 func unclosed(open *lexer.Token, found string) *Diagnostic {
@@ -327,7 +399,7 @@ func unclosed(open *lexer.Token, found string) *Diagnostic {
 
 // skipNesting moves past the too-deep brackets that start at token j.
 func (p *fileParser) skipNesting(j, depth int) int {
-	for j++; j < len(p.toks) && depth > 0; j++ {
+	for j++; p.has(j) && depth > 0; j++ {
 		switch p.toks[j].Value {
 		case "{", "[", "(", "<":
 			depth++
@@ -335,7 +407,7 @@ func (p *fileParser) skipNesting(j, depth int) int {
 			depth--
 		}
 	}
-	if j < len(p.toks) {
+	if p.has(j) {
 		end, _ := p.chunk(j - 1)
 		return end
 	}
@@ -345,7 +417,7 @@ func (p *fileParser) skipNesting(j, depth int) int {
 // skip returns the index of the next keyword at bracket depth 0 after i.
 func (p *fileParser) skip(i int) int {
 	depth := 0
-	for j := i + 1; j < len(p.toks); j++ {
+	for j := i + 1; p.has(j); j++ {
 		t := &p.toks[j]
 		switch {
 		case depth <= 0 && p.isKeyword(t):
@@ -370,7 +442,8 @@ type chunkLexer struct {
 
 func (l *chunkLexer) Next() (lexer.Token, error) {
 	if l.k == len(l.chunks) {
-		return lexer.EOFToken(l.p.eof), nil
+		// Past the last end token: participle never reads this far.
+		return lexer.EOFToken(l.p.eofAfter(l.chunks[l.k-1].end)), nil
 	}
 	c := l.chunks[l.k]
 	if l.i == 0 {
@@ -395,12 +468,12 @@ func (p *fileParser) eofAfter(end int) Pos {
 	if last := p.lastToken(end); last != nil {
 		return tokenEnd(last)
 	}
-	return p.eof
+	return p.eof()
 }
 
 // lexErrorWithin reports whether the scanner found a problem in [from, to].
 func (p *fileParser) lexErrorWithin(from, to Pos) bool {
-	for _, d := range p.lexDiags {
+	for _, d := range p.s.diags {
 		if d.Pos.Offset >= from.Offset && d.Pos.Offset <= to.Offset {
 			return true
 		}
@@ -430,7 +503,8 @@ func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic
 			pos := pe.Position()
 			return Errorf(pos, pos, "%s", pe.Message()).WithHint("%s", usage[keyword])
 		}
-		return Errorf(p.eof, p.eof, "%v", err)
+		eof := p.eof()
+		return Errorf(eof, eof, "%v", err)
 	}
 	return p.unexpected(ute.Unexpected, expectation(ute), keyword, end)
 }
@@ -440,7 +514,7 @@ func (p *fileParser) unexpected(t lexer.Token, expect, keyword string, end int) 
 	found := describe(&t)
 	if t.EOF() {
 		found = "the end of the " + keyword + " declaration"
-		if end < len(p.toks) {
+		if p.has(end) {
 			found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
 		}
 	}
