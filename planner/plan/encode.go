@@ -73,28 +73,32 @@ func (e *encoder) plan(p *Plan) {
 }
 
 // list writes a list an element at a time; nil is null, as encoding/json
-// writes it. The buffer is grown once for the whole list, from the size of
-// its first elements.
+// writes it. The buffer grows for the rest of the list at once, by the
+// average size of the elements so far and a little more, so that it is
+// neither copied at every doubling nor much larger than the text.
 func list[T any](e *encoder, l []T, elem func(*encoder, *T)) {
 	if l == nil {
 		e.b = append(e.b, "null"...)
 		return
 	}
-	const sample = 8
+	const sample = 8 // elements written before the first estimate
 	e.open('[')
 	start := len(e.b)
 	for i := range l {
 		e.item()
 		elem(e, &l[i])
-		if i == min(sample, len(l))-1 && e.w == nil {
-			per := (len(e.b) - start) / (i + 1)
-			e.b = slices.Grow(e.b, per*(len(l)-i-1)*9/8+64)
-		}
 		if e.err != nil {
 			return
 		}
-		if e.w != nil && len(e.b) >= flushSize {
-			e.flush(flushSize)
+		if e.w != nil {
+			if len(e.b) >= flushSize {
+				e.flush(flushSize)
+			}
+			continue
+		}
+		if avg := (len(e.b) - start) / (i + 1); i >= sample-1 && cap(e.b)-len(e.b) < 2*avg {
+			rest := len(l) - i - 1
+			e.b = slices.Grow(e.b, avg*rest+avg*rest/16+4*avg)
 		}
 	}
 	e.close(']')
