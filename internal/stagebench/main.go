@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -31,7 +33,16 @@ func main() {
 	n := flag.Int("functions", 10000, "functions in the generated mesh")
 	runs := flag.Int("runs", 3, "runs of each stage; the least CPU time counts")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of all the stages to this file")
+	memProfile := flag.String("memprofile", "", "write a heap profile after each stage, its outputs alive, to this file with the stage's name appended (FILE.parse, ...)")
+	write := flag.String("write", "", "write the generated mesh's files into this folder, for meshc to compile, and stop")
 	flag.Parse()
+	if *write != "" {
+		if err := writeMesh(*write, *n); err != nil {
+			fmt.Fprintln(os.Stderr, "stagebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err == nil {
@@ -43,10 +54,27 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*n, *runs); err != nil {
+	if *memProfile != "" {
+		runtime.MemProfileRate = memProfileRate
+	}
+	if err := run(*n, *runs, *memProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "stagebench:", err)
 		os.Exit(1)
 	}
+}
+
+// writeMesh writes the files of the generated mesh into dir, the way a
+// very large mesh is kept: a folder of .mesh files.
+func writeMesh(dir string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, src := range meshgen.Files(meshgen.Mixed, n, 10000) {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("mesh%d.mesh", i)), []byte(src), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stage is one step of the compile; it keeps its output for the next.
@@ -54,15 +82,29 @@ type stage struct {
 	name string
 	goal time.Duration // zero: no goal of its own, only the whole compile's
 	run  func() error
+	// done lets go of what no later stage needs, as meshc does.
+	done func()
 }
 
-func run(n, runs int) error {
+// memProfileRate samples the heap finely enough to name the holders of a
+// few hundred bytes per function.
+const memProfileRate = 64 << 10
+
+func run(n, runs int, memProfile string) error {
+	// The process before the mesh exists: the runtime, the binary's own
+	// data, and the collector's start. The figure per function is what the
+	// compile adds to it.
+	before, err := currentRSS()
+	if err != nil {
+		return err
+	}
 	var (
+		srcs  = meshgen.Files(meshgen.Mixed, n, 10000)
 		files []*lang.File
 		mesh  *compiler.Mesh
 		p     *plan.Plan
+		out   any // the last output of an emit stage, alive until measured
 	)
-	srcs := meshgen.Files(meshgen.Mixed, n, 10000)
 	size := 0
 	for _, s := range srcs {
 		size += len(s)
@@ -80,34 +122,34 @@ func run(n, runs int) error {
 				files = append(files, f)
 			}
 			return nil
-		}},
+		}, func() { srcs = nil }},
 		{"check", scaled(checkPer10000), func() error {
 			var diags lang.Diagnostics
 			if mesh, diags = compiler.Compile(files, nil); len(diags) > 0 {
 				return diags
 			}
 			return nil
-		}},
-		{"plan", 0, func() error { p = planner.Plan(mesh, planner.Options{}); return nil }},
-		{"encode", 0, func() error { _, err := plan.Encode(p); return err }},
+		}, func() { files = nil }},
+		{"plan", 0, func() error { p = planner.Plan(mesh, planner.Options{}); return nil }, func() { mesh = nil }},
+		{"encode", 0, func() (err error) { out, err = plan.Encode(p); return err }, nil},
 		{"emit nomad", 0, func() error {
 			j, err := nomad.Job(p, nomad.Options{})
 			if err == nil {
-				_, err = nomad.HCL(j)
+				out, err = nomad.HCL(j)
 			}
 			return err
-		}},
-		{"emit kubernetes plain", 0, func() error {
-			_, err := kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.Plain, Image: "meshc/meshrt:1"})
+		}, nil},
+		{"emit kubernetes plain", 0, func() (err error) {
+			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.Plain, Image: "meshc/meshrt:1"})
 			return err
-		}},
-		{"emit kubernetes functionmesh", 0, func() error {
-			_, err := kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.FunctionMesh, Image: "meshc/meshrt:1"})
+		}, nil},
+		{"emit kubernetes functionmesh", 0, func() (err error) {
+			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.FunctionMesh, Image: "meshc/meshrt:1"})
 			return err
-		}},
+		}, nil},
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "stage (%d functions, %.1f MB)\tCPU time\tgoal\tgoal/CPU\t\n", n, float64(size)/1e6)
+	fmt.Fprintf(w, "stage (%d functions, %.1f MB)\tCPU time\tgoal\tgoal/CPU\tlive heap after\tpeak RSS so far\t\n", n, float64(size)/1e6)
 	var total time.Duration
 	for _, s := range stages {
 		best, err := least(runs, s.run)
@@ -115,16 +157,32 @@ func run(n, runs int) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		total += best
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t\n", s.name, ms(best), goal(s.goal), ratio(s.goal, best))
+		live := liveHeap()
+		runtime.KeepAlive(out)
+		if memProfile != "" {
+			if err := writeHeapProfile(memProfile + "." + strings.ReplaceAll(s.name, " ", "-")); err != nil {
+				return err
+			}
+		}
+		peak, err := peakRSS()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.name, ms(best), goal(s.goal), ratio(s.goal, best), mb(live), mb(peak))
+		out = nil
+		if s.done != nil {
+			s.done()
+		}
 	}
-	fmt.Fprintf(w, "whole compile\t%s\t%s\t%s\t\n", ms(total), goal(scaled(compilePer10000)), ratio(scaled(compilePer10000), total))
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return fmt.Errorf("reading the peak memory: %w", err)
+	fmt.Fprintf(w, "whole compile\t%s\t%s\t%s\t\t\t\n", ms(total), goal(scaled(compilePer10000)), ratio(scaled(compilePer10000), total))
+	peak, err := peakRSS()
+	if err != nil {
+		return err
 	}
-	peak := ru.Maxrss << 10 / int64(n) // Maxrss is in KiB on Linux
-	fmt.Fprintf(w, "peak RSS per function\t%.1f KB\t%.1f KB\t%.2f\t\n", float64(peak)/1024, float64(peakBytesPerFunc)/1024,
-		float64(peakBytesPerFunc)/float64(peak))
+	perFunc := float64(peak-before) / float64(n)
+	fmt.Fprintf(w, "peak RSS - RSS before the mesh, per function\t%.1f KB\t%.1f KB\t%.2f\t\t\t\n", perFunc/1024,
+		float64(peakBytesPerFunc)/1024, float64(peakBytesPerFunc)/perFunc)
+	fmt.Fprintf(w, "peak RSS (before the mesh: %s)\t%s\t\t\t\t\t\n", mb(before), mb(peak))
 	return w.Flush()
 }
 
@@ -152,6 +210,8 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail for RUSAGE_SELF
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+func mb(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
