@@ -43,8 +43,8 @@ func (in *instance) consumeOnce(ctx context.Context, f Func) error {
 	for {
 		err := in.onceSession(ctx, f, name)
 		switch {
-		case errors.Is(err, errResume):
-			in.log.Info("partition given back after a hand-over; reading again from the last acknowledged message", "reason", err)
+		case errors.Is(err, errResume), errors.Is(err, errRedelivered):
+			in.log.Info("reading again from the last acknowledged message", "reason", err)
 		case errors.Is(err, errSend):
 			in.log.Warn("an output could not be sent; reading again from the last acknowledged message", "error", err)
 		default:
@@ -75,8 +75,10 @@ type oncePart struct {
 	topic         string
 	ledger, entry int64
 	batch         int32                    // the index in its batch of the entry's last message admitted
+	size          int32                    // the entry's messages
+	unbatched     bool                     // outputs go one a batch, whatever the entry (see batched)
 	outputs       int64                    // of the current entry; only the receiving goroutine uses it
-	producers     map[string]*onceProducer // by output topic, for the current ledger
+	producers     map[string]*onceProducer // by output topic (onceKey), for the current ledger
 	queue         []*onceMsg
 	sender        onceSender // the partition's, made once rather than for each message
 	inactive      bool       // another consumer has the partition now
@@ -115,6 +117,10 @@ var errHandedOver = errors.New("partition handed over to another consumer")
 // errResume ends a session when a partition comes back after a gap: a new
 // subscription reads from the last acknowledged message, in order.
 var errResume = errors.New("partition came back after a hand-over")
+
+// errRedelivered ends a session when messages come again in the middle of
+// an entry whose outputs are being batched (see admit).
+var errRedelivered = errors.New("messages delivered again in the middle of an input batch")
 
 func (in *instance) onceSession(ctx context.Context, f Func, name string) error {
 	sctx, stop := context.WithCancelCause(ctx)
@@ -209,6 +215,10 @@ func (s *onceSession) BecameInactive(_ pulsar.Consumer, topic string, _ int32) {
 	p := s.partLocked(topic)
 	producers := p.producers
 	p.inactive, p.producers, p.queue = true, nil, nil
+	// The rest of an entry whose outputs are batched would be a batch of
+	// its own here: if the partition comes back, it is read again from the
+	// entry's start.
+	p.gap = p.gap || p.batched() && p.batch < p.size-1
 	s.mu.Unlock()
 	for _, prod := range producers {
 		go prod.close()
@@ -226,6 +236,13 @@ func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
 		p.gap = true
 		return nil, nil
 	}
+	if p.open() && !p.continues(msg.ID()) {
+		// Flushed now, the entry's outputs so far would be a batch that its
+		// replay does not make: the producers close unflushed instead, and
+		// a new session reads the entry again.
+		s.stop(fmt.Errorf("%w: %s", errRedelivered, p.topic))
+		return nil, nil
+	}
 	if old := p.position(msg.ID()); old != nil {
 		for _, prod := range old {
 			go prod.close() // waits for what it still holds
@@ -236,10 +253,34 @@ func (s *onceSession) admit(msg pulsar.Message) (*oncePart, *onceMsg) {
 	return p, m
 }
 
+// batched tells whether the entry being processed has its outputs sent as
+// one batch: an entry of more than one message, of a function without
+// state. A replay reads the state as the whole entry left it, so its
+// outputs may differ from the first pass's; one a batch, those the broker
+// has are dropped one by one, and only those.
+func (p *oncePart) batched() bool { return p.size > 1 && !p.unbatched }
+
+// open tells whether a producer holds outputs of the entry being
+// processed, unflushed.
+func (p *oncePart) open() bool {
+	for _, prod := range p.producers {
+		if prod.dirty {
+			return true
+		}
+	}
+	return false
+}
+
+// continues tells whether id is the next message of the entry being
+// processed.
+func (p *oncePart) continues(id pulsar.MessageID) bool {
+	return id.LedgerID() == p.ledger && id.EntryID() == p.entry && id.BatchIdx() == p.batch+1
+}
+
 func (s *onceSession) partLocked(topic string) *oncePart {
 	p, ok := s.parts[topic]
 	if !ok {
-		p = &oncePart{topic: topic, ledger: -1}
+		p = &oncePart{topic: topic, ledger: -1, unbatched: s.in.state != nil}
 		s.parts[topic] = p
 	}
 	return p
@@ -255,6 +296,7 @@ func (p *oncePart) position(id pulsar.MessageID) (old map[string]*onceProducer) 
 			old, p.producers = p.producers, nil
 		}
 		p.ledger, p.entry, p.outputs = id.LedgerID(), id.EntryID(), 0
+		p.size = id.BatchSize()
 	}
 	p.batch = id.BatchIdx()
 	return old
@@ -290,10 +332,29 @@ func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, in
 		err = s.deadLetter(p, msg, err, track.add())
 	}
 	track.seal(err)
+	if endsEntry(msg.ID()) && p.batched() {
+		s.flush(ctx, p)
+	}
 	if errors.Is(err, errHandedOver) {
 		return nil
 	}
 	return err
+}
+
+// flush sends the batches of an input entry's outputs, and waits until the
+// client has them (see onceProducer).
+func (s *onceSession) flush(ctx context.Context, p *oncePart) {
+	s.mu.Lock()
+	var batching []*onceProducer
+	for _, prod := range p.producers {
+		if prod.batching && prod.dirty {
+			batching = append(batching, prod)
+		}
+	}
+	s.mu.Unlock()
+	for _, prod := range batching {
+		prod.flush(ctx)
+	}
 }
 
 // settled settles a message once its function and sends are done.
@@ -361,14 +422,22 @@ func (o *onceSender) send(t *target, msg *pulsar.ProducerMessage, value any, don
 		done(nil)
 		return err
 	}
-	return o.sendMessage(t.fqn, msg, done)
+	return o.sendMessage(t.fqn, msg, o.p.batched(), done)
 }
 
-func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done func(error)) error {
-	prod, seq, err := o.next(topic)
+// sendMessage sends m to topic with the next sequence id of the input's
+// entry, in batches of the entry's outputs if batch says so. What was sent
+// already through the producer (a retry's outputs, a redelivered
+// message's) is not sent again: it is done when what was sent is.
+func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, batch bool, done func(error)) error {
+	prod, seq, err := o.next(topic, batch)
 	if err != nil {
 		done(nil)
 		return err
+	}
+	if !prod.fresh(seq) {
+		prod.after(done)
+		return nil
 	}
 	m.SequenceID = &seq
 	prod.send(m, func(err error) {
@@ -382,13 +451,13 @@ func (o *onceSender) sendMessage(topic string, m *pulsar.ProducerMessage, done f
 
 // next takes the next sequence id of the input's entry, for a send to
 // topic through the partition's producer.
-func (o *onceSender) next(topic string) (*onceProducer, int64, error) {
+func (o *onceSender) next(topic string, batch bool) (*onceProducer, int64, error) {
 	p := o.p
 	seq, err := sequenceID(p.entry, p.outputs)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: input %s ledger %d entry %d: %w", o.s.in.comp.Name, p.topic, p.ledger, p.entry, err)
 	}
-	prod, err := o.s.producer(p, topic)
+	prod, err := o.s.producer(p, topic, batch)
 	if err != nil {
 		if errors.Is(err, errHandedOver) {
 			return nil, 0, err
@@ -405,13 +474,13 @@ func (o *onceSender) next(topic string) (*onceProducer, int64, error) {
 // before a crash or a hand-over: it is neither applied again nor sent. So
 // each input message changes state once.
 func (o *onceSender) putState(s *stateStore, key string, value []byte, done func(error)) (applied bool, err error) {
-	prod, seq, err := o.next(s.topic)
+	prod, seq, err := o.next(s.topic, false)
 	if err != nil {
 		done(nil)
 		return false, err
 	}
 	if !prod.fresh(seq) {
-		done(nil)
+		prod.after(done)
 		return false, nil
 	}
 	s.set(key, value)
@@ -433,7 +502,7 @@ func (o *onceSender) putState(s *stateStore, key string, value []byte, done func
 // partition's previous owner, and the store then reads every change stored
 // up to now, that owner's last ones included.
 func (s *onceSession) stateReady(p *oncePart) error {
-	_, err := s.producer(p, s.in.state.topic)
+	_, err := s.producer(p, s.in.state.topic, false)
 	if err != nil && !errors.Is(err, errHandedOver) {
 		return fmt.Errorf("%w: %v", errSend, err)
 	}
@@ -444,11 +513,25 @@ func (s *onceSession) stateReady(p *oncePart) error {
 // client has not called back: pulsar-client-go v0.19.0 fails only the
 // messages already written to the connection, and a send racing with Close
 // may never call back; a message would wait for it forever.
+//
+// A producer sends one message a batch, or, batching, the outputs of one
+// input entry (a batch of messages) as one batch. A batch is stored or
+// dropped whole by deduplication, which pulsar-client-go's batches make by
+// their first sequence id on Pulsar: so a batch holds one entry's outputs
+// and no other's, and is the same batch again when the entry is replayed
+// after a crash, dropped whole if it was stored. Its boundaries are where
+// the entry ends, never a timer's (the batching delay is longer than any
+// entry takes), nor a count other than the client's message limit: up to
+// 1,000 outputs of an entry, or the broker's largest message, go in one batch.
 type onceProducer struct {
-	mu     sync.RWMutex
-	closed bool
-	p      pulsar.Producer
-	last   int64 // the highest sequence id stored or sent under the producer's name
+	mu       sync.RWMutex
+	closed   bool
+	cancel   context.CancelFunc // stops a flush waiting when the producer closes
+	ctx      context.Context
+	p        pulsar.Producer
+	batching bool
+	dirty    bool  // sent to since the last flush; only the receiving goroutine uses it
+	last     int64 // the highest sequence id stored or sent under the producer's name
 
 	// pending holds each send's done until the client calls back or Close
 	// fails it: whichever takes it out calls it. Its own lock, as a send
@@ -471,6 +554,37 @@ func (o *onceProducer) fresh(seq int64) bool {
 
 var errProducerClosed = errors.New("producer closed")
 
+// after calls done once what the producer was given so far is settled:
+// the client calls back in the order of the sends.
+func (o *onceProducer) after(done func(error)) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.closed {
+		done(errProducerClosed)
+		return
+	}
+	o.pendingMu.Lock()
+	if prev, ok := o.pending[o.sends-1]; ok && o.sends > 0 {
+		o.pending[o.sends-1] = func(err error) { prev(err); done(err) }
+		o.pendingMu.Unlock()
+		return
+	}
+	o.pendingMu.Unlock()
+	done(nil)
+}
+
+// flush sends the batch being made and waits until the broker has it, so
+// that no later output joins it.
+func (o *onceProducer) flush(ctx context.Context) {
+	o.dirty = false
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(o.ctx, stop)()
+	// An error fails the batch's sends, which end the session; the batch
+	// stays an entry's whole.
+	o.p.FlushWithCtx(ctx)
+}
+
 func (o *onceProducer) send(m *pulsar.ProducerMessage, done func(error)) {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
@@ -478,6 +592,7 @@ func (o *onceProducer) send(m *pulsar.ProducerMessage, done func(error)) {
 		done(errProducerClosed)
 		return
 	}
+	o.dirty = o.batching
 	o.pendingMu.Lock()
 	id := o.sends
 	o.sends++
@@ -506,6 +621,7 @@ func (o *onceProducer) take(id uint64) func(error) {
 
 // close fails what the producer still holds and waits for it.
 func (o *onceProducer) close() {
+	o.cancel()
 	o.mu.Lock()
 	o.closed = true
 	o.mu.Unlock()
@@ -533,10 +649,12 @@ func sequenceID(entry, output int64) (int64, error) {
 }
 
 // producer returns the partition's producer for an output topic, named
-// after the function, the input partition and its ledger.
-func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error) {
+// after the function, the input partition and its ledger; batch asks for
+// the one that batches an entry's outputs.
+func (s *onceSession) producer(p *oncePart, topic string, batch bool) (*onceProducer, error) {
+	key := onceKey(topic, batch)
 	s.mu.Lock()
-	op, ok := p.producers[topic]
+	op, ok := p.producers[key]
 	inactive := p.inactive
 	s.mu.Unlock()
 	switch {
@@ -546,10 +664,14 @@ func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error)
 		return op, nil
 	}
 	name := onceProducerName(s.in.comp.FQFN, p.topic, p.ledger)
-	// One message a batch: a batch that is partly a replay would be stored
-	// whole, its old messages again. (Not DisableBatching: in
-	// pulsar-client-go v0.19.0 unbatched sends race with a reconnection.)
+	// One message a batch unless batching an entry's outputs (see
+	// onceProducer). (Not DisableBatching: in pulsar-client-go v0.19.0
+	// unbatched sends race with a reconnection.)
 	opts := pulsar.ProducerOptions{Topic: topic, Name: name, BatchingMaxMessages: 1, SendTimeout: -1, Schema: s.in.declaredSchema(topic)}
+	if batch {
+		opts.Name += onceBatchSuffix
+		opts.BatchingMaxMessages, opts.BatchingMaxSize, opts.BatchingMaxPublishDelay = 0, onceBatchBytes, onceBatchDelay
+	}
 	var (
 		prod pulsar.Producer
 		err  error
@@ -585,9 +707,29 @@ func (s *onceSession) producer(p *oncePart, topic string) (*onceProducer, error)
 	if p.producers == nil {
 		p.producers = map[string]*onceProducer{}
 	}
-	op = &onceProducer{p: prod, last: last}
-	p.producers[topic] = op
+	op = &onceProducer{p: prod, last: last, batching: batch}
+	op.ctx, op.cancel = context.WithCancel(context.Background())
+	p.producers[key] = op
 	return op, nil
+}
+
+// The producer batching an entry's outputs has a name of its own: the
+// deduplication of its batches is apart from that of single messages.
+const onceBatchSuffix = "@batches"
+
+// onceBatchDelay is longer than any entry's outputs take: only the entry's
+// end closes a batch. onceBatchBytes is more than a broker takes in one
+// message, so the broker's limit closes a batch before it.
+const (
+	onceBatchDelay = 24 * time.Hour
+	onceBatchBytes = 1 << 30
+)
+
+func onceKey(topic string, batch bool) string {
+	if batch {
+		return topic + onceBatchSuffix
+	}
+	return topic
 }
 
 func (s *onceSession) inactive(p *oncePart) bool {
@@ -649,7 +791,7 @@ func endsEntry(id pulsar.MessageID) bool {
 func (s *onceSession) deadLetter(p *oncePart, msg pulsar.Message, cause error, done func(error)) error {
 	in := s.in
 	in.quiet.log(in.log, slog.LevelWarn, "dead-lettering message", "id", msg.ID().String(), "topic", msg.Topic(), "error", cause)
-	return s.part(p).sendMessage(in.deadLetterTopic(msg), deadLetterMessage(in.comp, msg, cause), func(err error) {
+	return s.part(p).sendMessage(in.deadLetterTopic(msg), deadLetterMessage(in.comp, msg, cause), false, func(err error) {
 		if err == nil {
 			in.metrics.deadLettered.Add(1)
 		}

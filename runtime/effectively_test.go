@@ -205,7 +205,7 @@ func TestHandedOverPartitionSendsNothing(t *testing.T) {
 	stopped := false
 	s := &onceSession{stop: func(error) { stopped = true }, parts: map[string]*oncePart{}}
 	p := &oncePart{topic: "in", ledger: 1, inactive: true}
-	if _, err := s.producer(p, "out"); !errors.Is(err, errHandedOver) {
+	if _, err := s.producer(p, "out", false); !errors.Is(err, errHandedOver) {
 		t.Errorf("producer for a handed-over partition: error %v, want %v", err, errHandedOver)
 	}
 	s.settle(p, &onceMsg{}, errHandedOver)
