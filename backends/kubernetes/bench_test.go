@@ -7,13 +7,17 @@ import (
 	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/planner/plan"
 )
 
-// BenchmarkEmit measures meshc emit --backend kubernetes of a planned
-// mesh of 1,000 functions, in each flavour, beside the same with the YAML
-// written through yaml.v3's node tree (the baseline).
-func BenchmarkEmit(b *testing.B) {
-	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, 1000))
+// benchFunctions is the size of the benchmarks' mesh; make bench's stage
+// table (internal/stagebench) measures 10,000.
+const benchFunctions = 1000
+
+// benchPlan is a planned mesh of benchFunctions functions of every kind.
+func benchPlan(b *testing.B) *plan.Plan {
+	b.Helper()
+	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, benchFunctions))
 	if len(diags) > 0 {
 		b.Fatal(diags)
 	}
@@ -21,22 +25,45 @@ func BenchmarkEmit(b *testing.B) {
 	if len(diags) > 0 {
 		b.Fatal(diags)
 	}
-	p := planner.Plan(m, planner.Options{})
+	return planner.Plan(m, planner.Options{})
+}
+
+// BenchmarkEmit measures meshc emit --backend kubernetes of a planned
+// mesh, in each flavour: building the objects and writing them as YAML.
+func BenchmarkEmit(b *testing.B) {
+	p := benchPlan(b)
 	for _, flavour := range []string{Plain, FunctionMesh} {
-		for _, enc := range []struct {
-			name string
-			f    func(...any) ([]byte, error)
-		}{{"", encodeYAML}, {"/yaml.v3", referenceYAML}} {
-			b.Run(flavour+enc.name, func(b *testing.B) {
-				yamlEncoder = enc.f
-				defer func() { yamlEncoder = encodeYAML }()
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"}); err != nil {
-						b.Fatal(err)
-					}
+		b.Run(flavour, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"}); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
+		})
+	}
+}
+
+// BenchmarkYAML measures writing the objects of a mesh's plain flavour
+// as YAML alone, a component's file at a time, the objects built once.
+func BenchmarkYAML(b *testing.B) {
+	p := benchPlan(b)
+	var files [][]any
+	yamlEncoder = func(objs ...any) ([]byte, error) {
+		files = append(files, objs)
+		return nil, nil
+	}
+	_, err := Emit(p, Options{Image: "meshc/meshrt:1"})
+	yamlEncoder = encodeYAML
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, objs := range files {
+			if _, err := encodeYAML(objs...); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

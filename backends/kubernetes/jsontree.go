@@ -177,3 +177,61 @@ func (p *jsonParser) str() (string, error) {
 	}
 	return "", p.errorf("unterminated string")
 }
+
+// appendIndentedJSON appends src, compact JSON as encoding/json writes it
+// (no space outside strings but a newline at the end), indented as
+// json.Indent indents it with no prefix and an indent of two spaces:
+// a newline and the indent after each comma and opening bracket but in
+// empty objects and arrays, a space after each colon.
+func appendIndentedJSON(dst, src []byte) []byte {
+	depth := 0
+	open := false // an object or array has just opened
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if open && c != '}' && c != ']' {
+			open = false
+			depth++
+			dst = appendJSONNewline(dst, depth)
+		}
+		switch c {
+		case '"':
+			end := i + 1
+			for end < len(src) && src[end] != '"' {
+				if src[end] == '\\' {
+					end++ // the escaped byte
+				}
+				end++
+			}
+			end = min(end, len(src)-1)
+			dst = append(dst, src[i:end+1]...)
+			i = end
+		case '{', '[':
+			dst = append(dst, c)
+			open = true
+		case ',':
+			dst = append(dst, c)
+			dst = appendJSONNewline(dst, depth)
+		case ':':
+			dst = append(dst, c, ' ')
+		case '}', ']':
+			if open {
+				open = false
+			} else {
+				depth--
+				dst = appendJSONNewline(dst, depth)
+			}
+			dst = append(dst, c)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func appendJSONNewline(dst []byte, depth int) []byte {
+	dst = append(dst, '\n')
+	for range depth {
+		dst = append(dst, "  "...)
+	}
+	return dst
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -167,7 +168,10 @@ func planName(name string, data map[string]string) string {
 	h := sha256.New()
 	for _, k := range sortedKeys(data) {
 		// NUL ends each key and value, so no two maps hash alike.
-		fmt.Fprintf(h, "%s\x00%s\x00", k, data[k])
+		for _, text := range []string{k, data[k]} {
+			io.WriteString(h, text)
+			h.Write([]byte{0})
+		}
 	}
 	return name + "-plan-" + hex.EncodeToString(h.Sum(nil))[:planHashLen]
 }

@@ -2,176 +2,743 @@ package kubernetes
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"regexp"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// encodeYAML writes objects as one YAML stream, a document each. Objects
-// go through JSON first, so the API types' own field names and omitempty
-// rules apply; then null fields and a root status are dropped, strings are
-// double-quoted (or literal blocks when they span lines) so that no YAML
-// reader takes "y" or "0755" for a bool or a number, and map keys keep the
-// order JSON gave them.
+// encodeYAML writes objects as one YAML stream, a document each. What it
+// writes of an object is what json.Marshal writes of it, so the API
+// types' own field names and omitempty rules apply; then null fields and a
+// root status are dropped, strings are double-quoted (or literal blocks
+// when they span lines) so that no YAML reader takes "y" or "0755" for a
+// bool or a number, and map keys keep JSON's order (fields in the order
+// of their struct, map keys sorted).
 //
-// The text is laid out as yaml.v3 lays out that node tree (indents of
-// two, sequences indented under their key), written straight from the
-// JSON: building the tree and running yaml.v3's emitter took most of the
-// time of emitting a mesh. Scalars that are not plain printable text are
-// still written by yaml.v3, so its quoting and escaping rules hold for
-// them; yaml_test.go compares the two on every example and on fuzzed
-// strings.
+// The values are walked by reflection, each type's fields worked out once
+// (yamlfields.go), and the text written straight into one buffer: a
+// value's own MarshalJSON or MarshalText is called, as encoding/json
+// would, and only what MarshalJSON returns is read as JSON. Writing whole
+// objects as JSON and reading them back took most of the time of emitting
+// a mesh.
+//
+// The text is laid out as yaml.v3 lays out that tree (indents of two,
+// sequences indented under their key). Scalars that are not plain
+// printable text are still written by yaml.v3, so its quoting and
+// escaping rules hold for them; yaml_test.go compares the two on every
+// example and on fuzzed values.
 func encodeYAML(objs ...any) ([]byte, error) {
-	w := &yamlWriter{}
+	w := yamlWriters.Get().(*yamlWriter)
+	defer yamlWriters.Put(w)
+	w.b = w.b[:0]
 	for i, o := range objs {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		v, err := parseJSON(data)
-		if err != nil {
-			return nil, err
-		}
 		if i > 0 {
-			w.b.WriteString("---\n")
+			w.b = append(w.b, "---\n"...)
 		}
-		if err := w.document(v); err != nil {
+		start := len(w.b)
+		if err := w.document(reflect.ValueOf(o)); err != nil {
 			return nil, err
+		}
+		if i == 0 {
+			w.reserveFor(len(objs)-1, len(w.b)-start)
 		}
 	}
-	return w.b.Bytes(), nil
+	if len(w.b) >= handOverSize {
+		// A big file takes the buffer itself rather than a copy of it.
+		out := w.b
+		w.b = nil
+		return out, nil
+	}
+	return bytes.Clone(w.b), nil
 }
+
+// handOverSize is the length from which encodeYAML returns its buffer
+// rather than copying it: copying a file of megabytes costs more than the
+// unused end of the buffer.
+const handOverSize = 256 << 10
+
+// yamlWriters keep their buffers between files: most files of a mesh are
+// alike in size.
+var yamlWriters = sync.Pool{New: func() any { return &yamlWriter{} }}
 
 // yamlWriter writes YAML text.
-type yamlWriter struct{ b bytes.Buffer }
-
-// document writes an object, apiVersion and kind first (people look for
-// them there; the API types encode kind first), without a status
-// (generated objects have none of their own, and the API types encode an
-// empty one).
-func (w *yamlWriter) document(v *jsonValue) error {
-	if v.kind != '{' {
-		return fmt.Errorf("a manifest is a JSON object, not %q", v.kind)
-	}
-	top := &jsonValue{kind: '{'}
-	for _, key := range []string{"apiVersion", "kind"} {
-		for i, k := range v.keys {
-			if k == key {
-				top.keys, top.items = append(top.keys, k), append(top.items, v.items[i])
-			}
-		}
-	}
-	for i, k := range v.keys {
-		if k != "apiVersion" && k != "kind" && k != "status" {
-			top.keys, top.items = append(top.keys, k), append(top.items, v.items[i])
-		}
-	}
-	if len(top.keys) == 0 {
-		w.b.WriteString("{}\n")
-		return nil
-	}
-	return w.mapping(top, 0, false)
+type yamlWriter struct {
+	b     []byte
+	depth int // of pointers and interfaces followed, against cycles
 }
 
-// value writes v after "key:" or "-"; what it holds goes at column col.
-func (w *yamlWriter) value(v *jsonValue, col int) error {
+// maxDepth is how deep values may nest; deeper is taken for a cycle, as
+// encoding/json takes it.
+const maxDepth = 1000
+
+// Passes over an object's entries: a document's apiVersion and kind come
+// first (people look for them there; the API types encode kind first),
+// and it has no status (generated objects have none of their own, and the
+// API types encode an empty one).
+type pass uint8
+
+const (
+	allEntries pass = iota
+	apiVersionEntry
+	kindEntry
+	otherEntries
+)
+
+func (p pass) takes(key string) bool {
+	switch p {
+	case apiVersionEntry:
+		return key == "apiVersion"
+	case kindEntry:
+		return key == "kind"
+	case otherEntries:
+		return key != "apiVersion" && key != "kind" && key != "status"
+	}
+	return true
+}
+
+var documentPasses = []pass{apiVersionEntry, kindEntry, otherEntries}
+
+// document writes one object.
+func (w *yamlWriter) document(v reflect.Value) error {
+	for v.IsValid() && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && !v.IsNil() {
+		if ti := infoOf(v.Type()); ti.marshal != noMarshal {
+			break
+		}
+		v = v.Elem()
+	}
+	if !v.IsValid() || (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && v.IsNil() {
+		return fmt.Errorf("a manifest is a JSON object, not null")
+	}
+	ti := infoOf(v.Type())
+	n := 0
 	switch {
-	case v.kind == '{' && len(v.keys) == 0:
-		w.scalarText("{}")
-	case v.kind == '[' && len(v.items) == 0:
-		w.scalarText("[]")
-	case v.kind == '{':
-		w.b.WriteByte('\n')
-		return w.mapping(v, col, false)
-	case v.kind == '[':
-		w.b.WriteByte('\n')
-		return w.sequence(v, col)
-	case v.kind == '"':
-		return w.str(v.s, col)
-	default:
-		w.scalarText(v.s)
-	}
-	return nil
-}
-
-func (w *yamlWriter) scalarText(s string) {
-	w.b.WriteByte(' ')
-	w.b.WriteString(s)
-	w.b.WriteByte('\n')
-}
-
-// mapping writes the entries of a map at column col; the first is on the
-// current line when it follows a sequence's "- ".
-func (w *yamlWriter) mapping(v *jsonValue, col int, afterDash bool) error {
-	for i, k := range v.keys {
-		if i > 0 || !afterDash {
-			w.indent(col)
-		}
-		if !simpleKey(k) {
-			if err := w.byYAML(keyNode(k), toNode(v.items[i]), col); err != nil {
-				return err
-			}
-			continue
-		}
-		w.key(k)
-		w.b.WriteByte(':')
-		if err := w.value(v.items[i], col+2); err != nil {
+	case ti.marshal != noMarshal && (ti.marshal != addrJSONMarshal && ti.marshal != addrTextMarshal || v.CanAddr()):
+		jv, err := marshalledJSON(v, ti)
+		if err != nil {
 			return err
 		}
+		if jv.kind != '{' {
+			return fmt.Errorf("a manifest is a JSON object, not %q", jv.kind)
+		}
+		for _, p := range documentPasses {
+			k, err := w.jsonEntries(jv, 0, false, n, p)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+	case ti.kind == reflect.Struct || ti.kind == reflect.Map:
+		if ti.kind == reflect.Map && v.IsNil() {
+			return fmt.Errorf("a manifest is a JSON object, not null")
+		}
+		for _, p := range documentPasses {
+			k, err := w.entries(v, ti, 0, false, n, p)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+	default:
+		return fmt.Errorf("a manifest is a JSON object, not %s", v.Type())
+	}
+	if n == 0 {
+		w.b = append(w.b, "{}\n"...)
 	}
 	return nil
+}
+
+// entries writes the entries of a struct or map at column col and returns
+// how many; the first is on the current line when it follows a sequence's
+// "- ". before is how many entries of the same mapping came before.
+func (w *yamlWriter) entries(v reflect.Value, ti *typeInfo, col int, afterDash bool, before int, p pass) (int, error) {
+	if ti.kind == reflect.Map {
+		return w.mapEntries(v, ti, col, afterDash, before, p)
+	}
+	n := 0
+fields:
+	for i := range ti.fields {
+		f := &ti.fields[i]
+		if !p.takes(f.name) {
+			continue
+		}
+		var fv reflect.Value
+		if len(f.index) == 1 {
+			fv = v.Field(f.index[0])
+		} else {
+			fv = v
+			for _, j := range f.index {
+				if fv.Kind() == reflect.Pointer {
+					if fv.IsNil() {
+						continue fields
+					}
+					fv = fv.Elem()
+				}
+				fv = fv.Field(j)
+			}
+		}
+		if f.omitEmpty && emptyValue(fv) || f.omitZero && zeroValue(fv, f.zero) {
+			continue
+		}
+		start := len(w.b)
+		if before+n > 0 || !afterDash {
+			w.indent(col)
+		}
+		var null bool
+		var err error
+		switch {
+		case f.key == nil:
+			null, err = w.byYAMLEntry(f.name, fv, col)
+		case f.quoted:
+			w.b = append(w.b, f.key...)
+			null, err = w.quotedField(fv, f.info, col+2)
+		default:
+			w.b = append(w.b, f.key...)
+			null, err = w.value(fv, f.info, col+2, false)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if null {
+			w.b = w.b[:start]
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// mapEntry is a map's entry with its key as JSON writes it.
+type mapEntry struct {
+	key   string
+	value reflect.Value
+}
+
+// mapEntries writes a map's entries in the order of their keys.
+func (w *yamlWriter) mapEntries(v reflect.Value, ti *typeInfo, col int, afterDash bool, before int, p pass) (int, error) {
+	if v.CanInterface() {
+		if m, ok := reflect.TypeAssert[map[string]string](v); ok {
+			return w.stringMapEntries(m, col, afterDash, before, p)
+		}
+	}
+	list := make([]mapEntry, 0, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		k, err := mapKeyString(it.Key(), ti.key)
+		if err != nil {
+			return 0, err
+		}
+		list = append(list, mapEntry{k, it.Value()})
+	}
+	slices.SortFunc(list, func(a, b mapEntry) int { return strings.Compare(a.key, b.key) })
+	n := 0
+	for _, e := range list {
+		if !p.takes(e.key) {
+			continue
+		}
+		start := len(w.b)
+		if before+n > 0 || !afterDash {
+			w.indent(col)
+		}
+		var null bool
+		var err error
+		if simpleKey(e.key) {
+			w.b = appendKey(w.b, e.key)
+			w.b = append(w.b, ':')
+			null, err = w.value(e.value, ti.elem, col+2, false)
+		} else {
+			null, err = w.byYAMLEntry(validUTF8(e.key), e.value, col)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if null {
+			w.b = w.b[:start]
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// stringMapEntries writes the commonest map, labels and data, without
+// reflection.
+func (w *yamlWriter) stringMapEntries(m map[string]string, col int, afterDash bool, before int, p pass) (int, error) {
+	var small [8]string
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	n := 0
+	for _, key := range keys {
+		if !p.takes(key) {
+			continue
+		}
+		if before+n > 0 || !afterDash {
+			w.indent(col)
+		}
+		if !simpleKey(key) {
+			if _, err := w.byYAMLEntry(validUTF8(key), reflect.ValueOf(m[key]), col); err != nil {
+				return 0, err
+			}
+			n++
+			continue
+		}
+		w.b = appendKey(w.b, key)
+		w.b = append(w.b, ':')
+		if err := w.str(m[key], col+2); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func mapKeyString(k reflect.Value, how mapKey) (string, error) {
+	switch how {
+	case stringKey:
+		return k.String(), nil
+	case intKey:
+		return strconv.FormatInt(k.Int(), 10), nil
+	case uintKey:
+		return strconv.FormatUint(k.Uint(), 10), nil
+	case textKey:
+		if k.Kind() == reflect.Pointer && k.IsNil() {
+			return "", nil
+		}
+		text, err := k.Interface().(interface{ MarshalText() ([]byte, error) }).MarshalText()
+		if err != nil {
+			return "", fmt.Errorf("writing the map key %v: %w", k, err)
+		}
+		return string(text), nil
+	}
+	return "", fmt.Errorf("a map with keys of type %s cannot be written", k.Type())
+}
+
+// value writes v after "key:" or, with afterDash, after a sequence's "-";
+// what it holds goes at column col. It writes nothing of a null and says
+// so.
+func (w *yamlWriter) value(v reflect.Value, ti *typeInfo, col int, afterDash bool) (null bool, err error) {
+	switch ti.marshal {
+	case jsonMarshal, textMarshal:
+		return w.marshalled(v, ti, col, afterDash)
+	case addrJSONMarshal, addrTextMarshal:
+		if v.CanAddr() {
+			return w.marshalled(v, ti, col, afterDash)
+		}
+	}
+	switch ti.kind {
+	case reflect.String:
+		if ti.t == numberType {
+			return false, w.number(v.String())
+		}
+		return false, w.str(v.String(), col)
+	case reflect.Bool:
+		w.scalar(strconv.AppendBool(w.scalarStart(), v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		w.scalar(strconv.AppendInt(w.scalarStart(), v.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		w.scalar(strconv.AppendUint(w.scalarStart(), v.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		b, err := appendFloat(w.scalarStart(), v.Float(), ti.t.Bits())
+		if err != nil {
+			return false, err
+		}
+		w.scalar(b)
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return true, nil
+		}
+		if w.depth++; w.depth > maxDepth {
+			return false, fmt.Errorf("a value nests deeper than %d: a cycle?", maxDepth)
+		}
+		elem := ti.elem
+		if ti.kind == reflect.Interface {
+			elem = infoOf(v.Elem().Type())
+		}
+		null, err := w.value(v.Elem(), elem, col, afterDash)
+		w.depth--
+		return null, err
+	case reflect.Struct, reflect.Map:
+		if ti.kind == reflect.Map && v.IsNil() {
+			return true, nil
+		}
+		start := len(w.b)
+		w.b = append(w.b, separator(afterDash))
+		n, err := w.entries(v, ti, col, afterDash, 0, allEntries)
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			w.b = append(w.b[:start], " {}\n"...)
+		}
+	case reflect.Slice, reflect.Array:
+		if ti.kind == reflect.Slice && v.IsNil() {
+			return true, nil
+		}
+		if ti.bytes {
+			return false, w.str(base64.StdEncoding.EncodeToString(v.Bytes()), col)
+		}
+		if v.Len() == 0 {
+			w.b = append(w.b, " []\n"...)
+			return false, nil
+		}
+		w.b = append(w.b, separator(afterDash))
+		return false, w.sequence(v, ti.elem, col, afterDash)
+	default:
+		return false, fmt.Errorf("a value of type %s cannot be written", ti.t)
+	}
+	return false, nil
+}
+
+// separator comes between "key:" or "-" and a mapping or sequence: a
+// sequence's item starts on the line of its dash.
+func separator(afterDash bool) byte {
+	if afterDash {
+		return ' '
+	}
+	return '\n'
 }
 
 // sequence writes the items of a list at column col, each after "- ".
-func (w *yamlWriter) sequence(v *jsonValue, col int) error {
-	for _, item := range v.items {
-		w.indent(col)
-		w.b.WriteByte('-')
-		var err error
-		switch {
-		case item.kind == '{' && len(item.keys) > 0:
-			w.b.WriteByte(' ')
-			err = w.mapping(item, col+2, true)
-		case item.kind == '[' && len(item.items) > 0:
-			w.b.WriteByte(' ')
-			err = w.nestedSequence(item, col+2)
-		default:
-			err = w.value(item, col+2)
+func (w *yamlWriter) sequence(v reflect.Value, elem *typeInfo, col int, afterDash bool) error {
+	n := v.Len()
+	for i := range n {
+		start := len(w.b)
+		if i > 0 || !afterDash {
+			w.indent(col)
 		}
+		w.b = append(w.b, '-')
+		null, err := w.value(v.Index(i), elem, col+2, true)
 		if err != nil {
 			return err
 		}
+		if null {
+			w.b = append(w.b, " null\n"...)
+		}
+		if i == 0 {
+			w.reserveFor(n-1, len(w.b)-start)
+		}
 	}
 	return nil
 }
 
-// nestedSequence writes a list that is an item of a list, its first item
-// on the current line.
-func (w *yamlWriter) nestedSequence(v *jsonValue, col int) error {
-	sub := &yamlWriter{}
-	if err := sub.sequence(v, col); err != nil {
-		return err
+// manyParts is how many more parts like the one just written (documents
+// of a file, items of a list) make reserveFor size the buffer for them
+// all: growing a buffer of megabytes step by step copied and cleared it
+// over and over.
+const manyParts = 8
+
+// reserveFor makes room for n more parts of about size bytes each, with
+// an eighth to spare.
+func (w *yamlWriter) reserveFor(n, size int) {
+	if n < manyParts {
+		return
 	}
-	w.b.Write(sub.b.Bytes()[col:])
+	need := n * size * 9 / 8
+	if cap(w.b)-len(w.b) >= need {
+		return
+	}
+	b := make([]byte, len(w.b), len(w.b)+need)
+	copy(b, w.b)
+	w.b = b
+}
+
+// marshalled writes what v's MarshalJSON or MarshalText says it is.
+func (w *yamlWriter) marshalled(v reflect.Value, ti *typeInfo, col int, afterDash bool) (bool, error) {
+	if (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && v.IsNil() {
+		return true, nil
+	}
+	if ti.marshal == textMarshal || ti.marshal == addrTextMarshal {
+		text, err := textOf(v, ti)
+		if err != nil {
+			return false, err
+		}
+		return false, w.str(text, col)
+	}
+	data, err := jsonOf(v, ti)
+	if err != nil {
+		return false, err
+	}
+	if s, ok := plainJSONString(data); ok {
+		return false, w.str(s, col)
+	}
+	jv, err := parseMarshalled(data, v)
+	if err != nil {
+		return false, err
+	}
+	return w.jsonValue(jv, col, afterDash)
+}
+
+// marshalledJSON is what v's MarshalJSON or MarshalText says, as JSON.
+func marshalledJSON(v reflect.Value, ti *typeInfo) (*jsonValue, error) {
+	if ti.marshal == textMarshal || ti.marshal == addrTextMarshal {
+		text, err := textOf(v, ti)
+		return &jsonValue{kind: '"', s: validUTF8(text)}, err
+	}
+	data, err := jsonOf(v, ti)
+	if err != nil {
+		return nil, err
+	}
+	return parseMarshalled(data, v)
+}
+
+func parseMarshalled(data []byte, v reflect.Value) (*jsonValue, error) {
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("MarshalJSON of %s wrote invalid JSON", v.Type())
+	}
+	return parseJSON(data)
+}
+
+func jsonOf(v reflect.Value, ti *typeInfo) ([]byte, error) {
+	if ti.marshal == addrJSONMarshal {
+		v = v.Addr()
+	}
+	m, ok := v.Interface().(json.Marshaler)
+	if !ok {
+		return []byte("null"), nil
+	}
+	data, err := m.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("MarshalJSON of %s: %w", v.Type(), err)
+	}
+	return data, nil
+}
+
+func textOf(v reflect.Value, ti *typeInfo) (string, error) {
+	if ti.marshal == addrTextMarshal {
+		v = v.Addr()
+	}
+	m, ok := v.Interface().(interface{ MarshalText() ([]byte, error) })
+	if !ok {
+		return "", nil
+	}
+	text, err := m.MarshalText()
+	if err != nil {
+		return "", fmt.Errorf("MarshalText of %s: %w", v.Type(), err)
+	}
+	return string(text), nil
+}
+
+// plainJSONString is the value of a JSON string without escapes.
+func plainJSONString(data []byte) (string, bool) {
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return "", false
+	}
+	inner := data[1 : len(data)-1]
+	if !simpleText(string(inner)) {
+		return "", false
+	}
+	return string(inner), true
+}
+
+// quotedField writes a field with the ",string" option: its number or
+// bool as a string, its string as the JSON text of it.
+func (w *yamlWriter) quotedField(v reflect.Value, ti *typeInfo, col int) (bool, error) {
+	if ti.kind == reflect.Pointer {
+		if v.IsNil() {
+			return true, nil
+		}
+		v, ti = v.Elem(), ti.elem
+	}
+	if ti.marshal != noMarshal {
+		return w.value(v, ti, col, false)
+	}
+	var text []byte
+	switch ti.kind {
+	case reflect.String:
+		if ti.t == numberType {
+			return false, w.str(v.String(), col)
+		}
+		quoted, err := json.Marshal(v.String())
+		if err != nil {
+			return false, err
+		}
+		text = quoted
+	case reflect.Bool:
+		text = strconv.AppendBool(nil, v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		text = strconv.AppendInt(nil, v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		text = strconv.AppendUint(nil, v.Uint(), 10)
+	default:
+		b, err := appendFloat(nil, v.Float(), ti.t.Bits())
+		if err != nil {
+			return false, err
+		}
+		text = b
+	}
+	return false, w.str(string(text), col)
+}
+
+// number writes a json.Number as encoding/json does.
+func (w *yamlWriter) number(s string) error {
+	if s == "" {
+		s = "0"
+	}
+	// A JSON value that starts as a number does and has no spaces is one.
+	if !json.Valid([]byte(s)) || !strings.ContainsAny(s[:1], "-0123456789") || strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("json: invalid number literal %q", s)
+	}
+	w.scalar(append(w.scalarStart(), s...))
 	return nil
 }
+
+// appendFloat writes f as encoding/json does: like %g, with its own
+// exponent cutoffs.
+func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, bits))
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		b[n-2] = b[n-1]
+		b = b[:n-1]
+	}
+	return b, nil
+}
+
+// scalarStart begins " scalar\n" after "key:" or "-"; scalar ends it.
+func (w *yamlWriter) scalarStart() []byte { return append(w.b, ' ') }
+func (w *yamlWriter) scalar(b []byte)     { w.b = append(b, '\n') }
+
+// byYAMLEntry writes the entry key: v of a mapping by yaml.v3, for keys
+// that are not plain printable text; v goes through JSON to get there.
+func (w *yamlWriter) byYAMLEntry(key string, v reflect.Value, col int) (bool, error) {
+	if v.CanAddr() {
+		v = v.Addr()
+	}
+	data, err := json.Marshal(v.Interface())
+	if err != nil {
+		return false, err
+	}
+	jv, err := parseJSON(data)
+	if err != nil {
+		return false, err
+	}
+	if jv.kind == 'n' {
+		return true, nil
+	}
+	return false, w.byYAML(keyNode(key), toNode(jv), col)
+}
+
+// validUTF8 is s as JSON carries it: each byte that is not UTF-8 made
+// U+FFFD.
+func validUTF8(s string) string {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return fixUTF8(s)
+		}
+	}
+	return s
+}
+
+func fixUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// jsonValue writes v, read from JSON, as value writes a Go value.
+func (w *yamlWriter) jsonValue(v *jsonValue, col int, afterDash bool) (bool, error) {
+	switch {
+	case v.kind == 'n':
+		return true, nil
+	case v.kind == '{' && len(v.keys) == 0:
+		w.b = append(w.b, " {}\n"...)
+	case v.kind == '[' && len(v.items) == 0:
+		w.b = append(w.b, " []\n"...)
+	case v.kind == '{':
+		w.b = append(w.b, separator(afterDash))
+		_, err := w.jsonEntries(v, col, afterDash, 0, allEntries)
+		return false, err
+	case v.kind == '[':
+		w.b = append(w.b, separator(afterDash))
+		for i, item := range v.items {
+			if i > 0 || !afterDash {
+				w.indent(col)
+			}
+			w.b = append(w.b, '-')
+			null, err := w.jsonValue(item, col+2, true)
+			if err != nil {
+				return false, err
+			}
+			if null {
+				w.b = append(w.b, " null\n"...)
+			}
+		}
+	case v.kind == '"':
+		return false, w.str(v.s, col)
+	default:
+		w.scalar(append(w.scalarStart(), v.s...))
+	}
+	return false, nil
+}
+
+// jsonEntries writes the entries of a JSON object as entries does.
+func (w *yamlWriter) jsonEntries(v *jsonValue, col int, afterDash bool, before int, p pass) (int, error) {
+	n := 0
+	for i, k := range v.keys {
+		if !p.takes(k) {
+			continue
+		}
+		if before+n > 0 || !afterDash {
+			w.indent(col)
+		}
+		n++
+		if !simpleKey(k) {
+			if err := w.byYAML(keyNode(k), toNode(v.items[i]), col); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		w.b = appendKey(w.b, k)
+		w.b = append(w.b, ':')
+		if _, err := w.jsonValue(v.items[i], col+2, false); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// indents holds the spaces of indents, sliced to length.
+var indents = strings.Repeat(" ", 256)
 
 func (w *yamlWriter) indent(col int) {
-	for range col {
-		w.b.WriteByte(' ')
+	for col > len(indents) {
+		w.b = append(w.b, indents...)
+		col -= len(indents)
 	}
+	w.b = append(w.b, indents[:col]...)
 }
 
-// plainKey matches keys that every YAML reader takes for strings as they
-// are; the words YAML 1.1 reads as bools or null are quoted.
-var (
-	plainKey     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_./-]*$`)
-	ambiguousKey = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true,
-		"true": true, "false": true, "null": true}
-)
+// ambiguousKeys are the words YAML 1.1 reads as bools or null: keys that
+// are quoted even though they are plain.
+var ambiguousKeys = []string{"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 // maxSimpleKey is the longest key yaml.v3 writes as "key: value"; longer
 // ones take the "? key" form.
@@ -180,25 +747,55 @@ const maxSimpleKey = 128
 // simpleKey is a key written here: one line of plain printable text.
 func simpleKey(k string) bool { return len(k) <= maxSimpleKey && simpleText(k) }
 
-func (w *yamlWriter) key(k string) {
-	if plainKey.MatchString(k) && !ambiguousKey[strings.ToLower(k)] {
-		w.b.WriteString(k)
-		return
+// appendKey writes a simple key, quoted unless every YAML reader takes it
+// for a string as it is: a letter, then letters, digits and _ . / -, and
+// not one of the ambiguousKeys.
+func appendKey(b []byte, k string) []byte {
+	if plainKey(k) {
+		return append(b, k...)
 	}
-	w.quoted(k)
+	b = append(b, '"')
+	b = append(b, k...)
+	return append(b, '"')
 }
+
+func plainKey(k string) bool {
+	if k == "" || !isLetter(k[0]) {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if !isLetter(c) && !('0' <= c && c <= '9') && c != '_' && c != '.' && c != '/' && c != '-' {
+			return false
+		}
+	}
+	if len(k) <= len("false") {
+		for _, a := range ambiguousKeys {
+			if strings.EqualFold(k, a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 func keyNode(k string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}
-	if !plainKey.MatchString(k) || ambiguousKey[strings.ToLower(k)] {
+	if !plainKey(k) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
 }
 
+// multiLine says whether s is written as a literal block: it has a
+// newline before its last character.
+func multiLine(s string) bool { return strings.Contains(strings.TrimSuffix(s, "\n"), "\n") }
+
 func stringNode(s string) *yaml.Node {
 	style := yaml.DoubleQuotedStyle
-	if strings.Contains(strings.TrimSuffix(s, "\n"), "\n") {
+	if multiLine(s) {
 		style = yaml.LiteralStyle
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: style}
@@ -236,32 +833,40 @@ func toNode(v *jsonValue) *yaml.Node {
 }
 
 // str writes a string double-quoted, or as a literal block when it spans
-// lines.
+// lines; s is looked at once to tell whether it can be written as it is.
 func (w *yamlWriter) str(s string, col int) error {
-	n := stringNode(s)
+	plain, block, multi := true, true, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			plain = false
+		case c == '\n':
+			plain = false
+			multi = multi || i < len(s)-1
+			block = block && (i == 0 || s[i-1] != ' ')
+		case c < ' ' || c > '~':
+			plain, block = false, false
+		}
+	}
 	switch {
-	case n.Style == yaml.DoubleQuotedStyle && simpleText(s):
-		w.b.WriteByte(' ')
-		w.quoted(s)
-		w.b.WriteByte('\n')
+	case plain:
+		w.b = append(w.b, ' ', '"')
+		w.b = append(w.b, s...)
+		w.b = append(w.b, '"', '\n')
 		return nil
-	case n.Style == yaml.LiteralStyle && simpleBlock(s):
-		w.b.WriteString(" |\n")
-		for line := range strings.Lines(s) {
-			if line != "\n" {
+	case multi && block && s[0] != ' ' && s[0] != '\n' && s[len(s)-1] == '\n' && s[len(s)-2] != '\n':
+		w.b = append(w.b, " |\n"...)
+		for len(s) > 0 {
+			end := strings.IndexByte(s, '\n') + 1
+			if end > 1 {
 				w.indent(col)
 			}
-			w.b.WriteString(line)
+			w.b = append(w.b, s[:end]...)
+			s = s[end:]
 		}
 		return nil
 	}
-	return w.byYAML(nil, n, col-2)
-}
-
-func (w *yamlWriter) quoted(s string) {
-	w.b.WriteByte('"')
-	w.b.WriteString(s)
-	w.b.WriteByte('"')
+	return w.byYAML(nil, stringNode(validUTF8(s)), col-2)
 }
 
 // simpleText is text yaml.v3 writes double-quoted as it is: printable
@@ -269,27 +874,6 @@ func (w *yamlWriter) quoted(s string) {
 func simpleText(s string) bool {
 	for i := range len(s) {
 		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// simpleBlock is text of whole lines that yaml.v3 writes as a literal
-// block as it is, with no indicator: printable ASCII lines, the first not
-// starting with a space, none ending in one, and one newline at the end.
-func simpleBlock(s string) bool {
-	if s == "" || s[0] == ' ' || s[0] == '\n' || !strings.HasSuffix(s, "\n") || strings.HasSuffix(s, "\n\n") {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch {
-		case c == '\n':
-			if i > 0 && s[i-1] == ' ' {
-				return false
-			}
-		case c < ' ' || c > '~':
 			return false
 		}
 	}
@@ -320,7 +904,7 @@ func (w *yamlWriter) byYAML(key, value *yaml.Node, col int) error {
 		if i > 0 && line != "\n" && line != "" {
 			w.indent(col)
 		}
-		w.b.WriteString(line)
+		w.b = append(w.b, line...)
 	}
 	return nil
 }
