@@ -94,10 +94,15 @@ func (c *compiler) duplicate(second, first *lang.Ident, what string) {
 // Functions, sources and sinks share one namespace: Pulsar names them all
 // TENANT/NAMESPACE/NAME.
 func (c *compiler) collect(files []*lang.File) {
+	decls := 0
+	for _, f := range files {
+		decls += len(f.Decls)
+	}
 	seenParam := map[string]*lang.Ident{}
 	seenType := map[string]*lang.Ident{}
-	seenTopic := map[string]*lang.Ident{}
-	seenComp := map[string]lang.Decl{}
+	// Sized once: most declarations are topics and components.
+	seenTopic := make(map[string]*lang.Ident, decls/2)
+	seenComp := make(map[string]lang.Decl, decls/2)
 	check := func(seen map[string]*lang.Ident, id *lang.Ident, what string) bool {
 		if first, dup := seen[id.Name]; dup {
 			c.duplicate(id, first, what)
@@ -218,7 +223,9 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 		return nil
 	}
 	var out []*lang.Attr
-	seen := map[string]*lang.Attr{}
+	if len(obj.Attrs) > 0 {
+		out = make([]*lang.Attr, 0, len(obj.Attrs))
+	}
 	for _, a := range obj.Attrs {
 		name := a.Key.Name
 		if !slices.Contains(keys, name) {
@@ -229,12 +236,13 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 			}
 			continue
 		}
-		if first, dup := seen[name]; dup {
+		// out holds each known key once at most: a short list to search.
+		if i := slices.IndexFunc(out, func(x *lang.Attr) bool { return x.Key.Name == name }); i >= 0 {
+			first := out[i]
 			d := c.errorf(a.Key.Span, "option %s is set twice", name).WithHint("remove one of them")
 			d.Related = append(d.Related, lang.Related{Pos: first.Key.Pos, End: first.Key.EndPos, Message: "first set here"})
 			continue
 		}
-		seen[name] = a
 		out = append(out, a)
 	}
 	return out

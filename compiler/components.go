@@ -10,6 +10,8 @@ import (
 // implementation and its options, with mesh.defaults applied.
 func (c *compiler) resolveComponents() {
 	c.checkDefaults()
+	c.mesh.components = make(map[string]*Component, len(c.compDecls))
+	c.mesh.Components = slices.Grow(c.mesh.Components, len(c.compDecls))
 	for _, d := range c.compDecls {
 		comp := c.component(d)
 		c.mesh.Components = append(c.mesh.Components, comp)
@@ -34,14 +36,22 @@ func (c *compiler) component(d lang.Decl) *Component {
 	kind, name, inputs, output, body, span := declParts(d)
 	comp := &Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
 	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce, Set: map[string]lang.Span{}}
-	seen := map[string]*lang.Ident{}
-	for _, in := range inputs {
-		if first, dup := seen[in.Name]; dup {
+	if len(inputs) > 0 {
+		comp.inputSpans = make([]lang.Span, 0, len(inputs))
+	}
+	var seen map[string]*lang.Ident // only for many inputs; a few are searched
+	if len(inputs) > fewInputs {
+		seen = make(map[string]*lang.Ident, len(inputs))
+	}
+	for i, in := range inputs {
+		if first := earlier(inputs[:i], in.Name, seen); first != nil {
 			diag := c.errorf(in.Span, "%s %s reads topic %s twice", kind, comp.Name, in.Name).WithHint("remove one of them")
 			diag.Related = append(diag.Related, lang.Related{Pos: first.Pos, End: first.EndPos, Message: "first read here"})
 			continue
 		}
-		seen[in.Name] = in
+		if seen != nil {
+			seen[in.Name] = in
+		}
 		if t := c.topicRef(in); t != nil {
 			comp.Inputs = append(comp.Inputs, t)
 			comp.inputSpans = append(comp.inputSpans, in.Span)
@@ -59,6 +69,22 @@ func (c *compiler) component(d lang.Decl) *Component {
 	}
 	c.options(comp, body)
 	return comp
+}
+
+// fewInputs is how many inputs a component may have before their names
+// are checked for repeats with a map: searching a few spares a map each.
+const fewInputs = 8
+
+// earlier returns the first of before named name, or nil: from seen if it
+// is not nil, else by a search.
+func earlier(before []*lang.Ident, name string, seen map[string]*lang.Ident) *lang.Ident {
+	if seen != nil {
+		return seen[name]
+	}
+	if i := slices.IndexFunc(before, func(id *lang.Ident) bool { return id.Name == name }); i >= 0 {
+		return before[i]
+	}
+	return nil
 }
 
 // topicRef resolves a topic name, reporting an unknown one.

@@ -3,6 +3,7 @@ package compiler
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dominikbraun/graph"
@@ -160,14 +161,15 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 		index[i] = -1
 	}
 	var stack, result [][]int
-	var sstack []int
+	var sstack, scc []int
 	next := 0
 	type frame struct{ v, e int }
+	var call []frame // kept from root to root, as is scc: most components are one vertex
 	for root := range n {
 		if index[root] >= 0 {
 			continue
 		}
-		call := []frame{{root, 0}}
+		call = append(call[:0], frame{root, 0})
 		index[root], low[root] = next, next
 		next++
 		sstack = append(sstack, root)
@@ -201,7 +203,7 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 			if low[v] != index[v] {
 				continue
 			}
-			var scc []int
+			scc = scc[:0]
 			for {
 				w := sstack[len(sstack)-1]
 				sstack = sstack[:len(sstack)-1]
@@ -212,7 +214,7 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 				}
 			}
 			if len(scc) > 1 {
-				stack = append(stack, sortInts(scc))
+				stack = append(stack, sortInts(slices.Clone(scc)))
 			}
 		}
 	}

@@ -57,15 +57,15 @@ func (c *compiler) checkDefaults() {
 func (c *compiler) options(comp *Component, body *lang.Object) {
 	who := string(comp.Kind) + " " + comp.Name
 	own := c.attrs(body, who, keysFor(comp.Kind))
-	ownKeys := map[string]bool{}
-	for _, a := range own {
-		ownKeys[a.Key.Name] = true
+	// own holds each known key once at most: a short list.
+	ownKey := func(k string) bool {
+		return slices.ContainsFunc(own, func(a *lang.Attr) bool { return a.Key.Name == k })
 	}
-	ownReplicas := slices.ContainsFunc(replicaKeys, func(k string) bool { return ownKeys[k] })
+	ownReplicas := slices.ContainsFunc(replicaKeys, ownKey)
 	c.mute++
 	for _, a := range c.defaultAttrs {
 		k := a.Key.Name
-		if ownKeys[k] || !slices.Contains(keysFor(comp.Kind), k) || (ownReplicas && slices.Contains(replicaKeys, k)) {
+		if ownKey(k) || !slices.Contains(keysFor(comp.Kind), k) || (ownReplicas && slices.Contains(replicaKeys, k)) {
 			continue
 		}
 		c.option(comp, a)
@@ -74,7 +74,7 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 	for _, a := range own {
 		c.option(comp, a)
 	}
-	if !ownKeys["use"] {
+	if !ownKey("use") {
 		c.errorf(comp.nameSpan, "%s %s has no use", comp.Kind, comp.Name).WithHint(`say what it runs: use = builtin.NAME, go("NAME") or exec("PATH")`)
 	}
 	c.finishDefaults(comp)

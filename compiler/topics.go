@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/meshc/meshc/lang"
@@ -27,7 +28,10 @@ var topicKeys = []string{"partitions", "pattern", "name", "feedback"}
 // patterns, and reports full names that collide.
 func (c *compiler) resolveTopics() {
 	m := c.mesh
-	byFull := map[string]*Topic{}
+	// Sized once: a mesh may declare many thousands of topics.
+	byFull := make(map[string]*Topic, len(c.topicDecls))
+	m.topics = make(map[string]*Topic, len(c.topicDecls))
+	m.Topics = slices.Grow(m.Topics, len(c.topicDecls))
 	for _, d := range c.topicDecls {
 		t := c.topic(d)
 		m.Topics = append(m.Topics, t)
