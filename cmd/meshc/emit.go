@@ -14,6 +14,7 @@ import (
 	"github.com/meshc/meshc/backends/kubernetes"
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/lang"
+	"github.com/meshc/meshc/planner"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -75,12 +76,18 @@ standard output, one stream, for kubectl apply -f -.`,
 			if backend == "kubernetes" && o.Image == "" {
 				extra = append(extra, compiler.ImageFiles(kubernetes.DefaultImage))
 			}
-			extra = append(extra, backendRules(backend, o))
-			p, err := buildPlan(cmd, args[0], &pf, extra...)
+			m, sources, err := compileMeshSources(cmd, args[0], &pf, extra...)
 			if err != nil {
 				return err
 			}
+			// The files are made once: what the backend refuses in the
+			// mesh is said at its place in the source, as check says it.
+			p := planner.Plan(m, planOptions(args[0]))
 			files, err := emit(p, o)
+			if ds := meshDiagnostics(m, err); len(ds) > 0 {
+				sources.Render(cmd.ErrOrStderr(), ds)
+				return failed()
+			}
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}

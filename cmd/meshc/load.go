@@ -115,10 +115,17 @@ func checkMesh(cmd *cobra.Command, name string, sources lang.Sources, pf *paramF
 // extra checks on it when it has no errors. Errors are printed with their
 // snippets; warnings too.
 func compileMesh(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*compiler.Mesh, error) {
+	m, _, err := compileMeshSources(cmd, name, pf, extra...)
+	return m, err
+}
+
+// compileMeshSources is compileMesh that also gives the sources of the
+// mesh, to place in them what is found wrong with it later.
+func compileMeshSources(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*compiler.Mesh) lang.Diagnostics) (*compiler.Mesh, lang.Sources, error) {
 	sources := lang.Sources{}
 	m, diags, err := checkMesh(cmd, name, sources, pf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, check := range extra {
 		if m != nil && !diags.HasErrors() {
@@ -127,9 +134,9 @@ func compileMesh(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(
 	}
 	sources.Render(cmd.ErrOrStderr(), diags)
 	if m == nil || diags.HasErrors() {
-		return nil, failed()
+		return nil, nil, failed()
 	}
-	return m, nil
+	return m, sources, nil
 }
 
 // meshDir is the folder a mesh's relative paths start from: the folder

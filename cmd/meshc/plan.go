@@ -69,8 +69,11 @@ func buildPlan(cmd *cobra.Command, name string, pf *paramFlags, extra ...func(*c
 	if err != nil {
 		return nil, err
 	}
-	return planner.Plan(m, planner.Options{Source: filepath.ToSlash(name)}), nil
+	return planner.Plan(m, planOptions(name)), nil
 }
+
+// planOptions plans the mesh given as name.
+func planOptions(name string) planner.Options { return planner.Options{Source: filepath.ToSlash(name)} }
 
 // collect merges parameter files and -p flags into NAME -> text. Values
 // from files are checked here, where their positions are known.
