@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -40,8 +41,10 @@ are given as for plan.`,
 				sources.Render(cmd.ErrOrStderr(), diags)
 				return failed()
 			}
-			draw(cmd.OutOrStdout(), m)
-			return nil
+			// Buffered: a large mesh draws hundreds of thousands of lines.
+			out := bufio.NewWriter(cmd.OutOrStdout())
+			draw(out, m)
+			return out.Flush()
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "output format: dot or mermaid")
@@ -151,14 +154,14 @@ func writeMermaid(w io.Writer, m *compiler.Mesh) {
 	}
 }
 
+var (
+	mermaidIDs   = strings.NewReplacer(":", "_", "-", "_")
+	mermaidTexts = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", "<br/>")
+)
+
 // mermaidID turns a vertex key (function:count) into a Mermaid node id.
-func mermaidID(key string) string {
-	return strings.NewReplacer(":", "_", "-", "_").Replace(key)
-}
+func mermaidID(key string) string { return mermaidIDs.Replace(key) }
 
 // mermaidText quotes a label, with Mermaid's entity codes for the
 // characters its parser would read as syntax, and <br/> for new lines.
-func mermaidText(s string) string {
-	s = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "\n", "<br/>").Replace(s)
-	return `"` + s + `"`
-}
+func mermaidText(s string) string { return `"` + mermaidTexts.Replace(s) + `"` }
