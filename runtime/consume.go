@@ -30,7 +30,7 @@ func (in *instance) consume(ctx context.Context, f Func) error {
 	defer consumer.Close()
 	in.taking.Store(true)
 	var inflight sync.WaitGroup
-	taken, h := entries{}, held{}
+	taken, h := newEntries(), held{}
 	recv, stopAhead := in.readAhead(consumer)
 	defer stopAhead()
 	for {

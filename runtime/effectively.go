@@ -142,7 +142,7 @@ func (in *instance) onceSession(ctx context.Context, f Func, name string) error 
 	recv, stopAhead := in.readAhead(s.consumer)
 	defer stopAhead()
 	var inflight sync.WaitGroup
-	taken := entries{}
+	taken := newEntries()
 	for {
 		msg, err := recv.Receive(sctx)
 		if err != nil {

@@ -36,12 +36,26 @@ func (in *instance) waitGrace(inflight *sync.WaitGroup) {
 // ends its entry (a batch, or an unbatched message). Pulsar acknowledges
 // an entry only whole, so a stop in the middle of a batch would have the
 // whole batch delivered again, the part already processed included.
-type entries map[string]bool // partition topic -> in the middle of an entry
+type entries struct {
+	mid map[string]bool // partition topic -> in the middle of an entry
+	// last and lastMid are the last message's: most messages come from
+	// the topic of the one before, and then the map need not change.
+	last    string
+	lastMid bool
+}
 
-func (e entries) take(msg pulsar.Message) { e[msg.Topic()] = !endsEntry(msg.ID()) }
+func newEntries() *entries { return &entries{mid: map[string]bool{}} }
 
-func (e entries) open() bool {
-	for _, mid := range e {
+func (e *entries) take(msg pulsar.Message) {
+	topic, mid := msg.Topic(), !endsEntry(msg.ID())
+	if topic == e.last && mid == e.lastMid {
+		return
+	}
+	e.last, e.lastMid, e.mid[topic] = topic, mid, mid
+}
+
+func (e *entries) open() bool {
+	for _, mid := range e.mid {
 		if mid {
 			return true
 		}
@@ -49,11 +63,14 @@ func (e entries) open() bool {
 	return false
 }
 
+// in tells whether the message's entry is one being finished.
+func (e *entries) in(msg pulsar.Message) bool { return e.mid[msg.Topic()] }
+
 // finishEntries takes, after a stop, the rest of the entries begun, which
 // the consumer already holds, so that they are acknowledged whole; other
 // messages are left to be delivered again. It gives up at the grace
 // period. handle runs each message with a context not yet cancelled.
-func (in *instance) finishEntries(ctx context.Context, consumer receiver, taken entries, handle func(context.Context, pulsar.Message)) {
+func (in *instance) finishEntries(ctx context.Context, consumer receiver, taken *entries, handle func(context.Context, pulsar.Message)) {
 	if !taken.open() {
 		return
 	}
@@ -70,7 +87,7 @@ func (in *instance) finishEntries(ctx context.Context, consumer receiver, taken 
 		if err != nil {
 			return
 		}
-		if taken[msg.Topic()] {
+		if taken.in(msg) {
 			taken.take(msg)
 			handle(dctx, msg)
 		}
