@@ -182,7 +182,7 @@ func testFiles(paths []string) ([]string, error) {
 			return nil, err
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no %s files: a mesh's test cases go in NAME%s beside NAME.mesh", p, lang.TestExt, lang.TestExt)
+			return nil, fmt.Errorf("%s: no %s files: a mesh's test cases go in a NAME%s file in the mesh's folder", p, lang.TestExt, lang.TestExt)
 		}
 		for _, f := range found {
 			if !slices.Contains(files, f) {
