@@ -82,6 +82,9 @@ func (c *compiler) topic(d *lang.Topic) *Topic {
 	if strings.Contains(t.Name, "-partition-") {
 		c.errorf(d.Name.Span, "topic name %s contains -partition-, which Pulsar keeps for the partitions of partitioned topics", t.Name).WithHint("rename the topic")
 	}
+	if d.Body == nil {
+		return t // most topics: no options, and no name for messages to build
+	}
 	for _, a := range c.attrs(d.Body, "topic "+t.Name, topicKeys) {
 		switch a.Key.Name {
 		case "partitions":
