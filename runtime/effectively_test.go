@@ -214,3 +214,84 @@ func TestHandedOverPartitionSendsNothing(t *testing.T) {
 		t.Error("a handed-over message ended the session")
 	}
 }
+
+// batchID is the id of message idx of an entry of size messages.
+type batchID struct {
+	pulsar.MessageID
+	size int32
+}
+
+func (b batchID) BatchSize() int32 { return b.size }
+
+// idMessage is a message with only a topic and an id.
+type idMessage struct {
+	pulsar.Message
+	topic string
+	id    pulsar.MessageID
+}
+
+func (m idMessage) Topic() string        { return m.topic }
+func (m idMessage) ID() pulsar.MessageID { return m.id }
+func entryMessage(entry int64, idx, size int32) pulsar.Message {
+	return idMessage{topic: "in", id: batchID{pulsar.NewMessageID(1, entry, idx, 0), size}}
+}
+
+// TestRedeliveryInOpenBatch: a message delivered again in the middle of an
+// entry whose outputs are held unsent in a batch ends the session, unsent;
+// once the entry's batch is flushed, the entry may come again.
+func TestRedeliveryInOpenBatch(t *testing.T) {
+	var cause error
+	s := &onceSession{in: &instance{}, stop: func(err error) { cause = err }, parts: map[string]*oncePart{}}
+	for _, idx := range []int32{0, 1} {
+		if p, _ := s.admit(entryMessage(5, idx, 3)); p == nil || !p.batched() {
+			t.Fatalf("message %d of a batch of 3 not admitted as batched", idx)
+		}
+	}
+	p := s.parts["in"]
+	prod := &onceProducer{batching: true, dirty: true}
+	p.producers = map[string]*onceProducer{onceKey("out", true): prod}
+	if got, _ := s.admit(entryMessage(5, 2, 3)); got == nil || cause != nil {
+		t.Fatalf("the entry's next message: admitted %v, stop %v", got != nil, cause)
+	}
+	if got, _ := s.admit(entryMessage(5, 0, 3)); got != nil || !errors.Is(cause, errRedelivered) {
+		t.Fatalf("the open entry again: admitted %v, stop %v; want the session ended with %v", got != nil, cause, errRedelivered)
+	}
+	cause, prod.dirty = nil, false // flushed
+	if got, _ := s.admit(entryMessage(5, 0, 3)); got == nil || cause != nil || p.outputs != 0 {
+		t.Errorf("a flushed entry again: admitted %v, stop %v, outputs from %d; want admitted from 0", got != nil, cause, p.outputs)
+	}
+}
+
+// TestHandOverInBatchLeavesGap: a partition handed over in the middle of an
+// entry whose outputs are batched is read again from the entry's start if
+// it comes back; handed over at an entry's end it goes on.
+func TestHandOverInBatchLeavesGap(t *testing.T) {
+	for _, tc := range []struct {
+		idx, size int32
+		gap       bool
+	}{{1, 3, true}, {2, 3, false}, {0, 1, false}} {
+		s := &onceSession{in: &instance{}, stop: func(error) {}, parts: map[string]*oncePart{}}
+		s.admit(entryMessage(5, tc.idx, tc.size))
+		s.BecameInactive(nil, "in", 0)
+		if got := s.parts["in"].gap; got != tc.gap {
+			t.Errorf("handed over after message %d of %d: gap %v, want %v", tc.idx, tc.size, got, tc.gap)
+		}
+	}
+}
+
+// TestProducerAfter: what is not sent again is done when the last send is,
+// with its error, at once when nothing is pending, and failed once closed.
+func TestProducerAfter(t *testing.T) {
+	o := &onceProducer{pending: map[uint64]func(error){}}
+	var got []string
+	o.after(func(err error) { got = append(got, fmt.Sprint("idle ", err)) })
+	o.pending[0], o.sends = func(err error) { got = append(got, fmt.Sprint("send ", err)) }, 1
+	o.after(func(err error) { got = append(got, fmt.Sprint("after ", err)) })
+	o.take(0)(errSend)
+	o.closed = true
+	o.after(func(err error) { got = append(got, fmt.Sprint("closed ", err)) })
+	want := []string{"idle <nil>", "send send failed", "after send failed", "closed producer closed"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("done calls %q, want %q", got, want)
+	}
+}
