@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -48,7 +47,7 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 		Topics:     []plan.Topic{},
 		Components: []plan.Component{},
 	}
-	pl := &planner{m: m, opts: opts, avro: map[*compiler.Type]string{}, hasher: hasher{}}
+	pl := &planner{m: m, opts: opts, avro: map[*compiler.Type]string{}, hasher: hasher{digests: map[string]string{}}}
 	for _, t := range m.Topics {
 		p.Topics = append(p.Topics, plan.Topic{
 			Name: t.Name, FQN: t.FullName, Schema: pl.schema(t.Schema), Partitions: t.Partitions,
@@ -194,12 +193,21 @@ func (pl *planner) schema(s *compiler.Schema) plan.Schema {
 // Hash is a digest of everything a component's instances behave by: all
 // of it but the replica counts and the hash itself. Rescaling a component
 // keeps its hash, and so restarts nothing.
-func Hash(c plan.Component) string { return hasher{}.hash(c) }
+func Hash(c plan.Component) string {
+	h := hasher{digests: map[string]string{}}
+	return h.hash(c)
+}
 
-// hasher maps schema definitions to their digests, computed once each.
-type hasher map[string]string
+// hasher maps schema definitions to their digests, computed once each,
+// and keeps one buffer for the components' JSON.
+type hasher struct {
+	digests map[string]string
+	buf     []byte
+}
 
-func (dg hasher) hash(c plan.Component) string {
+// hash digests the component's JSON as encoding/json writes it, with a
+// newline after, which is what hashes have always been taken over.
+func (dg *hasher) hash(c plan.Component) string {
 	c.Hash, c.Replicas = "", plan.Replicas{}
 	// Schema definitions are long JSON texts that would be escaped again
 	// inside the component's JSON: their digests stand in for them.
@@ -216,14 +224,16 @@ func (dg hasher) hash(c plan.Component) string {
 	for i := range c.Publishes {
 		c.Publishes[i].Schema = dg.digested(c.Publishes[i].Schema)
 	}
-	h := sha256.New()
-	if err := json.NewEncoder(h).Encode(c); err != nil {
+	b, err := plan.AppendCompact(dg.buf[:0], &c)
+	if err != nil {
 		panic(fmt.Sprintf("planner: a component does not encode: %v", err)) // config holds only JSON values
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	dg.buf = append(b, '\n')
+	sum := sha256.Sum256(dg.buf)
+	return hex.EncodeToString(sum[:8])
 }
 
-func (dg hasher) digested(s plan.Schema) plan.Schema {
+func (dg *hasher) digested(s plan.Schema) plan.Schema {
 	if len(s.Descriptor) > 0 {
 		sum := sha256.Sum256(s.Descriptor)
 		s.Descriptor = sum[:]
@@ -231,11 +241,11 @@ func (dg hasher) digested(s plan.Schema) plan.Schema {
 	if s.Definition == "" {
 		return s
 	}
-	d, ok := dg[s.Definition]
+	d, ok := dg.digests[s.Definition]
 	if !ok {
 		sum := sha256.Sum256([]byte(s.Definition))
 		d = hex.EncodeToString(sum[:])
-		dg[s.Definition] = d
+		dg.digests[s.Definition] = d
 	}
 	s.Definition = d
 	return s

@@ -38,6 +38,14 @@ func WriteTo(w io.Writer, p *Plan) error {
 	return e.err
 }
 
+// AppendCompact appends c as encoding/json's Marshal writes it: compact,
+// with < > & escaped. Hashes of components are taken over these bytes.
+func AppendCompact(dst []byte, c *Component) ([]byte, error) {
+	e := &encoder{b: dst, compact: true}
+	e.component(c)
+	return e.b, e.err
+}
+
 // encoder appends JSON to b. An object or array it opens is empty for as
 // long as the last byte is its opening bracket, which is how fields know
 // whether a comma goes before them.
@@ -49,6 +57,9 @@ type encoder struct {
 	// w, when set, takes the text every so many bytes instead of it all
 	// being kept.
 	w io.Writer
+	// compact writes no line breaks or indents and escapes < > & as
+	// encoding/json's Marshal does.
+	compact bool
 }
 
 // flushSize is how much text a streaming encoder keeps before writing it.
@@ -436,8 +447,10 @@ func (e *encoder) reflected(v any) {
 	var b []byte
 	w := appender{&b}
 	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent(e.indentString(), "  ")
+	enc.SetEscapeHTML(e.compact)
+	if !e.compact {
+		enc.SetIndent(e.indentString(), "  ")
+	}
 	if err := enc.Encode(v); err != nil {
 		e.fail(err)
 		return
@@ -483,7 +496,10 @@ func (e *encoder) close(c byte) {
 func (e *encoder) key(name string) {
 	e.item()
 	e.str(name)
-	e.b = append(e.b, ':', ' ')
+	e.b = append(e.b, ':')
+	if !e.compact {
+		e.b = append(e.b, ' ')
+	}
 }
 
 // item starts an element of the list or object being written.
@@ -497,6 +513,9 @@ func (e *encoder) item() {
 const spaces = "                                                                "
 
 func (e *encoder) newline() {
+	if e.compact {
+		return
+	}
 	e.b = append(e.b, '\n')
 	for n := 2 * e.depth; n > 0; n -= len(spaces) {
 		e.b = append(e.b, spaces[:min(n, len(spaces))]...)
@@ -533,17 +552,21 @@ func (e *encoder) duration(d Duration) {
 	e.b = append(e.b, '"')
 }
 
-// str writes s as a JSON string, escaped as encoding/json escapes it
-// without HTML escaping: quotes, backslashes and control characters,
-// invalid UTF-8 as U+FFFD, and U+2028 and U+2029, which JavaScript reads
-// as line ends.
+// str writes s as a JSON string, escaped as encoding/json escapes it:
+// quotes, backslashes and control characters, invalid UTF-8 as U+FFFD,
+// U+2028 and U+2029, which JavaScript reads as line ends, and < > & when
+// compact.
 func (e *encoder) str(s string) {
+	safe := &plainSafe
+	if e.compact {
+		safe = &htmlSafe
+	}
 	b := append(e.b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
+			if safe[c] {
 				i++
 				continue
 			}
@@ -588,6 +611,15 @@ func (e *encoder) str(s string) {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// plainSafe and htmlSafe say which ASCII bytes a string holds as they are.
+var plainSafe, htmlSafe = func() (plain, html [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\'
+		html[c] = plain[c] && c != '<' && c != '>' && c != '&'
+	}
+	return plain, html
+}()
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

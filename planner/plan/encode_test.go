@@ -45,6 +45,16 @@ func checkEncode(t *testing.T, p *Plan) {
 	if diff := cmp.Diff(string(want), w.String()); diff != "" {
 		t.Errorf("WriteTo differs from encoding/json (-want +got):\n%s", diff)
 	}
+	for i := range p.Components {
+		want, wantErr := json.Marshal(&p.Components[i])
+		got, err := AppendCompact([]byte("x"), &p.Components[i])
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("AppendCompact error %v, encoding/json's %v", err, wantErr)
+		}
+		if diff := cmp.Diff("x"+string(want), string(got)); wantErr == nil && diff != "" {
+			t.Errorf("AppendCompact differs from encoding/json (-want +got):\n%s", diff)
+		}
+	}
 }
 
 // full sets every field of a plan, with text that needs escaping.
