@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -34,6 +35,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each stage; the least CPU time counts")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of all the stages to this file")
 	memProfile := flag.String("memprofile", "", "write a heap profile after each stage, its outputs alive, to this file with the stage's name appended (FILE.parse, ...)")
+	gcPercent := flag.Int("gcpercent", 100, "the collector's GOGC, to weigh memory against CPU time")
 	write := flag.String("write", "", "write the generated mesh's files into this folder, for meshc to compile, and stop")
 	flag.Parse()
 	if *write != "" {
@@ -54,6 +56,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	debug.SetGCPercent(*gcPercent)
 	if *memProfile != "" {
 		runtime.MemProfileRate = memProfileRate
 	}
@@ -84,6 +87,9 @@ type stage struct {
 	run  func() error
 	// done lets go of what no later stage needs, as meshc does.
 	done func()
+	// clear lets go of the stage's output before it runs again, so that
+	// two never live at once.
+	clear func()
 }
 
 // memProfileRate samples the heap finely enough to name the holders of a
@@ -111,6 +117,7 @@ func run(n, runs int, memProfile string) error {
 	}
 	// Goals are set for 10,000 functions and grow linearly.
 	scaled := func(d time.Duration) time.Duration { return d * time.Duration(n) / 10000 }
+	clearOut := func() { out = nil }
 	stages := []stage{
 		{"parse", time.Duration(float64(size) / parseBytesPerSecond * float64(time.Second)), func() error {
 			files = files[:0]
@@ -122,37 +129,37 @@ func run(n, runs int, memProfile string) error {
 				files = append(files, f)
 			}
 			return nil
-		}, func() { srcs = nil }},
+		}, func() { srcs = nil }, func() { files = nil }},
 		{"check", scaled(checkPer10000), func() error {
 			var diags lang.Diagnostics
 			if mesh, diags = compiler.Compile(files, nil); len(diags) > 0 {
 				return diags
 			}
 			return nil
-		}, func() { files = nil }},
-		{"plan", 0, func() error { p = planner.Plan(mesh, planner.Options{}); return nil }, func() { mesh = nil }},
-		{"encode", 0, func() (err error) { out, err = plan.Encode(p); return err }, nil},
+		}, func() { files = nil }, func() { mesh = nil }},
+		{"plan", 0, func() error { p = planner.Plan(mesh, planner.Options{}); return nil }, func() { mesh = nil }, func() { p = nil }},
+		{"encode", 0, func() (err error) { out, err = plan.Encode(p); return err }, nil, clearOut},
 		{"emit nomad", 0, func() error {
 			j, err := nomad.Job(p, nomad.Options{})
 			if err == nil {
 				out, err = nomad.HCL(j)
 			}
 			return err
-		}, nil},
+		}, nil, clearOut},
 		{"emit kubernetes plain", 0, func() (err error) {
 			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.Plain, Image: "meshc/meshrt:1"})
 			return err
-		}, nil},
+		}, nil, clearOut},
 		{"emit kubernetes functionmesh", 0, func() (err error) {
 			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.FunctionMesh, Image: "meshc/meshrt:1"})
 			return err
-		}, nil},
+		}, nil, clearOut},
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "stage (%d functions, %.1f MB)\tCPU time\tgoal\tgoal/CPU\tlive heap after\tpeak RSS so far\t\n", n, float64(size)/1e6)
 	var total time.Duration
 	for _, s := range stages {
-		best, err := least(runs, s.run)
+		best, err := least(runs, s)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -186,14 +193,15 @@ func run(n, runs int, memProfile string) error {
 	return w.Flush()
 }
 
-// least runs f runs times and returns its least CPU time, the garbage of
-// earlier runs collected first.
-func least(runs int, f func() error) (time.Duration, error) {
+// least runs the stage runs times and returns its least CPU time, the
+// output and garbage of earlier runs collected first.
+func least(runs int, s stage) (time.Duration, error) {
 	best := time.Duration(-1)
 	for range runs {
+		s.clear()
 		runtime.GC()
 		start := cpuTime()
-		if err := f(); err != nil {
+		if err := s.run(); err != nil {
 			return 0, err
 		}
 		if d := cpuTime() - start; best < 0 || d < best {
