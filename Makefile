@@ -82,6 +82,8 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzSchemaCompatibility$$' ./broker
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
+	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
+	$(FUZZ) -fuzz='^FuzzIndent$$' ./backends/nomad
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

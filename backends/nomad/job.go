@@ -1,17 +1,17 @@
 package nomad
 
 import (
+	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -96,8 +96,13 @@ func Job(p *plan.Plan, o Options) (*api.Job, error) {
 		MetaMesh: p.Mesh.Name, MetaTenant: p.Mesh.Tenant, MetaNamespace: p.Mesh.Namespace,
 	}
 	job.Update = ptr(updateStrategy)
+	b, err := newBuilder(p, o)
+	if err != nil {
+		return nil, err
+	}
+	job.TaskGroups = make([]*api.TaskGroup, 0, len(p.Components))
 	for i := range p.Components {
-		g, err := group(p, &p.Components[i], o)
+		g, err := b.group(&p.Components[i])
 		if err != nil {
 			return nil, fmt.Errorf("component %s: %w", p.Components[i].Name, err)
 		}
@@ -120,7 +125,26 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-func group(p *plan.Plan, c *plan.Component, o Options) (*api.TaskGroup, error) {
+// builder builds the groups of a plan's job; what they share is worked
+// out once.
+type builder struct {
+	p     *plan.Plan
+	o     Options
+	env   map[string]string // how instances reach Pulsar
+	files []backends.PulsarFile
+	in    *instanceWriter
+}
+
+func newBuilder(p *plan.Plan, o Options) (*builder, error) {
+	in, err := newInstanceWriter(p)
+	if err != nil {
+		return nil, err
+	}
+	conn, files := backends.PulsarConnection(p, o.PulsarURL, pulsarDir)
+	return &builder{p: p, o: o, env: backends.EnvMap(conn), files: files, in: in}, nil
+}
+
+func (b *builder) group(c *plan.Component) (*api.TaskGroup, error) {
 	g := api.NewTaskGroup(c.Name, c.Replicas.Count)
 	g.Meta = map[string]string{
 		MetaComponent: c.Name, MetaKind: string(c.Kind), MetaFQFN: c.FQFN, MetaHash: c.Hash,
@@ -128,12 +152,12 @@ func group(p *plan.Plan, c *plan.Component, o Options) (*api.TaskGroup, error) {
 	g.RestartPolicy = ptr(restartPolicy)
 	g.ReschedulePolicy = ptr(reschedulePolicy)
 	g.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: httpPort}}}}
-	g.Services = []*api.Service{service(p, c)}
+	g.Services = []*api.Service{service(b.p, c)}
 	if r := c.Replicas; r.Max > 0 {
 		g.Count = ptr(max(r.Count, r.Min))
 		g.Scaling = &api.ScalingPolicy{Min: ptr(int64(r.Min)), Max: ptr(int64(r.Max)), Enabled: ptr(true)}
 	}
-	t, err := task(p, c, o)
+	t, err := b.task(c)
 	if err != nil {
 		return nil, err
 	}
@@ -156,20 +180,35 @@ func service(p *plan.Plan, c *plan.Component) *api.Service {
 	}
 }
 
-var notDNS = regexp.MustCompile(`[^a-z0-9]+`)
-
 // ServiceName is the Nomad service of a component: Nomad wants RFC 1123
-// names, which component names with underscores are not.
+// names, which component names with underscores are not. It is mesh-
+// component in lower case, each run of other characters than a-z and 0-9
+// a dash, none at either end, cut to 63 bytes.
 func ServiceName(mesh, component string) string {
-	s := notDNS.ReplaceAllString(strings.ToLower(mesh+"-"+component), "-")
-	s = strings.Trim(s, "-")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
+	b := make([]byte, 0, len(mesh)+1+len(component))
+	dash := false
+	for _, s := range [...]string{mesh, "-", component} {
+		for _, r := range s {
+			r = unicode.ToLower(r)
+			if ('a' > r || r > 'z') && ('0' > r || r > '9') {
+				dash = true
+				continue
+			}
+			if dash && len(b) > 0 {
+				b = append(b, '-')
+			}
+			dash = false
+			b = append(b, byte(r))
+		}
 	}
-	return s
+	if len(b) > 63 {
+		b = bytes.TrimRight(b[:63], "-")
+	}
+	return string(b)
 }
 
-func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
+func (b *builder) task(c *plan.Component) (*api.Task, error) {
+	o := b.o
 	t := api.NewTask(c.Name, o.Driver)
 	args := append([]string{"-plan", "${NOMAD_TASK_DIR}/instance.json"}, c.Runtime.Args...)
 	listen := "${NOMAD_ADDR_http}"
@@ -197,12 +236,12 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 		t.SetConfig("command", bin)
 		t.SetConfig("args", args)
 	}
-	conn, files := backends.PulsarConnection(p, o.PulsarURL, pulsarDir)
-	t.Env = backends.EnvMap(conn)
+	t.Env = make(map[string]string, len(b.env)+2)
+	maps.Copy(t.Env, b.env)
 	t.Env["MESHC_PULSAR_URL"], t.Env["MESHC_LISTEN"] = o.PulsarURL, listen
 	t.Resources = resources(c.Resources)
 	t.KillTimeout = ptr(killTimeout)
-	tmpl, err := instanceTemplate(p, c)
+	tmpl, err := instanceTemplate(b.in, c)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +249,7 @@ func task(p *plan.Plan, c *plan.Component, o Options) (*api.Task, error) {
 	if len(c.Secrets) > 0 {
 		t.Templates = append(t.Templates, secretsTemplate(c.Secrets))
 	}
-	for _, f := range files {
+	for _, f := range b.files {
 		t.Templates = append(t.Templates, pulsarTemplate(f))
 	}
 	return t, nil
@@ -251,29 +290,13 @@ func resources(r plan.Resources) *api.Resources {
 	return &api.Resources{CPU: ptr(cpu), MemoryMB: ptr(mem)}
 }
 
-// Template delimiters. The instance plan is JSON with HTML characters
-// escaped, so it never holds them and needs no escaping of its own.
-const (
-	leftDelim  = "<<"
-	rightDelim = ">>"
-)
-
 // instanceTemplate renders an instance's plan into its task folder, with
-// the replica index Nomad gives the allocation. The replica count is left
-// out: a change of count must not change the instances that stay.
-func instanceTemplate(p *plan.Plan, c *plan.Component) (*api.Template, error) {
-	in := p.Instance(c, 0)
-	in.Component.Replicas = plan.Replicas{}
-	parts := make([]string, 0, 3)
-	for _, v := range []any{in.APIVersion, in.Mesh, in.Component} {
-		b, err := json.MarshalIndent(v, "  ", "  ") // escapes < > &, so no delimiter can appear
-		if err != nil {
-			return nil, fmt.Errorf("encoding the instance plan: %w", err)
-		}
-		parts = append(parts, string(b))
+// the replica index Nomad gives the allocation.
+func instanceTemplate(in *instanceWriter, c *plan.Component) (*api.Template, error) {
+	data, err := in.plan(c)
+	if err != nil {
+		return nil, err
 	}
-	data := fmt.Sprintf("{\n  \"apiVersion\": %s,\n  \"mesh\": %s,\n  \"component\": %s,\n  \"index\": %s env \"NOMAD_ALLOC_INDEX\" %s\n}\n",
-		parts[0], parts[1], parts[2], leftDelim, rightDelim)
 	return &api.Template{
 		EmbeddedTmpl: ptr(data),
 		DestPath:     ptr("local/instance.json"),

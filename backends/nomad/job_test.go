@@ -319,6 +319,11 @@ func TestServiceName(t *testing.T) {
 		{"orders", "parse_order", "orders-parse-order"},
 		{"Orders", "__x__", "orders-x"},
 		{"m", strings.Repeat("a", 70), "m-" + strings.Repeat("a", 61)},
+		{"m", strings.Repeat("a", 60) + "_b", "m-" + strings.Repeat("a", 60)},
+		{"m", "\u212aelvin", "m-kelvin"}, // the Kelvin sign's lower case is k
+		{"Ünï", "x", "n-x"},
+		{"a--b", "c", "a-b-c"},
+		{"-", "-", ""},
 	} {
 		if got := ServiceName(tt.mesh, tt.comp); got != tt.want {
 			t.Errorf("ServiceName(%q, %q) = %q, want %q", tt.mesh, tt.comp, got, tt.want)

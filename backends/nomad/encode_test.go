@@ -1,0 +1,149 @@
+package nomad
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/meshc/meshc/compiler"
+	"github.com/meshc/meshc/internal/meshgen"
+	"github.com/meshc/meshc/lang"
+	"github.com/meshc/meshc/planner"
+)
+
+// TestJSONReference: JSON writes what encoding/json writes of the job's
+// set fields gathered into maps, for a mesh of every kind of component
+// and each driver.
+func TestJSONReference(t *testing.T) {
+	f, diags := lang.Parse("mixed.mesh", meshgen.Generate(meshgen.Mixed, 40))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	m, diags := compiler.Compile([]*lang.File{f}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p := planner.Plan(m, planner.Options{})
+	for _, o := range []Options{{}, {Driver: Docker, Image: "meshc/meshrt:1"}, {Driver: Exec, Artifact: "https://example.com/meshrt"}} {
+		job, err := Job(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job.TaskGroups[0].Tasks[0].Config["float"] = 0.5 // written by encoding/json
+		job.TaskGroups[0].Tasks[0].Config["html"] = "<&>"
+		got, err := JSON(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"Job": jsonReference(reflect.ValueOf(job))}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(want.String(), string(got)); diff != "" {
+			t.Errorf("%s (-encoding/json +JSON):\n%s", o.Driver, diff)
+		}
+	}
+}
+
+// jsonReference is the value of v's set fields as encoding/json writes
+// them, in maps.
+func jsonReference(v reflect.Value) any {
+	if v.Type() == durationType {
+		return v.Int()
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return jsonReference(v.Elem())
+	case reflect.Struct:
+		m := map[string]any{}
+		for i := range v.NumField() {
+			sf, fv := v.Type().Field(i), v.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if sf.IsExported() && name != "-" && isSet(fv) {
+				m[cmp.Or(name, sf.Name)] = jsonReference(fv)
+			}
+		}
+		return m
+	case reflect.Slice:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = jsonReference(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		m := map[string]any{}
+		for it := v.MapRange(); it.Next(); {
+			m[fmt.Sprint(it.Key().Interface())] = jsonReference(it.Value())
+		}
+		return m
+	}
+	return v.Interface()
+}
+
+// TestJSONNamesUnique: no two fields of an api type reachable from a job
+// share a JSON name, so writing a struct's set fields in name order
+// writes each name once, as a map of them would.
+func TestJSONNamesUnique(t *testing.T) {
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(t2 reflect.Type) {
+		for t2.Kind() == reflect.Pointer || t2.Kind() == reflect.Slice || t2.Kind() == reflect.Map {
+			t2 = t2.Elem()
+		}
+		if t2.Kind() != reflect.Struct || seen[t2] {
+			return
+		}
+		seen[t2] = true
+		names := map[string]bool{}
+		for _, f := range infoOf(t2).json {
+			if names[f.name] {
+				t.Errorf("%s: two fields named %s in JSON", t2, f.name)
+			}
+			names[f.name] = true
+			walk(t2.Field(f.index).Type)
+		}
+	}
+	walk(jobType)
+	if len(seen) < 20 {
+		t.Errorf("walked %d types, want the many of a job", len(seen))
+	}
+}
+
+// TestHCLErrors: what has no HCL form is an error naming where it is.
+func TestHCLErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*api.Task)
+		want string
+	}{
+		{"config key", func(t *api.Task) { t.Config["not an identifier"] = "x" },
+			`job.group.task.config: key "not an identifier" is not an HCL identifier`},
+		{"config value", func(t *api.Task) { t.Config["ch"] = make(chan int) },
+			"job.group.task.config.ch: a chan int has no HCL attribute form"},
+		{"list value", func(t *api.Task) { t.Config["list"] = []any{map[string]int{}} },
+			"job.group.task.config.list: a map[string]int has no HCL attribute form"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job, err := Job(planFile(t, "testdata/orders.mesh", nil), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.set(job.TaskGroups[1].Tasks[0])
+			_, err = HCL(job)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("HCL = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

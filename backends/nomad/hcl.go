@@ -1,0 +1,253 @@
+package nomad
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// HCL writes a job as a Nomad job specification. Field names and block
+// structure come from the api types' hcl tags, which Nomad's own parser
+// reads, so the file parses back into the same job. The text is laid out
+// as hclwrite.Format lays it out (two-space indents, the = of a body's
+// attributes aligned). A body lists its attributes first, then its
+// blocks, then its labelled blocks (groups, tasks), each in declaration
+// order, so a job or group reads its own settings before its parts.
+func HCL(job *api.Job) ([]byte, error) {
+	w := &hclWriter{where: []string{"job"}}
+	b := appendHCLString(append(indent(nil, 0), "job "...), deref(job.ID))
+	b, err := w.body(b, reflect.ValueOf(job).Elem(), 1)
+	if err != nil {
+		return nil, fmt.Errorf("writing job %s as HCL: %w", deref(job.ID), err)
+	}
+	return b, nil
+}
+
+// hclWriter writes HCL text. Its methods append to a buffer they are
+// given and return it, as strconv's Append functions do: a buffer kept in
+// the writer cost a write barrier at every append while the collector
+// ran.
+type hclWriter struct {
+	where     []string                 // the blocks being written, for errors
+	keys      []string                 // room for sorting a map's keys
+	durations map[time.Duration]string // their text, written over and over
+}
+
+// errorf is an error at the block being written.
+func (w *hclWriter) errorf(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", strings.Join(w.where, "."), fmt.Errorf(format, args...))
+}
+
+// at is an error at field name of the block being written.
+func (w *hclWriter) at(name string, err error) error {
+	return fmt.Errorf("%s.%s: %w", strings.Join(w.where, "."), name, err)
+}
+
+// body writes the set fields of struct v as the body of a block, its
+// name and labels already written, braces and all.
+func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
+	b = append(b, " {\n"...)
+	info := infoOf(v.Type())
+	for _, f := range info.untagged {
+		if isSet(v.Field(f.index)) {
+			return b, fmt.Errorf("%s.%s is set but has no HCL form", strings.Join(w.where, "."), f.name)
+		}
+	}
+	width := 0
+	for _, f := range info.attrs {
+		if isSet(v.Field(f.index)) {
+			width = max(width, f.width)
+		}
+	}
+	var err error
+	for _, f := range info.attrs {
+		if fv := v.Field(f.index); isSet(fv) {
+			b = attrName(indent(b, depth), f.name, width-f.width)
+			if b, err = w.attrValue(b, fv); err != nil {
+				return b, w.at(f.name, err)
+			}
+		}
+	}
+	for _, f := range info.blocks {
+		if fv := v.Field(f.index); isSet(fv) {
+			w.where = append(w.where, f.name)
+			if b, err = w.blocks(b, f.name, fv, depth); err != nil {
+				return b, err
+			}
+			w.where = w.where[:len(w.where)-1]
+		}
+	}
+	return append(indent(b, depth-1), "}\n"...), nil
+}
+
+// attrName writes an attribute's name and its =, after pad spaces so
+// that the = of a body line up.
+func attrName(b []byte, name string, pad int) []byte {
+	b = append(b, name...)
+	for range pad {
+		b = append(b, ' ')
+	}
+	return append(b, " = "...)
+}
+
+// attrValue writes a field's value and the newline after it; text of
+// whole lines is written as a heredoc.
+func (w *hclWriter) attrValue(b []byte, v reflect.Value) ([]byte, error) {
+	if s := reflect.Indirect(v); s.Kind() == reflect.String && heredocText(s.String()) {
+		return appendHeredoc(b, s.String()), nil
+	}
+	b, err := w.value(b, v)
+	return append(b, '\n'), err
+}
+
+// blocks writes a block field: a struct, a list of structs, or a map,
+// which becomes one block of attributes (meta, env, config).
+func (w *hclWriter) blocks(b []byte, name string, v reflect.Value, depth int) ([]byte, error) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		return w.blocks(b, name, v.Elem(), depth)
+	case reflect.Slice:
+		start := len(b)
+		for i := range v.Len() {
+			var err error
+			if b, err = w.blocks(b, name, v.Index(i), depth); err != nil {
+				return b, err
+			}
+			b = growFor(b, start, i+1, v.Len())
+		}
+		return b, nil
+	case reflect.Map:
+		return w.mapBody(append(indent(b, depth), name...), v, depth+1)
+	case reflect.Struct:
+		b = append(indent(b, depth), name...)
+		for _, i := range infoOf(v.Type()).labels {
+			b = appendHCLString(append(b, ' '), labelText(reflect.Indirect(v.Field(i))))
+		}
+		return w.body(b, v, depth+1)
+	}
+	return b, w.errorf("a %s has no HCL block form", v.Type())
+}
+
+// mapBody writes the entries of a map of strings as the body of a block,
+// sorted by key.
+func (w *hclWriter) mapBody(b []byte, v reflect.Value, depth int) ([]byte, error) {
+	if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() == reflect.Pointer {
+		return b, w.errorf("a map of %s has no HCL form here", v.Type().Elem())
+	}
+	start := len(w.keys)
+	switch m := v.Interface().(type) {
+	case map[string]string: // meta, env: no reflection
+		w.keys = slices.AppendSeq(w.keys, maps.Keys(m))
+	case map[string]any:
+		w.keys = slices.AppendSeq(w.keys, maps.Keys(m))
+	default:
+		for it := v.MapRange(); it.Next(); {
+			w.keys = append(w.keys, it.Key().String())
+		}
+	}
+	keys := w.keys[start:]
+	defer func() { w.keys = w.keys[:start] }()
+	slices.Sort(keys)
+	width := 0
+	for _, k := range keys {
+		if !validIdentifier(k) {
+			return b, w.errorf("key %q is not an HCL identifier", k)
+		}
+		width = max(width, utf8.RuneCountInString(k))
+	}
+	b = append(b, " {\n"...)
+	for _, k := range keys {
+		b = attrName(indent(b, depth), k, width-utf8.RuneCountInString(k))
+		var err error
+		if b, err = w.entry(b, v, k); err != nil {
+			return b, w.at(k, err)
+		}
+		b = append(b, '\n')
+	}
+	return append(indent(b, depth-1), "}\n"...), nil
+}
+
+// entry writes the value of map v at key k.
+func (w *hclWriter) entry(b []byte, v reflect.Value, k string) ([]byte, error) {
+	switch m := v.Interface().(type) {
+	case map[string]string:
+		return appendHCLString(b, m[k]), nil
+	case map[string]any:
+		return w.value(b, reflect.ValueOf(m[k]))
+	}
+	return w.value(b, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())))
+}
+
+// value writes an attribute's value as hclwrite.TokensForValue writes its
+// cty value; durations are Go duration text ("30s"), as Nomad's job
+// specifications write them.
+func (w *hclWriter) value(b []byte, v reflect.Value) ([]byte, error) {
+	if !v.IsValid() {
+		return append(b, "null"...), nil
+	}
+	if v.Type() == durationType {
+		return appendHCLString(b, w.duration(time.Duration(v.Int()))), nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return w.value(b, v.Elem())
+	case reflect.String:
+		return appendHCLString(b, v.String()), nil
+	case reflect.Bool:
+		return strconv.AppendBool(b, v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(b, v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(b, v.Uint(), 10), nil
+	case reflect.Float32, reflect.Float64:
+		// as cty writes a float64: a float32 too, as the float64 it is
+		return strconv.AppendFloat(b, v.Float(), 'f', -1, 64), nil
+	case reflect.Slice:
+		return w.list(b, v)
+	}
+	return b, fmt.Errorf("a %s has no HCL attribute form", v.Type())
+}
+
+// list writes a list value: [a, b].
+func (w *hclWriter) list(b []byte, v reflect.Value) ([]byte, error) {
+	b = append(b, '[')
+	for i := range v.Len() {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		var err error
+		if b, err = w.value(b, v.Index(i)); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// duration is d's text.
+func (w *hclWriter) duration(d time.Duration) string {
+	s, ok := w.durations[d]
+	if !ok {
+		if w.durations == nil {
+			w.durations = map[time.Duration]string{}
+		}
+		s = durationText(d)
+		w.durations[d] = s
+	}
+	return s
+}
+
+// labelText is the text of a label field: a string, or what fmt makes of
+// another value.
+func labelText(v reflect.Value) string {
+	if v.Kind() == reflect.String {
+		return v.String()
+	}
+	return fmt.Sprint(v.Interface())
+}
