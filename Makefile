@@ -81,6 +81,9 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzGrant$$' ./broker
 	$(FUZZ) -fuzz='^FuzzSchemaCompatibility$$' ./broker
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
+	$(FUZZ) -fuzz='^FuzzYAML$$' ./backends/kubernetes
+	$(FUZZ) -fuzz='^FuzzYAMLValues$$' ./backends/kubernetes
+	$(FUZZ) -fuzz='^FuzzIndentJSON$$' ./backends/kubernetes
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
 	$(FUZZ) -fuzz='^FuzzIndent$$' ./backends/nomad

@@ -338,7 +338,7 @@ func (w *yamlWriter) value(v reflect.Value, ti *typeInfo, col int, afterDash boo
 	switch ti.kind {
 	case reflect.String:
 		if ti.t == numberType {
-			return false, w.number(v.String())
+			return false, w.jsonNumber(v.String())
 		}
 		return false, w.str(v.String(), col)
 	case reflect.Bool:
@@ -348,11 +348,11 @@ func (w *yamlWriter) value(v reflect.Value, ti *typeInfo, col int, afterDash boo
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		w.scalar(strconv.AppendUint(w.scalarStart(), v.Uint(), 10))
 	case reflect.Float32, reflect.Float64:
-		b, err := appendFloat(w.scalarStart(), v.Float(), ti.t.Bits())
+		b, err := appendFloat(nil, v.Float(), ti.t.Bits())
 		if err != nil {
 			return false, err
 		}
-		w.scalar(b)
+		w.number(string(b))
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return true, nil
@@ -579,8 +579,8 @@ func (w *yamlWriter) quotedField(v reflect.Value, ti *typeInfo, col int) (bool, 
 	return false, w.str(string(text), col)
 }
 
-// number writes a json.Number as encoding/json does.
-func (w *yamlWriter) number(s string) error {
+// jsonNumber writes a json.Number as encoding/json does.
+func (w *yamlWriter) jsonNumber(s string) error {
 	if s == "" {
 		s = "0"
 	}
@@ -588,7 +588,7 @@ func (w *yamlWriter) number(s string) error {
 	if !json.Valid([]byte(s)) || !strings.ContainsAny(s[:1], "-0123456789") || strings.ContainsAny(s, " \t\r\n") {
 		return fmt.Errorf("json: invalid number literal %q", s)
 	}
-	w.scalar(append(w.scalarStart(), s...))
+	w.number(s)
 	return nil
 }
 
@@ -693,10 +693,26 @@ func (w *yamlWriter) jsonValue(v *jsonValue, col int, afterDash bool) (bool, err
 		}
 	case v.kind == '"':
 		return false, w.str(v.s, col)
-	default:
+	case v.s == "true" || v.s == "false":
 		w.scalar(append(w.scalarStart(), v.s...))
+	default:
+		w.number(v.s)
 	}
 	return false, nil
+}
+
+// number writes the text of a JSON number. An integer too big for 64
+// bits is one YAML readers take for a float, so yaml.v3 tags it.
+func (w *yamlWriter) number(s string) {
+	b := w.scalarStart()
+	if !strings.ContainsAny(s, ".eE") {
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			if _, err := strconv.ParseUint(s, 10, 64); err != nil {
+				b = append(b, "!!int "...)
+			}
+		}
+	}
+	w.scalar(append(b, s...))
 }
 
 // jsonEntries writes the entries of a JSON object as entries does.

@@ -1,10 +1,20 @@
 package kubernetes
 
 import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
@@ -71,6 +81,128 @@ func FuzzYAML(f *testing.F) {
 		}
 		if diff := cmp.Diff(string(want), string(got)); diff != "" {
 			t.Errorf("k=%q v=%q (-yaml.v3 +got):\n%s", k, v, diff)
+		}
+	})
+}
+
+// fuzzEmbedded and fuzzObject exercise what encoding/json does with Go
+// values: embedded structs lending their fields, omitempty and omitzero,
+// pointers, the ",string" option, []byte, floats, maps with number keys,
+// interfaces, and the types that write themselves (MarshalJSON,
+// MarshalText).
+type fuzzEmbedded struct {
+	Inner  string `json:"inner,omitempty"`
+	Shadow string `json:"shadow"`
+}
+
+type fuzzObject struct {
+	metav1.TypeMeta `json:",inline"`
+	*fuzzEmbedded
+	Meta      metav1.ObjectMeta        `json:"metadata"`
+	Shadow    string                   `json:"shadow,omitempty"`
+	Text      string                   `json:"text"`
+	Number    int64                    `json:"number,string"`
+	Ratio     float64                  `json:"ratio"`
+	Small     float32                  `json:"small,omitempty"`
+	Flag      *bool                    `json:"flag"`
+	Data      []byte                   `json:"data,omitempty"`
+	Items     []string                 `json:"items"`
+	Nested    [][]string               `json:"nested,omitempty"`
+	Quantity  resource.Quantity        `json:"quantity"`
+	Port      intstr.IntOrString       `json:"port"`
+	When      metav1.Time              `json:"when,omitzero"`
+	Duration  *metav1.Duration         `json:"duration,omitempty"`
+	ByNumber  map[int]string           `json:"byNumber,omitempty"`
+	Limits    corev1.ResourceList      `json:"limits,omitempty"`
+	Any       any                      `json:"any"`
+	Empty     struct{}                 `json:"empty"`
+	Unset     *fuzzEmbedded            `json:"unset"`
+	Skipped   string                   `json:"-"`
+	Labels    map[string]string        `json:"labels"`
+	Pointers  map[string]*fuzzEmbedded `json:"pointers,omitempty"`
+	Status    map[string]string        `json:"status"`
+	IP        net.IP                   `json:"ip,omitempty"`
+	Raw       runtime.RawExtension     `json:"raw,omitzero"`
+	List      []fuzzEmbedded           `json:"list"`
+	Zeroes    [2]int                   `json:"zeroes"`
+	unexposed string
+}
+
+// FuzzYAMLValues compares encodeYAML with yaml.v3 on Go values: what the
+// values become is encoding/json's business there, and encodeYAML's own
+// here.
+func FuzzYAMLValues(f *testing.F) {
+	f.Add("k", "v", int64(1), 1.5, "1Gi", uint8(0))
+	f.Add("a\nb\n", "y", int64(-7), 1e21, "100m", uint8(1))
+	f.Add("é", "\x00\xff", int64(0), 1e-7, "x", uint8(2))
+	f.Add(" lead", "trail \n", int64(1<<40), math.Copysign(0, -1), "1.5e3", uint8(255))
+	f.Fuzz(func(t *testing.T, k, v string, n int64, r float64, q string, bits uint8) {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			r = 0
+		}
+		quantity, err := resource.ParseQuantity(q)
+		if err != nil {
+			quantity = resource.MustParse("1")
+		}
+		flag := bits&1 != 0
+		obj := &fuzzObject{
+			TypeMeta: metav1.TypeMeta{APIVersion: v, Kind: k},
+			Meta:     metav1.ObjectMeta{Name: k, Labels: map[string]string{k: v, "b": k}, Annotations: map[string]string{v: k}},
+			Shadow:   v, Text: k + v, Number: n, Ratio: r, Small: float32(r),
+			Items: []string{k, v}, Nested: [][]string{{k}, {}, {v, k}},
+			Quantity: quantity, Port: intstr.FromString(v),
+			ByNumber: map[int]string{int(n % 1000): v, -1: k},
+			Limits:   corev1.ResourceList{corev1.ResourceName(k): quantity, "cpu": resource.MustParse("100m")},
+			Any:      map[string]any{k: []any{v, n, r, nil, true}, "e": map[string]any{}},
+			Labels:   map[string]string{k: v},
+			Pointers: map[string]*fuzzEmbedded{k: nil, v: {Inner: k}},
+			List:     []fuzzEmbedded{{Inner: v}, {}},
+			Skipped:  v, unexposed: v,
+		}
+		if bits&2 != 0 {
+			obj.fuzzEmbedded = &fuzzEmbedded{Inner: k, Shadow: v}
+			obj.Flag = &flag
+			obj.Data = []byte(v)
+			obj.When = metav1.Unix(n%1e9, 0)
+			obj.Duration = &metav1.Duration{Duration: time.Duration(n)}
+			obj.Port = intstr.FromInt32(int32(n))
+			obj.IP = net.IPv4(127, 0, 0, bits)
+			key, _ := json.Marshal(k)
+			obj.Raw = runtime.RawExtension{Raw: []byte(`{"a":[1,{"b":null}],"c":` + string(key) + `}`)}
+		}
+		if bits&4 != 0 {
+			obj.Status = map[string]string{"phase": v}
+			obj.Any = []any{[]any{k}, map[string]any{}, obj.List}
+		}
+		want, wantErr := referenceYAML(obj, *obj)
+		got, err := encodeYAML(obj, *obj)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("error %v, yaml.v3's %v", err, wantErr)
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("(-yaml.v3 +got):\n%s", diff)
+		}
+	})
+}
+
+// FuzzIndentJSON compares appendIndentedJSON with json.Indent on compact
+// JSON as encoding/json writes it.
+func FuzzIndentJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{},[],{"b":"c\"d\\"}],"e":null}`, `"x"`, `[[[]]]`, `{"k":" , : { [ "}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(s)); err != nil {
+			return
+		}
+		compact.WriteByte('\n')
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.String(), string(appendIndentedJSON(nil, compact.Bytes()))); diff != "" {
+			t.Errorf("%q (-json.Indent +got):\n%s", s, diff)
 		}
 	})
 }
