@@ -70,9 +70,12 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 }
 
 // observe records that a message which came at start is settled now.
+// time.Since reads only the monotonic clock, half of what time.Now reads
+// (a read costs about 100 ns on a virtual machine's clock).
 func (m *metrics) observe(start time.Time) {
-	now := time.Now()
-	m.latency.observe(now.Sub(start), now)
+	d := time.Since(start)
+	now := start.Add(d)
+	m.latency.observe(d, now)
 	m.lastInvocation.Set(float64(now.UnixMilli()))
 }
 
