@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,9 @@ type metrics struct {
 	latency        *latency
 	lastInvocation prometheus.Gauge       // unix ms
 	user           *prometheus.SummaryVec // Context.RecordMetric, by metric
+	// users holds user's observer of each name recorded: a function that
+	// records a metric a message finds it without hashing its labels.
+	users sync.Map // name -> prometheus.Observer
 }
 
 const metricPrefix = "pulsar_function_"
@@ -82,7 +86,13 @@ func (m *metrics) observe(start time.Time) {
 // record adds v to the user metric name. Label values must be UTF-8 or the
 // collector panics, and a function may pass any bytes.
 func (m *metrics) record(name string, v float64) {
-	m.user.WithLabelValues(strings.ToValidUTF8(name, "\uFFFD")).Observe(v)
+	if o, ok := m.users.Load(name); ok {
+		o.(prometheus.Observer).Observe(v)
+		return
+	}
+	o := m.user.WithLabelValues(strings.ToValidUTF8(name, "\uFFFD"))
+	m.users.Store(name, o)
+	o.Observe(v)
 }
 
 // handler serves /metrics, /healthz (the process answers) and /readyz

@@ -181,12 +181,16 @@ func TestUserMetricNames(t *testing.T) {
 	}
 	m.record("ok", 1)
 	m.record("bad\xff", 2)
+	m.record("ok", 3) // the name's observer, held
 	if fams, err = scrapeMetrics(t, srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, u := range fams["pulsar_function_user_metric_"].GetMetric() {
 		names = append(names, labelsOf(u)["metric"])
+		if s := u.GetSummary(); labelsOf(u)["metric"] == "ok" && (s.GetSampleCount() != 2 || s.GetSampleSum() != 4) {
+			t.Errorf("user metric ok: count %d sum %g, want 2 and 4", s.GetSampleCount(), s.GetSampleSum())
+		}
 	}
 	if !slices.Equal(names, []string{"bad\uFFFD", "ok"}) {
 		t.Errorf("user metrics %q", names)
