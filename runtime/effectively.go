@@ -74,11 +74,11 @@ type onceSession struct {
 type oncePart struct {
 	topic         string
 	ledger, entry int64
-	batch         int32                    // the index in its batch of the entry's last message admitted
-	size          int32                    // the entry's messages
-	unbatched     bool                     // outputs go one a batch, whatever the entry (see batched)
-	outputs       int64                    // of the current entry; only the receiving goroutine uses it
-	producers     map[string]*onceProducer // by output topic (onceKey), for the current ledger
+	batch         int32                     // the index in its batch of the entry's last message admitted
+	size          int32                     // the entry's messages
+	unbatched     bool                      // outputs go one a batch, whatever the entry (see batched)
+	outputs       int64                     // of the current entry; only the receiving goroutine uses it
+	producers     map[onceKey]*onceProducer // for the current ledger
 	queue         []*onceMsg
 	sender        onceSender // the partition's, made once rather than for each message
 	inactive      bool       // another consumer has the partition now
@@ -290,7 +290,7 @@ func (s *onceSession) partLocked(topic string) *oncePart {
 // from the start at a new entry, and at the same entry again: redelivered
 // after a reconnection while the client still held it. A new ledger
 // returns the producers of the old one, to be closed.
-func (p *oncePart) position(id pulsar.MessageID) (old map[string]*onceProducer) {
+func (p *oncePart) position(id pulsar.MessageID) (old map[onceKey]*onceProducer) {
 	if id.LedgerID() != p.ledger || id.EntryID() != p.entry || id.BatchIdx() <= p.batch {
 		if id.LedgerID() != p.ledger {
 			old, p.producers = p.producers, nil
@@ -652,7 +652,7 @@ func sequenceID(entry, output int64) (int64, error) {
 // after the function, the input partition and its ledger; batch asks for
 // the one that batches an entry's outputs.
 func (s *onceSession) producer(p *oncePart, topic string, batch bool) (*onceProducer, error) {
-	key := onceKey(topic, batch)
+	key := onceKey{topic, batch}
 	s.mu.Lock()
 	op, ok := p.producers[key]
 	inactive := p.inactive
@@ -705,7 +705,7 @@ func (s *onceSession) producer(p *oncePart, topic string, batch bool) (*onceProd
 		return nil, errHandedOver
 	}
 	if p.producers == nil {
-		p.producers = map[string]*onceProducer{}
+		p.producers = map[onceKey]*onceProducer{}
 	}
 	op = &onceProducer{p: prod, last: last, batching: batch}
 	op.ctx, op.cancel = context.WithCancel(context.Background())
@@ -725,11 +725,10 @@ const (
 	onceBatchBytes = 1 << 30
 )
 
-func onceKey(topic string, batch bool) string {
-	if batch {
-		return topic + onceBatchSuffix
-	}
-	return topic
+// onceKey names a partition's producer: its topic, and whether it batches.
+type onceKey struct {
+	topic string
+	batch bool
 }
 
 func (s *onceSession) inactive(p *oncePart) bool {

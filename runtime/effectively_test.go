@@ -249,7 +249,7 @@ func TestRedeliveryInOpenBatch(t *testing.T) {
 	}
 	p := s.parts["in"]
 	prod := &onceProducer{batching: true, dirty: true}
-	p.producers = map[string]*onceProducer{onceKey("out", true): prod}
+	p.producers = map[onceKey]*onceProducer{{"out", true}: prod}
 	if got, _ := s.admit(entryMessage(5, 2, 3)); got == nil || cause != nil {
 		t.Fatalf("the entry's next message: admitted %v, stop %v", got != nil, cause)
 	}
