@@ -123,6 +123,9 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 	if c.Impl.Kind == compiler.ImplExec {
 		pc.Runtime = plan.Runtime{Binary: opts.Binary, Image: opts.Image}
 	}
+	if len(c.Inputs) > 0 {
+		pc.Inputs = make([]plan.Input, 0, len(c.Inputs))
+	}
 	for _, t := range c.Inputs {
 		in := plan.Input{Topic: t.FullName, Schema: pl.schema(t.Schema)}
 		if t.Pattern != "" {
@@ -132,6 +135,9 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 	}
 	if c.Output != nil {
 		pc.Output = &plan.Output{Topic: c.Output.FullName, Schema: pl.schema(c.Output.Schema)}
+	}
+	if len(o.Publishes) > 0 {
+		pc.Publishes = make([]plan.Output, 0, len(o.Publishes))
 	}
 	for _, t := range o.Publishes {
 		pc.Publishes = append(pc.Publishes, plan.Output{Topic: t.FullName, Schema: pl.schema(t.Schema)})
@@ -199,10 +205,13 @@ func Hash(c plan.Component) string {
 }
 
 // hasher maps schema definitions to their digests, computed once each,
-// and keeps one buffer for the components' JSON.
+// and keeps the buffers of one component's hash for the next.
 type hasher struct {
-	digests map[string]string
-	buf     []byte
+	digests   map[string]string
+	buf       []byte
+	inputs    []plan.Input
+	output    plan.Output
+	publishes []plan.Output
 }
 
 // hash digests the component's JSON as encoding/json writes it, with a
@@ -211,16 +220,22 @@ func (dg *hasher) hash(c plan.Component) string {
 	c.Hash, c.Replicas = "", plan.Replicas{}
 	// Schema definitions are long JSON texts that would be escaped again
 	// inside the component's JSON: their digests stand in for them.
-	c.Inputs = slices.Clone(c.Inputs)
+	if c.Inputs != nil {
+		dg.inputs = append(dg.inputs[:0], c.Inputs...)
+		c.Inputs = dg.inputs
+	}
 	for i := range c.Inputs {
 		c.Inputs[i].Schema = dg.digested(c.Inputs[i].Schema)
 	}
 	if c.Output != nil {
-		out := *c.Output
-		out.Schema = dg.digested(out.Schema)
-		c.Output = &out
+		dg.output = *c.Output
+		dg.output.Schema = dg.digested(dg.output.Schema)
+		c.Output = &dg.output
 	}
-	c.Publishes = slices.Clone(c.Publishes)
+	if c.Publishes != nil {
+		dg.publishes = append(dg.publishes[:0], c.Publishes...)
+		c.Publishes = dg.publishes
+	}
 	for i := range c.Publishes {
 		c.Publishes[i].Schema = dg.digested(c.Publishes[i].Schema)
 	}
