@@ -37,7 +37,11 @@ func (c *compiler) checkSubscriptions() {
 		topic *Topic
 		name  string
 	}
-	first := map[key]*Component{}
+	reads := 0
+	for _, comp := range c.mesh.Components {
+		reads += len(comp.Inputs)
+	}
+	first := make(map[key]*Component, reads) // sized once: a mesh may have many thousands
 	for _, comp := range c.mesh.Components {
 		for i, t := range comp.Inputs {
 			k := key{t, comp.Options.Subscription.Name}

@@ -12,8 +12,10 @@ func (c *compiler) resolveComponents() {
 	c.checkDefaults()
 	c.mesh.components = make(map[string]*Component, len(c.compDecls))
 	c.mesh.Components = slices.Grow(c.mesh.Components, len(c.compDecls))
-	for _, d := range c.compDecls {
-		comp := c.component(d)
+	block := make([]Component, len(c.compDecls)) // one allocation, not one each
+	for i, d := range c.compDecls {
+		comp := &block[i]
+		c.component(comp, d)
 		c.mesh.Components = append(c.mesh.Components, comp)
 		c.mesh.components[comp.Name] = comp
 	}
@@ -32,9 +34,10 @@ func declParts(d lang.Decl) (kind Kind, name *lang.Ident, inputs []*lang.Ident, 
 	panic("not a component")
 }
 
-func (c *compiler) component(d lang.Decl) *Component {
+// component reads declaration d into comp.
+func (c *compiler) component(comp *Component, d lang.Decl) {
 	kind, name, inputs, output, body, span := declParts(d)
-	comp := &Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
+	*comp = Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
 	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce, Set: map[string]lang.Span{}}
 	if len(inputs) > 0 {
 		comp.inputSpans = make([]lang.Span, 0, len(inputs))
@@ -68,7 +71,6 @@ func (c *compiler) component(d lang.Decl) *Component {
 		}
 	}
 	c.options(comp, body)
-	return comp
 }
 
 // fewInputs is how many inputs a component may have before their names

@@ -53,6 +53,7 @@ func (c *compiler) buildGraph() {
 	d := &dag{m: m, out: make([][]edge, n), topic: make([]*Topic, n), comp: make([]*Component, n)}
 	for i, t := range m.Topics {
 		t.index, d.topic[i] = i, t
+		d.out[i] = make([]edge, 0, len(t.Readers)) // room for the reads, added below
 		for _, mt := range t.Matches {
 			d.out[mt.index] = append(d.out[mt.index], edge{to: i, kind: EdgeMatches, at: t.nameSpan})
 		}
@@ -161,10 +162,12 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 		index[i] = -1
 	}
 	var stack, result [][]int
-	var sstack, scc []int
+	var scc []int
 	next := 0
 	type frame struct{ v, e int }
-	var call []frame // kept from root to root, as is scc: most components are one vertex
+	// The stacks may grow as deep as the graph has vertices (a chain);
+	// call and scc are kept from root to root: most components are one vertex.
+	call, sstack := make([]frame, 0, n), make([]int, 0, n)
 	for root := range n {
 		if index[root] >= 0 {
 			continue
