@@ -41,8 +41,26 @@ func WriteTo(w io.Writer, p *Plan) error {
 // AppendCompact appends c as encoding/json's Marshal writes it: compact,
 // with < > & escaped. Hashes of components are taken over these bytes.
 func AppendCompact(dst []byte, c *Component) ([]byte, error) {
-	e := &encoder{b: dst, compact: true}
+	e := &encoder{b: dst, compact: true, html: true}
 	e.component(c)
+	return e.b, e.err
+}
+
+// AppendInstance appends in as encoding/json's MarshalIndent(in, "", "  ")
+// writes it, with < > & escaped when html is set: an instance plan as
+// backends write it into jobs and manifests, without reflection.
+func AppendInstance(dst []byte, in *Instance, html bool) ([]byte, error) {
+	e := &encoder{b: dst, html: html}
+	e.open('{')
+	e.key("apiVersion")
+	e.str(in.APIVersion)
+	e.key("mesh")
+	e.mesh(&in.Mesh)
+	e.key("component")
+	e.component(&in.Component)
+	e.key("index")
+	e.int(int64(in.Index))
+	e.close('}')
 	return e.b, e.err
 }
 
@@ -57,9 +75,9 @@ type encoder struct {
 	// w, when set, takes the text every so many bytes instead of it all
 	// being kept.
 	w io.Writer
-	// compact writes no line breaks or indents and escapes < > & as
+	// compact writes no line breaks or indents; html escapes < > & as
 	// encoding/json's Marshal does.
-	compact bool
+	compact, html bool
 }
 
 // flushSize is how much text a streaming encoder keeps before writing it.
@@ -447,7 +465,7 @@ func (e *encoder) reflected(v any) {
 	var b []byte
 	w := appender{&b}
 	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(e.compact)
+	enc.SetEscapeHTML(e.html)
 	if !e.compact {
 		enc.SetIndent(e.indentString(), "  ")
 	}
@@ -555,10 +573,10 @@ func (e *encoder) duration(d Duration) {
 // str writes s as a JSON string, escaped as encoding/json escapes it:
 // quotes, backslashes and control characters, invalid UTF-8 as U+FFFD,
 // U+2028 and U+2029, which JavaScript reads as line ends, and < > & when
-// compact.
+// html is set.
 func (e *encoder) str(s string) {
 	safe := &plainSafe
-	if e.compact {
+	if e.html {
 		safe = &htmlSafe
 	}
 	b := append(e.b, '"')

@@ -45,7 +45,8 @@ func checkEncode(t *testing.T, p *Plan) {
 	if diff := cmp.Diff(string(want), w.String()); diff != "" {
 		t.Errorf("WriteTo differs from encoding/json (-want +got):\n%s", diff)
 	}
-	for i := range p.Components {
+	for i := range p.Components[:min(len(p.Components), 10)] {
+		checkInstance(t, p.Instance(&p.Components[i], i))
 		want, wantErr := json.Marshal(&p.Components[i])
 		got, err := AppendCompact([]byte("x"), &p.Components[i])
 		if (err != nil) != (wantErr != nil) {
@@ -53,6 +54,26 @@ func checkEncode(t *testing.T, p *Plan) {
 		}
 		if diff := cmp.Diff("x"+string(want), string(got)); wantErr == nil && diff != "" {
 			t.Errorf("AppendCompact differs from encoding/json (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// checkInstance compares AppendInstance with encoding/json's
+// MarshalIndent, with and without HTML escaping.
+func checkInstance(t *testing.T, in Instance) {
+	t.Helper()
+	for _, html := range []bool{false, true} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(html)
+		enc.SetIndent("", "  ")
+		wantErr := enc.Encode(&in)
+		got, err := AppendInstance(nil, &in, html)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("AppendInstance error %v, encoding/json's %v", err, wantErr)
+		}
+		if diff := cmp.Diff(want.String(), string(got)+"\n"); wantErr == nil && diff != "" {
+			t.Errorf("AppendInstance (html %v) differs from encoding/json (-want +got):\n%s", html, diff)
 		}
 	}
 }
