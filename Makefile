@@ -87,6 +87,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
 	$(FUZZ) -fuzz='^FuzzIndent$$' ./backends/nomad
+	$(FUZZ) -fuzz='^FuzzPlanJSON$$' ./backends/nomad
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -103,7 +103,7 @@ func (info *typeInfo) addJSON(i int, sf reflect.StructField) {
 		return
 	}
 	name = cmp.Or(name, sf.Name)
-	key := appendJSONString(nil, name)
+	key := appendJSONString(nil, name, false)
 	info.json = append(info.json, jsonField{index: i, name: name, key: string(key) + ": "})
 }
 

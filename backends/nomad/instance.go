@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -18,20 +19,16 @@ const (
 // instanceWriter writes the instance plans of a plan's components as
 // json.MarshalIndent writes an Instance, with the replica index left to
 // Nomad. Version and mesh are the same for every component and encoded
-// once; a component is encoded compact and indented here, since
-// json.MarshalIndent's validating indenter took most of the time of
-// building a job.
+// once; each component is written by a planEncoder.
 type instanceWriter struct {
-	head    []byte         // the instance plan up to the component
-	comp    plan.Component // the component, its replica count left out
-	compact bytes.Buffer   // the component as encoding/json writes it
-	enc     *json.Encoder  // into compact, escaping < > &, so no delimiter can appear
-	out     []byte
+	head []byte         // the instance plan up to the component
+	comp plan.Component // the component, its replica count left out
+	enc  planEncoder
+	out  []byte
 }
 
 func newInstanceWriter(p *plan.Plan) (*instanceWriter, error) {
-	w := &instanceWriter{}
-	w.enc = json.NewEncoder(&w.compact)
+	w := &instanceWriter{enc: planEncoderOf(reflect.TypeFor[plan.Component]())}
 	w.head = append(w.head, "{\n  \"apiVersion\": "...)
 	if err := w.indented(p.APIVersion); err != nil {
 		return nil, err
@@ -56,16 +53,15 @@ func (w *instanceWriter) indented(v any) error {
 
 // plan is the instance plan of c as a template. The replica count is
 // left out: a change of count must not change the instances that stay.
+// The plan is JSON with < > & escaped, so no delimiter can appear in it.
 func (w *instanceWriter) plan(c *plan.Component) (string, error) {
 	w.comp = *c
 	w.comp.Replicas = plan.Replicas{}
-	w.compact.Reset()
-	if err := w.enc.Encode(&w.comp); err != nil {
+	b, err := w.enc(append(w.out[:0], w.head...), reflect.ValueOf(&w.comp).Elem(), 1)
+	if err != nil {
 		return "", fmt.Errorf("encoding the instance plan: %w", err)
 	}
-	w.out = append(w.out[:0], w.head...)
-	w.out = appendIndent(w.out, bytes.TrimSuffix(w.compact.Bytes(), []byte("\n")), "  ", "  ")
-	w.out = append(w.out, ",\n  \"index\": "+leftDelim+" env \"NOMAD_ALLOC_INDEX\" "+rightDelim+"\n}\n"...)
+	w.out = append(b, ",\n  \"index\": "+leftDelim+" env \"NOMAD_ALLOC_INDEX\" "+rightDelim+"\n}\n"...)
 	return string(w.out), nil
 }
 

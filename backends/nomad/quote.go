@@ -88,15 +88,15 @@ func isASCII(s string) bool {
 	return true
 }
 
-// appendJSONString appends s as a JSON string as encoding/json writes it
-// with HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
+// appendJSONString appends s as a JSON string as encoding/json writes it:
+// invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped, and so are
+// < > & when escapeHTML is set.
+func appendJSONString(b []byte, s string, escapeHTML bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!escapeHTML || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}

@@ -37,8 +37,10 @@ func TestHCLString(t *testing.T) {
 
 func TestJSONString(t *testing.T) {
 	for _, s := range quoteCases {
-		if got, want := string(appendJSONString(nil, s)), jsonStringReference(t, s); got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		for _, html := range []bool{false, true} {
+			if got, want := string(appendJSONString(nil, s, html)), jsonStringReference(t, s, html); got != want {
+				t.Errorf("appendJSONString(%q, %v) = %s, want %s", s, html, got, want)
+			}
 		}
 	}
 }
@@ -92,8 +94,10 @@ func FuzzQuote(f *testing.F) {
 		if got, want := string(appendHCLString(nil, s)), hclReference(s); got != want {
 			t.Errorf("appendHCLString(%q) = %s, want %s", s, got, want)
 		}
-		if got, want := string(appendJSONString(nil, s)), jsonStringReference(t, s); got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		for _, html := range []bool{false, true} {
+			if got, want := string(appendJSONString(nil, s, html)), jsonStringReference(t, s, html); got != want {
+				t.Errorf("appendJSONString(%q, %v) = %s, want %s", s, html, got, want)
+			}
 		}
 		if got, want := validIdentifier(s), hclsyntax.ValidIdentifier(s); got != want {
 			t.Errorf("validIdentifier(%q) = %v, want %v", s, got, want)
@@ -131,10 +135,10 @@ func hclReference(s string) string {
 	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
 }
 
-func jsonStringReference(t *testing.T, s string) string {
+func jsonStringReference(t *testing.T, s string, escapeHTML bool) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
+	enc.SetEscapeHTML(escapeHTML)
 	if err := enc.Encode(s); err != nil {
 		t.Fatal(err)
 	}
