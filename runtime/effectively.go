@@ -353,7 +353,7 @@ func (s *onceSession) flush(ctx context.Context, p *oncePart) {
 	}
 	s.mu.Unlock()
 	for _, prod := range batching {
-		prod.flush(ctx)
+		prod.flush(ctx, s.in.gracePeriod())
 	}
 }
 
@@ -574,15 +574,18 @@ func (o *onceProducer) after(done func(error)) {
 }
 
 // flush sends the batch being made and waits until the broker has it, so
-// that no later output joins it.
-func (o *onceProducer) flush(ctx context.Context) {
+// that no later output joins it. A stop (ctx done) lets it finish, within
+// the grace period, so that the entry is settled; closing the producer
+// ends it.
+func (o *onceProducer) flush(ctx context.Context, grace time.Duration) {
 	o.dirty = false
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	defer context.AfterFunc(o.ctx, stop)()
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(o.ctx, cancel)()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })()
 	// An error fails the batch's sends, which end the session; the batch
 	// stays an entry's whole.
-	o.p.FlushWithCtx(ctx)
+	o.p.FlushWithCtx(fctx)
 }
 
 func (o *onceProducer) send(m *pulsar.ProducerMessage, done func(error)) {

@@ -13,16 +13,22 @@ import (
 // Nomad backend give a program between SIGTERM and SIGKILL.
 const DefaultGracePeriod = 25 * time.Second
 
+// gracePeriod is how long a stopping instance waits for the messages in
+// flight.
+func (in *instance) gracePeriod() time.Duration {
+	if in.grace <= 0 {
+		return DefaultGracePeriod
+	}
+	return in.grace
+}
+
 // waitGrace waits for the messages in flight to settle, for the grace
 // period at most; those still unsettled then are not acknowledged, so they
 // come again.
 func (in *instance) waitGrace(inflight *sync.WaitGroup) {
 	settled := make(chan struct{})
 	go func() { inflight.Wait(); close(settled) }()
-	grace := in.grace
-	if grace <= 0 {
-		grace = DefaultGracePeriod
-	}
+	grace := in.gracePeriod()
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
@@ -74,10 +80,7 @@ func (in *instance) finishEntries(ctx context.Context, consumer receiver, taken 
 	if !taken.open() {
 		return
 	}
-	grace := in.grace
-	if grace <= 0 {
-		grace = DefaultGracePeriod
-	}
+	grace := in.gracePeriod()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	for taken.open() {
