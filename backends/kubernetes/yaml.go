@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -163,12 +164,48 @@ func (w *yamlWriter) entries(v reflect.Value, ti *typeInfo, col int, afterDash b
 	if ti.kind == reflect.Map {
 		return w.mapEntries(v, ti, col, afterDash, before, p)
 	}
+	var base unsafe.Pointer
+	if v.CanAddr() {
+		base = v.Addr().UnsafePointer()
+	}
 	n := 0
 fields:
 	for i := range ti.fields {
 		f := &ti.fields[i]
 		if !p.takes(f.name) {
 			continue
+		}
+		if base != nil && f.raw != notRaw {
+			switch field := unsafe.Add(base, f.offset); f.raw {
+			case rawString:
+				s := *(*string)(field)
+				if s == "" && (f.omitEmpty || f.omitZero) {
+					continue
+				}
+				if f.key != nil {
+					if before+n > 0 || !afterDash {
+						w.indent(col)
+					}
+					w.b = append(w.b, f.key...)
+					if err := w.str(s, col+2); err != nil {
+						return 0, err
+					}
+					n++
+					continue
+				}
+			case rawBool:
+				if !*(*bool)(field) && (f.omitEmpty || f.omitZero) {
+					continue
+				}
+			case rawNilable:
+				if *(*unsafe.Pointer)(field) == nil {
+					continue
+				}
+			case rawSlice:
+				if b := *(*[]byte)(field); b == nil || len(b) == 0 && (f.omitEmpty || f.omitZero) {
+					continue
+				}
+			}
 		}
 		var fv reflect.Value
 		if len(f.index) == 1 {
@@ -271,36 +308,39 @@ func (w *yamlWriter) mapEntries(v reflect.Value, ti *typeInfo, col int, afterDas
 // stringMapEntries writes the commonest map, labels and data, without
 // reflection.
 func (w *yamlWriter) stringMapEntries(m map[string]string, col int, afterDash bool, before int, p pass) (int, error) {
-	var small [8]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
+	var small [8]stringEntry
+	list := small[:0]
+	for k, v := range m {
+		list = append(list, stringEntry{k, v})
 	}
-	slices.Sort(keys)
+	slices.SortFunc(list, compareStringEntries)
 	n := 0
-	for _, key := range keys {
-		if !p.takes(key) {
+	for _, e := range list {
+		if !p.takes(e.key) {
 			continue
 		}
 		if before+n > 0 || !afterDash {
 			w.indent(col)
 		}
-		if !simpleKey(key) {
-			if _, err := w.byYAMLEntry(validUTF8(key), reflect.ValueOf(m[key]), col); err != nil {
+		n++
+		if !simpleKey(e.key) {
+			if _, err := w.byYAMLEntry(validUTF8(e.key), reflect.ValueOf(e.value), col); err != nil {
 				return 0, err
 			}
-			n++
 			continue
 		}
-		w.b = appendKey(w.b, key)
+		w.b = appendKey(w.b, e.key)
 		w.b = append(w.b, ':')
-		if err := w.str(m[key], col+2); err != nil {
+		if err := w.str(e.value, col+2); err != nil {
 			return 0, err
 		}
-		n++
 	}
 	return n, nil
 }
+
+type stringEntry struct{ key, value string }
+
+func compareStringEntries(a, b stringEntry) int { return strings.Compare(a.key, b.key) }
 
 func mapKeyString(k reflect.Value, how mapKey) (string, error) {
 	switch how {
@@ -468,8 +508,12 @@ func (w *yamlWriter) marshalled(v reflect.Value, ti *typeInfo, col int, afterDas
 	if err != nil {
 		return false, err
 	}
-	if s, ok := plainJSONString(data); ok {
-		return false, w.str(s, col)
+	if plainJSONString(data) {
+		// Written as it is: " "text"" is the double-quoted YAML of it.
+		w.b = append(w.b, ' ')
+		w.b = append(w.b, data...)
+		w.b = append(w.b, '\n')
+		return false, nil
 	}
 	jv, err := parseMarshalled(data, v)
 	if err != nil {
@@ -528,16 +572,10 @@ func textOf(v reflect.Value, ti *typeInfo) (string, error) {
 	return string(text), nil
 }
 
-// plainJSONString is the value of a JSON string without escapes.
-func plainJSONString(data []byte) (string, bool) {
-	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
-		return "", false
-	}
-	inner := data[1 : len(data)-1]
-	if !simpleText(string(inner)) {
-		return "", false
-	}
-	return string(inner), true
+// plainJSONString says whether data is a JSON string of printable ASCII
+// without escapes, which is how str writes the same string.
+func plainJSONString(data []byte) bool {
+	return len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' && simpleText(string(data[1:len(data)-1]))
 }
 
 // quotedField writes a field with the ",string" option: its number or
