@@ -127,8 +127,8 @@ func (s *scanner) next() {
 	c := s.src[s.pos.Offset]
 	start := s.pos
 	switch {
-	case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-		s.advance(1)
+	case isBlank(c):
+		s.blanks()
 	case c == '/' && s.peekByte(1) == '/':
 		s.lineComment()
 	case c == '/' && s.peekByte(1) == '*':
@@ -150,6 +150,22 @@ func (s *scanner) next() {
 		s.emit(tokPunct, start)
 	default:
 		s.badChar()
+	}
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// blanks skips a run of blanks in one loop: they are a good part of a
+// file (indentation), and cost a call of next each otherwise.
+func (s *scanner) blanks() {
+	for s.pos.Offset < len(s.src) && isBlank(s.src[s.pos.Offset]) {
+		if s.src[s.pos.Offset] == '\n' {
+			s.pos.Line++
+			s.pos.Column = 1
+		} else {
+			s.pos.Column++
+		}
+		s.pos.Offset++
 	}
 }
 
