@@ -86,7 +86,6 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzIndentJSON$$' ./backends/kubernetes
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
-	$(FUZZ) -fuzz='^FuzzIndent$$' ./backends/nomad
 	$(FUZZ) -fuzz='^FuzzPlanJSON$$' ./backends/nomad
 
 bench:

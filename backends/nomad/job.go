@@ -96,10 +96,7 @@ func Job(p *plan.Plan, o Options) (*api.Job, error) {
 		MetaMesh: p.Mesh.Name, MetaTenant: p.Mesh.Tenant, MetaNamespace: p.Mesh.Namespace,
 	}
 	job.Update = ptr(updateStrategy)
-	b, err := newBuilder(p, o)
-	if err != nil {
-		return nil, err
-	}
+	b := newBuilder(p, o)
 	job.TaskGroups = make([]*api.TaskGroup, 0, len(p.Components))
 	for i := range p.Components {
 		g, err := b.group(&p.Components[i])
@@ -135,13 +132,9 @@ type builder struct {
 	in    *instanceWriter
 }
 
-func newBuilder(p *plan.Plan, o Options) (*builder, error) {
-	in, err := newInstanceWriter(p)
-	if err != nil {
-		return nil, err
-	}
+func newBuilder(p *plan.Plan, o Options) *builder {
 	conn, files := backends.PulsarConnection(p, o.PulsarURL, pulsarDir)
-	return &builder{p: p, o: o, env: backends.EnvMap(conn), files: files, in: in}, nil
+	return &builder{p: p, o: o, env: backends.EnvMap(conn), files: files, in: newInstanceWriter(p)}
 }
 
 func (b *builder) group(c *plan.Component) (*api.TaskGroup, error) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -107,26 +106,6 @@ func FuzzQuote(f *testing.F) {
 		}
 		if got, want := string(appendHeredoc(nil, s)), "<<EOT\n"+templateEscaper.Replace(s)+"EOT\n"; got != want {
 			t.Errorf("appendHeredoc(%q) = %q, want %q", s, got, want)
-		}
-	})
-}
-
-// FuzzIndent holds the instance plan's indenter to json.Indent on any
-// JSON.
-func FuzzIndent(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, `{"a":[1,{},[],"x\"]}"],"b":{"c":null}}`, ` [ 1 , true ] `, `"s"`, `{"a\\":"\\\""}`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		if !json.Valid(src) {
-			return
-		}
-		var want bytes.Buffer
-		if err := json.Indent(&want, src, "  ", "  "); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want.String(), string(appendIndent(nil, src, "  ", "  "))); diff != "" {
-			t.Errorf("%q (-json.Indent +appendIndent):\n%s", src, diff)
 		}
 	})
 }
