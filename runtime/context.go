@@ -207,10 +207,11 @@ func (c *msgContext) send(t *target, key string, value any) error {
 	if c.once != nil {
 		return c.once.send(t, &pulsar.ProducerMessage{Key: key, Properties: c.traced()}, value, c.track.add())
 	}
-	o := &outgoing{}
-	if !c.sentFirst {
-		o, c.sentFirst = &c.first, true
+	o := &c.first
+	if c.sentFirst {
+		o = &outgoing{}
 	}
+	c.sentFirst = true
 	o.Key, o.Properties = key, c.traced()
 	return c.in.send(t, o, value, c.track)
 }
