@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,10 +71,43 @@ a folder, those of every file, and nothing is printed on standard output.`,
 	return cmd
 }
 
-// folderTree is the JSON of a folder's syntax trees.
+// folderTree is a folder's syntax trees.
 type folderTree struct {
-	Folder string       `json:"folder"`
-	Files  []*lang.File `json:"files"`
+	Folder string
+	Files  []*lang.File
+}
+
+// writeFolderJSON writes {"folder": DIR, "files": [...]} as an encoder
+// of the whole with two spaces of indent would, but a file at a time, so
+// that a large mesh's JSON, many times its source, is never all in
+// memory; each tree is let go once written.
+func writeFolderJSON(w io.Writer, t folderTree) error {
+	folder, err := json.Marshal(t.Folder)
+	if err != nil {
+		return fmt.Errorf("encoding the syntax tree: %w", err)
+	}
+	fmt.Fprintf(w, "{\n  \"folder\": %s,\n  \"files\": [", folder)
+	for i, f := range t.Files {
+		raw, err := f.MarshalJSON()
+		if err != nil {
+			return fmt.Errorf("encoding the syntax tree of %s: %w", f.Name, err)
+		}
+		var escaped, indented bytes.Buffer
+		json.HTMLEscape(&escaped, raw)
+		if err := json.Indent(&indented, escaped.Bytes(), "    ", "  "); err != nil {
+			return fmt.Errorf("encoding the syntax tree of %s: %w", f.Name, err)
+		}
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		io.WriteString(w, "\n    ")
+		if _, err := indented.WriteTo(w); err != nil {
+			return err
+		}
+		t.Files[i] = nil
+	}
+	_, err = io.WriteString(w, "\n  ]\n}\n")
+	return err
 }
 
 // parseFolder prints the syntax trees of a folder's mesh files, or the
@@ -95,10 +129,13 @@ func parseFolder(cmd *cobra.Command, dir string, asJSON bool) error {
 		sources.Render(cmd.ErrOrStderr(), diags)
 		return failed()
 	}
-	if asJSON {
-		return writeSyntaxJSON(cmd.OutOrStdout(), tree)
-	}
 	out := bufio.NewWriter(cmd.OutOrStdout())
+	if asJSON {
+		if err := writeFolderJSON(out, tree); err != nil {
+			return err
+		}
+		return out.Flush()
+	}
 	for _, f := range tree.Files {
 		var b strings.Builder
 		if err := f.WriteTree(&b); err != nil {
