@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshc/meshc/backends/kubernetes"
 	"github.com/meshc/meshc/backends/nomad"
+	"github.com/meshc/meshc/backends/pulsarworker"
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/lang"
@@ -152,6 +153,10 @@ func run(n, runs int, memProfile string) error {
 		}, nil, clearOut},
 		{"emit kubernetes functionmesh", 0, func() (err error) {
 			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.FunctionMesh, Image: "meshc/meshrt:1"})
+			return err
+		}, nil, clearOut},
+		{"emit pulsar", 0, func() (err error) {
+			out, err = pulsarworker.Files(p, pulsarworker.Package{File: "meshrt"})
 			return err
 		}, nil, clearOut},
 	}
