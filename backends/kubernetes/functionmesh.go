@@ -137,7 +137,13 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		TypeMeta: metav1.TypeMeta{APIVersion: functionMeshAPIVersion, Kind: "FunctionMesh"},
 		Metadata: e.objectMeta(e.mesh, e.meshLabels()),
 	}
+	// Sized once: a list of 100,000 members grown step by step was
+	// copied over and over.
 	var plans []any
+	if members := len(e.p.Components) - countSources(e.p); members > 0 {
+		plans = make([]any, 0, members)
+		fm.Spec.Functions = make([]fmFunction, 0, members)
+	}
 	var files []backends.File
 	for i := range e.p.Components {
 		c := &e.p.Components[i]
@@ -184,6 +190,16 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		files = append(files, out)
 	}
 	return files, nil
+}
+
+func countSources(p *plan.Plan) int {
+	n := 0
+	for i := range p.Components {
+		if p.Components[i].Kind == plan.Source {
+			n++
+		}
+	}
+	return n
 }
 
 // What the operator's mutating webhook would fill in, written out so that
