@@ -37,6 +37,7 @@ func HCL(job *api.Job) ([]byte, error) {
 type hclWriter struct {
 	where     []string                 // the blocks being written, for errors
 	keys      []string                 // room for sorting a map's keys
+	set       []int                    // room for the set attributes of the bodies being written
 	durations map[time.Duration]string // their text, written over and over
 }
 
@@ -60,19 +61,22 @@ func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
 			return b, fmt.Errorf("%s.%s is set but has no HCL form", strings.Join(w.where, "."), f.name)
 		}
 	}
+	// The set attributes, found once: their widest name aligns them.
+	start := len(w.set)
+	defer func() { w.set = w.set[:start] }()
 	width := 0
-	for _, f := range info.attrs {
+	for i, f := range info.attrs {
 		if isSet(v.Field(f.index)) {
+			w.set = append(w.set, i)
 			width = max(width, f.width)
 		}
 	}
 	var err error
-	for _, f := range info.attrs {
-		if fv := v.Field(f.index); isSet(fv) {
-			b = attrName(indent(b, depth), f.name, width-f.width)
-			if b, err = w.attrValue(b, fv); err != nil {
-				return b, w.at(f.name, err)
-			}
+	for _, i := range w.set[start:] {
+		f := info.attrs[i]
+		b = attrName(indent(b, depth), f.name, width-f.width)
+		if b, err = w.attrValue(b, v.Field(f.index)); err != nil {
+			return b, w.at(f.name, err)
 		}
 	}
 	for _, f := range info.blocks {

@@ -162,15 +162,7 @@ func validIdentifier(s string) bool {
 // a heredoc (templates): it ends in a newline and no line of it is the
 // heredoc's end marker.
 func heredocText(s string) bool {
-	if !strings.HasSuffix(s, "\n") {
-		return false
-	}
-	for line := range strings.Lines(s) {
-		if line == heredocEnd+"\n" {
-			return false
-		}
-	}
-	return true
+	return strings.HasSuffix(s, "\n") && !strings.HasPrefix(s, heredocEnd+"\n") && !strings.Contains(s, "\n"+heredocEnd+"\n")
 }
 
 const heredocEnd = "EOT"
