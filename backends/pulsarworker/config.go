@@ -84,6 +84,22 @@ func Configs(p *plan.Plan, pk Package) ([]Function, error) {
 // Config is the FunctionConfig of component c: see SPEC.md, "Pulsar
 // Functions worker", for each field.
 func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, error) {
+	fc, err := baseConfig(p, c, pk)
+	if err != nil {
+		return fc, err
+	}
+	inst := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
+	data, err := json.Marshal(inst)
+	if err != nil {
+		return fc, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
+	}
+	fc.UserConfig[PlanKey] = json.RawMessage(data)
+	return fc, nil
+}
+
+// baseConfig is the FunctionConfig of component c without the instance plan
+// in its user config, which Files writes apart.
+func baseConfig(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, error) {
 	fc := utils.FunctionConfig{
 		Tenant: p.Mesh.Tenant, Namespace: p.Mesh.Namespace, Name: c.Name,
 		Runtime:                      utils.GoRuntime,
@@ -118,9 +134,7 @@ func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, 
 	if c.Kind != plan.Source && fc.ProcessingGuarantees == atLeastOnce && c.Timeout > 0 {
 		fc.TimeoutMs = ptr(int64(time.Duration(c.Timeout) / time.Millisecond))
 	}
-	if fc.UserConfig, err = userConfig(p, c, pk); err != nil {
-		return fc, err
-	}
+	fc.UserConfig = userConfig(p, c, pk)
 	return fc, nil
 }
 
@@ -164,25 +178,20 @@ func parallelism(c *plan.Component) (int, error) {
 	return n, nil
 }
 
-// userConfig carries the instance plan, the mesh's name, the component's
-// kind and hash and the package's identity, and the component's config as
-// Pulsar users read user config.
-func userConfig(p *plan.Plan, c *plan.Component, pk Package) (map[string]any, error) {
-	inst := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
-	data, err := json.Marshal(inst)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
-	}
-	uc := map[string]any{}
+// userConfig carries the mesh's name, the component's kind and hash and
+// the package's identity, and the component's config as Pulsar users read
+// user config; Config adds the instance plan.
+func userConfig(p *plan.Plan, c *plan.Component, pk Package) map[string]any {
+	uc := make(map[string]any, len(c.Config)+4)
 	maps.Copy(uc, c.Config)
-	uc[PlanKey] = json.RawMessage(data)
+	delete(uc, PlanKey)
 	uc[MeshKey] = p.Mesh.Name
 	uc[KindKey] = string(c.Kind)
 	uc[HashKey] = c.Hash
 	if id := pk.identity(); id != "" {
 		uc[PackageKey] = id
 	}
-	return uc, nil
+	return uc
 }
 
 // secrets are references, as Pulsar's Kubernetes secrets provider takes
