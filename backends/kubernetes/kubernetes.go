@@ -1,8 +1,6 @@
 package kubernetes
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -142,9 +140,8 @@ type emitter struct {
 	pulsarEnv    []corev1.EnvVar
 	pulsarVolume *corev1.Volume
 
-	// Buffers of instancePlan, reused from one component to the next.
-	compact  bytes.Buffer
-	indented []byte
+	// The buffer of instancePlan, reused from one component to the next.
+	planText []byte
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.
@@ -250,21 +247,17 @@ func componentFile(c *plan.Component) string {
 // it says index 0. The replica count is left out, as on Nomad: instances
 // do not read it, and since the plan's ConfigMap is named after its
 // content, a rescale that changed it would roll every pod. The text is
-// what encoding/json's Encoder writes with an indent of two and no HTML
-// escaping; it is indented by appendIndentedJSON, which does what the
-// Encoder's own indenting does at a fraction of its cost, in buffers kept
-// for the whole Emit.
+// the plan's own indented JSON, < > & as they are, and a newline; it is
+// written into a buffer kept for the whole Emit.
 func (e *emitter) instancePlan(c *plan.Component) (string, error) {
 	in := e.p.Instance(c, 0)
 	in.Component.Replicas = plan.Replicas{}
-	e.compact.Reset()
-	enc := json.NewEncoder(&e.compact)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(in); err != nil {
+	b, err := plan.AppendInstance(e.planText[:0], &in, false)
+	if err != nil {
 		return "", err
 	}
-	e.indented = appendIndentedJSON(e.indented[:0], e.compact.Bytes())
-	return string(e.indented), nil
+	e.planText = append(b, '\n')
+	return string(e.planText), nil
 }
 
 // digestRef matches an image named by its content, REF@sha256:HEX (or

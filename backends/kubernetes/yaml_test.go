@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"net"
@@ -181,28 +180,6 @@ func FuzzYAMLValues(f *testing.F) {
 		}
 		if diff := cmp.Diff(string(want), string(got)); diff != "" {
 			t.Errorf("(-yaml.v3 +got):\n%s", diff)
-		}
-	})
-}
-
-// FuzzIndentJSON compares appendIndentedJSON with json.Indent on compact
-// JSON as encoding/json writes it.
-func FuzzIndentJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, `{"a":[1,{},[],{"b":"c\"d\\"}],"e":null}`, `"x"`, `[[[]]]`, `{"k":" , : { [ "}`} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, []byte(s)); err != nil {
-			return
-		}
-		compact.WriteByte('\n')
-		var want bytes.Buffer
-		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(want.String(), string(appendIndentedJSON(nil, compact.Bytes()))); diff != "" {
-			t.Errorf("%q (-json.Indent +got):\n%s", s, diff)
 		}
 	})
 }
