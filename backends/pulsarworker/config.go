@@ -147,7 +147,7 @@ func inputs(p *plan.Plan, c *plan.Component, fc *utils.FunctionConfig) error {
 		fc.Inputs = []string{IdleTopic(p, c)}
 		return nil
 	}
-	fc.InputSpecs = map[string]utils.ConsumerConfig{}
+	fc.InputSpecs = make(map[string]utils.ConsumerConfig, len(c.Inputs))
 	for _, in := range c.Inputs {
 		fc.InputSpecs[in.Topic] = utils.ConsumerConfig{SchemaType: in.Schema.PulsarType(), RegexPattern: in.Pattern}
 		if !in.Pattern {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -21,11 +22,27 @@ import (
 
 // fileEncoder appends a config file to b.
 type fileEncoder struct {
-	b       []byte
-	depth   int
-	scratch []byte // the instance plan before it is indented into b
-	err     error
+	b     []byte
+	depth int
+	err   error
+	// keys holds slices of map keys for reuse, one taken per map being
+	// written.
+	keys [][]string
 }
+
+// sortedKeys is m's keys in order, in a slice of the encoder's, which
+// release gives back.
+func sortedKeys[V any](e *fileEncoder, m map[string]V) []string {
+	var k []string
+	if n := len(e.keys); n > 0 {
+		k, e.keys = e.keys[n-1][:0], e.keys[:n-1]
+	}
+	k = slices.AppendSeq(k, maps.Keys(m))
+	slices.Sort(k)
+	return k
+}
+
+func (e *fileEncoder) release(k []string) { e.keys = append(e.keys, k) }
 
 // config appends fc as encoding/json's indented Encoder writes it, with
 // the instance plan in at PlanKey of its user config. It reports false
@@ -63,7 +80,7 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, in *plan.Instance) bool {
 		e.key("resources")
 		e.open('{')
 		e.key("cpu")
-		e.value(r.CPU)
+		e.float(r.CPU)
 		e.key("disk")
 		e.b = strconv.AppendInt(e.b, r.Disk, 10)
 		e.key("ram")
@@ -127,7 +144,8 @@ func writable(fc *utils.FunctionConfig) bool {
 // userConfig writes the user config with the instance plan at PlanKey, in
 // the order of its keys, as encoding/json writes a map.
 func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
-	keys := slices.Sorted(maps.Keys(uc))
+	keys := sortedKeys(e, uc)
+	defer e.release(keys)
 	if in != nil {
 		if i, found := slices.BinarySearch(keys, PlanKey); !found {
 			keys = slices.Insert(keys, i, PlanKey)
@@ -147,32 +165,41 @@ func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
 
 // instance writes the plan as json.Marshal does (< > & escaped), then as
 // the file's indent puts it, two levels in (the file's object, then
-// userConfig).
+// userConfig): each line after the first moves right by four spaces, in
+// place, from the end.
 func (e *fileEncoder) instance(in *plan.Instance) {
+	const indent = "    "
+	start := len(e.b)
 	var err error
-	e.scratch, err = plan.AppendInstance(e.scratch[:0], in, true)
-	if err != nil {
+	if e.b, err = plan.AppendInstance(e.b, in, true); err != nil {
 		e.fail(err)
 		return
 	}
-	const indent = "    "
 	// A line break in JSON text is only ever between values: in strings it
 	// is escaped.
-	for rest := e.scratch; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
+	src := e.b[start:]
+	shift := len(indent) * bytes.Count(src, []byte{'\n'})
+	e.b = slices.Grow(e.b, shift)[:len(e.b)+shift]
+	end := len(e.b)
+	for {
+		i := bytes.LastIndexByte(src, '\n')
 		if i < 0 {
-			e.b = append(e.b, rest...)
 			break
 		}
-		e.b = append(e.b, rest[:i+1]...)
-		e.b = append(e.b, indent...)
-		rest = rest[i+1:]
+		n := copy(e.b[end-(len(src)-i-1):end], src[i+1:])
+		end -= n + len(indent)
+		copy(e.b[end:], indent)
+		src = src[:i]
+		end--
+		e.b[end] = '\n'
 	}
 }
 
 func (e *fileEncoder) inputSpecs(m map[string]utils.ConsumerConfig) {
+	keys := sortedKeys(e, m)
+	defer e.release(keys)
 	e.open('{')
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range keys {
 		e.key(k)
 		cc := m[k]
 		e.open('{')
@@ -199,6 +226,8 @@ func (e *fileEncoder) value(v any) {
 		e.b = strconv.AppendInt(e.b, int64(v), 10)
 	case int64:
 		e.b = strconv.AppendInt(e.b, v, 10)
+	case float64:
+		e.float(v)
 	case map[string]any:
 		e.anyMap(v)
 	case []any:
@@ -222,12 +251,32 @@ func (e *fileEncoder) anyMap(m map[string]any) {
 		e.b = append(e.b, "null"...)
 		return
 	}
+	keys := sortedKeys(e, m)
+	defer e.release(keys)
 	e.open('{')
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range keys {
 		e.key(k)
 		e.value(m[k])
 	}
 	e.close('}')
+}
+
+// float writes f as encoding/json does: like ES6, without exponent
+// between 1e-6 and 1e21, and an exponent of at least one digit.
+func (e *fileEncoder) float(f float64) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		e.reflected(f) // which says why it cannot
+		return
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.b = strconv.AppendFloat(e.b, f, format, -1, 64)
+	if n := len(e.b); format == 'e' && n >= 4 && e.b[n-4] == 'e' && e.b[n-3] == '-' && e.b[n-2] == '0' {
+		e.b[n-2] = e.b[n-1]
+		e.b = e.b[:n-1]
+	}
 }
 
 // reflected writes v with encoding/json, indented where it stands.
