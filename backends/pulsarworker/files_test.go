@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meshc/meshc/backends"
@@ -125,5 +127,61 @@ func TestFilesErrors(t *testing.T) {
 	}
 	if n := strings.Count(got.Error(), "replicas"); n < len(p.Components) {
 		t.Errorf("Files reports %d components of %d:\n%v", n, len(p.Components), got)
+	}
+}
+
+// TestFileEncoderFallsBack: a config with a field the file encoder does
+// not write is left to encoding/json, and what the encoder began is undone.
+func TestFileEncoderFallsBack(t *testing.T) {
+	p := planSource(t, "mixed.mesh", meshgen.Generate(meshgen.Mixed, 2), nil)
+	c := &p.Components[1]
+	fc, err := baseConfig(p, c, testPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !writable(&fc) {
+		t.Fatal("the config meshc makes is not writable by hand")
+	}
+	odd := fc
+	odd.DeadLetterTopic = "dead"
+	spec := odd.InputSpecs
+	odd.InputSpecs = map[string]utils.ConsumerConfig{}
+	for k, v := range spec {
+		v.ReceiverQueueSize = 10
+		odd.InputSpecs[k] = v
+	}
+	for name, fc := range map[string]utils.FunctionConfig{"deadLetterTopic": odd, "receiverQueueSize": {InputSpecs: odd.InputSpecs}} {
+		if writable(&fc) {
+			t.Errorf("a config with %s is writable by hand", name)
+		}
+	}
+	e := &fileEncoder{b: []byte("before")}
+	data, err := e.file(p, c, testPackage, &odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(e.b) != "before" || e.depth != 0 {
+		t.Errorf("the encoder kept %q at depth %d", e.b, e.depth)
+	}
+	want := reflectedFiles(t, p, testPackage)
+	if i := slices.IndexFunc(want, func(f backends.File) bool { return f.Path == c.Name+".json" }); i < 0 || !bytes.Equal(data, want[i].Data) {
+		t.Errorf("fallback file differs from encoding/json's:\n%s", data)
+	}
+}
+
+// TestFilesDoNotShareRoom: appending to one file's bytes leaves the
+// others as they are, though they share a buffer.
+func TestFilesDoNotShareRoom(t *testing.T) {
+	p := planSource(t, "mixed.mesh", meshgen.Generate(meshgen.Mixed, 4), nil)
+	files, err := Files(p, testPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filesText(reflectedFiles(t, p, testPackage))
+	for i := range files {
+		_ = append(files[i].Data, "garbage"...)
+	}
+	if diff := cmp.Diff(want, filesText(files)); diff != "" {
+		t.Errorf("appending to a file changed another (-want +got):\n%s", diff)
 	}
 }
