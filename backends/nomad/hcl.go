@@ -22,7 +22,7 @@ import (
 // order, so a job or group reads its own settings before its parts.
 func HCL(job *api.Job) ([]byte, error) {
 	w := &hclWriter{where: []string{"job"}}
-	b := appendHCLString(append(indent(nil, 0), "job "...), deref(job.ID))
+	b := appendHCLString([]byte("job "), deref(job.ID))
 	b, err := w.body(b, reflect.ValueOf(job).Elem(), 1)
 	if err != nil {
 		return nil, fmt.Errorf("writing job %s as HCL: %w", deref(job.ID), err)
