@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -164,63 +163,15 @@ func (w *yamlWriter) entries(v reflect.Value, ti *typeInfo, col int, afterDash b
 	if ti.kind == reflect.Map {
 		return w.mapEntries(v, ti, col, afterDash, before, p)
 	}
-	var base unsafe.Pointer
-	if v.CanAddr() {
-		base = v.Addr().UnsafePointer()
-	}
 	n := 0
-fields:
 	for i := range ti.fields {
 		f := &ti.fields[i]
 		if !p.takes(f.name) {
 			continue
 		}
-		if base != nil && f.raw != notRaw {
-			switch field := unsafe.Add(base, f.offset); f.raw {
-			case rawString:
-				s := *(*string)(field)
-				if s == "" && (f.omitEmpty || f.omitZero) {
-					continue
-				}
-				if f.key != nil {
-					if before+n > 0 || !afterDash {
-						w.indent(col)
-					}
-					w.b = append(w.b, f.key...)
-					if err := w.str(s, col+2); err != nil {
-						return 0, err
-					}
-					n++
-					continue
-				}
-			case rawBool:
-				if !*(*bool)(field) && (f.omitEmpty || f.omitZero) {
-					continue
-				}
-			case rawNilable:
-				if *(*unsafe.Pointer)(field) == nil {
-					continue
-				}
-			case rawSlice:
-				if b := *(*[]byte)(field); b == nil || len(b) == 0 && (f.omitEmpty || f.omitZero) {
-					continue
-				}
-			}
-		}
-		var fv reflect.Value
-		if len(f.index) == 1 {
-			fv = v.Field(f.index[0])
-		} else {
-			fv = v
-			for _, j := range f.index {
-				if fv.Kind() == reflect.Pointer {
-					if fv.IsNil() {
-						continue fields
-					}
-					fv = fv.Elem()
-				}
-				fv = fv.Field(j)
-			}
+		fv, ok := fieldOf(v, f.index)
+		if !ok {
+			continue
 		}
 		if f.omitEmpty && emptyValue(fv) || f.omitZero && zeroValue(fv, f.zero) {
 			continue
@@ -251,6 +202,24 @@ fields:
 		n++
 	}
 	return n, nil
+}
+
+// fieldOf is the field of struct v at index, through embedded pointers;
+// false when one of them is nil, as encoding/json leaves the field out.
+func fieldOf(v reflect.Value, index []int) (reflect.Value, bool) {
+	if len(index) == 1 {
+		return v.Field(index[0]), true
+	}
+	for _, j := range index {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(j)
+	}
+	return v, true
 }
 
 // mapEntry is a map's entry with its key as JSON writes it.

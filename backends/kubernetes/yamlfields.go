@@ -58,43 +58,6 @@ type fieldInfo struct {
 	quoted    bool // the ",string" option
 	zero      zeroTest
 	info      *typeInfo
-	// raw, for a field of the struct itself, says how to look at it in
-	// the struct's memory: most fields are empty and skipped, and a look
-	// at their bytes costs a fraction of a reflect.Value's.
-	raw    rawKind
-	offset uintptr
-}
-
-// rawKind is what entries may read of a field straight from memory.
-type rawKind uint8
-
-const (
-	notRaw     rawKind = iota
-	rawString          // written as it is
-	rawBool            // skipped when false and omitted when empty
-	rawNilable         // pointer or map: skipped when nil (null)
-	rawSlice           // skipped when nil (null), or empty and omitted when empty
-)
-
-// rawKindOf is the rawKind of a field of type t with its options: only a
-// field encoding/json writes by its kind alone.
-func rawKindOf(f *fieldInfo, t reflect.Type) rawKind {
-	if len(f.index) != 1 || f.quoted || f.zero != reflectZero || f.info.marshal != noMarshal {
-		return notRaw
-	}
-	switch t.Kind() {
-	case reflect.String:
-		if t != numberType {
-			return rawString
-		}
-	case reflect.Bool:
-		return rawBool
-	case reflect.Pointer, reflect.Map:
-		return rawNilable
-	case reflect.Slice:
-		return rawSlice
-	}
-	return notRaw
 }
 
 // zeroTest is how omitzero tells a zero value: by the type's IsZero method
@@ -280,9 +243,8 @@ func structFields(t reflect.Type, building map[reflect.Type]*typeInfo) []fieldIn
 					fi := fieldInfo{
 						name: name, index: index, quoted: quoted,
 						omitEmpty: hasOption(opts, "omitempty"), omitZero: hasOption(opts, "omitzero"),
-						zero: zeroTestOf(sf.Type), info: buildInfo(sf.Type, building), offset: sf.Offset,
+						zero: zeroTestOf(sf.Type), info: buildInfo(sf.Type, building),
 					}
-					fi.raw = rawKindOf(&fi, sf.Type)
 					found = append(found, candidate{fieldInfo: fi, tagged: tagged, typ: ft})
 					if count[q.typ] > 1 {
 						// Two embeddings of one type at one depth
