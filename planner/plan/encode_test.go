@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -87,7 +88,7 @@ func full() *Plan {
 		Mesh: Mesh{Name: "m", Tenant: "t", Namespace: "n", Source: "dir/x.mesh", Pulsar: &Pulsar{
 			URL: "pulsar+ssl://h:6651", AdminURL: "https://h", TrustCerts: secret, SkipHostnameVerification: true,
 			Token: secret, OAuth2: &OAuth2{IssuerURL: "https://i", Audience: "a", Scope: "s", Credentials: *secret},
-			ClientCert: &ClientCert{Cert: *secret, Key: Secret{}},
+			ClientCert: &ClientCert{Cert: Secret{}, Key: *secret},
 		}},
 		Params: map[string]string{"b": "2", "a": "x & y", "c": ""},
 		Topics: []Topic{
@@ -187,4 +188,71 @@ func FuzzEncode(f *testing.F) {
 		})
 		checkEncode(t, p)
 	})
+}
+
+// TestFullSetsEveryField keeps full() whole: a field added to the plan's
+// types that Encode does not write would pass TestEncodeIsEncodingJSON
+// unless some plan sets it.
+func TestFullSetsEveryField(t *testing.T) {
+	set := map[string]bool{}
+	all := map[string]bool{}
+	markSet(reflect.ValueOf(full()).Elem(), set)
+	fieldsOf(reflect.TypeFor[Plan](), all, map[reflect.Type]bool{})
+	for name := range all {
+		if !set[name] {
+			t.Errorf("full() leaves %s unset: set it, so that Encode is compared with encoding/json on it", name)
+		}
+	}
+}
+
+// fieldsOf lists the fields encoding/json writes of the plan's own struct
+// types reachable from t, as Type.Field.
+func fieldsOf(t reflect.Type, all map[string]bool, seen map[reflect.Type]bool) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		fieldsOf(t.Elem(), all, seen)
+		return
+	case reflect.Struct:
+	default:
+		return
+	}
+	if seen[t] || t.PkgPath() != reflect.TypeFor[Plan]().PkgPath() {
+		return
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("json") == "-" {
+			continue
+		}
+		all[t.Name()+"."+f.Name] = true
+		fieldsOf(f.Type, all, seen)
+	}
+}
+
+// markSet notes each field of the plan's struct types that is not zero
+// somewhere in v.
+func markSet(v reflect.Value, set map[string]bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			markSet(v.Elem(), set)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			markSet(v.Index(i), set)
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			markSet(it.Value(), set)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if f.IsExported() && !v.Field(i).IsZero() {
+				set[v.Type().Name()+"."+f.Name] = true
+				markSet(v.Field(i), set)
+			}
+		}
+	}
 }
