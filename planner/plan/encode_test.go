@@ -88,7 +88,7 @@ func full() *Plan {
 		Mesh: Mesh{Name: "m", Tenant: "t", Namespace: "n", Source: "dir/x.mesh", Pulsar: &Pulsar{
 			URL: "pulsar+ssl://h:6651", AdminURL: "https://h", TrustCerts: secret, SkipHostnameVerification: true,
 			Token: secret, OAuth2: &OAuth2{IssuerURL: "https://i", Audience: "a", Scope: "s", Credentials: *secret},
-			ClientCert: &ClientCert{Cert: Secret{}, Key: *secret},
+			ClientCert: &ClientCert{Cert: *secret, Key: Secret{Path: "k"}},
 		}},
 		Params: map[string]string{"b": "2", "a": "x & y", "c": ""},
 		Topics: []Topic{
