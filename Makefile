@@ -86,6 +86,8 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
 	$(FUZZ) -fuzz='^FuzzPlanJSON$$' ./backends/nomad
+	$(FUZZ) -fuzz='^FuzzString$$' ./internal/jsontext
+	$(FUZZ) -fuzz='^FuzzFloat$$' ./internal/jsontext
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

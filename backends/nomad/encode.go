@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/meshc/meshc/internal/jsontext"
 )
 
 // The api types say nothing of which fields were set, and their JSON
@@ -103,7 +105,7 @@ func (info *typeInfo) addJSON(i int, sf reflect.StructField) {
 		return
 	}
 	name = cmp.Or(name, sf.Name)
-	key := appendJSONString(nil, name, false)
+	key := jsontext.AppendString(nil, name, false)
 	info.json = append(info.json, jsonField{index: i, name: name, key: string(key) + ": "})
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/meshc/meshc/internal/jsontext"
 )
 
 // JSON encodes a job as `nomad job run -json` and the HTTP API take it:
@@ -60,7 +62,7 @@ func (w *jsonWriter) value(b []byte, v reflect.Value, depth int) ([]byte, error)
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return appendJSONString(b, v.String(), false), nil
+		return jsontext.AppendString(b, v.String(), false), nil
 	case reflect.Bool:
 		return strconv.AppendBool(b, v.Bool()), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -150,10 +152,10 @@ func (w *jsonWriter) mapObject(b []byte, v reflect.Value, depth int) ([]byte, er
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(newline(b, depth+1), k, false), ": "...)
+		b = append(jsontext.AppendString(newline(b, depth+1), k, false), ": "...)
 		switch m := v.Interface().(type) {
 		case map[string]string:
-			b = appendJSONString(b, m[k], false)
+			b = jsontext.AppendString(b, m[k], false)
 		case map[string]any:
 			var err error
 			if b, err = w.value(b, reflect.ValueOf(m[k]), depth+1); err != nil {
@@ -175,7 +177,7 @@ func (w *jsonWriter) anyMap(b []byte, v reflect.Value, depth int) ([]byte, error
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(newline(b, depth+1), k, false), ": "...)
+		b = append(jsontext.AppendString(newline(b, depth+1), k, false), ": "...)
 		var err error
 		if b, err = w.value(b, entries[k], depth+1); err != nil {
 			return b, err

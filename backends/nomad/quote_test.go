@@ -1,8 +1,6 @@
 package nomad
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -16,8 +14,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// The writers are held to the libraries whose bytes they give: hclwrite
-// with cty values for HCL, encoding/json for JSON.
+// The HCL writers are held to the library whose bytes they give: hclwrite
+// with cty values.
 
 var quoteCases = []string{
 	"", "plain", `a "quoted" word`, `back\slash`, "new\nline\r\ttab", "${NOMAD_TASK_DIR}/x", "%{ if }",
@@ -30,16 +28,6 @@ func TestHCLString(t *testing.T) {
 	for _, s := range quoteCases {
 		if got, want := string(appendHCLString(nil, s)), hclReference(s); got != want {
 			t.Errorf("appendHCLString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
-func TestJSONString(t *testing.T) {
-	for _, s := range quoteCases {
-		for _, html := range []bool{false, true} {
-			if got, want := string(appendJSONString(nil, s, html)), jsonStringReference(t, s, html); got != want {
-				t.Errorf("appendJSONString(%q, %v) = %s, want %s", s, html, got, want)
-			}
 		}
 	}
 }
@@ -84,7 +72,7 @@ func TestHCLValues(t *testing.T) {
 	}
 }
 
-// FuzzQuote holds the string writers to the libraries on any text.
+// FuzzQuote holds the HCL string writers to the library on any text.
 func FuzzQuote(f *testing.F) {
 	for _, s := range quoteCases {
 		f.Add(s)
@@ -92,11 +80,6 @@ func FuzzQuote(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := string(appendHCLString(nil, s)), hclReference(s); got != want {
 			t.Errorf("appendHCLString(%q) = %s, want %s", s, got, want)
-		}
-		for _, html := range []bool{false, true} {
-			if got, want := string(appendJSONString(nil, s, html)), jsonStringReference(t, s, html); got != want {
-				t.Errorf("appendJSONString(%q, %v) = %s, want %s", s, html, got, want)
-			}
 		}
 		if got, want := validIdentifier(s), hclsyntax.ValidIdentifier(s); got != want {
 			t.Errorf("validIdentifier(%q) = %v, want %v", s, got, want)
@@ -112,16 +95,6 @@ func FuzzQuote(f *testing.F) {
 
 func hclReference(s string) string {
 	return string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
-}
-
-func jsonStringReference(t *testing.T, s string, escapeHTML bool) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(escapeHTML)
-	if err := enc.Encode(s); err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // heredocReference is text of whole lines, none of them EOT.

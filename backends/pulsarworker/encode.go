@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
+	"github.com/meshc/meshc/internal/jsontext"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -22,9 +22,8 @@ import (
 
 // fileEncoder appends a config file to b.
 type fileEncoder struct {
-	b     []byte
-	depth int
-	err   error
+	jsontext.Writer
+	err error
 	// keys holds slices of map keys for reuse, one taken per map being
 	// written.
 	keys [][]string
@@ -51,10 +50,10 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, in *plan.Instance) bool {
 	if !writable(fc) {
 		return false
 	}
-	e.open('{')
+	e.Open('{')
 	if fc.TimeoutMs != nil {
-		e.key("timeoutMs")
-		e.b = strconv.AppendInt(e.b, *fc.TimeoutMs, 10)
+		e.Key("timeoutMs")
+		e.B = strconv.AppendInt(e.B, *fc.TimeoutMs, 10)
 	}
 	e.optStr("topicsPattern", fc.TopicsPattern)
 	e.boolField("cleanupSubscription", fc.CleanupSubscription)
@@ -63,8 +62,8 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, in *plan.Instance) bool {
 	e.boolField("forwardSourceMessageProperty", fc.ForwardSourceMessageProperty)
 	e.boolField("autoAck", fc.AutoAck)
 	if fc.Parallelism != 0 {
-		e.key("parallelism")
-		e.b = strconv.AppendInt(e.b, int64(fc.Parallelism), 10)
+		e.Key("parallelism")
+		e.B = strconv.AppendInt(e.B, int64(fc.Parallelism), 10)
 	}
 	e.strField("output", fc.Output)
 	e.strField("logTopic", fc.LogTopic)
@@ -77,42 +76,42 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, in *plan.Instance) bool {
 	e.strField("namespace", fc.Namespace)
 	e.strField("name", fc.Name)
 	if r := fc.Resources; r != nil {
-		e.key("resources")
-		e.open('{')
-		e.key("cpu")
+		e.Key("resources")
+		e.Open('{')
+		e.Key("cpu")
 		e.float(r.CPU)
-		e.key("disk")
-		e.b = strconv.AppendInt(e.b, r.Disk, 10)
-		e.key("ram")
-		e.b = strconv.AppendInt(e.b, r.RAM, 10)
-		e.close('}')
+		e.Key("disk")
+		e.B = strconv.AppendInt(e.B, r.Disk, 10)
+		e.Key("ram")
+		e.B = strconv.AppendInt(e.B, r.RAM, 10)
+		e.Close('}')
 	}
 	if len(fc.Inputs) > 0 {
-		e.key("inputs")
-		e.open('[')
+		e.Key("inputs")
+		e.Open('[')
 		for _, s := range fc.Inputs {
-			e.item()
-			e.str(s)
+			e.Item()
+			e.String(s)
 		}
-		e.close(']')
+		e.Close(']')
 	}
 	if len(fc.UserConfig) > 0 || in != nil {
-		e.key("userConfig")
+		e.Key("userConfig")
 		e.userConfig(fc.UserConfig, in)
 	}
 	if len(fc.InputSpecs) > 0 {
-		e.key("inputSpecs")
+		e.Key("inputSpecs")
 		e.inputSpecs(fc.InputSpecs)
 	}
 	if len(fc.Secrets) > 0 {
-		e.key("secrets")
+		e.Key("secrets")
 		e.anyMap(fc.Secrets)
 	}
 	e.boolField("exposePulsarAdminClientEnabled", fc.ExposePulsarAdminClientEnabled)
 	e.boolField("skipToLatest", fc.SkipToLatest)
 	e.strField("subscriptionPosition", fc.SubscriptionPosition)
-	e.close('}')
-	e.b = append(e.b, '\n')
+	e.Close('}')
+	e.B = append(e.B, '\n')
 	return e.err == nil
 }
 
@@ -151,16 +150,16 @@ func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
 			keys = slices.Insert(keys, i, PlanKey)
 		}
 	}
-	e.open('{')
+	e.Open('{')
 	for _, k := range keys {
-		e.key(k)
+		e.Key(k)
 		if k == PlanKey && in != nil {
 			e.instance(in)
 			continue
 		}
 		e.value(uc[k])
 	}
-	e.close('}')
+	e.Close('}')
 }
 
 // instance writes the plan as json.Marshal does (< > & escaped), then as
@@ -169,47 +168,47 @@ func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
 // place, from the end.
 func (e *fileEncoder) instance(in *plan.Instance) {
 	const indent = "    "
-	start := len(e.b)
+	start := len(e.B)
 	var err error
-	if e.b, err = plan.AppendInstance(e.b, in, true); err != nil {
+	if e.B, err = plan.AppendInstance(e.B, in, true); err != nil {
 		e.fail(err)
 		return
 	}
 	// A line break in JSON text is only ever between values: in strings it
 	// is escaped.
-	src := e.b[start:]
+	src := e.B[start:]
 	shift := len(indent) * bytes.Count(src, []byte{'\n'})
-	e.b = slices.Grow(e.b, shift)[:len(e.b)+shift]
-	end := len(e.b)
+	e.B = slices.Grow(e.B, shift)[:len(e.B)+shift]
+	end := len(e.B)
 	for {
 		i := bytes.LastIndexByte(src, '\n')
 		if i < 0 {
 			break
 		}
-		n := copy(e.b[end-(len(src)-i-1):end], src[i+1:])
+		n := copy(e.B[end-(len(src)-i-1):end], src[i+1:])
 		end -= n + len(indent)
-		copy(e.b[end:], indent)
+		copy(e.B[end:], indent)
 		src = src[:i]
 		end--
-		e.b[end] = '\n'
+		e.B[end] = '\n'
 	}
 }
 
 func (e *fileEncoder) inputSpecs(m map[string]utils.ConsumerConfig) {
 	keys := sortedKeys(e, m)
 	defer e.release(keys)
-	e.open('{')
+	e.Open('{')
 	for _, k := range keys {
-		e.key(k)
+		e.Key(k)
 		cc := m[k]
-		e.open('{')
+		e.Open('{')
 		e.strField("schemaType", cc.SchemaType)
 		if cc.RegexPattern {
 			e.boolField("regexPattern", true)
 		}
-		e.close('}')
+		e.Close('}')
 	}
-	e.close('}')
+	e.Close('}')
 }
 
 // value writes what a user config may hold; what it does not know goes
@@ -217,30 +216,30 @@ func (e *fileEncoder) inputSpecs(m map[string]utils.ConsumerConfig) {
 func (e *fileEncoder) value(v any) {
 	switch v := v.(type) {
 	case nil:
-		e.b = append(e.b, "null"...)
+		e.B = append(e.B, "null"...)
 	case string:
-		e.str(v)
+		e.String(v)
 	case bool:
-		e.b = strconv.AppendBool(e.b, v)
+		e.B = strconv.AppendBool(e.B, v)
 	case int:
-		e.b = strconv.AppendInt(e.b, int64(v), 10)
+		e.B = strconv.AppendInt(e.B, int64(v), 10)
 	case int64:
-		e.b = strconv.AppendInt(e.b, v, 10)
+		e.B = strconv.AppendInt(e.B, v, 10)
 	case float64:
 		e.float(v)
 	case map[string]any:
 		e.anyMap(v)
 	case []any:
 		if v == nil {
-			e.b = append(e.b, "null"...)
+			e.B = append(e.B, "null"...)
 			return
 		}
-		e.open('[')
+		e.Open('[')
 		for _, x := range v {
-			e.item()
+			e.Item()
 			e.value(x)
 		}
-		e.close(']')
+		e.Close(']')
 	default:
 		e.reflected(v)
 	}
@@ -248,34 +247,23 @@ func (e *fileEncoder) value(v any) {
 
 func (e *fileEncoder) anyMap(m map[string]any) {
 	if m == nil {
-		e.b = append(e.b, "null"...)
+		e.B = append(e.B, "null"...)
 		return
 	}
 	keys := sortedKeys(e, m)
 	defer e.release(keys)
-	e.open('{')
+	e.Open('{')
 	for _, k := range keys {
-		e.key(k)
+		e.Key(k)
 		e.value(m[k])
 	}
-	e.close('}')
+	e.Close('}')
 }
 
-// float writes f as encoding/json does: like ES6, without exponent
-// between 1e-6 and 1e21, and an exponent of at least one digit.
 func (e *fileEncoder) float(f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		e.reflected(f) // which says why it cannot
-		return
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	e.b = strconv.AppendFloat(e.b, f, format, -1, 64)
-	if n := len(e.b); format == 'e' && n >= 4 && e.b[n-4] == 'e' && e.b[n-3] == '-' && e.b[n-2] == '0' {
-		e.b[n-2] = e.b[n-1]
-		e.b = e.b[:n-1]
+	var err error
+	if e.B, err = jsontext.AppendFloat(e.B, f); err != nil {
+		e.fail(err)
 	}
 }
 
@@ -293,11 +281,11 @@ func (e *fileEncoder) reflected(v any) {
 		e.fail(err)
 		return
 	}
-	e.b = append(e.b, out.Bytes()...)
+	e.B = append(e.B, out.Bytes()...)
 }
 
 func (e *fileEncoder) indent() string {
-	return string(bytes.Repeat([]byte("  "), e.depth))
+	return string(bytes.Repeat([]byte("  "), e.Depth))
 }
 
 func (e *fileEncoder) fail(err error) {
@@ -308,69 +296,19 @@ func (e *fileEncoder) fail(err error) {
 
 func (e *fileEncoder) strField(name, s string) {
 	if s != "" {
-		e.key(name)
-		e.str(s)
+		e.Key(name)
+		e.String(s)
 	}
 }
 
 func (e *fileEncoder) optStr(name string, s *string) {
 	if s != nil {
-		e.key(name)
-		e.str(*s)
+		e.Key(name)
+		e.String(*s)
 	}
 }
 
 func (e *fileEncoder) boolField(name string, v bool) {
-	e.key(name)
-	e.b = strconv.AppendBool(e.b, v)
-}
-
-// open, close, key and item lay out objects and arrays as encoding/json's
-// Indent does: an empty one stays on its line.
-func (e *fileEncoder) open(c byte) {
-	e.b = append(e.b, c)
-	e.depth++
-}
-
-func (e *fileEncoder) close(c byte) {
-	e.depth--
-	if last := e.b[len(e.b)-1]; last != '{' && last != '[' {
-		e.newline()
-	}
-	e.b = append(e.b, c)
-}
-
-func (e *fileEncoder) key(name string) {
-	e.item()
-	e.str(name)
-	e.b = append(e.b, ':', ' ')
-}
-
-func (e *fileEncoder) item() {
-	if last := e.b[len(e.b)-1]; last != '{' && last != '[' {
-		e.b = append(e.b, ',')
-	}
-	e.newline()
-}
-
-func (e *fileEncoder) newline() {
-	e.b = append(e.b, '\n')
-	for range e.depth {
-		e.b = append(e.b, ' ', ' ')
-	}
-}
-
-// str writes s quoted; what needs escaping goes through encoding/json,
-// which knows its rules (no HTML escaping, U+2028 and U+2029, invalid
-// UTF-8).
-func (e *fileEncoder) str(s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			e.reflected(s)
-			return
-		}
-	}
-	e.b = append(e.b, '"')
-	e.b = append(e.b, s...)
-	e.b = append(e.b, '"')
+	e.Key(name)
+	e.B = strconv.AppendBool(e.B, v)
 }

@@ -51,15 +51,15 @@ const chunkFiles = 64
 // instance plan, into the encoder's buffer, and returns its bytes, which
 // later files do not overwrite.
 func (e *fileEncoder) file(p *plan.Plan, c *plan.Component, pk Package, fc *utils.FunctionConfig) ([]byte, error) {
-	start := len(e.b)
+	start := len(e.B)
 	in := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
 	if !e.config(fc, &in) {
-		e.b, e.err, e.depth = e.b[:start], nil, 0
+		e.B, e.err, e.Depth = e.B[:start], nil, 0
 		return reflectedFile(p, c, pk)
 	}
-	data := e.b[start:len(e.b):len(e.b)]
-	if cap(e.b)-len(e.b) < 2*len(data) {
-		e.b = make([]byte, 0, chunkFiles*len(data))
+	data := e.B[start:len(e.B):len(e.B)]
+	if cap(e.B)-len(e.B) < 2*len(data) {
+		e.B = make([]byte, 0, chunkFiles*len(data))
 	}
 	return data, nil
 }

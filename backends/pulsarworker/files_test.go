@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/internal/golden"
+	"github.com/meshc/meshc/internal/jsontext"
 	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -155,13 +156,13 @@ func TestFileEncoderFallsBack(t *testing.T) {
 			t.Errorf("a config with %s is writable by hand", name)
 		}
 	}
-	e := &fileEncoder{b: []byte("before")}
+	e := &fileEncoder{Writer: jsontext.Writer{B: []byte("before")}}
 	data, err := e.file(p, c, testPackage, &odd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(e.b) != "before" || e.depth != 0 {
-		t.Errorf("the encoder kept %q at depth %d", e.b, e.depth)
+	if string(e.B) != "before" || e.Depth != 0 {
+		t.Errorf("the encoder kept %q at depth %d", e.B, e.Depth)
 	}
 	want := reflectedFiles(t, p, testPackage)
 	if i := slices.IndexFunc(want, func(f backends.File) bool { return f.Path == c.Name+".json" }); i < 0 || !bytes.Equal(data, want[i].Data) {

@@ -1,0 +1,160 @@
+package jsontext
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Writer appends JSON text to B. An object or array it opens is empty for
+// as long as the last byte is its opening bracket, which is how an element
+// knows whether a comma goes before it.
+type Writer struct {
+	B          []byte
+	Depth      int  // nesting level, two spaces each
+	Compact    bool // json.Marshal's layout rather than MarshalIndent's
+	EscapeHTML bool // < > & escaped, as json.Marshal does
+}
+
+// Open starts an object ('{') or an array ('[').
+func (w *Writer) Open(c byte) {
+	w.B = append(w.B, c)
+	w.Depth++
+}
+
+// Close ends the object ('}') or array (']') last opened; an empty one
+// stays on its line.
+func (w *Writer) Close(c byte) {
+	w.Depth--
+	if last := w.B[len(w.B)-1]; last != '{' && last != '[' {
+		w.Newline()
+	}
+	w.B = append(w.B, c)
+}
+
+// Key starts a field of the object being written.
+func (w *Writer) Key(name string) {
+	w.Item()
+	w.String(name)
+	w.B = append(w.B, ':')
+	if !w.Compact {
+		w.B = append(w.B, ' ')
+	}
+}
+
+// Item starts an element of the array or object being written.
+func (w *Writer) Item() {
+	if last := w.B[len(w.B)-1]; last != '{' && last != '[' {
+		w.B = append(w.B, ',')
+	}
+	w.Newline()
+}
+
+const spaces = "                                                                "
+
+// Newline starts a line at the current depth, unless compact.
+func (w *Writer) Newline() {
+	if w.Compact {
+		return
+	}
+	w.B = append(w.B, '\n')
+	for n := 2 * w.Depth; n > 0; n -= len(spaces) {
+		w.B = append(w.B, spaces[:min(n, len(spaces))]...)
+	}
+}
+
+// String writes s as a JSON string.
+func (w *Writer) String(s string) { w.B = AppendString(w.B, s, w.EscapeHTML) }
+
+// AppendString appends s as a JSON string, escaped as encoding/json
+// escapes it: quotes, backslashes and control characters, invalid UTF-8 as
+// U+FFFD, U+2028 and U+2029 (which JavaScript reads as line ends), and
+// < > & when escapeHTML is set.
+func AppendString(b []byte, s string, escapeHTML bool) []byte {
+	safe := &plainSafe
+	if escapeHTML {
+		safe = &htmlSafe
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if safe[c] {
+				i++
+				continue
+			}
+			b = appendEscaped(append(b, s[start:i]...), c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendEscaped appends an ASCII byte that a JSON string escapes.
+func appendEscaped(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+const hexDigits = "0123456789abcdef"
+
+// plainSafe and htmlSafe say which ASCII bytes a string holds as they are.
+var plainSafe, htmlSafe = func() (plain, html [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\'
+		html[c] = plain[c] && c != '<' && c != '>' && c != '&'
+	}
+	return plain, html
+}()
+
+// AppendFloat appends f as encoding/json writes a float64: the shortest
+// form that reads back exactly, with an exponent only below 1e-6 and from
+// 1e21 on. NaN and the infinities have no JSON form: the error is
+// encoding/json's.
+func AppendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		_, err := json.Marshal(f)
+		return b, err
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if n := len(b); format == 'e' && n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+		// e-09 reads as e-9 in JSON text, as encoding/json writes it.
+		b[n-2] = b[n-1]
+		b = b[:n-1]
+	}
+	return b, nil
+}

@@ -1,0 +1,109 @@
+package jsontext
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var stringCases = []string{
+	"", "plain", `a "quoted" word`, `back\slash`, "new\nline\r\ttab", "\b\f", "\x00\x01\x1f", "\x7f",
+	"é", "\U0001F600", "\xff", "a\xc3", "\u2028\u2029", "<&>", "\ufeff", "\ufffd",
+}
+
+// reference is s as encoding/json writes it.
+func reference(t testing.TB, v any, escapeHTML bool) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
+
+func checkString(t testing.TB, s string) {
+	for _, html := range []bool{false, true} {
+		if got, want := string(AppendString(nil, s, html)), reference(t, s, html); got != want {
+			t.Errorf("AppendString(%q, %v) = %s, want %s", s, html, got, want)
+		}
+	}
+}
+
+func TestString(t *testing.T) {
+	for _, s := range stringCases {
+		checkString(t, s)
+	}
+}
+
+func checkFloat(t testing.TB, f float64) {
+	got, err := AppendFloat(nil, f)
+	if _, wantErr := json.Marshal(f); (err != nil) != (wantErr != nil) {
+		t.Fatalf("AppendFloat(%v) error %v, encoding/json's %v", f, err, wantErr)
+	}
+	if err == nil && string(got) != reference(t, f, false) {
+		t.Errorf("AppendFloat(%v) = %s, want %s", f, got, reference(t, f, false))
+	}
+}
+
+func TestFloat(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 1e-7, 1.5e-7, 1e-6, 123456789, 1e20, 1e21, 1e-300,
+		math.MaxFloat64, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()} {
+		checkFloat(t, f)
+	}
+}
+
+// TestLayout writes a value by hand, indented and compact, and compares
+// with encoding/json.
+func TestLayout(t *testing.T) {
+	v := map[string]any{"a": []any{}, "b": map[string]any{}, "c": []any{"x", map[string]any{"d": "<y>"}}}
+	for _, compact := range []bool{false, true} {
+		w := &Writer{Compact: compact, EscapeHTML: true}
+		w.Open('{')
+		w.Key("a")
+		w.Open('[')
+		w.Close(']')
+		w.Key("b")
+		w.Open('{')
+		w.Close('}')
+		w.Key("c")
+		w.Open('[')
+		w.Item()
+		w.String("x")
+		w.Item()
+		w.Open('{')
+		w.Key("d")
+		w.String("<y>")
+		w.Close('}')
+		w.Close(']')
+		w.Close('}')
+		want, err := json.Marshal(v)
+		if !compact {
+			want, err = json.MarshalIndent(v, "", "  ")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), string(w.B)); diff != "" {
+			t.Errorf("compact %v (-encoding/json +Writer):\n%s", compact, diff)
+		}
+	}
+}
+
+func FuzzString(f *testing.F) {
+	for _, s := range stringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkString(t, s) })
+}
+
+func FuzzFloat(f *testing.F) {
+	for _, v := range []float64{0, 1e-7, 1e21, 0.1} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) { checkFloat(t, v) })
+}
