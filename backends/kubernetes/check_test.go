@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -170,7 +171,7 @@ func unknownFields(path string, v any, s *structuralschema.Structural) []string 
 		if len(s.Properties) == 0 && (s.AdditionalProperties == nil || s.AdditionalProperties.Structural == nil) {
 			return nil
 		}
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if p, ok := s.Properties[k]; ok {
 				out = append(out, unknownFields(path+"."+k, v[k], &p)...)
 			} else if s.AdditionalProperties != nil && s.AdditionalProperties.Structural != nil {

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -69,7 +70,7 @@ func index(objs []runtime.Object) *manifest {
 func consistency(objs []runtime.Object) []string {
 	m := index(objs)
 	var out []string
-	for _, key := range sortedKeys(m.workloads) {
+	for _, key := range slices.Sorted(maps.Keys(m.workloads)) {
 		w := m.workloads[key]
 		fail := func(format string, args ...any) { out = append(out, key+": "+fmt.Sprintf(format, args...)) }
 		sel, err := metav1.LabelSelectorAsSelector(w.selector)

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -277,5 +278,5 @@ func TagImages(p *plan.Plan, o Options) []string {
 			tags[image] = true
 		}
 	}
-	return sortedKeys(tags)
+	return slices.Sorted(maps.Keys(tags))
 }

@@ -166,7 +166,7 @@ const planHashLen = 10
 // characters, so the whole fits the 253 of a ConfigMap name.
 func planName(name string, data map[string]string) string {
 	h := sha256.New()
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		// NUL ends each key and value, so no two maps hash alike.
 		for _, text := range []string{k, data[k]} {
 			io.WriteString(h, text)
@@ -323,7 +323,7 @@ func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
 func secretEnv(c *plan.Component) ([]corev1.EnvVar, error) {
 	var env []corev1.EnvVar
 	var errs []error
-	for _, name := range sortedKeys(c.Secrets) {
+	for _, name := range slices.Sorted(maps.Keys(c.Secrets)) {
 		s := c.Secrets[name]
 		secret := SecretName(s.Path)
 		if bad := validation.IsDNS1123Subdomain(secret); len(bad) > 0 {
@@ -481,12 +481,3 @@ func (e *emitter) disruptionBudget(c *plan.Component) *policyv1.PodDisruptionBud
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

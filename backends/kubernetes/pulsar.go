@@ -2,6 +2,8 @@ package kubernetes
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"maps"
+	"slices"
 
 	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/planner/plan"
@@ -53,7 +55,7 @@ func secretProjections(files []backends.PulsarFile) []corev1.VolumeProjection {
 // envVars are the variables of m, sorted by name.
 func envVars(m map[string]string) []corev1.EnvVar {
 	var env []corev1.EnvVar
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		env = append(env, corev1.EnvVar{Name: k, Value: m[k]})
 	}
 	return env

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -45,7 +46,7 @@ func (cl *Cluster) awaitRollout(ctx context.Context, w io.Writer, mesh string, o
 	}
 	firstStuck := map[string]time.Time{}
 	for len(pending) > 0 {
-		for _, k := range sortedKeys(pending) {
+		for _, k := range slices.Sorted(maps.Keys(pending)) {
 			u := pending[k]
 			done, err := cl.rolledOut(ctx, u)
 			if err != nil {
@@ -65,7 +66,7 @@ func (cl *Cluster) awaitRollout(ctx context.Context, w io.Writer, mesh string, o
 		select {
 		case <-ctx.Done():
 			why := cl.why(context.Background(), mesh)
-			return fmt.Errorf("mesh %s did not roll out in time: %s not ready%s", mesh, strings.Join(sortedKeys(pending), ", "), why)
+			return fmt.Errorf("mesh %s did not roll out in time: %s not ready%s", mesh, strings.Join(slices.Sorted(maps.Keys(pending)), ", "), why)
 		case <-time.After(rolloutPoll):
 		}
 	}
