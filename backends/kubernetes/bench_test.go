@@ -15,9 +15,12 @@ import (
 const benchFunctions = 1000
 
 // benchPlan is a planned mesh of benchFunctions functions of every kind.
-func benchPlan(b *testing.B) *plan.Plan {
+func benchPlan(b testing.TB) *plan.Plan { return generatedPlan(b, benchFunctions) }
+
+// generatedPlan is a planned mesh of n functions of every kind.
+func generatedPlan(b testing.TB, n int) *plan.Plan {
 	b.Helper()
-	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, benchFunctions))
+	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, n))
 	if len(diags) > 0 {
 		b.Fatal(diags)
 	}

@@ -38,6 +38,9 @@ const DefaultRolloutTimeout = 5 * time.Minute
 // not. Functions and sinks go first and sources once those are ready, so
 // that nothing a source writes misses a subscription.
 func (cl *Cluster) Deploy(ctx context.Context, w io.Writer, mesh string, files []backends.File, o DeployOptions) error {
+	if err := refuseOversized(files); err != nil {
+		return err
+	}
 	objs, err := objects(files)
 	if err != nil {
 		return err

@@ -93,6 +93,9 @@ standard output, one stream, for kubectl apply -f -.`,
 			}
 			if backend == "kubernetes" {
 				warnTagImages(cmd.ErrOrStderr(), kubernetes.TagImages(p, kubeOptions(o)))
+				if err := warnOversized(cmd.ErrOrStderr(), files); err != nil {
+					return &exitError{code: exitFail, err: err}
+				}
 			}
 			if out == "-" {
 				return writeStream(cmd, backend, files)
@@ -142,6 +145,17 @@ func warnTagImages(w io.Writer, tags []string) {
 	fmt.Fprintf(w, "meshc: warning: %s named by a tag, which can move to another image under a running mesh: pods started later "+
 		"(a restart, a rescale, a drained node) would run other code than the rest; pass --image REF@sha256:DIGEST, "+
 		"the digest meshc image prints\n", what)
+}
+
+// warnOversized warns of objects larger than a cluster stores by default,
+// which deploy refuses.
+func warnOversized(w io.Writer, files []backends.File) error {
+	big, err := kubernetes.Oversized(files)
+	for _, b := range big {
+		fmt.Fprintf(w, "meshc: warning: %s, more than the %.1f MiB a cluster stores with etcd's defaults: applying it fails; "+
+			"use --flavour plain (objects of their own for each function), or split the mesh into several meshes\n", b, float64(kubernetes.MaxObjectBytes)/(1<<20))
+	}
+	return err
 }
 
 // writeStream joins YAML files into one multi-document stream, fit for

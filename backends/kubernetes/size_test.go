@@ -1,0 +1,48 @@
+package kubernetes
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/meshc/meshc/backends"
+)
+
+// TestOversized: the FunctionMesh of 2,000 functions is one object of
+// about 3 MiB as JSON, more than etcd stores by default; plain manifests
+// hold no object near it. Deploy refuses the first before applying
+// anything.
+func TestOversized(t *testing.T) {
+	p := generatedPlan(t, 2000)
+	for _, tc := range []struct {
+		flavour string
+		want    string
+	}{
+		{Plain, ""},
+		{FunctionMesh, "functionmesh.yaml: FunctionMesh "},
+	} {
+		files, err := Emit(p, Options{Flavour: tc.flavour, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		big, err := Oversized(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" {
+			if len(big) > 0 {
+				t.Errorf("%s: Oversized = %q, want none", tc.flavour, big)
+			}
+			continue
+		}
+		if len(big) != 1 || !strings.HasPrefix(big[0], tc.want) {
+			t.Errorf("%s: Oversized = %q, want one starting %q", tc.flavour, big, tc.want)
+		}
+		if err := (&Cluster{}).Deploy(t.Context(), nil, "big", files, DeployOptions{}); !errors.Is(err, errTooLarge) {
+			t.Errorf("%s: Deploy = %v, want %v", tc.flavour, err, errTooLarge)
+		}
+	}
+	if big, err := Oversized([]backends.File{{Path: "x.yaml", Data: []byte(strings.Repeat("a", MaxObjectBytes))}}); err == nil {
+		t.Errorf("Oversized of a large file that is no YAML object = %q, want an error", big)
+	}
+}
