@@ -2,8 +2,6 @@ package pulsarworker
 
 import (
 	"bytes"
-	"encoding/json"
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -24,24 +22,7 @@ import (
 type fileEncoder struct {
 	jsontext.Writer
 	err error
-	// keys holds slices of map keys for reuse, one taken per map being
-	// written.
-	keys [][]string
 }
-
-// sortedKeys is m's keys in order, in a slice of the encoder's, which
-// release gives back.
-func sortedKeys[V any](e *fileEncoder, m map[string]V) []string {
-	var k []string
-	if n := len(e.keys); n > 0 {
-		k, e.keys = e.keys[n-1][:0], e.keys[:n-1]
-	}
-	k = slices.AppendSeq(k, maps.Keys(m))
-	slices.Sort(k)
-	return k
-}
-
-func (e *fileEncoder) release(k []string) { e.keys = append(e.keys, k) }
 
 // config appends fc as encoding/json's indented Encoder writes it, with
 // the instance plan in at PlanKey of its user config. It reports false
@@ -105,7 +86,7 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, in *plan.Instance) bool {
 	}
 	if len(fc.Secrets) > 0 {
 		e.Key("secrets")
-		e.anyMap(fc.Secrets)
+		e.any(fc.Secrets)
 	}
 	e.boolField("exposePulsarAdminClientEnabled", fc.ExposePulsarAdminClientEnabled)
 	e.boolField("skipToLatest", fc.SkipToLatest)
@@ -143,8 +124,8 @@ func writable(fc *utils.FunctionConfig) bool {
 // userConfig writes the user config with the instance plan at PlanKey, in
 // the order of its keys, as encoding/json writes a map.
 func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
-	keys := sortedKeys(e, uc)
-	defer e.release(keys)
+	keys := jsontext.SortedKeys(&e.Writer, uc)
+	defer e.Release(keys)
 	if in != nil {
 		if i, found := slices.BinarySearch(keys, PlanKey); !found {
 			keys = slices.Insert(keys, i, PlanKey)
@@ -157,7 +138,7 @@ func (e *fileEncoder) userConfig(uc map[string]any, in *plan.Instance) {
 			e.instance(in)
 			continue
 		}
-		e.value(uc[k])
+		e.any(uc[k])
 	}
 	e.Close('}')
 }
@@ -195,8 +176,8 @@ func (e *fileEncoder) instance(in *plan.Instance) {
 }
 
 func (e *fileEncoder) inputSpecs(m map[string]utils.ConsumerConfig) {
-	keys := sortedKeys(e, m)
-	defer e.release(keys)
+	keys := jsontext.SortedKeys(&e.Writer, m)
+	defer e.Release(keys)
 	e.Open('{')
 	for _, k := range keys {
 		e.Key(k)
@@ -211,53 +192,12 @@ func (e *fileEncoder) inputSpecs(m map[string]utils.ConsumerConfig) {
 	e.Close('}')
 }
 
-// value writes what a user config may hold; what it does not know goes
-// through encoding/json.
-func (e *fileEncoder) value(v any) {
-	switch v := v.(type) {
-	case nil:
-		e.B = append(e.B, "null"...)
-	case string:
-		e.String(v)
-	case bool:
-		e.B = strconv.AppendBool(e.B, v)
-	case int:
-		e.B = strconv.AppendInt(e.B, int64(v), 10)
-	case int64:
-		e.B = strconv.AppendInt(e.B, v, 10)
-	case float64:
-		e.float(v)
-	case map[string]any:
-		e.anyMap(v)
-	case []any:
-		if v == nil {
-			e.B = append(e.B, "null"...)
-			return
-		}
-		e.Open('[')
-		for _, x := range v {
-			e.Item()
-			e.value(x)
-		}
-		e.Close(']')
-	default:
-		e.reflected(v)
+// any writes a value of a user config or the secrets, as encoding/json
+// does.
+func (e *fileEncoder) any(v any) {
+	if err := e.Any(v); err != nil {
+		e.fail(err)
 	}
-}
-
-func (e *fileEncoder) anyMap(m map[string]any) {
-	if m == nil {
-		e.B = append(e.B, "null"...)
-		return
-	}
-	keys := sortedKeys(e, m)
-	defer e.release(keys)
-	e.Open('{')
-	for _, k := range keys {
-		e.Key(k)
-		e.value(m[k])
-	}
-	e.Close('}')
 }
 
 func (e *fileEncoder) float(f float64) {
@@ -265,27 +205,6 @@ func (e *fileEncoder) float(f float64) {
 	if e.B, err = jsontext.AppendFloat(e.B, f); err != nil {
 		e.fail(err)
 	}
-}
-
-// reflected writes v with encoding/json, indented where it stands.
-func (e *fileEncoder) reflected(v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		e.fail(err)
-		return
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, bytes.TrimSuffix(b.Bytes(), []byte("\n")), e.indent(), "  "); err != nil {
-		e.fail(err)
-		return
-	}
-	e.B = append(e.B, out.Bytes()...)
-}
-
-func (e *fileEncoder) indent() string {
-	return string(bytes.Repeat([]byte("  "), e.Depth))
 }
 
 func (e *fileEncoder) fail(err error) {

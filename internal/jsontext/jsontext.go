@@ -1,8 +1,11 @@
 package jsontext
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -15,6 +18,9 @@ type Writer struct {
 	Depth      int  // nesting level, two spaces each
 	Compact    bool // json.Marshal's layout rather than MarshalIndent's
 	EscapeHTML bool // < > & escaped, as json.Marshal does
+	// keys holds slices of map keys for reuse, one taken per map being
+	// written.
+	keys [][]string
 }
 
 // Open starts an object ('{') or an array ('[').
@@ -158,3 +164,98 @@ func AppendFloat(b []byte, f float64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Any writes v as encoding/json writes it: the values JSON decodes to
+// (nil, strings, bools, float64, map[string]any, []any) and ints by hand,
+// anything else by encoding/json, laid out where it stands.
+func (w *Writer) Any(v any) error {
+	switch v := v.(type) {
+	case nil:
+		w.B = append(w.B, "null"...)
+	case string:
+		w.String(v)
+	case bool:
+		w.B = strconv.AppendBool(w.B, v)
+	case int:
+		w.B = strconv.AppendInt(w.B, int64(v), 10)
+	case int64:
+		w.B = strconv.AppendInt(w.B, v, 10)
+	case float64:
+		var err error
+		w.B, err = AppendFloat(w.B, v)
+		return err
+	case map[string]any:
+		return w.Map(v)
+	case []any:
+		return w.list(v)
+	default:
+		return w.reflected(v)
+	}
+	return nil
+}
+
+// Map writes m as an object in the order of its keys, as encoding/json
+// writes a map; nil is null.
+func (w *Writer) Map(m map[string]any) error {
+	if m == nil {
+		w.B = append(w.B, "null"...)
+		return nil
+	}
+	keys := SortedKeys(w, m)
+	defer w.Release(keys)
+	w.Open('{')
+	for _, k := range keys {
+		w.Key(k)
+		if err := w.Any(m[k]); err != nil {
+			return err
+		}
+	}
+	w.Close('}')
+	return nil
+}
+
+func (w *Writer) list(l []any) error {
+	if l == nil {
+		w.B = append(w.B, "null"...)
+		return nil
+	}
+	w.Open('[')
+	for _, x := range l {
+		w.Item()
+		if err := w.Any(x); err != nil {
+			return err
+		}
+	}
+	w.Close(']')
+	return nil
+}
+
+// reflected writes v with encoding/json, indented to the current depth.
+func (w *Writer) reflected(v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(w.EscapeHTML)
+	if !w.Compact {
+		enc.SetIndent(string(bytes.Repeat([]byte("  "), w.Depth)), "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.B = append(w.B, b.Bytes()[:b.Len()-1]...) // Encode's newline
+	return nil
+}
+
+// SortedKeys is m's keys in order, in a slice of w's, which Release gives
+// back: a large file's many small maps then allocate no key lists.
+func SortedKeys[V any](w *Writer, m map[string]V) []string {
+	var k []string
+	if n := len(w.keys); n > 0 {
+		k, w.keys = w.keys[n-1][:0], w.keys[:n-1]
+	}
+	k = slices.AppendSeq(k, maps.Keys(m))
+	slices.Sort(k)
+	return k
+}
+
+// Release gives back keys from SortedKeys.
+func (w *Writer) Release(keys []string) { w.keys = append(w.keys, keys) }

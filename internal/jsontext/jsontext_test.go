@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,4 +107,37 @@ func FuzzFloat(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v float64) { checkFloat(t, v) })
+}
+
+// TestAny writes values of every kind Any knows, and some it leaves to
+// encoding/json, nested, and compares with encoding/json.
+func TestAny(t *testing.T) {
+	v := map[string]any{
+		"nil": nil, "s": "<a>", "t": true, "i": 3, "i64": int64(-4), "f": 1.5e-7,
+		"m": map[string]any{"z": []any{1.0, "x", []any{}, map[string]any{}}, "a": map[string]any(nil)},
+		"l": []any(nil), "struct": struct{ A []int }{[]int{1, 2}}, "strings": []string{"q"},
+	}
+	for _, compact := range []bool{false, true} {
+		for _, html := range []bool{false, true} {
+			w := &Writer{Compact: compact, EscapeHTML: html}
+			if err := w.Any(v); err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(html)
+			if !compact {
+				enc.SetIndent("", "  ")
+			}
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(strings.TrimSuffix(b.String(), "\n"), string(w.B)); diff != "" {
+				t.Errorf("compact %v, html %v (-encoding/json +Any):\n%s", compact, html, diff)
+			}
+		}
+	}
+	if err := (&Writer{}).Any(map[string]any{"x": math.NaN()}); err == nil {
+		t.Error("Any of NaN: no error")
+	}
 }

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -292,7 +291,9 @@ func (e *encoder) component(c *Component) {
 	e.optBool("state", c.State)
 	if len(c.Config) > 0 {
 		e.Key("config")
-		e.anyMap(c.Config)
+		if err := e.Map(c.Config); err != nil {
+			e.fail(err)
+		}
 	}
 	if len(c.Secrets) > 0 {
 		e.Key("secrets")
@@ -409,79 +410,6 @@ func (e *encoder) stringMap(m map[string]string) {
 		e.String(m[k])
 	}
 	e.Close('}')
-}
-
-// anyMap and anyValue write what a mesh's config holds: JSON values as
-// the compiler makes them or a decoded plan holds them. Anything else is
-// left to encoding/json.
-func (e *encoder) anyMap(m map[string]any) {
-	e.Open('{')
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		e.Key(k)
-		e.anyValue(m[k])
-	}
-	e.Close('}')
-}
-
-func (e *encoder) anyValue(v any) {
-	switch v := v.(type) {
-	case nil:
-		e.B = append(e.B, "null"...)
-	case string:
-		e.String(v)
-	case bool:
-		e.B = strconv.AppendBool(e.B, v)
-	case int64:
-		e.int(v)
-	case int:
-		e.int(int64(v))
-	case float64:
-		e.float(v)
-	case map[string]any:
-		e.anyMap(v)
-	case []any:
-		if v == nil {
-			e.B = append(e.B, "null"...)
-			return
-		}
-		e.Open('[')
-		for _, x := range v {
-			e.Item()
-			e.anyValue(x)
-		}
-		e.Close(']')
-	default:
-		e.reflected(v)
-	}
-}
-
-// reflected writes v with encoding/json, indented to the current depth.
-func (e *encoder) reflected(v any) {
-	var b []byte
-	w := appender{&b}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(e.EscapeHTML)
-	if !e.Compact {
-		enc.SetIndent(e.indentString(), "  ")
-	}
-	if err := enc.Encode(v); err != nil {
-		e.fail(err)
-		return
-	}
-	e.B = append(e.B, b[:len(b)-1]...) // Encode's newline
-}
-
-// appender is an io.Writer onto a byte slice.
-type appender struct{ b *[]byte }
-
-func (a appender) Write(p []byte) (int, error) { *a.b = append(*a.b, p...); return len(p), nil }
-
-func (e *encoder) indentString() string {
-	b := make([]byte, 2*e.Depth)
-	for i := range b {
-		b[i] = ' '
-	}
-	return string(b)
 }
 
 // fail keeps the first error; the encoding stops at the end of the
