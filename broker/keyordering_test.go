@@ -1,11 +1,16 @@
 package broker
 
 import (
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/meshc/meshc/broker/internal/wire"
 )
 
 // TestKeySharedOrderingKeys: Key_Shared consumers of messages keyed by
@@ -96,6 +101,72 @@ func TestKeySharedOrderingKeys(t *testing.T) {
 				if k == 0 {
 					t.Errorf("consumer %d got none of the %d keys (keys per consumer: %v)", i, keys, got)
 				}
+			}
+		})
+	}
+}
+
+// TestKeyHashesOfBatches: an entry's Key_Shared key is its messages'
+// ordering key, else their partition key, also in a batch of one message.
+// pulsar-client-go's batches carry only the partition key of their first
+// message in the entry's metadata; read from there, a batch of one had
+// another key than a larger batch of the same ordering key, and the key
+// went to two consumers.
+func TestKeyHashesOfBatches(t *testing.T) {
+	single := func(key, ordering string) *wire.SingleMessageMetadata {
+		m := &wire.SingleMessageMetadata{PayloadSize: proto.Int32(1)}
+		if key != "" {
+			m.PartitionKey = proto.String(key)
+		}
+		if ordering != "" {
+			m.OrderingKey = []byte(ordering)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name       string
+		compressed bool
+		msgs       []*wire.SingleMessageMetadata
+		want       []string
+	}{
+		{"one message, ordering key", false, []*wire.SingleMessageMetadata{single("same", "o2")}, []string{"o2"}},
+		{"two messages, ordering key", false, []*wire.SingleMessageMetadata{single("same", "o2"), single("same", "o2")}, []string{"o2"}},
+		{"one message, partition key", false, []*wire.SingleMessageMetadata{single("k1", "")}, []string{"k1"}},
+		{"mixed keys, first first", false, []*wire.SingleMessageMetadata{single("k2", ""), single("k1", ""), single("k2", "")}, []string{"k2", "k1"}},
+		{"compressed: the entry's key", true, []*wire.SingleMessageMetadata{single("same", "o2")}, []string{"same"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var payload []byte
+			for _, m := range tc.msgs {
+				b, err := proto.Marshal(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				payload = binary.BigEndian.AppendUint32(payload, uint32(len(b)))
+				payload = append(append(payload, b...), 'x')
+			}
+			// As pulsar-client-go's batch container: the first message's
+			// partition key, no ordering key.
+			meta := &wire.MessageMetadata{ProducerName: proto.String("p"), SequenceId: proto.Uint64(0), PublishTime: proto.Uint64(1),
+				PartitionKey: tc.msgs[0].PartitionKey, NumMessagesInBatch: proto.Int32(int32(len(tc.msgs)))}
+			if tc.compressed {
+				meta.Compression = wire.CompressionType_LZ4.Enum()
+			}
+			mb, err := proto.Marshal(meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := append(binary.BigEndian.AppendUint32(nil, uint32(len(mb))), mb...)
+			e, _, err := newEntry(0, append(data, payload...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []uint32
+			for _, k := range tc.want {
+				want = append(want, hashKey([]byte(k)))
+			}
+			if diff := cmp.Diff(want, keyHashes(e)); diff != "" {
+				t.Errorf("key hashes (-want +got):\n%s", diff)
 			}
 		})
 	}

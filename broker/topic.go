@@ -144,7 +144,9 @@ func newEntry(checksum uint32, data []byte) (entry, wire.MetaSummary, error) {
 	}
 	e := entry{data: data, checksum: checksum, numMessages: max(meta.NumMessages, 1), publishTime: meta.PublishTime, deliverAt: meta.DeliverAtTime}
 	e.keyHash = hashKey(meta.Key())
-	e.batched = meta.Batched && !meta.Compressed && meta.NumMessages > 1
+	// A batch of one message too: pulsar-client-go puts its messages'
+	// ordering keys in the batch alone, not in the entry's metadata.
+	e.batched = meta.Batched && !meta.Compressed
 	return e, meta, nil
 }
 
