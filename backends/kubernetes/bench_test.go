@@ -3,38 +3,18 @@ package kubernetes
 import (
 	"testing"
 
-	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
-	"github.com/meshc/meshc/lang"
-	"github.com/meshc/meshc/planner"
-	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/internal/plantest"
 )
 
 // benchFunctions is the size of the benchmarks' mesh; make bench's stage
 // table (internal/stagebench) measures 10,000.
 const benchFunctions = 1000
 
-// benchPlan is a planned mesh of benchFunctions functions of every kind.
-func benchPlan(b testing.TB) *plan.Plan { return generatedPlan(b, benchFunctions) }
-
-// generatedPlan is a planned mesh of n functions of every kind.
-func generatedPlan(b testing.TB, n int) *plan.Plan {
-	b.Helper()
-	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, n))
-	if len(diags) > 0 {
-		b.Fatal(diags)
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if len(diags) > 0 {
-		b.Fatal(diags)
-	}
-	return planner.Plan(m, planner.Options{})
-}
-
 // BenchmarkEmit measures meshc emit --backend kubernetes of a planned
 // mesh, in each flavour: building the objects and writing them as YAML.
 func BenchmarkEmit(b *testing.B) {
-	p := benchPlan(b)
+	p := plantest.Generated(b, meshgen.Mixed, benchFunctions)
 	for _, flavour := range []string{Plain, FunctionMesh} {
 		b.Run(flavour, func(b *testing.B) {
 			b.ReportAllocs()
@@ -50,7 +30,7 @@ func BenchmarkEmit(b *testing.B) {
 // BenchmarkYAML measures writing the objects of a mesh's plain flavour
 // as YAML alone, a component's file at a time, the objects built once.
 func BenchmarkYAML(b *testing.B) {
-	p := benchPlan(b)
+	p := plantest.Generated(b, meshgen.Mixed, benchFunctions)
 	var files [][]any
 	yamlEncoder = func(objs ...any) ([]byte, error) {
 		files = append(files, objs)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/internal/meshgen"
+	"github.com/meshc/meshc/internal/plantest"
 )
 
 // TestOversized: the FunctionMesh of 2,000 functions is one object of
@@ -13,7 +15,7 @@ import (
 // hold no object near it. Deploy refuses the first before applying
 // anything.
 func TestOversized(t *testing.T) {
-	p := generatedPlan(t, 2000)
+	p := plantest.Generated(t, meshgen.Mixed, 2000)
 	for _, tc := range []struct {
 		flavour string
 		want    string

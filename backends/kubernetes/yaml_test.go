@@ -15,10 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
-	"github.com/meshc/meshc/lang"
-	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/internal/plantest"
 )
 
 // TestYAMLAsYAMLv3: the YAML of generated meshes of every shape, in both
@@ -26,15 +24,7 @@ import (
 // examples are held by the golden files, written that way).
 func TestYAMLAsYAMLv3(t *testing.T) {
 	for _, shape := range meshgen.Shapes {
-		f, diags := lang.Parse("gen.mesh", meshgen.Generate(shape, 30))
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		m, diags := compiler.Compile([]*lang.File{f}, nil)
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		p := planner.Plan(m, planner.Options{})
+		p := plantest.Generated(t, shape, 30)
 		for _, flavour := range []string{Plain, FunctionMesh} {
 			o := Options{Flavour: flavour, Image: "meshc/meshrt:1"}
 			got, err := Emit(p, o)

@@ -5,11 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
-	"github.com/meshc/meshc/lang"
-	"github.com/meshc/meshc/planner"
-	"github.com/meshc/meshc/planner/plan"
+	"github.com/meshc/meshc/internal/plantest"
 )
 
 // BenchmarkFiles measures what meshc emit --backend nomad spends on a
@@ -17,7 +14,7 @@ import (
 // JSON and as HCL, each on its own, and the job with its HCL as the
 // compile's stage "emit nomad" measures it.
 func BenchmarkFiles(b *testing.B) {
-	p := benchPlan(b, 1000)
+	p := plantest.Generated(b, meshgen.Mixed, 1000)
 	job, err := Job(p, Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -56,17 +53,4 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail for RUSAGE_SELF
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func benchPlan(b *testing.B, n int) *plan.Plan {
-	b.Helper()
-	f, diags := lang.Parse("big.mesh", meshgen.Generate(meshgen.Mixed, n))
-	if len(diags) > 0 {
-		b.Fatal(diags)
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if len(diags) > 0 {
-		b.Fatal(diags)
-	}
-	return planner.Plan(m, planner.Options{})
 }

@@ -12,25 +12,15 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
-	"github.com/meshc/meshc/lang"
-	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/internal/plantest"
 )
 
 // TestJSONReference: JSON writes what encoding/json writes of the job's
 // set fields gathered into maps, for a mesh of every kind of component
 // and each driver.
 func TestJSONReference(t *testing.T) {
-	f, diags := lang.Parse("mixed.mesh", meshgen.Generate(meshgen.Mixed, 40))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p := planner.Plan(m, planner.Options{})
+	p := plantest.Generated(t, meshgen.Mixed, 40)
 	for _, o := range []Options{{}, {Driver: Docker, Image: "meshc/meshrt:1"}, {Driver: Exec, Artifact: "https://example.com/meshrt"}} {
 		job, err := Job(p, o)
 		if err != nil {

@@ -9,10 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
-	"github.com/meshc/meshc/lang"
-	"github.com/meshc/meshc/planner"
+	"github.com/meshc/meshc/internal/plantest"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -47,15 +45,7 @@ func TestInstancePlans(t *testing.T) {
 	for _, m := range append(meshes, "testdata/orders.mesh", "testdata/secured.mesh", "testdata/e2e.mesh", "testdata/e2e-secured.mesh") {
 		plans[m] = planFile(t, m, nil)
 	}
-	f, diags := lang.Parse("mixed.mesh", meshgen.Generate(meshgen.Mixed, 40))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	plans["mixed"] = planner.Plan(m, planner.Options{})
+	plans["mixed"] = plantest.Generated(t, meshgen.Mixed, 40)
 	for name, p := range plans {
 		in := newInstanceWriter(p)
 		for i := range p.Components {

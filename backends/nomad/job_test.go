@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshc/meshc/compiler"
 	"github.com/meshc/meshc/internal/meshgen"
+	"github.com/meshc/meshc/internal/plantest"
 	"github.com/meshc/meshc/lang"
 	"github.com/meshc/meshc/planner"
 	"github.com/meshc/meshc/planner/plan"
@@ -385,15 +386,7 @@ func TestHCLFormatted(t *testing.T) {
 	for _, m := range append(meshes, "testdata/orders.mesh", "testdata/secured.mesh") {
 		plans[m] = planFile(t, m, nil)
 	}
-	f, diags := lang.Parse("mixed.mesh", meshgen.Generate(meshgen.Mixed, 40))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	m, diags := compiler.Compile([]*lang.File{f}, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	plans["mixed"] = planner.Plan(m, planner.Options{})
+	plans["mixed"] = plantest.Generated(t, meshgen.Mixed, 40)
 	for name, p := range plans {
 		for _, o := range []Options{{Binary: "/usr/local/bin/meshrt"}, {Driver: Docker, Image: "meshc/meshrt:1"}} {
 			job, err := Job(p, o)
