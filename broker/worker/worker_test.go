@@ -208,10 +208,15 @@ func TestState(t *testing.T) {
 	e.running(t, tenant, namespace, "count", 1)
 	send(t, e.client, fc.Inputs[0], "fox", "dog", "fox")
 	receive(t, e.client, fc.Output, 3)
-	st, err := fns.GetFunctionState(tenant, namespace, "count", "fox")
-	if err != nil || st.NumValue != 2 {
-		t.Fatalf("state of fox: %+v, %v; want 2", st, err)
-	}
+	// The instance's state reaches the store beside its outputs, not
+	// before them: the count is read until it is there.
+	eventually(t, "the count of fox is 2", func() error {
+		st, err := fns.GetFunctionState(tenant, namespace, "count", "fox")
+		if err == nil && st.NumValue != 2 {
+			err = errorf("state of fox: %+v; want 2", st)
+		}
+		return err
+	})
 	if err := fns.PutFunctionState(tenant, namespace, "count", utils.FunctionState{Key: "cat", NumValue: 41}); err != nil {
 		t.Fatal(err)
 	}
