@@ -182,7 +182,7 @@ func (c *compiler) resolveMesh() {
 	m := c.mesh
 	m.Tenant, m.Namespace = "public", "default"
 	if len(c.meshDecls) == 0 {
-		start := lang.Pos{Filename: c.firstFile, Line: 1, Column: 1}
+		start := lang.NewPos(c.firstFile, 0, 1, 1)
 		c.add(lang.Errorf(start, start, "no mesh declaration").WithHint(`start the file with: mesh NAME { tenant = "public" namespace = "default" }`))
 		return
 	}

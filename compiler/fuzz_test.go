@@ -30,7 +30,7 @@ func FuzzCompile(f *testing.F) {
 		}
 		_, diags = Compile([]*lang.File{file}, map[string]string{"replicas": "3"})
 		for _, d := range diags {
-			if d.Pos.Offset > len(src) || d.End.Offset > len(src) || d.Message == "" {
+			if d.Pos.Offset() > len(src) || d.End.Offset() > len(src) || d.Message == "" {
 				t.Fatalf("diagnostic out of the input or empty: %+v", d)
 			}
 		}

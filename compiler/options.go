@@ -407,7 +407,7 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 // inDefaults reports whether s lies inside mesh.defaults.
 func (c *compiler) inDefaults(s lang.Span) bool {
 	d := c.defaultsSpan
-	return s.Pos.Filename == d.Pos.Filename && s.Pos.Offset >= d.Pos.Offset && s.Pos.Offset < d.EndPos.Offset && d.EndPos.Offset > 0
+	return s.Pos.Filename() == d.Pos.Filename() && s.Pos.Offset() >= d.Pos.Offset() && s.Pos.Offset() < d.EndPos.Offset() && d.EndPos.Offset() > 0
 }
 
 // checkTopicOptions checks the log, dead-letter and publish topics against

@@ -67,7 +67,7 @@ func (c *compiler) resolveParams(bindings map[string]string) {
 	}
 	slices.Sort(unknown)
 	for _, name := range unknown {
-		at := lang.Span{Pos: lang.Pos{Line: 1, Column: 1}}
+		at := lang.Span{Pos: lang.NewPos("", 0, 1, 1)}
 		if len(c.meshDecls) > 0 {
 			at = c.meshDecls[0].Name.Span
 		}

@@ -31,15 +31,20 @@ func (id *Ident) Parse(lex *lexer.PeekingLexer) error {
 		return participle.NextMatch
 	}
 	lex.Next()
-	*id = Ident{Span: Span{t.Pos, tokenEnd(t)}, Name: t.Value}
+	*id = Ident{Span: Span{unbound(t.Pos.Offset), unbound(t.Pos.Offset + len(t.Value))}, Name: t.Value}
 	return nil
 }
+
+// unbound is the position of an offset in a file not yet known: the
+// productions that participle calls know no file, and the parser binds
+// their positions to it once participle is done (bindDecl).
+func unbound(off int) Pos { return Pos{off: int32(off)} }
 
 // Parse implements participle.Parseable.
 func (o *Object) Parse(lex *lexer.PeekingLexer) error {
 	if t := lex.Peek(); t.Type == tokBody {
 		lex.Next() // the body itself is read from the scanned tokens
-		o.Pos = t.Pos
+		o.Pos = unbound(t.Pos.Offset)
 		return nil
 	}
 	if !isPunctTok(lex.Peek(), "{") {
@@ -90,7 +95,9 @@ type exprError struct {
 	expect string
 }
 
-func (e *exprError) Error() string { return fmt.Sprintf("%s: %s", e.found.Pos, e.Message()) }
+func (e *exprError) Error() string {
+	return fmt.Sprintf("offset %d: %s", e.found.Pos.Offset, e.Message())
+}
 func (e *exprError) Message() string {
 	return fmt.Sprintf("expected %s, found %s", e.expect, describe(&e.found))
 }
@@ -100,6 +107,7 @@ type exprParser struct {
 	lex  tokenStream
 	last *lexer.Token // the last consumed token, whose end ends a node
 	n    *nodes       // where nodes come from
+	file *posFile     // nil when participle calls: see unbound
 }
 
 // tokenStream is where the productions read tokens: participle's lexer
@@ -155,8 +163,11 @@ func (l peekingTokens) Second() *lexer.Token {
 
 func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
 
+// at is the position of token t.
+func (p *exprParser) at(t *lexer.Token) Pos { return Pos{p.file, int32(t.Pos.Offset)} }
+
 // end is the position just past the last consumed token.
-func (p *exprParser) end() Pos { return tokenEnd(p.last) }
+func (p *exprParser) end() Pos { return Pos{p.file, int32(p.last.Pos.Offset + len(p.last.Value))} }
 
 func (p *exprParser) next() *lexer.Token {
 	p.last = p.lex.Next()
@@ -190,12 +201,12 @@ func (p *exprParser) ident(what string) (*Ident, error) {
 	}
 	p.next()
 	id := alloc(&p.n.idents)
-	*id = Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}
+	*id = Ident{Span: Span{p.at(t), p.end()}, Name: t.Value}
 	return id, nil
 }
 
 func (p *exprParser) object(o *Object) error {
-	o.Pos = p.peek().Pos
+	o.Pos = p.at(p.peek())
 	if err := p.expect("{"); err != nil {
 		return err
 	}
@@ -232,7 +243,7 @@ func (p *exprParser) attr() (*Attr, error) {
 	}
 	p.next()
 	n := alloc(&p.n.attrs)
-	n.key = Ident{Span: Span{t.Pos, p.end()}, Name: t.Value}
+	n.key = Ident{Span: Span{p.at(t), p.end()}, Name: t.Value}
 	a := &n.attr
 	*a = Attr{Span: Span{Pos: n.key.Pos}, Key: &n.key, Value: &n.val}
 	var err error
@@ -241,7 +252,7 @@ func (p *exprParser) attr() (*Attr, error) {
 		err = p.valueInto(a.Value, &n.lit)
 	case isPunctTok(p.peek(), "{"):
 		a.Value.Object = alloc(&p.n.objects)
-		a.Value.Pos = p.peek().Pos
+		a.Value.Pos = p.at(p.peek())
 		err = p.object(a.Value.Object)
 		a.Value.EndPos = p.end()
 	default:
@@ -260,7 +271,7 @@ func (p *exprParser) value(v *Value) error { return p.valueInto(v, nil) }
 // valueInto parses a value; a literal's text goes to *lit, if lit is not nil.
 func (p *exprParser) valueInto(v *Value, lit *string) error {
 	t := p.peek()
-	v.Pos = t.Pos
+	v.Pos = p.at(t)
 	var err error
 	switch {
 	case t.Type == tokLit:
@@ -301,7 +312,7 @@ func (p *exprParser) continuesRef() bool {
 }
 
 func (p *exprParser) list(l *List) error {
-	l.Pos = p.peek().Pos
+	l.Pos = p.at(p.peek())
 	p.next() // [
 	var err error
 	l.Items, err = p.values("]")
@@ -330,7 +341,7 @@ func (p *exprParser) values(closer string) (vs []*Value, err error) {
 }
 
 func (p *exprParser) ref(r *Ref) error {
-	r.Pos = p.peek().Pos
+	r.Pos = p.at(p.peek())
 	if err := p.parts(r); err != nil {
 		return err
 	}
@@ -376,7 +387,7 @@ func (p *exprParser) parts(r *Ref) error {
 }
 
 func (p *exprParser) args(a *Args) error {
-	a.Pos = p.peek().Pos
+	a.Pos = p.at(p.peek())
 	p.next() // (
 	var err error
 	a.Values, err = p.values(")")
@@ -386,7 +397,7 @@ func (p *exprParser) args(a *Args) error {
 
 func (p *exprParser) typ(t *Type) error {
 	tok := p.peek()
-	t.Pos = tok.Pos
+	t.Pos = p.at(tok)
 	var err error
 	switch {
 	case tok.Type == tokIdent:
@@ -407,7 +418,7 @@ func (p *exprParser) typ(t *Type) error {
 }
 
 func (p *exprParser) record(r *Record) error {
-	r.Pos = p.peek().Pos
+	r.Pos = p.at(p.peek())
 	p.next() // {
 	for !p.accept("}") {
 		name, err := p.ident(`a field name or "}"`)

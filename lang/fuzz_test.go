@@ -33,7 +33,7 @@ func FuzzParse(f *testing.F) {
 
 func checkPos(t *testing.T, src []byte, pos, end Pos) {
 	t.Helper()
-	if pos.Line < 1 || pos.Column < 1 || pos.Offset < 0 || pos.Offset > len(src) || end.Offset < pos.Offset || end.Offset > len(src) {
+	if pos.Line() < 1 || pos.Column() < 1 || pos.Offset() < 0 || pos.Offset() > len(src) || end.Offset() < pos.Offset() || end.Offset() > len(src) {
 		t.Fatalf("position out of bounds: %v-%v in %d bytes", pos, end, len(src))
 	}
 }

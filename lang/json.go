@@ -16,8 +16,8 @@ import (
 // declarations apart. Keys keep the order of the Go fields.
 //
 // The encoding is done here, by reflection, rather than by tags: Span is
-// embedded in every node and its Pos is participle's lexer.Position, which
-// has no tags, and a MarshalJSON on Span would be promoted to every node,
+// embedded in every node, its Pos keeps its line and column in its file's
+// line table, and a MarshalJSON on Span would be promoted to every node,
 // which would then encode as its span alone.
 func (f *File) MarshalJSON() ([]byte, error) {
 	return appendJSON(nil, reflect.ValueOf(f).Elem())
@@ -53,7 +53,7 @@ func appendJSON(b []byte, v reflect.Value) ([]byte, error) {
 		return appendArray(b, v)
 	case v.Type() == posType:
 		p := v.Interface().(Pos)
-		return appendMarshal(b, jsonPos{p.Filename, p.Offset, p.Line, p.Column})
+		return appendMarshal(b, jsonPos{p.Filename(), p.Offset(), p.Line(), p.Column()})
 	case v.Kind() == reflect.Struct:
 		return appendObject(b, v, "")
 	}

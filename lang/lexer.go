@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -62,7 +63,8 @@ type Comment struct {
 // stops at an error: it reports it, skips the bad bytes and goes on.
 type scanner struct {
 	src      string
-	pos      Pos
+	file     *posFile
+	off      int // the offset scanned to
 	toks     []lexer.Token
 	comments []Comment
 	diags    Diagnostics
@@ -82,7 +84,7 @@ func scan(filename string, src string) *scanner {
 // nothing yet: the parser scans as it goes, so that it holds the tokens of
 // a few declarations at a time, not the whole file's.
 func newScanner(filename string, src string) *scanner {
-	s := &scanner{src: src, pos: Pos{Filename: filename, Line: 1, Column: 1}}
+	s := &scanner{src: src, file: newPosFile(filename, src)}
 	if len(src) >= 3 && src[:3] == "\uFEFF" {
 		s.advance(3) // a UTF-8 byte order mark says nothing
 	}
@@ -90,42 +92,37 @@ func newScanner(filename string, src string) *scanner {
 }
 
 // more reports whether bytes are left to scan.
-func (s *scanner) more() bool { return s.pos.Offset < len(s.src) }
+func (s *scanner) more() bool { return s.off < len(s.src) }
 
 func (s *scanner) peekByte(i int) byte {
-	if o := s.pos.Offset + i; o < len(s.src) {
+	if o := s.off + i; o < len(s.src) {
 		return s.src[o]
 	}
 	return 0
 }
 
-// advance moves n bytes forward, counting lines.
-func (s *scanner) advance(n int) {
-	for _, c := range []byte(s.src[s.pos.Offset : s.pos.Offset+n]) {
-		if c == '\n' {
-			s.pos.Line++
-			s.pos.Column = 1
-		} else {
-			s.pos.Column++
-		}
-	}
-	s.pos.Offset += n
+// advance moves n bytes forward.
+func (s *scanner) advance(n int) { s.off += n }
+
+// at is the position of offset off.
+func (s *scanner) at(off int) Pos { return s.file.at(off) }
+
+// emit records the token spanning [start, current). Tokens carry their
+// offset alone: a position is made of it and the file when a node or a
+// diagnostic needs one.
+func (s *scanner) emit(typ lexer.TokenType, start int) {
+	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start:s.off], Pos: lexer.Position{Offset: start}})
 }
 
-// emit records the token spanning [start, current).
-func (s *scanner) emit(typ lexer.TokenType, start Pos) {
-	s.toks = append(s.toks, lexer.Token{Type: typ, Value: s.src[start.Offset:s.pos.Offset], Pos: start})
-}
-
-func (s *scanner) errorf(start Pos, format string, args ...any) *Diagnostic {
-	d := Errorf(start, s.pos, format, args...)
+func (s *scanner) errorf(start int, format string, args ...any) *Diagnostic {
+	d := Errorf(s.at(start), s.at(s.off), format, args...)
 	s.diags = append(s.diags, d)
 	return d
 }
 
 func (s *scanner) next() {
-	c := s.src[s.pos.Offset]
-	start := s.pos
+	c := s.src[s.off]
+	start := s.off
 	switch {
 	case isBlank(c):
 		s.blanks()
@@ -134,7 +131,7 @@ func (s *scanner) next() {
 	case c == '/' && s.peekByte(1) == '*':
 		s.blockComment()
 	case isLetter(c):
-		s.advance(identLen(s.src[s.pos.Offset:]))
+		s.advance(identLen(s.src[s.off:]))
 		s.emit(tokIdent, start)
 	case isDigit(c) || (c == '-' && isDigit(s.peekByte(1))) || (c == '.' && isDigit(s.peekByte(1))):
 		s.number()
@@ -158,24 +155,18 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // blanks skips a run of blanks in one loop: they are a good part of a
 // file (indentation), and cost a call of next each otherwise.
 func (s *scanner) blanks() {
-	for s.pos.Offset < len(s.src) && isBlank(s.src[s.pos.Offset]) {
-		if s.src[s.pos.Offset] == '\n' {
-			s.pos.Line++
-			s.pos.Column = 1
-		} else {
-			s.pos.Column++
-		}
-		s.pos.Offset++
+	for s.off < len(s.src) && isBlank(s.src[s.off]) {
+		s.off++
 	}
 }
 
 func (s *scanner) badChar() {
-	start := s.pos
-	r, n := utf8.DecodeRuneInString(s.src[s.pos.Offset:])
+	start := s.off
+	r, n := utf8.DecodeRuneInString(s.src[s.off:])
 	s.advance(n)
 	switch {
 	case r == utf8.RuneError && n == 1:
-		s.errorf(start, "invalid UTF-8 byte 0x%02x", s.src[start.Offset]).WithHint("mesh files must be UTF-8 encoded")
+		s.errorf(start, "invalid UTF-8 byte 0x%02x", s.src[start]).WithHint("mesh files must be UTF-8 encoded")
 	case r == '-':
 		s.errorf(start, "unexpected %q", r).WithHint("write -> between a function's inputs and its output, or a digit after - for a negative number")
 	default:
@@ -184,33 +175,28 @@ func (s *scanner) badChar() {
 }
 
 func (s *scanner) lineComment() {
-	start := s.pos
+	start := s.off
 	end := len(s.src)
-	for i := s.pos.Offset; i < len(s.src); i++ {
-		if s.src[i] == '\n' {
-			end = i
-			break
-		}
+	if i := strings.IndexByte(s.src[start:], '\n'); i >= 0 {
+		end = start + i
 	}
-	s.checkUTF8(start.Offset, end)
-	s.pos.Column += end - s.pos.Offset
-	s.pos.Offset = end
-	s.comments = append(s.comments, Comment{Span{start, s.pos}, s.src[start.Offset:end]})
+	s.checkUTF8(start, end)
+	s.off = end
+	s.comments = append(s.comments, Comment{Span{s.at(start), s.at(end)}, s.src[start:end]})
 }
 
 func (s *scanner) blockComment() {
-	start := s.pos
-	for i := s.pos.Offset + 2; i+1 < len(s.src); i++ {
-		if s.src[i] == '*' && s.src[i+1] == '/' {
-			s.checkUTF8(start.Offset, i)
-			s.advance(i + 2 - s.pos.Offset)
-			s.comments = append(s.comments, Comment{Span{start, s.pos}, s.src[start.Offset:s.pos.Offset]})
-			return
-		}
+	start := s.off
+	if i := strings.Index(s.src[start+2:], "*/"); i >= 0 {
+		end := start + 2 + i + 2
+		s.checkUTF8(start, end-2)
+		s.off = end
+		s.comments = append(s.comments, Comment{Span{s.at(start), s.at(end)}, s.src[start:end]})
+		return
 	}
 	s.advance(2)
 	s.errorf(start, "unterminated block comment").WithHint("close it with */")
-	s.advance(len(s.src) - s.pos.Offset)
+	s.advance(len(s.src) - s.off)
 }
 
 // checkUTF8 reports invalid UTF-8 inside a comment or string.
@@ -221,29 +207,12 @@ func (s *scanner) checkUTF8(from, to int) {
 	for i := from; i < to; {
 		r, n := utf8.DecodeRuneInString(s.src[i:to])
 		if r == utf8.RuneError && n == 1 {
-			p := s.posAt(i)
-			s.diags = append(s.diags, Errorf(p, Pos{Filename: p.Filename, Offset: i + 1, Line: p.Line, Column: p.Column + 1},
+			s.diags = append(s.diags, Errorf(s.at(i), s.at(i+1),
 				"invalid UTF-8 byte 0x%02x", s.src[i]).WithHint("mesh files must be UTF-8 encoded"))
 			return // one report per comment or string is enough
 		}
 		i += n
 	}
-}
-
-// posAt computes the position of an offset at or after the current one on
-// the current line or later.
-func (s *scanner) posAt(off int) Pos {
-	p := s.pos
-	for i := p.Offset; i < off; i++ {
-		if s.src[i] == '\n' {
-			p.Line++
-			p.Column = 1
-		} else {
-			p.Column++
-		}
-	}
-	p.Offset = off
-	return p
 }
 
 var (
@@ -254,14 +223,14 @@ var (
 // number scans an integer, a float, a duration (30s, 1m30s) or a size
 // (512Mi): digits and any letters, dots and digits glued to them.
 func (s *scanner) number() {
-	start := s.pos
-	i := s.pos.Offset + 1
+	start := s.off
+	i := s.off + 1
 	for i < len(s.src) && (isLetter(s.src[i]) || isDigit(s.src[i]) || s.src[i] == '.' ||
 		((s.src[i] == '+' || s.src[i] == '-') && (s.src[i-1] == 'e' || s.src[i-1] == 'E'))) {
 		i++
 	}
-	s.advance(i - s.pos.Offset)
-	text := s.src[start.Offset:i]
+	s.advance(i - s.off)
+	text := s.src[start:i]
 	if _, err := classifyNumber(text); err != nil {
 		s.errorf(start, "%v", err) // the token stays, so the parser goes on
 	}
@@ -337,8 +306,8 @@ func isAllDigits(s string) bool {
 // quoted scans a double-quoted string with Go's escapes. Strings end on the
 // line they start, so a missing quote is reported where it happened.
 func (s *scanner) quoted() {
-	start := s.pos
-	i := s.pos.Offset + 1
+	start := s.off
+	i := s.off + 1
 	for ; i < len(s.src); i++ {
 		switch s.src[i] {
 		case '\\':
@@ -348,9 +317,9 @@ func (s *scanner) quoted() {
 			s.unterminated(start, i)
 			return
 		case '"':
-			s.checkUTF8(start.Offset, i) // before advancing: it places the bad byte from s.pos
-			s.advance(i + 1 - s.pos.Offset)
-			if _, err := strconv.Unquote(s.src[start.Offset:s.pos.Offset]); err != nil {
+			s.checkUTF8(start, i)
+			s.advance(i + 1 - s.off)
+			if _, err := strconv.Unquote(s.src[start:s.off]); err != nil {
 				s.badEscape(start)
 			}
 			s.emit(tokLit, start)
@@ -360,8 +329,8 @@ func (s *scanner) quoted() {
 	s.unterminated(start, len(s.src))
 }
 
-func (s *scanner) unterminated(start Pos, end int) {
-	s.advance(min(end, len(s.src)) - s.pos.Offset)
+func (s *scanner) unterminated(start int, end int) {
+	s.advance(min(end, len(s.src)) - s.off)
 	s.errorf(start, "unterminated string").WithHint(
 		`close it with " on the same line; write \n for a newline, or use a raw string in backquotes`)
 	s.emit(tokLit, start)
@@ -369,17 +338,14 @@ func (s *scanner) unterminated(start Pos, end int) {
 
 // badEscape reports the first invalid escape in the string that starts at
 // start. Double-quoted strings sit on one line, so columns are offsets.
-func (s *scanner) badEscape(start Pos) {
-	lit := s.src[start.Offset:s.pos.Offset]
+func (s *scanner) badEscape(start int) {
+	lit := s.src[start:s.off]
 	rest := lit[1 : len(lit)-1]
 	for rest != "" {
 		_, _, tail, err := strconv.UnquoteChar(rest, '"')
 		if err != nil {
-			i := len(lit) - 1 - len(rest)
-			p, end := start, start
-			p.Offset, p.Column = start.Offset+i, start.Column+i
-			end.Offset, end.Column = p.Offset+2, p.Column+2
-			s.diags = append(s.diags, Errorf(p, end, "invalid escape %q in string", rest[:min(2, len(rest))]).WithHint(
+			i := start + len(lit) - 1 - len(rest)
+			s.diags = append(s.diags, Errorf(s.at(i), s.at(i+2), "invalid escape %q in string", rest[:min(2, len(rest))]).WithHint(
 				`use \n, \t, \r, \\, \", \xFF, \u00e9 or \U0001F600`))
 			return
 		}
@@ -390,16 +356,15 @@ func (s *scanner) badEscape(start Pos) {
 
 // raw scans a backquoted string: no escapes, may span lines.
 func (s *scanner) raw() {
-	start := s.pos
-	for i := s.pos.Offset + 1; i < len(s.src); i++ {
-		if s.src[i] == '`' {
-			s.checkUTF8(start.Offset, i) // before advancing: it places the bad byte from s.pos
-			s.advance(i + 1 - s.pos.Offset)
-			s.emit(tokLit, start)
-			return
-		}
+	start := s.off
+	if i := strings.IndexByte(s.src[start+1:], '`'); i >= 0 {
+		end := start + 1 + i
+		s.checkUTF8(start, end)
+		s.advance(end + 1 - s.off)
+		s.emit(tokLit, start)
+		return
 	}
-	s.advance(len(s.src) - s.pos.Offset)
+	s.advance(len(s.src) - s.off)
 	s.errorf(start, "unterminated raw string").WithHint("close it with a backquote (`)")
 	s.emit(tokLit, start)
 }
@@ -448,13 +413,23 @@ func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	if len(s.diags) > 0 {
 		return nil, s.diags[0]
 	}
-	return &sliceLexer{toks: s.toks, eof: s.pos}, nil
+	for i := range s.toks {
+		s.toks[i].Pos = s.position(s.toks[i].Pos.Offset)
+	}
+	return &sliceLexer{toks: s.toks, eof: s.position(s.off)}, nil
+}
+
+// position is the full position of offset off, as participle's own
+// lexers give it.
+func (s *scanner) position(off int) lexer.Position {
+	p := s.at(off)
+	return lexer.Position{Filename: p.Filename(), Offset: off, Line: p.Line(), Column: p.Column()}
 }
 
 // sliceLexer replays scanned tokens to participle.
 type sliceLexer struct {
 	toks []lexer.Token
-	eof  Pos
+	eof  lexer.Position
 	i    int
 }
 

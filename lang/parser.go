@@ -75,7 +75,7 @@ func Parse(filename string, src []byte) (*File, Diagnostics) {
 
 func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 	if len(src) > MaxFileSize {
-		start := Pos{Filename: filename, Line: 1, Column: 1}
+		start := NewPos(filename, 0, 1, 1)
 		return &File{Name: filename}, Diagnostics{Errorf(start, start, "file too large: %d bytes, the limit is %d MiB", len(src), MaxFileSize>>20).WithHint(
 			"a mesh of 10,000 functions takes about 3 MB; check that this is the file you meant")}
 	}
@@ -84,7 +84,7 @@ func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 	p := &fileParser{s: s, g: g}
 	f := &File{Name: filename}
 	if !p.has(0) && len(s.diags) == 0 {
-		start := Pos{Filename: filename, Line: 1, Column: 1}
+		start := s.at(0)
 		p.diags = append(p.diags, Errorf(start, start, "empty file: no declarations").WithHint("%s", g.emptyHint))
 	}
 	p.decls(func(d Decl) { f.Decls = append(f.Decls, d) })
@@ -159,7 +159,19 @@ func (p *fileParser) eof() Pos {
 		p.s.next()
 	}
 	p.toks = p.s.toks
-	return p.s.pos
+	return p.s.at(p.s.off)
+}
+
+// at is the position of token t.
+func (p *fileParser) at(t *lexer.Token) Pos { return p.s.at(t.Pos.Offset) }
+
+// tokenEnd is the position just past token t.
+func (p *fileParser) tokenEnd(t *lexer.Token) Pos { return p.s.at(t.Pos.Offset + len(t.Value)) }
+
+// column1 reports whether token t starts a line.
+func (p *fileParser) column1(t *lexer.Token) bool {
+	off := t.Pos.Offset
+	return off == 0 || p.s.src[off-1] == '\n'
 }
 
 // chunk is the tokens [start, end) of one well-bracketed declaration; if
@@ -225,13 +237,13 @@ func (p *fileParser) decl(i int) (chunk, int) {
 	t := &p.toks[i]
 	if !p.isKeyword(t) {
 		end := p.skip(i)
-		p.diags = append(p.diags, Errorf(t.Pos, tokenEnd(t), "expected a declaration, found %s", describe(t)).WithHint(
+		p.diags = append(p.diags, Errorf(p.at(t), p.tokenEnd(t), "expected a declaration, found %s", describe(t)).WithHint(
 			"a declaration starts with one of: %s", strings.Join(p.g.keywords, ", ")))
 		return chunk{}, end
 	}
 	end, problem := p.chunk(i)
 	if problem != nil {
-		if !p.lexErrorWithin(t.Pos, p.eofAfter(end)) {
+		if !p.lexErrorWithin(t.Pos.Offset, p.eofAfter(end)) {
 			p.diags = append(p.diags, problem)
 		}
 		return chunk{}, end
@@ -319,13 +331,28 @@ func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 		if err != nil {
 			// A lexical error in the declaration explains whatever the parser
 			// then trips over; report only the first cause.
-			if !p.lexErrorWithin(p.toks[c.start].Pos, p.eofAfter(c.end)) {
+			if !p.lexErrorWithin(p.toks[c.start].Pos.Offset, p.eofAfter(c.end)) {
 				p.diags = append(p.diags, p.syntaxError(err, kw, c.end))
 			}
 			continue
 		}
+		p.place(d, c)
 		add(d)
 	}
+}
+
+// spanned is a declaration, whose span is set here: participle sets only
+// spans of its own position type.
+type spanned interface{ setSpan(Span) }
+
+func (s *Span) setSpan(span Span) { *s = span }
+
+// place sets the span of declaration d, from its keyword to the end of
+// its last token, and binds the positions that the productions participle
+// called made to the file.
+func (p *fileParser) place(d Decl, c chunk) {
+	d.(spanned).setSpan(Span{p.at(&p.toks[c.start]), p.s.at(p.eofAfter(c.end))})
+	bindDecl(p.s.file, d)
 }
 
 // parseBody reads the body of declaration d, for which participle saw one
@@ -335,7 +362,8 @@ func (p *fileParser) parseBody(d Decl, c chunk) error {
 	if !ok || b.body() == nil {
 		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
 	}
-	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: lexer.EOFToken(p.eofAfter(c.end))}, n: &p.nodes}
+	eof := lexer.EOFToken(lexer.Position{Offset: p.eofAfter(c.end)})
+	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: eof}, n: &p.nodes, file: p.s.file}
 	return ep.object(b.body())
 }
 
@@ -349,9 +377,9 @@ func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 	for j := i + 1; p.has(j); j++ {
 		t := &p.toks[j]
 		keyword := p.isKeyword(t)
-		if keyword && !prevKeyword && (len(open) == 0 || t.Pos.Column == 1) {
+		if keyword && !prevKeyword && (len(open) == 0 || p.column1(t)) {
 			if len(open) > 0 {
-				return j, unclosed(open[len(open)-1], describe(t))
+				return j, p.unclosed(open[len(open)-1], describe(t))
 			}
 			return j, nil
 		}
@@ -362,7 +390,7 @@ func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 		switch t.Value {
 		case "{", "[", "(", "<":
 			if open = append(open, t); len(open) > MaxDepth {
-				return p.skipNesting(j, len(open)), Errorf(t.Pos, tokenEnd(t),
+				return p.skipNesting(j, len(open)), Errorf(p.at(t), p.tokenEnd(t),
 					"nesting is deeper than %d levels", MaxDepth).WithHint("flatten the value or split it into named types")
 			}
 		case "}", "]", ")", ">":
@@ -372,7 +400,7 @@ func (p *fileParser) chunk(i int) (end int, problem *Diagnostic) {
 		}
 	}
 	if len(open) > 0 {
-		return len(p.toks), unclosed(open[len(open)-1], "the end of the file")
+		return len(p.toks), p.unclosed(open[len(open)-1], "the end of the file")
 	}
 	return len(p.toks), nil
 }
@@ -391,9 +419,9 @@ func closes(open, close string) bool {
 	return false
 }
 
-func unclosed(open *lexer.Token, found string) *Diagnostic {
+func (p *fileParser) unclosed(open *lexer.Token, found string) *Diagnostic {
 	want := map[string]string{"{": "}", "[": "]", "(": ")", "<": ">"}[open.Value]
-	return Errorf(open.Pos, tokenEnd(open), "unclosed %q: found %s before its %q", open.Value, found, want).WithHint(
+	return Errorf(p.at(open), p.tokenEnd(open), "unclosed %q: found %s before its %q", open.Value, found, want).WithHint(
 		"add %q where this %q should end", want, open.Value)
 }
 
@@ -443,7 +471,7 @@ type chunkLexer struct {
 func (l *chunkLexer) Next() (lexer.Token, error) {
 	if l.k == len(l.chunks) {
 		// Past the last end token: participle never reads this far.
-		return lexer.EOFToken(l.p.eofAfter(l.chunks[l.k-1].end)), nil
+		return lexer.EOFToken(lexer.Position{Offset: l.p.eofAfter(l.chunks[l.k-1].end)}), nil
 	}
 	c := l.chunks[l.k]
 	if l.i == 0 {
@@ -460,21 +488,22 @@ func (l *chunkLexer) Next() (lexer.Token, error) {
 		return l.p.toks[l.i-1], nil
 	}
 	l.k, l.i = l.k+1, 0
-	return lexer.Token{Type: tokEnd, Pos: l.p.eofAfter(c.end)}, nil
+	return lexer.Token{Type: tokEnd, Pos: lexer.Position{Offset: l.p.eofAfter(c.end)}}, nil
 }
 
-// eofAfter is the position right after the last token before index end.
-func (p *fileParser) eofAfter(end int) Pos {
+// eofAfter is the offset right after the last token before index end.
+func (p *fileParser) eofAfter(end int) int {
 	if last := p.lastToken(end); last != nil {
-		return tokenEnd(last)
+		return last.Pos.Offset + len(last.Value)
 	}
-	return p.eof()
+	return p.eof().Offset()
 }
 
-// lexErrorWithin reports whether the scanner found a problem in [from, to].
-func (p *fileParser) lexErrorWithin(from, to Pos) bool {
+// lexErrorWithin reports whether the scanner found a problem at an offset
+// in [from, to].
+func (p *fileParser) lexErrorWithin(from, to int) bool {
 	for _, d := range p.s.diags {
-		if d.Pos.Offset >= from.Offset && d.Pos.Offset <= to.Offset {
+		if off := d.Pos.Offset(); off >= from && off <= to {
 			return true
 		}
 	}
@@ -500,7 +529,7 @@ func (p *fileParser) syntaxError(err error, keyword string, end int) *Diagnostic
 	if !errors.As(err, &ute) {
 		var pe participle.Error
 		if errors.As(err, &pe) {
-			pos := pe.Position()
+			pos := p.s.at(pe.Position().Offset)
 			return Errorf(pos, pos, "%s", pe.Message()).WithHint("%s", usage[keyword])
 		}
 		eof := p.eof()
@@ -515,15 +544,16 @@ func (p *fileParser) unexpected(t lexer.Token, expect, keyword string, end int) 
 	if t.EOF() {
 		found = "the end of the " + keyword + " declaration"
 		if p.has(end) {
-			found += fmt.Sprintf(" (the next declaration starts at %d:%d)", p.toks[end].Pos.Line, p.toks[end].Pos.Column)
+			next := p.at(&p.toks[end])
+			found += fmt.Sprintf(" (the next declaration starts at %d:%d)", next.Line(), next.Column())
 		}
 	}
 	if expect == "" {
 		// The declaration was complete and something else follows it.
-		return Errorf(t.Pos, tokenEnd(&t), "unexpected %s after the end of the %s declaration", found, keyword).WithHint(
+		return Errorf(p.at(&t), p.tokenEnd(&t), "unexpected %s after the end of the %s declaration", found, keyword).WithHint(
 			"a declaration starts with one of: %s", strings.Join(p.g.keywords, ", "))
 	}
-	return Errorf(t.Pos, tokenEnd(&t), "expected %s, found %s", expect, found).WithHint("%s", usage[keyword])
+	return Errorf(p.at(&t), p.tokenEnd(&t), "expected %s, found %s", expect, found).WithHint("%s", usage[keyword])
 }
 
 // usage shows the shape of each declaration in syntax error hints.
@@ -624,19 +654,4 @@ func describe(t *lexer.Token) string {
 		return "string " + v
 	}
 	return fmt.Sprintf("%q", v)
-}
-
-// tokenEnd is the position just past token t.
-func tokenEnd(t *lexer.Token) Pos {
-	end := t.Pos
-	for _, c := range []byte(t.Value) {
-		if c == '\n' {
-			end.Line++
-			end.Column = 1
-		} else {
-			end.Column++
-		}
-	}
-	end.Offset += len(t.Value)
-	return end
 }

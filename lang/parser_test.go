@@ -56,7 +56,7 @@ func TestPositionsInBounds(t *testing.T) {
 				t.Errorf("%d diagnostics, want at most %d", len(diags), MaxErrors+1)
 			}
 			for _, d := range diags {
-				if d.Pos.Line < 1 || d.Pos.Column < 1 || d.Pos.Offset > len(src) || d.Pos.Filename != "x.mesh" {
+				if d.Pos.Line() < 1 || d.Pos.Column() < 1 || d.Pos.Offset() > len(src) || d.Pos.Filename() != "x.mesh" {
 					t.Errorf("diagnostic out of bounds: %v", d)
 				}
 			}

@@ -42,35 +42,35 @@ func (src Sources) String(ds Diagnostics) string {
 // just pos when the range spans lines. The line is escaped, and the caret
 // is placed and sized by the escaped text, so it stays under the spot.
 func (src Sources) snippet(w io.Writer, pos, end Pos) {
-	text, ok := src[pos.Filename]
-	if !ok || pos.Line < 1 {
+	text, ok := src[pos.Filename()]
+	if !ok || pos.Line() < 1 {
 		return
 	}
 	line, ok := lineAt(text, pos)
 	if !ok {
 		return
 	}
-	col := min(max(pos.Column-1, 0), len(line))
+	col := min(max(pos.Column()-1, 0), len(line))
 	width := 1
-	if end.Line == pos.Line && end.Offset > pos.Offset {
-		spot := escape(string(line[col:min(col+end.Offset-pos.Offset, len(line))]))
+	if end.Line() == pos.Line() && end.Offset() > pos.Offset() {
+		spot := escape(string(line[col:min(col+end.Offset()-pos.Offset(), len(line))]))
 		width = max(utf8.RuneCountInString(spot), 1)
 	}
-	gutter := fmt.Sprintf("%d", pos.Line)
+	gutter := fmt.Sprintf("%d", pos.Line())
 	fmt.Fprintf(w, "  %s | %s\n", gutter, escape(string(line)))
 	fmt.Fprintf(w, "  %s | %s%s\n", strings.Repeat(" ", len(gutter)), blank(escape(string(line[:col]))), strings.Repeat("^", width))
 }
 
 // lineAt returns the source line that holds pos, without its newline.
 func lineAt(text []byte, pos Pos) ([]byte, bool) {
-	start := min(max(pos.Offset-(pos.Column-1), 0), len(text))
+	start := min(max(pos.Offset()-(pos.Column()-1), 0), len(text))
 	if start > 0 && text[start-1] != '\n' {
 		return nil, false // position and text disagree: print no snippet rather than a wrong one
 	}
 	// Long lines are cut after the spot, so a huge one-line file costs no
 	// more per diagnostic than a short one.
 	const maxLine = 200
-	line := text[start:min(len(text), start+pos.Column+maxLine)]
+	line := text[start:min(len(text), start+pos.Column()+maxLine)]
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
 	}

@@ -11,16 +11,16 @@ import (
 
 // at returns the position of byte offset off in src, as the scanner counts.
 func at(src string, off int) Pos {
-	p := Pos{Filename: "f.mesh", Offset: off, Line: 1, Column: 1}
+	line, col := 1, 1
 	for _, c := range []byte(src[:off]) {
 		if c == '\n' {
-			p.Line++
-			p.Column = 1
+			line++
+			col = 1
 		} else {
-			p.Column++
+			col++
 		}
 	}
-	return p
+	return NewPos("f.mesh", off, line, col)
 }
 
 // TestRenderEscapes checks that snippets and messages show control and
@@ -111,7 +111,7 @@ func TestRenderBinaryIsPrintable(t *testing.T) {
 
 // TestDiagnosticErrorEscapes checks Error, which has no snippet.
 func TestDiagnosticErrorEscapes(t *testing.T) {
-	d := Errorf(Pos{Filename: "f.mesh", Line: 2, Column: 3}, Pos{}, "found string \"\x1b]0;x\x07\"").WithHint("a\xffb")
+	d := Errorf(NewPos("f.mesh", 0, 2, 3), Pos{}, "found string \"\x1b]0;x\x07\"").WithHint("a\xffb")
 	want := `f.mesh:2:3: error: found string "\x1b]0;x\x07" (a\xffb)`
 	if diff := cmp.Diff(want, d.Error()); diff != "" {
 		t.Errorf("Error (-want +got):\n%s", diff)

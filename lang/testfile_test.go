@@ -36,7 +36,7 @@ func TestParseTests(t *testing.T) {
 				cases = append(cases, d.(*Test).Name.Name)
 			}
 			for _, d := range diags {
-				got = append(got, fmt.Sprintf("%d:%d: %s", d.Pos.Line, d.Pos.Column, d.Message))
+				got = append(got, fmt.Sprintf("%d:%d: %s", d.Pos.Line(), d.Pos.Column(), d.Message))
 			}
 			if diff := cmp.Diff(tt.cases, cases); diff != "" {
 				t.Errorf("cases (-want +got):\n%s", diff)
@@ -60,11 +60,11 @@ func TestTestFilePositions(t *testing.T) {
 		t.Fatalf("unexpected errors:\n%s", diags)
 	}
 	tc := f.Decls[0].(*Test)
-	if got := string(src[tc.Name.Pos.Offset:tc.Name.EndPos.Offset]); got != "everything" {
+	if got := string(src[tc.Name.Pos.Offset():tc.Name.EndPos.Offset()]); got != "everything" {
 		t.Errorf("name span holds %q", got)
 	}
 	for _, a := range tc.Body.Attrs {
-		text := string(src[a.Pos.Offset:a.EndPos.Offset])
+		text := string(src[a.Pos.Offset():a.EndPos.Offset()])
 		if text[:len(a.Key.Name)] != a.Key.Name {
 			t.Errorf("attribute %s starts with %q", a.Key.Name, text)
 		}

@@ -43,7 +43,7 @@ func (t *tree) line(depth int, pos Pos, kind, text string) {
 	if text != "" {
 		t.b.WriteString(" " + text)
 	}
-	fmt.Fprintf(&t.b, "  %d:%d\n", pos.Line, pos.Column)
+	fmt.Fprintf(&t.b, "  %d:%d\n", pos.Line(), pos.Column())
 }
 
 func (t *tree) decl(d Decl) {

@@ -137,6 +137,10 @@ func fill(v reflect.Value, depth int) {
 		}
 		v.Set(s)
 	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[Pos]() {
+			v.Set(reflect.ValueOf(NewPos("x", 1, 1, 2)))
+			return
+		}
 		for i := range v.NumField() {
 			fill(v.Field(i), depth)
 		}

@@ -171,11 +171,11 @@ type jsonRelated struct {
 func writeJSON(cmd *cobra.Command, _ lang.Sources, ds lang.Diagnostics) {
 	out := make([]jsonDiagnostic, 0, len(ds))
 	for _, d := range ds {
-		jd := jsonDiagnostic{File: d.Pos.Filename, Line: d.Pos.Line, Column: d.Pos.Column,
-			EndLine: d.End.Line, EndColumn: d.End.Column, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint}
+		jd := jsonDiagnostic{File: d.Pos.Filename(), Line: d.Pos.Line(), Column: d.Pos.Column(),
+			EndLine: d.End.Line(), EndColumn: d.End.Column(), Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint}
 		for _, r := range d.Related {
-			jd.Related = append(jd.Related, jsonRelated{File: r.Pos.Filename, Line: r.Pos.Line, Column: r.Pos.Column,
-				EndLine: r.End.Line, EndColumn: r.End.Column, Message: r.Message})
+			jd.Related = append(jd.Related, jsonRelated{File: r.Pos.Filename(), Line: r.Pos.Line(), Column: r.Pos.Column(),
+				EndLine: r.End.Line(), EndColumn: r.End.Column(), Message: r.Message})
 		}
 		out = append(out, jd)
 	}
@@ -194,14 +194,14 @@ func writeGitHub(cmd *cobra.Command, _ lang.Sources, ds lang.Diagnostics) {
 			msg += "\n" + d.Hint
 		}
 		for _, r := range d.Related {
-			msg += fmt.Sprintf("\n%s:%d:%d: %s", r.Pos.Filename, r.Pos.Line, r.Pos.Column, r.Message)
+			msg += fmt.Sprintf("\n%s:%d:%d: %s", r.Pos.Filename(), r.Pos.Line(), r.Pos.Column(), r.Message)
 		}
-		endLine, endCol := d.End.Line, d.End.Column-1 // GitHub's end column is inclusive
-		if endLine < d.Pos.Line || (endLine == d.Pos.Line && endCol < d.Pos.Column) {
-			endLine, endCol = d.Pos.Line, d.Pos.Column
+		endLine, endCol := d.End.Line(), d.End.Column()-1 // GitHub's end column is inclusive
+		if endLine < d.Pos.Line() || (endLine == d.Pos.Line() && endCol < d.Pos.Column()) {
+			endLine, endCol = d.Pos.Line(), d.Pos.Column()
 		}
 		fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,endLine=%d,endColumn=%d,title=meshc::%s\n", d.Severity,
-			ghProperty(d.Pos.Filename), d.Pos.Line, d.Pos.Column, endLine, endCol, ghData(msg))
+			ghProperty(d.Pos.Filename()), d.Pos.Line(), d.Pos.Column(), endLine, endCol, ghData(msg))
 	}
 }
 

@@ -53,7 +53,7 @@ func Load(path string) (*Suite, error) {
 	for _, d := range f.Decls {
 		t := d.(*lang.Test)
 		if first, dup := seen[t.Name.Name]; dup {
-			l.errorf(t.Name.Span, "a second test named %s", t.Name.Name).WithHint("the first is at %d:%d; give each case its own name", first.Line, first.Column)
+			l.errorf(t.Name.Span, "a second test named %s", t.Name.Name).WithHint("the first is at %d:%d; give each case its own name", first.Line(), first.Column())
 			continue
 		}
 		seen[t.Name.Name] = t.Name.Pos
@@ -175,7 +175,7 @@ func (l *loader) testCase(t *lang.Test) *Case {
 			continue
 		}
 		if first, dup := attrs[a.Key.Name]; dup {
-			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Pos.Line, first.Pos.Column)
+			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Pos.Line(), first.Pos.Column())
 			continue
 		}
 		attrs[a.Key.Name] = a

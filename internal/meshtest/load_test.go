@@ -58,7 +58,7 @@ func TestLoadErrors(t *testing.T) {
 			}
 			var got []string
 			for _, d := range le.Diags {
-				got = append(got, short(fmt.Sprintf("%d:%d: %s", d.Pos.Line, d.Pos.Column, d.Message), path))
+				got = append(got, short(fmt.Sprintf("%d:%d: %s", d.Pos.Line(), d.Pos.Column(), d.Message), path))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("diagnostics (-want +got):\n%s", diff)
@@ -153,8 +153,8 @@ func TestLoadFolderSyntaxErrors(t *testing.T) {
 	if !errors.As(err, &le) || len(le.Diags) == 0 {
 		t.Fatalf("want a *LoadError, got %v", err)
 	}
-	if d := le.Diags[0]; d.Pos.Filename != filepath.Join(dir, "b.mesh") || d.Pos.Line != 2 {
-		t.Errorf("diagnostic at %s:%d, want b.mesh:2", d.Pos.Filename, d.Pos.Line)
+	if d := le.Diags[0]; d.Pos.Filename() != filepath.Join(dir, "b.mesh") || d.Pos.Line() != 2 {
+		t.Errorf("diagnostic at %s:%d, want b.mesh:2", d.Pos.Filename(), d.Pos.Line())
 	}
 }
 
@@ -212,7 +212,7 @@ func TestLoadFileWithKey(t *testing.T) {
 	}
 	var got []string
 	for _, m := range s.Cases[0].Sends[0].Messages {
-		got = append(got, fmt.Sprintf("%d:%d %s %s %s", m.Pos.Line, m.Pos.Column, *m.Key, m.Value, m.Properties["origin"]))
+		got = append(got, fmt.Sprintf("%d:%d %s %s %s", m.Pos.Line(), m.Pos.Column(), *m.Key, m.Value, m.Properties["origin"]))
 	}
 	if diff := cmp.Diff([]string{"1:1 k 1 file", "3:1 k 2 file"}, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)

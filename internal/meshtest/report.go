@@ -98,7 +98,7 @@ func failureText(r *Result) string {
 }
 
 func posText(f Failure) string {
-	return fmt.Sprintf("%s:%d:%d", f.Pos.Filename, f.Pos.Line, f.Pos.Column)
+	return fmt.Sprintf("%s:%d:%d", f.Pos.Filename(), f.Pos.Line(), f.Pos.Column())
 }
 
 func indent(s, prefix string) string {
@@ -209,7 +209,7 @@ func WriteJUnit(w io.Writer, files []*FileResult) error {
 		}
 		for i := range f.Results {
 			r := &f.Results[i]
-			c := junitCase{Name: r.Case, Classname: f.File, Time: secs(r.Elapsed), File: r.Pos.Filename, Line: r.Pos.Line}
+			c := junitCase{Name: r.Case, Classname: f.File, Time: secs(r.Elapsed), File: r.Pos.Filename(), Line: r.Pos.Line()}
 			if !r.Passed() {
 				s.Failures++
 				first := r.Failures[0]

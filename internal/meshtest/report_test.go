@@ -16,11 +16,11 @@ import (
 
 // results are a passing case, a failing one and a file that did not load.
 func results() []*FileResult {
-	pos := lang.Pos{Filename: "wc.meshtest", Line: 12, Column: 5}
+	pos := lang.NewPos("wc.meshtest", 0, 12, 5)
 	return []*FileResult{
 		{File: "wc.meshtest", Elapsed: 3 * time.Second, Results: []Result{
-			{File: "wc.meshtest", Case: "counts", Pos: lang.Pos{Filename: "wc.meshtest", Line: 1, Column: 6}, Elapsed: time.Second},
-			{File: "wc.meshtest", Case: "wrong", Pos: lang.Pos{Filename: "wc.meshtest", Line: 9, Column: 6}, Elapsed: 2 * time.Second,
+			{File: "wc.meshtest", Case: "counts", Pos: lang.NewPos("wc.meshtest", 0, 1, 6), Elapsed: time.Second},
+			{File: "wc.meshtest", Case: "wrong", Pos: lang.NewPos("wc.meshtest", 0, 9, 6), Elapsed: 2 * time.Second,
 				Failures: []Failure{{Pos: pos, Message: "topic counts: want 1 messages in this order, got 1 (-want +got):", Diff: "- 1\n+ 2\n"}}},
 		}},
 		{File: "etl.meshtest", Err: errors.New("etl.meshtest:3:1: unknown test attribute <x> & more")},

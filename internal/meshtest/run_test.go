@@ -182,8 +182,8 @@ function stuck(in) -> out {
 		t.Fatalf("want one failure, got %+v", results)
 	}
 	f := results[0].Failures[0]
-	if f.Pos.Line != 1 || f.Pos.Column != 6 || !strings.Contains(f.Message, "did not finish in time") {
-		t.Errorf("failure at %d:%d: %s", f.Pos.Line, f.Pos.Column, f.Message)
+	if f.Pos.Line() != 1 || f.Pos.Column() != 6 || !strings.Contains(f.Message, "did not finish in time") {
+		t.Errorf("failure at %d:%d: %s", f.Pos.Line(), f.Pos.Column(), f.Message)
 	}
 	if results[0].LogDir == "" {
 		t.Error("the logs of a case that timed out are kept")
