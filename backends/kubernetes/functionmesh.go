@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"strconv"
@@ -216,6 +217,12 @@ const (
 // metrics; instances serve /metrics, /healthz and /readyz there.
 const OperatorMetricsPort = 9094
 
+// The ports as text, written once.
+var (
+	metricsPortText         = strconv.Itoa(MetricsPort)
+	operatorMetricsPortText = strconv.Itoa(OperatorMetricsPort)
+)
+
 // member is one function or sink of the FunctionMesh. The operator starts
 // the instance binary with Pulsar's Go instance configuration, which
 // gives the replica index and the broker; the meshc runtime reads its
@@ -226,12 +233,12 @@ const OperatorMetricsPort = 9094
 // bash word, where a space or a $ in a value would break the command;
 // the plan carries it.
 func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) {
-	name := dnsName(c.Name)
+	name := e.component(c).name
 	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
 		return fmFunction{}, backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
 			child, len(child), MaxOperatorName, c.Kind)
 	}
-	res, err := resources(c)
+	res, err := e.resources(c)
 	if err != nil {
 		return fmFunction{}, err
 	}
@@ -243,9 +250,9 @@ func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) 
 		SubscriptionName:     c.Subscription.Name,
 		SubscriptionPosition: c.Subscription.Position,
 		RetainOrdering:       c.RetainOrdering,
-		AutoAck:              ptr(true),
+		AutoAck:              e.parts.yes,
 		MaxPendingAsync:      ptr(int32(operatorMaxPending)),
-		ForwardProperties:    ptr(true),
+		ForwardProperties:    e.parts.yes,
 		Resources:            res,
 		Golang:               &fmGoRuntime{Go: path.Join(image.BinDir, e.binary(c))},
 		Pulsar:               fmPulsar{PulsarConfig: e.pulsarConfigName()},
@@ -287,11 +294,11 @@ const (
 // place for but as a value, from a projected volume of the mesh's own.
 // The instance finds every file by the environment.
 func (e *emitter) memberPulsar(m *fmFunction) {
-	conn, files := backends.PulsarConnection(e.p, e.o.PulsarURL, pulsarDir)
 	pp := e.p.Mesh.Pulsar
 	if pp == nil {
 		return
 	}
+	conn, files := backends.PulsarConnection(e.p, e.o.PulsarURL, pulsarDir)
 	var own []backends.PulsarFile
 	for _, f := range files {
 		switch f.Name {
@@ -386,11 +393,11 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 		m.SecretsMap[s.Name] = fmSecretRef{Path: ref.Name, Key: ref.Key}
 	}
 	annotations := e.podAnnotations(c)
-	annotations["prometheus.io/port"] = strconv.Itoa(OperatorMetricsPort)
+	annotations["prometheus.io/port"] = operatorMetricsPortText
 	// The operator's StatefulSet selects its pods by its own
 	// app.kubernetes.io/name and instance, and pod labels override its
 	// own: the pods keep the operator's.
-	labels := e.labels(c)
+	labels := maps.Clone(e.labels(c))
 	for k := range e.selector(c) {
 		delete(labels, k)
 	}
@@ -398,15 +405,10 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 		Labels:             labels,
 		Annotations:        annotations,
 		ServiceAccountName: e.mesh,
-		SecurityContext: &corev1.PodSecurityContext{
-			RunAsNonRoot:   ptr(true),
-			RunAsUser:      ptr(int64(nonRootUser)),
-			RunAsGroup:     ptr(int64(nonRootUser)),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-		},
+		SecurityContext:    e.parts.podSecurity,
 		Env: []corev1.EnvVar{
 			{Name: "MESHC_INSTANCE_PLAN_FILE", Value: planPath},
-			{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", OperatorMetricsPort)},
+			{Name: "MESHC_LISTEN", Value: ":" + operatorMetricsPortText},
 		},
 		Volumes: []corev1.Volume{{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},

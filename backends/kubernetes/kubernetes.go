@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"hash"
 	"maps"
 	"path"
 	"regexp"
@@ -73,6 +74,7 @@ func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 	}
 	e := &emitter{p: p, o: o, names: names, mesh: dnsName(p.Mesh.Name)}
 	e.pulsarEnv, e.pulsarVolume = pulsarAccess(p, o.PulsarURL)
+	e.buildParts()
 	if err := checkName("mesh", p.Mesh.Name, e.mesh); err != nil {
 		return nil, err
 	}
@@ -143,6 +145,12 @@ type emitter struct {
 
 	// The buffer of instancePlan, reused from one component to the next.
 	planText []byte
+	// The hash of planName and its buffer, reused likewise.
+	planHash hash.Hash
+	hashText []byte
+
+	parts   meshParts      // built once per Emit
+	current componentParts // of the component being built
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.

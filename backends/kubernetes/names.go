@@ -21,20 +21,37 @@ const maxName = 52
 // cut and ends in a hash of the whole, so it stays unique and stable.
 func dnsName(parts ...string) string {
 	full := strings.Join(parts, "-")
-	var b strings.Builder
+	if len(full) <= maxName && isDNSName(full) {
+		return full // most names are one already
+	}
+	b := make([]byte, 0, len(full))
 	for _, r := range strings.ToLower(full) {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			b.WriteRune(r)
+			b = append(b, byte(r))
 		} else {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
 	}
-	s := strings.Trim(b.String(), "-")
+	s := strings.Trim(string(b), "-")
 	if len(s) > maxName {
 		sum := sha256.Sum256([]byte(full))
 		s = strings.TrimRight(s[:maxName-9], "-") + "-" + hex.EncodeToString(sum[:4])
 	}
 	return s
+}
+
+// isDNSName says whether dnsName leaves s as it is: lower case letters,
+// digits and '-', neither first nor last.
+func isDNSName(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkName reports a generated name the API server would refuse: Service

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"slices"
@@ -108,18 +107,39 @@ func autoscaled(c *plan.Component) bool { return c.Replicas.Max > 0 }
 
 // labels are the app.kubernetes.io labels of c's objects; selector is the
 // part of them that picks its pods.
+// The maps they return are shared by c's objects: callers that add or
+// remove labels take a copy of labels.
 func (e *emitter) labels(c *plan.Component) map[string]string {
-	l := e.meshLabels()
-	maps.Copy(l, e.selector(c))
-	l["app.kubernetes.io/component"] = string(c.Kind)
-	return l
+	return e.component(c).labels
 }
 
 func (e *emitter) selector(c *plan.Component) map[string]string {
-	return map[string]string{
-		"app.kubernetes.io/name":     dnsName(c.Name),
+	return e.component(c).selector
+}
+
+// componentParts are what the objects of one component share.
+type componentParts struct {
+	c                *plan.Component
+	name             string // dnsName(c.Name)
+	labels, selector map[string]string
+}
+
+// component is c's componentParts, built once: a component's objects are
+// built one after the other.
+func (e *emitter) component(c *plan.Component) *componentParts {
+	if e.current.c == c {
+		return &e.current
+	}
+	name := dnsName(c.Name)
+	selector := map[string]string{
+		"app.kubernetes.io/name":     name,
 		"app.kubernetes.io/instance": e.names[c.Name],
 	}
+	l := e.meshLabels()
+	maps.Copy(l, selector)
+	l["app.kubernetes.io/component"] = string(c.Kind)
+	e.current = componentParts{c: c, name: name, labels: l, selector: selector}
+	return &e.current
 }
 
 func (e *emitter) meta(c *plan.Component) metav1.ObjectMeta {
@@ -146,11 +166,11 @@ func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
 		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
 	}
 	data := map[string]string{planKey: text}
-	labels := e.labels(c)
-	labels[PlanOfLabel] = dnsName(c.Name)
+	labels := maps.Clone(e.labels(c))
+	labels[PlanOfLabel] = e.component(c).name
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: e.objectMeta(planName(e.names[c.Name], data), labels),
+		ObjectMeta: e.objectMeta(e.planName(e.names[c.Name], data), labels),
 		Immutable:  ptr(true),
 		Data:       data,
 	}, nil
@@ -164,16 +184,25 @@ const planHashLen = 10
 // planName is NAME-plan-HASH, HASH a digest of data: the same plan gives
 // the same name, and any change of it another. NAME has at most 52
 // characters, so the whole fits the 253 of a ConfigMap name.
-func planName(name string, data map[string]string) string {
-	h := sha256.New()
+func (e *emitter) planName(name string, data map[string]string) string {
+	if e.planHash == nil {
+		e.planHash = sha256.New()
+	}
+	h := e.planHash
+	h.Reset()
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		// NUL ends each key and value, so no two maps hash alike.
 		for _, text := range []string{k, data[k]} {
-			io.WriteString(h, text)
-			h.Write([]byte{0})
+			// Copied into a buffer of the emitter's: a conversion
+			// would allocate a copy of each plan.
+			e.hashText = append(append(e.hashText[:0], text...), 0)
+			h.Write(e.hashText)
 		}
 	}
-	return name + "-plan-" + hex.EncodeToString(h.Sum(nil))[:planHashLen]
+	var sum [sha256.Size]byte
+	var digits [2 * sha256.Size]byte
+	hex.Encode(digits[:], h.Sum(sum[:0]))
+	return name + "-plan-" + string(digits[:planHashLen])
 }
 
 // podTemplate is the pod every instance of c runs in; planMap names the
@@ -183,41 +212,93 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
-	volumes := []corev1.Volume{
-		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+	volumes := append(make([]corev1.Volume, 0, 1+len(e.parts.volumes)), corev1.Volume{
+		Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
-		}}},
-		// The root file system is read-only; /tmp is the one
-		// writable place.
-		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-			SizeLimit: ptr(resource.MustParse("64Mi")),
-		}}},
-	}
-	if e.pulsarVolume != nil {
-		volumes = append(volumes, *e.pulsarVolume)
-		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: pulsarVolume, MountPath: pulsarDir, ReadOnly: true})
-	}
+		}},
+	})
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: e.labels(c), Annotations: e.podAnnotations(c)},
 		Spec: corev1.PodSpec{
 			ServiceAccountName:           e.mesh,
-			AutomountServiceAccountToken: ptr(false),
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsNonRoot:   ptr(true),
-				RunAsUser:      ptr(int64(nonRootUser)),
-				RunAsGroup:     ptr(int64(nonRootUser)),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{ctr},
-			Volumes:    volumes,
+			AutomountServiceAccountToken: e.parts.no,
+			SecurityContext:              e.parts.podSecurity,
+			Containers:                   []corev1.Container{ctr},
+			Volumes:                      append(volumes, e.parts.volumes...),
 		},
 	}, nil
+}
+
+// meshParts are the parts of objects that every component's objects hold
+// alike, built once per Emit; objects share them, so nothing changes
+// them once built, and their slices are clipped so that an append copies.
+type meshParts struct {
+	yes, no     *bool
+	podSecurity *corev1.PodSecurityContext
+	security    *corev1.SecurityContext
+	// The probes of the runtime's /healthz and /readyz.
+	startup, liveness, readiness *corev1.Probe
+	ports                        []corev1.ContainerPort
+	// The volumes and mounts of a pod besides its plan's.
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount
+	// The environment of every pod (see env).
+	env       []corev1.EnvVar
+	resources map[resourceKey]corev1.ResourceRequirements
+}
+
+// buildParts makes e.parts.
+func (e *emitter) buildParts() {
+	e.parts = meshParts{
+		yes: ptr(true), no: ptr(false),
+		podSecurity: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(int64(nonRootUser)),
+			RunAsGroup:     ptr(int64(nonRootUser)),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		security: &corev1.SecurityContext{
+			RunAsNonRoot:             ptr(true),
+			ReadOnlyRootFilesystem:   ptr(true),
+			AllowPrivilegeEscalation: ptr(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+		// The runtime serves /healthz and /readyz once it is connected to
+		// Pulsar: the startup probe allows two minutes for that.
+		startup:   probe("/healthz", 2, 60),
+		liveness:  probe("/healthz", 10, 3),
+		readiness: probe("/readyz", 5, 2),
+		ports:     []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}},
+		volumes: []corev1.Volume{
+			// The root file system is read-only; /tmp is the one
+			// writable place.
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+				SizeLimit: ptr(resource.MustParse("64Mi")),
+			}}},
+		},
+		mounts: []corev1.VolumeMount{
+			{Name: "plan", MountPath: planDir, ReadOnly: true},
+			{Name: "tmp", MountPath: "/tmp"},
+		},
+		env: append([]corev1.EnvVar{
+			{Name: "MESHC_LISTEN", Value: ":" + strconv.Itoa(MetricsPort)},
+			{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
+		}, e.pulsarEnv...),
+		resources: map[resourceKey]corev1.ResourceRequirements{},
+	}
+	if e.pulsarVolume != nil {
+		e.parts.volumes = append(e.parts.volumes, *e.pulsarVolume)
+		e.parts.mounts = append(e.parts.mounts, corev1.VolumeMount{Name: pulsarVolume, MountPath: pulsarDir, ReadOnly: true})
+	}
+	e.parts.volumes = slices.Clip(e.parts.volumes)
+	e.parts.mounts = slices.Clip(e.parts.mounts)
+	e.parts.env = slices.Clip(e.parts.env)
 }
 
 func (e *emitter) podAnnotations(c *plan.Component) map[string]string {
 	return map[string]string{
 		"prometheus.io/scrape": "true",
-		"prometheus.io/port":   strconv.Itoa(MetricsPort),
+		"prometheus.io/port":   metricsPortText,
 		"prometheus.io/path":   "/metrics",
 		HashAnnotation:         c.Hash,
 	}
@@ -231,7 +312,7 @@ func (e *emitter) container(c *plan.Component) (corev1.Container, error) {
 	if err != nil {
 		return corev1.Container{}, err
 	}
-	res, err := resources(c)
+	res, err := e.resources(c)
 	if err != nil {
 		return corev1.Container{}, err
 	}
@@ -242,23 +323,13 @@ func (e *emitter) container(c *plan.Component) (corev1.Container, error) {
 		Command:         []string{e.binary(c)},
 		Args:            append([]string{"-plan", planPath}, c.Runtime.Args...),
 		Env:             env,
-		Ports:           []corev1.ContainerPort{{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}},
+		Ports:           e.parts.ports,
 		Resources:       res,
-		VolumeMounts: []corev1.VolumeMount{
-			{Name: "plan", MountPath: planDir, ReadOnly: true},
-			{Name: "tmp", MountPath: "/tmp"},
-		},
-		// The runtime serves /healthz and /readyz once it is connected to
-		// Pulsar: the startup probe allows two minutes for that.
-		StartupProbe:   probe("/healthz", 2, 60),
-		LivenessProbe:  probe("/healthz", 10, 3),
-		ReadinessProbe: probe("/readyz", 5, 2),
-		SecurityContext: &corev1.SecurityContext{
-			RunAsNonRoot:             ptr(true),
-			ReadOnlyRootFilesystem:   ptr(true),
-			AllowPrivilegeEscalation: ptr(false),
-			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		},
+		VolumeMounts:    e.parts.mounts,
+		StartupProbe:    e.parts.startup,
+		LivenessProbe:   e.parts.liveness,
+		ReadinessProbe:  e.parts.readiness,
+		SecurityContext: e.parts.security,
 	}, nil
 }
 
@@ -297,10 +368,7 @@ func (e *emitter) binary(c *plan.Component) string {
 // secret as MESHC_SECRET_<NAME>
 // from the Kubernetes Secret its reference names.
 func (e *emitter) env(c *plan.Component) ([]corev1.EnvVar, error) {
-	env := append([]corev1.EnvVar{
-		{Name: "MESHC_LISTEN", Value: fmt.Sprintf(":%d", MetricsPort)},
-		{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
-	}, e.pulsarEnv...)
+	env := e.parts.env
 	if stableIdentity(c) {
 		// A StatefulSet's pods share one plan; each learns its replica
 		// index from the pod-index label Kubernetes gives it.
@@ -357,7 +425,7 @@ func SecretEnv(name string) string { return "MESHC_SECRET_" + strings.ToUpper(na
 // resources asks for the plan's CPU and memory, or the defaults, and sets
 // the limits equal to the requests: instances get the Guaranteed QoS class
 // and the autoscaler's utilisation is measured against what they have.
-func resources(c *plan.Component) (corev1.ResourceRequirements, error) {
+func (e *emitter) resources(c *plan.Component) (corev1.ResourceRequirements, error) {
 	cpu, mem := c.Resources.CPU, c.Resources.Memory
 	if cpu == 0 {
 		cpu = defaultCPU
@@ -368,13 +436,23 @@ func resources(c *plan.Component) (corev1.ResourceRequirements, error) {
 	if cpu < 0 || mem < 0 || math.IsNaN(cpu) || math.IsInf(cpu, 0) {
 		return corev1.ResourceRequirements{}, backends.Meshf(string(c.Kind), c.Name, "", "cpu and memory must be above zero")
 	}
-	milli := max(int64(math.Ceil(cpu*1000)), 1)
-	list := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewMilliQuantity(milli, resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
+	key := resourceKey{milliCPU: max(int64(math.Ceil(cpu*1000)), 1), memory: mem}
+	if res, ok := e.parts.resources[key]; ok {
+		return res, nil
 	}
-	return corev1.ResourceRequirements{Requests: list, Limits: list.DeepCopy()}, nil
+	cpuQ, memQ := resource.NewMilliQuantity(key.milliCPU, resource.DecimalSI), resource.NewQuantity(key.memory, resource.BinarySI)
+	// String keeps the text it works out, which the objects that share
+	// these quantities then write without working it out again.
+	_, _ = cpuQ.String(), memQ.String()
+	list := corev1.ResourceList{corev1.ResourceCPU: *cpuQ, corev1.ResourceMemory: *memQ}
+	res := corev1.ResourceRequirements{Requests: list, Limits: list.DeepCopy()}
+	e.parts.resources[key] = res
+	return res, nil
 }
+
+// resourceKey is what resources asks for: objects asking alike share one
+// ResourceRequirements.
+type resourceKey struct{ milliCPU, memory int64 }
 
 // replicas is the fixed count, or nil when an autoscaler owns the count
 // (so that applying the manifest again does not undo its work).

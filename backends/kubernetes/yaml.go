@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // encodeYAML writes objects as one YAML stream, a document each. What it
@@ -234,12 +235,28 @@ func (w *yamlWriter) mapEntries(v reflect.Value, ti *typeInfo, col int, afterDas
 		if m, ok := reflect.TypeAssert[map[string]string](v); ok {
 			return w.stringMapEntries(m, col, afterDash, before, p)
 		}
+		if m, ok := reflect.TypeAssert[corev1.ResourceList](v); ok && p == allEntries {
+			return w.resourceListEntries(m, col, afterDash, before)
+		}
 	}
 	list := make([]mapEntry, 0, v.Len())
-	for it := v.MapRange(); it.Next(); {
-		k, err := mapKeyString(it.Key(), ti.key)
-		if err != nil {
-			return 0, err
+	var key reflect.Value
+	if ti.key == stringKey {
+		// One value to copy each key into: Key would allocate a string
+		// header for each.
+		key = reflect.New(ti.t.Key()).Elem()
+	}
+	var it reflect.MapIter
+	for it.Reset(v); it.Next(); {
+		var k string
+		if key.IsValid() {
+			key.SetIterKey(&it)
+			k = key.String()
+		} else {
+			var err error
+			if k, err = mapKeyString(it.Key(), ti.key); err != nil {
+				return 0, err
+			}
 		}
 		list = append(list, mapEntry{k, it.Value()})
 	}
@@ -336,6 +353,11 @@ func mapKeyString(k reflect.Value, how mapKey) (string, error) {
 // what it holds goes at column col. It writes nothing of a null and says
 // so.
 func (w *yamlWriter) value(v reflect.Value, ti *typeInfo, col int, afterDash bool) (null bool, err error) {
+	if ti.leaf != nil && v.CanInterface() {
+		if done, null := ti.leaf(w, v); done {
+			return null, nil
+		}
+	}
 	switch ti.marshal {
 	case jsonMarshal, textMarshal:
 		return w.marshalled(v, ti, col, afterDash)

@@ -26,6 +26,7 @@ type typeInfo struct {
 	bytes   bool      // a []byte, written as base64
 	key     mapKey    // how a map's keys become strings
 	fields  []fieldInfo
+	leaf    leafWriter // for the few API types written without reflection
 }
 
 type marshalKind uint8
@@ -122,7 +123,7 @@ func buildInfo(t reflect.Type, building map[reflect.Type]*typeInfo) *typeInfo {
 	if ti, ok := building[t]; ok {
 		return ti
 	}
-	ti := &typeInfo{t: t, kind: t.Kind()}
+	ti := &typeInfo{t: t, kind: t.Kind(), leaf: leafFor(t)}
 	building[t] = ti
 	// The order of encoding/json's newTypeEncoder.
 	ptr := t.Kind() != reflect.Pointer
