@@ -24,7 +24,17 @@ func Compile(files []*lang.File, params map[string]string) (*Mesh, lang.Diagnost
 	c.checkSchemas()
 	c.buildGraph()
 	c.diags.Sort()
+	c.letGoOfSyntax()
 	return c.mesh, c.diags
+}
+
+// letGoOfSyntax drops the model's last pointers into the syntax tree, which
+// only the checks needed: the model outlives the tree, and a pointer to one
+// node would keep the whole tree alive (its nodes are allocated in blocks).
+func (c *compiler) letGoOfSyntax() {
+	for _, comp := range c.mesh.Components {
+		comp.configAttr = nil
+	}
 }
 
 // compiler holds the state of one Compile call.

@@ -156,7 +156,7 @@ type Component struct {
 	nameSpan   lang.Span
 	inputSpans []lang.Span // parallel to Inputs
 	outputSpan lang.Span
-	configAttr *lang.Attr // the config option applied, for its positions
+	configAttr *lang.Attr // the config option applied, for its positions; nil once Compile returns
 	wrote      []*Topic   // topics it writes, each once
 	index      int
 }

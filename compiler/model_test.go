@@ -1,12 +1,16 @@
 package compiler
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/lang"
 	"golang.org/x/tools/txtar"
 )
@@ -258,4 +262,44 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d, %q", tt.in, got, err, tt.want, tt.err)
 		}
 	}
+}
+
+// TestModelLetsGoOfSyntax checks that the model keeps no pointer into the
+// syntax tree, so that the tree can be collected once Compile returns.
+func TestModelLetsGoOfSyntax(t *testing.T) {
+	var (
+		files []*lang.File
+		attrs []weak.Pointer[lang.Attr]
+	)
+	for i, src := range meshgen.Files(meshgen.Mixed, 300, 100) {
+		f, diags := lang.Parse(fmt.Sprintf("mesh%d.mesh", i), []byte(src))
+		if len(diags) > 0 {
+			t.Fatal(diags)
+		}
+		files = append(files, f)
+		for _, d := range f.Decls {
+			if fn, ok := d.(*lang.Function); ok && fn.Body != nil {
+				for _, a := range fn.Body.Attrs {
+					attrs = append(attrs, weak.Make(a))
+				}
+			}
+		}
+	}
+	m, diags := Compile(files, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	files = nil
+	runtime.GC()
+	runtime.GC()
+	alive := 0
+	for _, w := range attrs {
+		if w.Value() != nil {
+			alive++
+		}
+	}
+	if alive > 0 {
+		t.Errorf("%d of %d attributes of the syntax tree are alive after Compile", alive, len(attrs))
+	}
+	runtime.KeepAlive(m)
 }
