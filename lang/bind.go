@@ -2,13 +2,15 @@ package lang
 
 // The productions that participle calls (names, types, a parameter's
 // default, a body participle reads itself) know no file: their positions
-// are unbound (see unbound) until the parser binds them here, once
-// participle has parsed the declaration. Nodes already bound, such as a
-// body read from the scanned tokens, are not walked again.
+// are unbound (see unbound), and their texts still point into the source,
+// until the parser binds them here, once participle has parsed the
+// declaration. Nodes already bound, such as a body read from the scanned
+// tokens, are not walked again.
 
-// bindDecl binds the unbound positions of declaration d to file f.
-func bindDecl(f *posFile, d Decl) {
-	b := binder{f}
+// bindDecl binds the unbound positions of declaration d to file f, and
+// copies their texts out of the source with in.
+func bindDecl(f *posFile, in *interner, d Decl) {
+	b := binder{f, in}
 	switch d := d.(type) {
 	case *Mesh:
 		b.ident(d.Name)
@@ -44,7 +46,10 @@ func bindDecl(f *posFile, d Decl) {
 	}
 }
 
-type binder struct{ f *posFile }
+type binder struct {
+	f  *posFile
+	in *interner
+}
 
 // span binds s and reports whether it was unbound, so that its node's
 // children are to be bound too.
@@ -57,8 +62,8 @@ func (b binder) span(s *Span) bool {
 }
 
 func (b binder) ident(id *Ident) {
-	if id != nil {
-		b.span(&id.Span)
+	if id != nil && b.span(&id.Span) {
+		id.Name = b.in.intern(id.Name)
 	}
 }
 
@@ -82,6 +87,11 @@ func (b binder) object(o *Object) {
 func (b binder) value(v *Value) {
 	if v == nil || !b.span(&v.Span) {
 		return
+	}
+	for _, lit := range []*string{v.String, v.Int, v.Float, v.Duration, v.Size, v.Bool} {
+		if lit != nil {
+			*lit = b.in.intern(*lit)
+		}
 	}
 	switch {
 	case v.List != nil:

@@ -108,6 +108,18 @@ type exprParser struct {
 	last *lexer.Token // the last consumed token, whose end ends a node
 	n    *nodes       // where nodes come from
 	file *posFile     // nil when participle calls: see unbound
+	// in copies texts out of the source; nil when participle calls, or
+	// when the source is a copy of the caller's.
+	in *interner
+}
+
+// text returns token t's text, copied out of the source if it is read in
+// place.
+func (p *exprParser) text(t *lexer.Token) string {
+	if p.in == nil {
+		return t.Value
+	}
+	return p.in.intern(t.Value)
 }
 
 // tokenStream is where the productions read tokens: participle's lexer
@@ -201,7 +213,7 @@ func (p *exprParser) ident(what string) (*Ident, error) {
 	}
 	p.next()
 	id := alloc(&p.n.idents)
-	*id = Ident{Span: Span{p.at(t), p.end()}, Name: t.Value}
+	*id = Ident{Span: Span{p.at(t), p.end()}, Name: p.text(t)}
 	return id, nil
 }
 
@@ -243,7 +255,7 @@ func (p *exprParser) attr() (*Attr, error) {
 	}
 	p.next()
 	n := alloc(&p.n.attrs)
-	n.key = Ident{Span: Span{p.at(t), p.end()}, Name: t.Value}
+	n.key = Ident{Span: Span{p.at(t), p.end()}, Name: p.text(t)}
 	a := &n.attr
 	*a = Attr{Span: Span{Pos: n.key.Pos}, Key: &n.key, Value: &n.val}
 	var err error
@@ -279,14 +291,14 @@ func (p *exprParser) valueInto(v *Value, lit *string) error {
 		if lit == nil {
 			lit = alloc(&p.n.lits)
 		}
-		*lit = t.Value
+		*lit = p.text(t)
 		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
 		if lit == nil {
 			lit = alloc(&p.n.lits)
 		}
-		*lit = t.Value
+		*lit = p.text(t)
 		v.Bool = lit
 	case t.Type == tokIdent:
 		v.Ref = alloc(&p.n.refs)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -79,7 +80,9 @@ func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 		return &File{Name: filename}, Diagnostics{Errorf(start, start, "file too large: %d bytes, the limit is %d MiB", len(src), MaxFileSize>>20).WithHint(
 			"a mesh of 10,000 functions takes about 3 MB; check that this is the file you meant")}
 	}
-	s := newScanner(filename, string(src))
+	// The source is read in place: nothing the parser returns keeps a
+	// part of it (see interner), so the caller's bytes need no copy.
+	s := newScanner(filename, unsafe.String(unsafe.SliceData(src), len(src)))
 	s.toks = make([]lexer.Token, 0, min(len(src)/5+4, windowTokens))
 	p := &fileParser{s: s, g: g}
 	f := &File{Name: filename}
@@ -125,6 +128,7 @@ type fileParser struct {
 	diags Diagnostics   // the parser's own; the scanner keeps its own
 	g     *grammar
 	nodes nodes // the bodies' nodes
+	in    interner
 
 	open   []*lexer.Token // room for the brackets open in a declaration
 	openAt []int          // the same, by index
@@ -352,7 +356,7 @@ func (s *Span) setSpan(span Span) { *s = span }
 // called made to the file.
 func (p *fileParser) place(d Decl, c chunk) {
 	d.(spanned).setSpan(Span{p.at(&p.toks[c.start]), p.s.at(p.eofAfter(c.end))})
-	bindDecl(p.s.file, d)
+	bindDecl(p.s.file, &p.in, d)
 }
 
 // parseBody reads the body of declaration d, for which participle saw one
@@ -363,7 +367,7 @@ func (p *fileParser) parseBody(d Decl, c chunk) error {
 		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
 	}
 	eof := lexer.EOFToken(lexer.Position{Offset: p.eofAfter(c.end)})
-	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: eof}, n: &p.nodes, file: p.s.file}
+	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: eof}, n: &p.nodes, file: p.s.file, in: &p.in}
 	return ep.object(b.body())
 }
 

@@ -80,3 +80,24 @@ func TestValidInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestParseKeepsNoSource checks that a tree keeps none of the caller's
+// bytes, which the parser reads in place: overwriting them after the parse
+// changes neither the tree nor its JSON.
+func TestParseKeepsNoSource(t *testing.T) {
+	for _, path := range golden.Glob(t, "testdata/*/*.txtar") {
+		src := append([]byte(nil), golden.Load(t, path).Section(t, "in.mesh")...)
+		f, _ := Parse("in.mesh", src)
+		before, err := f.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range src {
+			src[i] = '#'
+		}
+		after, _ := f.MarshalJSON()
+		if string(before) != string(after) {
+			t.Errorf("%s: the tree changed with its source:\n%s\n%s", path, before, after)
+		}
+	}
+}
