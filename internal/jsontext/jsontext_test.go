@@ -13,6 +13,10 @@ import (
 var stringCases = []string{
 	"", "plain", `a "quoted" word`, `back\slash`, "new\nline\r\ttab", "\b\f", "\x00\x01\x1f", "\x7f",
 	"é", "\U0001F600", "\xff", "a\xc3", "\u2028\u2029", "<&>", "\ufeff", "\ufffd",
+	// Longer than the eight bytes looked at at once, with what needs care
+	// at each place of a word.
+	"plain text of some length", "01234567\"", "0123456\\x", "012345\x1fxy", "01234<56789>abcdef&",
+	"0123\x7f4567\xe9", "012345678\u2028abc", "abcdefghijklmnop\xff", "é0123456789", "0123456789ab\n",
 }
 
 // reference is s as encoding/json writes it.
@@ -61,7 +65,7 @@ func TestFloat(t *testing.T) {
 // TestLayout writes a value by hand, indented and compact, and compares
 // with encoding/json.
 func TestLayout(t *testing.T) {
-	v := map[string]any{"a": []any{}, "b": map[string]any{}, "c": []any{"x", map[string]any{"d": "<y>"}}}
+	v := map[string]any{"a": []any{}, "b": map[string]any{}, "c": []any{"x", map[string]any{"d": "<y>"}}, "e": -12, "f": true}
 	for _, compact := range []bool{false, true} {
 		w := &Writer{Compact: compact, EscapeHTML: true}
 		w.Open('{')
@@ -81,6 +85,10 @@ func TestLayout(t *testing.T) {
 		w.String("<y>")
 		w.Close('}')
 		w.Close(']')
+		w.Key("e")
+		w.Int(-12)
+		w.Key("f")
+		w.Bool(true)
 		w.Close('}')
 		want, err := json.Marshal(v)
 		if !compact {
@@ -92,6 +100,29 @@ func TestLayout(t *testing.T) {
 		if diff := cmp.Diff(string(want), string(w.B)); diff != "" {
 			t.Errorf("compact %v (-encoding/json +Writer):\n%s", compact, diff)
 		}
+	}
+}
+
+// TestDeepLayout nests past the indent one append writes.
+func TestDeepLayout(t *testing.T) {
+	const depth = 40
+	var v any = "leaf"
+	w := &Writer{}
+	for range depth {
+		v = []any{v}
+		w.Open('[')
+		w.Item()
+	}
+	w.String("leaf")
+	for range depth {
+		w.Close(']')
+	}
+	want, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(w.B)); diff != "" {
+		t.Errorf("(-encoding/json +Writer):\n%s", diff)
 	}
 }
 
