@@ -93,12 +93,15 @@ func Config(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, 
 	if err != nil {
 		return fc, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
 	}
+	fc.InputSpecs = inputSpecs(c)
+	fc.UserConfig = userConfig(p, c, pk)
 	fc.UserConfig[PlanKey] = json.RawMessage(data)
 	return fc, nil
 }
 
-// baseConfig is the FunctionConfig of component c without the instance plan
-// in its user config, which Files writes apart.
+// baseConfig is the FunctionConfig of component c but for its input specs
+// and user config: maps, which Files writes from the plan without making
+// them.
 func baseConfig(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConfig, error) {
 	fc := utils.FunctionConfig{
 		Tenant: p.Mesh.Tenant, Namespace: p.Mesh.Namespace, Name: c.Name,
@@ -134,22 +137,18 @@ func baseConfig(p *plan.Plan, c *plan.Component, pk Package) (utils.FunctionConf
 	if c.Kind != plan.Source && fc.ProcessingGuarantees == atLeastOnce && c.Timeout > 0 {
 		fc.TimeoutMs = ptr(int64(time.Duration(c.Timeout) / time.Millisecond))
 	}
-	fc.UserConfig = userConfig(p, c, pk)
 	return fc, nil
 }
 
-// inputs: topics by name in inputs, the one pattern in topicsPattern, and
-// every one with its schema type in inputSpecs. A source reads nothing,
-// and Pulsar refuses a function without an input: it gets its idle topic,
-// which nothing writes.
+// inputs: topics by name in inputs, the one pattern in topicsPattern
+// (inputSpecs has them all). A source reads nothing, and Pulsar refuses a
+// function without an input: it gets its idle topic, which nothing writes.
 func inputs(p *plan.Plan, c *plan.Component, fc *utils.FunctionConfig) error {
 	if c.Kind == plan.Source {
 		fc.Inputs = []string{IdleTopic(p, c)}
 		return nil
 	}
-	fc.InputSpecs = make(map[string]utils.ConsumerConfig, len(c.Inputs))
 	for _, in := range c.Inputs {
-		fc.InputSpecs[in.Topic] = utils.ConsumerConfig{SchemaType: in.Schema.PulsarType(), RegexPattern: in.Pattern}
 		if !in.Pattern {
 			fc.Inputs = append(fc.Inputs, in.Topic)
 			continue
@@ -160,6 +159,24 @@ func inputs(p *plan.Plan, c *plan.Component, fc *utils.FunctionConfig) error {
 		fc.TopicsPattern = ptr(in.Topic)
 	}
 	return nil
+}
+
+// inputSpecs has every input topic of c with its schema type; nil for a
+// source, which reads its idle topic only.
+func inputSpecs(c *plan.Component) map[string]utils.ConsumerConfig {
+	if c.Kind == plan.Source {
+		return nil
+	}
+	specs := make(map[string]utils.ConsumerConfig, len(c.Inputs))
+	for i := range c.Inputs {
+		specs[c.Inputs[i].Topic] = inputSpec(&c.Inputs[i])
+	}
+	return specs
+}
+
+// inputSpec is how the worker reads input in.
+func inputSpec(in *plan.Input) utils.ConsumerConfig {
+	return utils.ConsumerConfig{SchemaType: in.Schema.PulsarType(), RegexPattern: in.Pattern}
 }
 
 // IdleTopic is the input topic of a source's function, which nothing
@@ -178,21 +195,41 @@ func parallelism(c *plan.Component) (int, error) {
 	return n, nil
 }
 
-// userConfig carries the mesh's name, the component's kind and hash and
-// the package's identity, and the component's config as Pulsar users read
-// user config; Config adds the instance plan.
+// userConfig carries the component's config as Pulsar users read user
+// config, and meshc's own keys; Config adds the instance plan.
 func userConfig(p *plan.Plan, c *plan.Component, pk Package) map[string]any {
-	uc := make(map[string]any, len(c.Config)+4)
+	own := ownKeys(p, c, pk)
+	uc := make(map[string]any, len(c.Config)+len(own.keys))
 	maps.Copy(uc, c.Config)
 	delete(uc, PlanKey)
-	uc[MeshKey] = p.Mesh.Name
-	uc[KindKey] = string(c.Kind)
-	uc[HashKey] = c.Hash
-	if id := pk.identity(); id != "" {
-		uc[PackageKey] = id
+	for i, k := range own.list() {
+		uc[k] = own.values[i]
 	}
 	return uc
 }
+
+// ownUserConfig is what meshc writes into a user config besides the
+// component's config and the instance plan.
+type ownUserConfig struct {
+	keys, values [4]string
+	n            int
+}
+
+// ownKeys: the component's hash and kind, the mesh's name and the
+// package's identity.
+func ownKeys(p *plan.Plan, c *plan.Component, pk Package) ownUserConfig {
+	o := ownUserConfig{
+		keys:   [4]string{HashKey, KindKey, MeshKey, PackageKey},
+		values: [4]string{c.Hash, string(c.Kind), p.Mesh.Name, pk.identity()},
+		n:      3,
+	}
+	if o.values[3] != "" {
+		o.n = 4
+	}
+	return o
+}
+
+func (o *ownUserConfig) list() []string { return o.keys[:o.n] }
 
 // secrets are references, as Pulsar's Kubernetes secrets provider takes
 // them: the store's path and the key in it.

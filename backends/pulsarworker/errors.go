@@ -31,6 +31,10 @@ var (
 	ErrNotReady = errors.New("not every instance runs")
 )
 
+// errUnwritten fails a config file with a field the file encoder does not
+// write; the file then goes to encoding/json, and no user sees it.
+var errUnwritten = errors.New("a field the file encoder does not write")
+
 // statusOf is the HTTP status of an admin error, 0 if it is none.
 func statusOf(err error) int {
 	var re rest.Error

@@ -53,7 +53,8 @@ const chunkFiles = 64
 func (e *fileEncoder) file(p *plan.Plan, c *plan.Component, pk Package, fc *utils.FunctionConfig) ([]byte, error) {
 	start := len(e.B)
 	in := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
-	if !e.config(fc, &in) {
+	own := ownKeys(p, c, pk)
+	if !e.config(fc, c, &own, &in) {
 		e.B, e.err, e.Depth = e.B[:start], nil, 0
 		return reflectedFile(p, c, pk)
 	}

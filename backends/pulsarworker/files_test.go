@@ -3,8 +3,10 @@ package pulsarworker
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -145,13 +147,9 @@ func TestFileEncoderFallsBack(t *testing.T) {
 	}
 	odd := fc
 	odd.DeadLetterTopic = "dead"
-	spec := odd.InputSpecs
-	odd.InputSpecs = map[string]utils.ConsumerConfig{}
-	for k, v := range spec {
-		v.ReceiverQueueSize = 10
-		odd.InputSpecs[k] = v
-	}
-	for name, fc := range map[string]utils.FunctionConfig{"deadLetterTopic": odd, "receiverQueueSize": {InputSpecs: odd.InputSpecs}} {
+	// The input specs and user config are written from the plan: a config
+	// that has its own goes to encoding/json.
+	for name, fc := range map[string]utils.FunctionConfig{"deadLetterTopic": odd, "inputSpecs": {InputSpecs: inputSpecs(c)}, "userConfig": {UserConfig: map[string]any{}}} {
 		if writable(&fc) {
 			t.Errorf("a config with %s is writable by hand", name)
 		}
@@ -168,6 +166,108 @@ func TestFileEncoderFallsBack(t *testing.T) {
 	if i := slices.IndexFunc(want, func(f backends.File) bool { return f.Path == c.Name+".json" }); i < 0 || !bytes.Equal(data, want[i].Data) {
 		t.Errorf("fallback file differs from encoding/json's:\n%s", data)
 	}
+}
+
+// TestWritableKnowsEveryField changes each field of a config meshc makes
+// in turn: when writable says the encoder writes the config, it writes
+// encoding/json's bytes of it. So a field the encoder does not write, a
+// new one of pulsaradmin's too, must be one writable refuses.
+func TestWritableKnowsEveryField(t *testing.T) {
+	p := planSource(t, "mixed.mesh", meshgen.Generate(meshgen.Mixed, 4), nil)
+	for i := range p.Components {
+		c := &p.Components[i]
+		base, err := baseConfig(p, c, testPackage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, own := p.Instance(c, 0), ownKeys(p, c, testPackage)
+		typ := reflect.TypeFor[utils.FunctionConfig]()
+		for f := range typ.NumField() {
+			fc := base
+			change(reflect.ValueOf(&fc).Elem().Field(f))
+			if !writable(&fc) {
+				continue
+			}
+			e := &fileEncoder{}
+			if !e.config(&fc, c, &own, &in) {
+				t.Fatalf("%s: config refuses a writable config: %v", typ.Field(f).Name, e.err)
+			}
+			full, err := Config(p, c, testPackage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fc.InputSpecs, fc.UserConfig = full.InputSpecs, full.UserConfig
+			if diff := cmp.Diff(indentedJSON(t, fc), string(e.B)); diff != "" {
+				t.Errorf("%s %s, %s changed: the encoder differs from encoding/json (-want +got):\n%s", c.Kind, c.Name, typ.Field(f).Name, diff)
+			}
+		}
+	}
+}
+
+// TestConsumerConfigKnowsEveryField: an input spec with a field the
+// encoder does not write fails the file; one it writes is encoding/json's.
+func TestConsumerConfigKnowsEveryField(t *testing.T) {
+	base := utils.ConsumerConfig{SchemaType: "JSON"}
+	typ := reflect.TypeFor[utils.ConsumerConfig]()
+	for f := range typ.NumField() {
+		cc := base
+		change(reflect.ValueOf(&cc).Elem().Field(f))
+		e := &fileEncoder{}
+		e.consumerConfig(cc)
+		if e.err != nil {
+			if !errors.Is(e.err, errUnwritten) {
+				t.Errorf("%s: %v", typ.Field(f).Name, e.err)
+			}
+			continue
+		}
+		if diff := cmp.Diff(indentedJSON(t, cc), string(e.B)+"\n"); diff != "" {
+			t.Errorf("%s changed: the encoder differs from encoding/json (-want +got):\n%s", typ.Field(f).Name, diff)
+		}
+	}
+}
+
+// change sets v to another value than it has, not a zero one.
+func change(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(v.String() + "x")
+	case reflect.Bool:
+		v.SetBool(!v.Bool())
+	case reflect.Int, reflect.Int64:
+		v.SetInt(v.Int() + 1)
+	case reflect.Float64:
+		v.SetFloat(v.Float() + 1)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if !v.IsNil() {
+			p.Elem().Set(v.Elem())
+		}
+		change(p.Elem())
+		v.Set(p)
+	case reflect.Slice:
+		v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		m.SetMapIndex(reflect.ValueOf("changed"), reflect.Zero(v.Type().Elem()))
+		v.Set(m)
+	case reflect.Struct:
+		change(v.Field(0))
+	default:
+		panic("change: a field of kind " + v.Kind().String())
+	}
+}
+
+// indentedJSON is v as a config file holds it.
+func indentedJSON(t *testing.T, v any) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestFilesDoNotShareRoom: appending to one file's bytes leaves the
