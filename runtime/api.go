@@ -13,7 +13,9 @@ import (
 
 // Context is what a function sees of the message it handles and of the
 // instance that runs it. It is a context.Context, done when the message's
-// timeout passes or the instance stops.
+// timeout passes or the instance stops. A Context, like the Emit given
+// with it, is the message's until the function returns: the runtime
+// reuses it for a later message once this one is settled.
 type Context interface {
 	context.Context
 

@@ -118,7 +118,9 @@ func inputNames(inputs []plan.Input) []string {
 // settled.
 func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func, msg pulsar.Message, inflight *sync.WaitGroup) {
 	in.metrics.received.Add(1)
-	mctx := &msgContext{in: in, msg: msg, consumer: consumer, start: time.Now(), inflight: inflight}
+	mctx := reusedContext()
+	mctx.in, mctx.msg, mctx.consumer, mctx.inflight = in, msg, consumer, inflight
+	mctx.start = in.metrics.clock()
 	track := &mctx.own
 	track.to = mctx
 	value, err := in.decode(msg)
@@ -129,7 +131,7 @@ func (in *instance) handle(ctx context.Context, consumer pulsar.Consumer, f Func
 	fctx, cancel := in.deadline(ctx)
 	defer cancel()
 	mctx.Context, mctx.track, mctx.ticket = fctx, track, in.ticketOf(msg)
-	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, mctx.emit)
+	err = call(f, mctx, Input{Payload: msg.Payload(), Value: value, ahead: started(msg)}, mctx.emitFn)
 	track.seal(err)
 }
 
@@ -138,6 +140,7 @@ func (c *msgContext) settled(err error) {
 	c.in.metrics.observe(c.start)
 	atMostOnce := c.in.comp.Guarantee == plan.AtMostOnce // acknowledged by take
 	c.in.settle(c.consumer, c.msg, err, atMostOnce, c.inflight)
+	c.release()
 }
 
 // call runs a user function; a panic in it is an error like any other.

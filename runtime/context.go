@@ -82,12 +82,42 @@ type msgContext struct {
 
 	// How a message not under effectively_once is settled (see handle).
 	consumer pulsar.Consumer
-	start    time.Time
+	start    time.Duration // on the metrics' clock
 	inflight *sync.WaitGroup
 	// first is the message's first output, made with it: one allocation
 	// less for the usual function of one output.
 	first     outgoing
 	sentFirst bool
+	// emitFn is emit as a function value, made once for a context that
+	// is reused (see msgContexts) rather than once a message.
+	emitFn Emit
+}
+
+// msgContexts holds the contexts of settled messages for the next ones: a
+// message's context, its emit and its first output's callback are then
+// made once, not three allocations a message. A context is released only
+// once its function has returned and every send and state change it
+// caused is settled, when nothing of the runtime or the client holds it;
+// a function must not keep its Context or its emit past its return (see
+// Context).
+var msgContexts = sync.Pool{New: func() any {
+	c := &msgContext{}
+	c.emitFn = c.emit
+	c.first.sentFn = c.first.sent
+	return c
+}}
+
+// reusedContext is a context from msgContexts, empty but for what it
+// keeps.
+func reusedContext() *msgContext { return msgContexts.Get().(*msgContext) }
+
+// release empties c, keeping its function values, and hands it back to
+// msgContexts.
+func (c *msgContext) release() {
+	emit, sent := c.emitFn, c.first.sentFn
+	*c = msgContext{emitFn: emit}
+	c.first.sentFn = sent
+	msgContexts.Put(c)
 }
 
 func (c *msgContext) InputTopic() string             { return c.msg.Topic() }

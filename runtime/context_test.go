@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,46 @@ func TestContext(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, body)
 		}
+	}
+}
+
+// TestReusedContextsKeepMessagesApart: contexts are reused once their
+// messages are settled, never while a message's outputs are being sent:
+// every output of thousands of batched messages, two a message, carries its
+// own input's key, trace and payload.
+func TestReusedContextsKeepMessagesApart(t *testing.T) {
+	b := startBroker(t)
+	c := client(t, b)
+	in, out := topic("in"), topic("out")
+	const n = 3000
+	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range n {
+		p.SendAsync(context.Background(), &pulsar.ProducerMessage{Payload: fmt.Appendf(nil, "p%d", i), Key: fmt.Sprint("k", i),
+			Properties: map[string]string{TraceProperty: fmt.Sprint("t", i)}}, func(pulsar.MessageID, *pulsar.ProducerMessage, error) {})
+		want = append(want, fmt.Sprintf("k%d t%d p%d", i, i, i), fmt.Sprintf("k%d t%d p%d!", i, i, i))
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	twice := func(_ Context, in Input, emit Emit) error {
+		if err := emit(in.Value); err != nil {
+			return err
+		}
+		return emit(in.Value.(string) + "!")
+	}
+	runInstance(t, b, function("twice", "twice", in, out, str, str), NewRegistry().Func("twice", twice))
+	var got []string
+	for _, m := range collect(t, c, out, 2*n) {
+		got = append(got, fmt.Sprintf("%s %s %s", m.Key(), m.Properties()[TraceProperty], m.Payload()))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 }

@@ -99,7 +99,7 @@ type onceMsg struct {
 	// How the message is settled (see handle).
 	s        *onceSession
 	p        *oncePart
-	start    time.Time
+	start    time.Duration // on the metrics' clock
 	inflight *sync.WaitGroup
 }
 
@@ -308,7 +308,7 @@ func (p *oncePart) position(id pulsar.MessageID) (old map[onceKey]*onceProducer)
 func (s *onceSession) handle(ctx context.Context, f Func, msg pulsar.Message, inflight *sync.WaitGroup) error {
 	in := s.in
 	in.metrics.received.Add(1)
-	start := time.Now()
+	start := in.metrics.clock()
 	p, m := s.admit(msg)
 	if p == nil {
 		inflight.Done() // the partition's new owner processes it

@@ -322,6 +322,9 @@ type outgoing struct {
 	pulsar.ProducerMessage
 	t     *target
 	track *tracker
+	// sentFn is sent as a function value, when made once for an outgoing
+	// that is reused (see msgContexts).
+	sentFn func(pulsar.MessageID, *pulsar.ProducerMessage, error)
 }
 
 // send encodes value for t and sends it as one of track's sends.
@@ -333,7 +336,11 @@ func (in *instance) send(t *target, o *outgoing, value any, track *tracker) erro
 	track.begin()
 	// The send outlives the message's context: a message being settled is
 	// never cut off.
-	t.producer.SendAsync(context.Background(), &o.ProducerMessage, o.sent)
+	sent := o.sentFn
+	if sent == nil {
+		sent = o.sent
+	}
+	t.producer.SendAsync(context.Background(), &o.ProducerMessage, sent)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,9 +26,16 @@ type metrics struct {
 	// no such metric; it is meshc's, with the same labels.
 	badInput prometheus.Counter
 
-	latency        *latency
-	lastInvocation prometheus.Gauge       // unix ms
-	user           *prometheus.SummaryVec // Context.RecordMetric, by metric
+	latency *latency
+	// epoch is when the metrics began: messages are timed by the
+	// monotonic clock since, one clock read each (a read of this
+	// machine's clock costs 90-370 ns), and a wall time is found from
+	// one only when the metrics are read.
+	epoch time.Time
+	// last is when the last message was settled, since epoch, plus one
+	// (zero: none yet); last_invocation is read from it.
+	last atomic.Int64
+	user *prometheus.SummaryVec // Context.RecordMetric, by metric
 	// users holds user's observer of each name recorded: a function that
 	// records a metric a message finds it without hashing its labels.
 	users sync.Map // name -> prometheus.Observer
@@ -52,6 +60,7 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: metricPrefix + name, Help: help, ConstLabels: labels})
 	}
 	m := &metrics{
+		epoch:        time.Now(),
 		reg:          prometheus.NewRegistry(),
 		received:     counter("received_total", "Messages received."),
 		processed:    counter("processed_successfully_total", "Messages processed successfully."),
@@ -61,26 +70,46 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 		badInput: prometheus.NewCounter(prometheus.CounterOpts{Name: BadInputMetric,
 			Help: "Messages that can never be handled: undecodable payloads and inputs the function calls bad.", ConstLabels: labels}),
 		latency: newLatency(labels),
-		lastInvocation: prometheus.NewGauge(prometheus.GaugeOpts{Name: metricPrefix + "last_invocation",
-			Help: "When a message was last processed, in Unix milliseconds.", ConstLabels: labels}),
 		// Sum and count only, as the SPEC documents: no quantiles to keep per
 		// name a function may record.
 		user: prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: metricPrefix + "user_metric_",
 			Help: "Values recorded by the function with Context.RecordMetric.", ConstLabels: labels}, []string{"metric"}),
 	}
+	m.latency.now = func() time.Time { return m.at(m.clock()) }
+	lastInvocation := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metricPrefix + "last_invocation",
+		Help: "When a message was last processed, in Unix milliseconds.", ConstLabels: labels}, m.lastInvocation)
 	m.reg.MustRegister(m.received, m.processed, m.systemErrors, m.userErrors, m.deadLettered, m.badInput,
-		m.latency, m.lastInvocation, m.user)
+		m.latency, lastInvocation, m.user)
 	return m
 }
 
-// observe records that a message which came at start is settled now.
-// time.Since reads only the monotonic clock, half of what time.Now reads
-// (a read costs about 100 ns on a virtual machine's clock).
-func (m *metrics) observe(start time.Time) {
-	d := time.Since(start)
-	now := start.Add(d)
-	m.latency.observe(d, now)
-	m.lastInvocation.Set(float64(now.UnixMilli()))
+// clock is the time since the metrics began: a read of the monotonic
+// clock only, half of what time.Now reads.
+func (m *metrics) clock() time.Duration { return time.Since(m.epoch) }
+
+// at is the time a reading of clock stands for.
+func (m *metrics) at(c time.Duration) time.Time { return m.epoch.Add(c) }
+
+// observe records that a message which came at start (a reading of clock)
+// is settled now.
+func (m *metrics) observe(start time.Duration) {
+	end := m.clock()
+	m.latency.observe(end-start, m.at(end))
+	m.last.Store(int64(end) + 1)
+}
+
+// lastInvocation is when the last message was settled, in Unix
+// milliseconds: how long ago by the monotonic clock, before the wall
+// clock's time now, so that a change of the wall clock since the start
+// does not shift it.
+func (m *metrics) lastInvocation() float64 {
+	last := m.last.Load()
+	if last == 0 {
+		return 0
+	}
+	now := time.Now()
+	ago := now.Sub(m.epoch) - time.Duration(last-1)
+	return float64(now.Add(-ago).UnixMilli())
 }
 
 // record adds v to the user metric name. Label values must be UTF-8 or the
