@@ -184,5 +184,5 @@ func growFor(b []byte, start, done, n int) []byte {
 	if cap(b)-len(b) >= need {
 		return b
 	}
-	return slices.Grow(b, need*9/8)
+	return grow(b, need*9/8)
 }

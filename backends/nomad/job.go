@@ -83,6 +83,13 @@ var (
 
 // Job builds the Nomad job of a plan: one job named after the mesh, with a
 // task group per component whose count is its replica count.
+//
+// What is the same in every group (policies, network, environment, most
+// templates and task configs) is one value that the groups share, and
+// each group's own parts are allocated together with those of the other
+// groups: a job of ten thousand groups was tens of megabytes of small
+// objects. So a job's parts are not to be changed in place; set a new
+// value instead (g.Count = &n, not *g.Count = n).
 func Job(p *plan.Plan, o Options) (*api.Job, error) {
 	o.PulsarURL = backends.PulsarURL(p, o.PulsarURL, DefaultPulsarURL)
 	o, err := o.withDefaults()
@@ -97,13 +104,14 @@ func Job(p *plan.Plan, o Options) (*api.Job, error) {
 	}
 	job.Update = ptr(updateStrategy)
 	b := newBuilder(p, o)
-	job.TaskGroups = make([]*api.TaskGroup, 0, len(p.Components))
+	parts := make([]groupParts, len(p.Components))
+	job.TaskGroups = make([]*api.TaskGroup, len(p.Components))
 	for i := range p.Components {
-		g, err := b.group(&p.Components[i])
+		g, err := b.group(&parts[i], &p.Components[i])
 		if err != nil {
 			return nil, fmt.Errorf("component %s: %w", p.Components[i].Name, err)
 		}
-		job.AddTaskGroup(g)
+		job.TaskGroups[i] = g
 	}
 	return job, nil
 }
@@ -122,55 +130,128 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// builder builds the groups of a plan's job; what they share is worked
-// out once.
+// builder builds the groups of a plan's job; what they share is made
+// once.
 type builder struct {
-	p     *plan.Plan
-	o     Options
-	env   map[string]string // how instances reach Pulsar
-	files []backends.PulsarFile
-	in    *instanceWriter
+	p  *plan.Plan
+	o  Options
+	in *instanceWriter
+
+	restart    *api.RestartPolicy
+	reschedule *api.ReschedulePolicy
+	networks   []*api.NetworkResource
+	checks     []api.ServiceCheck
+	tags       map[plan.Kind][]string
+	enabled    *bool
+	killTime   *time.Duration
+	env        map[string]string // how instances reach Pulsar
+	listen     string
+	artifacts  []*api.TaskArtifact
+	resources  map[plan.Resources]*api.Resources
+	pulsar     []*api.Template // the files of the mesh's pulsar block
+	// the instance template's settings
+	instanceDest, noop, left, right *string
+
+	// the last task config made and what it was made of: components
+	// mostly run the same binary with the same arguments
+	config     map[string]any
+	configOf   string
+	configArgs []string
+}
+
+// groupParts are the parts of one group that are its own, allocated with
+// those of every other group.
+type groupParts struct {
+	group    api.TaskGroup
+	name     string
+	count    int
+	scaling  api.ScalingPolicy
+	min, max int64
+	service  api.Service
+	services [1]*api.Service
+	task     api.Task
+	tasks    [1]*api.Task
+	instance api.Template
+	plan     string
 }
 
 func newBuilder(p *plan.Plan, o Options) *builder {
 	conn, files := backends.PulsarConnection(p, o.PulsarURL, pulsarDir)
-	return &builder{p: p, o: o, env: backends.EnvMap(conn), files: files, in: newInstanceWriter(p)}
+	b := &builder{
+		p: p, o: o, in: newInstanceWriter(p),
+		restart:    ptr(restartPolicy),
+		reschedule: ptr(reschedulePolicy),
+		networks:   []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: httpPort}}}},
+		checks: []api.ServiceCheck{{
+			Name: "healthz", Type: "http", Path: "/healthz",
+			Interval: 5 * time.Second, Timeout: 2 * time.Second,
+		}},
+		tags:         map[plan.Kind][]string{},
+		enabled:      ptr(true),
+		killTime:     ptr(killTimeout),
+		env:          backends.EnvMap(conn),
+		listen:       "${NOMAD_ADDR_http}",
+		resources:    map[plan.Resources]*api.Resources{},
+		instanceDest: ptr("local/instance.json"),
+		noop:         ptr("noop"), // the data is fixed; a new plan is a new job version
+		left:         ptr(leftDelim),
+		right:        ptr(rightDelim),
+	}
+	if o.Driver == Docker {
+		b.listen = "0.0.0.0:${NOMAD_PORT_http}"
+	}
+	b.env["MESHC_PULSAR_URL"], b.env["MESHC_LISTEN"] = o.PulsarURL, b.listen
+	if o.Artifact != "" {
+		b.artifacts = []*api.TaskArtifact{{GetterSource: ptr(o.Artifact), RelativeDest: ptr("local/")}}
+	}
+	for _, f := range files {
+		b.pulsar = append(b.pulsar, pulsarTemplate(f))
+	}
+	return b
 }
 
-func (b *builder) group(c *plan.Component) (*api.TaskGroup, error) {
-	g := api.NewTaskGroup(c.Name, c.Replicas.Count)
+func (b *builder) group(parts *groupParts, c *plan.Component) (*api.TaskGroup, error) {
+	parts.name, parts.count = c.Name, c.Replicas.Count
+	g := &parts.group
+	g.Name, g.Count = &parts.name, &parts.count
 	g.Meta = map[string]string{
 		MetaComponent: c.Name, MetaKind: string(c.Kind), MetaFQFN: c.FQFN, MetaHash: c.Hash,
 	}
-	g.RestartPolicy = ptr(restartPolicy)
-	g.ReschedulePolicy = ptr(reschedulePolicy)
-	g.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: httpPort}}}}
-	g.Services = []*api.Service{service(b.p, c)}
+	g.RestartPolicy = b.restart
+	g.ReschedulePolicy = b.reschedule
+	g.Networks = b.networks
+	parts.services[0] = b.service(&parts.service, c)
+	g.Services = parts.services[:]
 	if r := c.Replicas; r.Max > 0 {
-		g.Count = ptr(max(r.Count, r.Min))
-		g.Scaling = &api.ScalingPolicy{Min: ptr(int64(r.Min)), Max: ptr(int64(r.Max)), Enabled: ptr(true)}
+		parts.count = max(r.Count, r.Min)
+		parts.min, parts.max = int64(r.Min), int64(r.Max)
+		parts.scaling = api.ScalingPolicy{Min: &parts.min, Max: &parts.max, Enabled: b.enabled}
+		g.Scaling = &parts.scaling
 	}
-	t, err := b.task(c)
-	if err != nil {
+	if err := b.task(parts, c); err != nil {
 		return nil, err
 	}
-	g.AddTask(t)
+	parts.tasks[0] = &parts.task
+	g.Tasks = parts.tasks[:]
 	return g, nil
 }
 
 // service registers every instance in Nomad's own service catalogue, with
 // the runtime's /healthz as its check, which deployments wait on.
-func service(p *plan.Plan, c *plan.Component) *api.Service {
-	return &api.Service{
-		Name:      ServiceName(p.Mesh.Name, c.Name),
+func (b *builder) service(s *api.Service, c *plan.Component) *api.Service {
+	tags, ok := b.tags[c.Kind]
+	if !ok {
+		tags = []string{"meshc", string(c.Kind)}
+		b.tags[c.Kind] = tags
+	}
+	*s = api.Service{
+		Name:      ServiceName(b.p.Mesh.Name, c.Name),
 		Provider:  "nomad",
 		PortLabel: httpPort,
-		Tags:      []string{"meshc", string(c.Kind)},
-		Checks: []api.ServiceCheck{{
-			Name: "healthz", Type: "http", Path: "/healthz",
-			Interval: 5 * time.Second, Timeout: 2 * time.Second,
-		}},
+		Tags:      tags,
+		Checks:    b.checks,
 	}
+	return s
 }
 
 // ServiceName is the Nomad service of a component: Nomad wants RFC 1123
@@ -200,52 +281,69 @@ func ServiceName(mesh, component string) string {
 	return string(b)
 }
 
-func (b *builder) task(c *plan.Component) (*api.Task, error) {
-	o := b.o
-	t := api.NewTask(c.Name, o.Driver)
-	args := append([]string{"-plan", "${NOMAD_TASK_DIR}/instance.json"}, c.Runtime.Args...)
-	listen := "${NOMAD_ADDR_http}"
-	switch {
-	case o.Driver == Docker:
-		image := cmp.Or(o.Image, c.Runtime.Image)
-		if image == "" {
-			return nil, fmt.Errorf("the docker driver needs an image: set one with the image option or in the plan's runtime")
-		}
-		// The entrypoint is set, so the image's own does not come first.
-		t.SetConfig("image", image)
-		t.SetConfig("entrypoint", []string{cmp.Or(o.Binary, c.Runtime.Binary, "meshrt")})
-		t.SetConfig("args", args)
-		t.SetConfig("ports", []string{httpPort})
-		listen = "0.0.0.0:${NOMAD_PORT_http}"
-	case o.Artifact != "":
-		t.Artifacts = []*api.TaskArtifact{{GetterSource: ptr(o.Artifact), RelativeDest: ptr("local/")}}
-		t.SetConfig("command", "local/"+path.Base(urlPath(o.Artifact)))
-		t.SetConfig("args", args)
-	default:
-		bin := cmp.Or(o.Binary, c.Runtime.Binary)
-		if bin == "" {
-			return nil, fmt.Errorf("no instance binary: set one with the binary option or in the plan's runtime")
-		}
-		t.SetConfig("command", bin)
-		t.SetConfig("args", args)
-	}
-	t.Env = make(map[string]string, len(b.env)+2)
-	maps.Copy(t.Env, b.env)
-	t.Env["MESHC_PULSAR_URL"], t.Env["MESHC_LISTEN"] = o.PulsarURL, listen
-	t.Resources = resources(c.Resources)
-	t.KillTimeout = ptr(killTimeout)
-	tmpl, err := instanceTemplate(b.in, c)
+func (b *builder) task(parts *groupParts, c *plan.Component) error {
+	t := &parts.task
+	t.Name, t.Driver = c.Name, b.o.Driver
+	config, err := b.taskConfig(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t.Templates = []*api.Template{tmpl}
+	t.Config = config
+	t.Artifacts = b.artifacts
+	t.Env = b.env
+	t.Resources = b.taskResources(c.Resources)
+	t.KillTimeout = b.killTime
+	if parts.plan, err = b.in.plan(c); err != nil {
+		return err
+	}
+	parts.instance = api.Template{
+		EmbeddedTmpl: &parts.plan, DestPath: b.instanceDest, ChangeMode: b.noop, LeftDelim: b.left, RightDelim: b.right,
+	}
+	t.Templates = make([]*api.Template, 0, 2+len(b.pulsar))
+	t.Templates = append(t.Templates, &parts.instance)
 	if len(c.Secrets) > 0 {
 		t.Templates = append(t.Templates, secretsTemplate(c.Secrets))
 	}
-	for _, f := range b.files {
-		t.Templates = append(t.Templates, pulsarTemplate(f))
+	t.Templates = append(t.Templates, b.pulsar...)
+	return nil
+}
+
+// taskConfig is the driver's config of c's task: the last one made when
+// c runs the same binary with the same arguments.
+func (b *builder) taskConfig(c *plan.Component) (map[string]any, error) {
+	o := b.o
+	var of string // the image or binary
+	switch {
+	case o.Driver == Docker:
+		if of = cmp.Or(o.Image, c.Runtime.Image); of == "" {
+			return nil, fmt.Errorf("the docker driver needs an image: set one with the image option or in the plan's runtime")
+		}
+		of += "\x00" + cmp.Or(o.Binary, c.Runtime.Binary, "meshrt")
+	case o.Artifact != "":
+	default:
+		if of = cmp.Or(o.Binary, c.Runtime.Binary); of == "" {
+			return nil, fmt.Errorf("no instance binary: set one with the binary option or in the plan's runtime")
+		}
 	}
-	return t, nil
+	if b.config != nil && of == b.configOf && slices.Equal(c.Runtime.Args, b.configArgs) {
+		return b.config, nil
+	}
+	args := append([]string{"-plan", "${NOMAD_TASK_DIR}/instance.json"}, c.Runtime.Args...)
+	var config map[string]any
+	switch {
+	case o.Driver == Docker:
+		// The entrypoint is set, so the image's own does not come first.
+		config = map[string]any{
+			"image": cmp.Or(o.Image, c.Runtime.Image), "entrypoint": []string{cmp.Or(o.Binary, c.Runtime.Binary, "meshrt")},
+			"args": args, "ports": []string{httpPort},
+		}
+	case o.Artifact != "":
+		config = map[string]any{"command": "local/" + path.Base(urlPath(o.Artifact)), "args": args}
+	default:
+		config = map[string]any{"command": of, "args": args}
+	}
+	b.config, b.configOf, b.configArgs = config, of, c.Runtime.Args
+	return config, nil
 }
 
 // pulsarDir is where the files of the mesh's pulsar block go: the task's
@@ -272,7 +370,12 @@ func urlPath(u string) string {
 	return u
 }
 
-func resources(r plan.Resources) *api.Resources {
+// taskResources are a task's resources: one value for tasks that ask for
+// the same.
+func (b *builder) taskResources(r plan.Resources) *api.Resources {
+	if res, ok := b.resources[r]; ok {
+		return res
+	}
 	cpu, mem := defaultCPU, defaultMemoryMB
 	if r.CPU > 0 {
 		cpu = int(math.Ceil(r.CPU * 1000)) // Nomad counts CPU in MHz; a core is taken as 1000
@@ -280,23 +383,9 @@ func resources(r plan.Resources) *api.Resources {
 	if r.Memory > 0 {
 		mem = int((r.Memory + 1<<20 - 1) >> 20)
 	}
-	return &api.Resources{CPU: ptr(cpu), MemoryMB: ptr(mem)}
-}
-
-// instanceTemplate renders an instance's plan into its task folder, with
-// the replica index Nomad gives the allocation.
-func instanceTemplate(in *instanceWriter, c *plan.Component) (*api.Template, error) {
-	data, err := in.plan(c)
-	if err != nil {
-		return nil, err
-	}
-	return &api.Template{
-		EmbeddedTmpl: ptr(data),
-		DestPath:     ptr("local/instance.json"),
-		ChangeMode:   ptr("noop"), // the data is fixed; a new plan is a new job version
-		LeftDelim:    ptr(leftDelim),
-		RightDelim:   ptr(rightDelim),
-	}, nil
+	res := &api.Resources{CPU: ptr(cpu), MemoryMB: ptr(mem)}
+	b.resources[r] = res
+	return res
 }
 
 // secretsTemplate reads each secret from a Nomad Variable into the

@@ -109,7 +109,21 @@ func validIdentifier(s string) bool {
 // a heredoc (templates): it ends in a newline and no line of it is the
 // heredoc's end marker.
 func heredocText(s string) bool {
-	return strings.HasSuffix(s, "\n") && !strings.HasPrefix(s, heredocEnd+"\n") && !strings.Contains(s, "\n"+heredocEnd+"\n")
+	if !strings.HasSuffix(s, "\n") {
+		return false
+	}
+	for i := 0; ; {
+		// The marker's letters are rare in a plan, where its first
+		// newline is in every line.
+		j := strings.Index(s[i:], heredocEnd+"\n")
+		if j < 0 {
+			return true
+		}
+		if j += i; j == 0 || s[j-1] == '\n' {
+			return false
+		}
+		i = j + 1
+	}
 }
 
 const heredocEnd = "EOT"
@@ -118,18 +132,31 @@ const heredocEnd = "EOT"
 // template sequences ${ and %{ doubled so the text arrives as it is.
 func appendHeredoc(b []byte, s string) []byte {
 	b = append(b, "<<"+heredocEnd+"\n"...)
-	for {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			break
+	dollar, percent := indexFrom(s, "${", 0), indexFrom(s, "%{", 0)
+	done := 0
+	for dollar >= 0 || percent >= 0 {
+		i := dollar
+		if i < 0 || percent >= 0 && percent < i {
+			i = percent
 		}
-		b = append(b, s[:i]...)
-		if i > 0 && (s[i-1] == '$' || s[i-1] == '%') {
-			b = append(b, s[i-1])
+		b = append(b, s[done:i+1]...)
+		b = append(b, s[i])
+		done = i + 1
+		if i == dollar {
+			dollar = indexFrom(s, "${", done)
+		} else {
+			percent = indexFrom(s, "%{", done)
 		}
-		b = append(b, '{')
-		s = s[i+1:]
 	}
-	b = append(b, s...)
+	b = append(b, s[done:]...)
 	return append(b, heredocEnd+"\n"...)
+}
+
+// indexFrom is the index of the first sub in s at or after from, or -1.
+func indexFrom(s, sub string, from int) int {
+	i := strings.Index(s[from:], sub)
+	if i < 0 {
+		return -1
+	}
+	return from + i
 }

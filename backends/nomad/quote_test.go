@@ -41,7 +41,7 @@ func TestValidIdentifier(t *testing.T) {
 }
 
 func TestHeredoc(t *testing.T) {
-	for _, s := range append(quoteCases, "a\n", "EOT\n", "a\nEOT\n", "EOTx\n", "a\nEOT", "${x}\n$${y}%{z}\n", "{\n}\n") {
+	for _, s := range append(quoteCases, "a\n", "EOT\n", "a\nEOT\n", "EOTx\n", "a\nEOT", "${x}\n$${y}%{z}\n", "{\n}\n", "x\nEOTEOT\nEOT\n", "%${${%{", "EOT\nEOT") {
 		if got, want := heredocText(s), heredocReference(s); got != want {
 			t.Errorf("heredocText(%q) = %v, want %v", s, got, want)
 		}
