@@ -58,30 +58,30 @@ func (v value) describe() string {
 func (c *compiler) eval(n *lang.Value) (value, bool) {
 	v := value{node: n}
 	switch {
-	case n.String != nil:
-		s, err := lang.Unquote(*n.String)
+	case n.Lit == lang.StringLit:
+		s, err := lang.Unquote(n.Text)
 		if err != nil {
-			s = strings.Trim(*n.String, "\"`") // the parser already reported it
+			s = strings.Trim(n.Text, "\"`") // the parser already reported it
 		}
 		v.kind, v.v = kString, s
-	case n.Int != nil:
-		i, _ := strconv.ParseInt(*n.Int, 10, 64)
-		v.kind, v.v, v.text = kInt, i, *n.Int
-	case n.Float != nil:
-		f, _ := strconv.ParseFloat(*n.Float, 64)
-		v.kind, v.v, v.text = kFloat, f, *n.Float
-	case n.Duration != nil:
-		d, _ := time.ParseDuration(*n.Duration)
-		v.kind, v.v, v.text = kDuration, d, *n.Duration
-	case n.Size != nil:
-		b, err := parseSize(*n.Size)
+	case n.Lit == lang.IntLit:
+		i, _ := strconv.ParseInt(n.Text, 10, 64)
+		v.kind, v.v, v.text = kInt, i, n.Text
+	case n.Lit == lang.FloatLit:
+		f, _ := strconv.ParseFloat(n.Text, 64)
+		v.kind, v.v, v.text = kFloat, f, n.Text
+	case n.Lit == lang.DurationLit:
+		d, _ := time.ParseDuration(n.Text)
+		v.kind, v.v, v.text = kDuration, d, n.Text
+	case n.Lit == lang.SizeLit:
+		b, err := parseSize(n.Text)
 		if err != nil {
 			c.errorf(n.Span, "%v", err)
 			return v, false
 		}
-		v.kind, v.v, v.text = kSize, b, *n.Size
-	case n.Bool != nil:
-		v.kind, v.v = kBool, *n.Bool == "true"
+		v.kind, v.v, v.text = kSize, b, n.Text
+	case n.Lit == lang.BoolLit:
+		v.kind, v.v = kBool, n.Text == "true"
 	case n.List != nil:
 		v.kind, v.v = kList, n.List.Items
 	case n.Object != nil:

@@ -1,5 +1,7 @@
 package lang
 
+import "fmt"
+
 // The AST. Declarations are parsed by participle from their struct tags;
 // bodies, values and types by the hand-written productions in exprs.go.
 // SPEC.md has the EBNF of both. Every node embeds Span, with exact positions.
@@ -129,36 +131,57 @@ type Attr struct {
 
 // Value is a literal, a list, an object, or a reference such as
 // builtin.split_words, param.replicas, go("Split") or json<Count>.
-// After parsing exactly one of List, Object, Ref, String, Int, Float,
-// Duration, Size and Bool is set. Literals keep their source text (quotes
-// included for strings); true and false are read as Bool, not Ref.
+// After parsing exactly one of List, Object and Ref is set, or Lit says
+// which kind of literal the value is. Literals keep their source text in
+// Text (quotes included for strings); true and false are read as
+// BoolLit, not Ref. In JSON a literal is its text under its kind's name:
+// {"int": "3"}.
 type Value struct {
 	Span
-	List     *List   `json:"list,omitempty"`
-	Object   *Object `json:"object,omitempty"`
-	Ref      *Ref    `json:"ref,omitempty"`
-	String   *string `json:"string,omitempty"`
-	Int      *string `json:"int,omitempty"`
-	Float    *string `json:"float,omitempty"`
-	Duration *string `json:"duration,omitempty"`
-	Size     *string `json:"size,omitempty"`
-	Bool     *string `json:"bool,omitempty"`
+	List   *List   `json:"list,omitempty"`
+	Object *Object `json:"object,omitempty"`
+	Ref    *Ref    `json:"ref,omitempty"`
+	Lit    LitKind `json:"-"`
+	Text   string  `json:"-"`
+}
+
+// LitKind is the kind of a literal value.
+type LitKind uint8
+
+const (
+	NoLit LitKind = iota // a list, an object or a reference
+	StringLit
+	IntLit
+	FloatLit
+	DurationLit
+	SizeLit
+	BoolLit
+)
+
+// litKeys name the kinds of literals in JSON.
+var litKeys = [...]string{NoLit: "", StringLit: "string", IntLit: "int", FloatLit: "float",
+	DurationLit: "duration", SizeLit: "size", BoolLit: "bool"}
+
+// String names the kind as JSON does: "string", "int", ...
+func (k LitKind) String() string {
+	if int(k) < len(litKeys) {
+		return litKeys[k]
+	}
+	return fmt.Sprintf("LitKind(%d)", k)
 }
 
 // LiteralText is a literal as a -p NAME=VALUE flag would give it: a
 // string unquoted, other literals as written; false for lists, objects
 // and references.
 func (v *Value) LiteralText() (string, bool) {
-	if v.String != nil {
-		s, err := Unquote(*v.String)
+	switch v.Lit {
+	case NoLit:
+		return "", false
+	case StringLit:
+		s, err := Unquote(v.Text)
 		return s, err == nil
 	}
-	for _, lit := range []*string{v.Int, v.Float, v.Duration, v.Size, v.Bool} {
-		if lit != nil {
-			return *lit, true
-		}
-	}
-	return "", false
+	return v.Text, true
 }
 
 // List is [v, v, ...].

@@ -88,11 +88,7 @@ func (b binder) value(v *Value) {
 	if v == nil || !b.span(&v.Span) {
 		return
 	}
-	for _, lit := range []*string{v.String, v.Int, v.Float, v.Duration, v.Size, v.Bool} {
-		if lit != nil {
-			*lit = b.in.intern(*lit)
-		}
-	}
+	v.Text = b.in.intern(v.Text)
 	switch {
 	case v.List != nil:
 		b.span(&v.List.Span)

@@ -39,6 +39,11 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 		for i := 0; i < v.NumField(); i++ {
 			f, ft := v.Field(i), v.Type().Field(i)
 			switch {
+			case ft.Name == "Lit" && f.Interface() != NoLit:
+				// As the literal's field of its kind was printed before.
+				name := f.Interface().(LitKind).String()
+				fmt.Fprintf(b, " %s=%s", strings.ToUpper(name[:1])+name[1:], v.FieldByName("Text").String())
+			case ft.Name == "Lit" || ft.Name == "Text" && v.Type() == reflect.TypeFor[Value]():
 			case ft.Anonymous:
 			case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String:
 				fmt.Fprintf(b, " %s=%s", ft.Name, f.Elem().String())

@@ -239,13 +239,12 @@ func (p *exprParser) object(o *Object) error {
 	return nil
 }
 
-// attrNode holds an attribute, its key, its value and a literal value's
-// text: one node for the nodes that make up most of a file.
+// attrNode holds an attribute, its key and its value: one node for the
+// nodes that make up most of a file.
 type attrNode struct {
 	attr Attr
 	key  Ident
 	val  Value
-	lit  string
 }
 
 func (p *exprParser) attr() (*Attr, error) {
@@ -261,7 +260,7 @@ func (p *exprParser) attr() (*Attr, error) {
 	var err error
 	switch {
 	case p.accept("="):
-		err = p.valueInto(a.Value, &n.lit)
+		err = p.value(a.Value)
 	case isPunctTok(p.peek(), "{"):
 		a.Value.Object = alloc(&p.n.objects)
 		a.Value.Pos = p.at(p.peek())
@@ -278,28 +277,20 @@ func startsValue(t *lexer.Token) bool {
 	return t.Type == tokLit || t.Type == tokIdent || isPunctTok(t, "[") || isPunctTok(t, "{")
 }
 
-func (p *exprParser) value(v *Value) error { return p.valueInto(v, nil) }
+// litKinds are the kinds of literal tokens, by litKind.
+var litKinds = [...]LitKind{litString: StringLit, litInt: IntLit, litFloat: FloatLit, litDuration: DurationLit, litSize: SizeLit}
 
-// valueInto parses a value; a literal's text goes to *lit, if lit is not nil.
-func (p *exprParser) valueInto(v *Value, lit *string) error {
+func (p *exprParser) value(v *Value) error {
 	t := p.peek()
 	v.Pos = p.at(t)
 	var err error
 	switch {
 	case t.Type == tokLit:
 		p.next()
-		if lit == nil {
-			lit = alloc(&p.n.lits)
-		}
-		*lit = p.text(t)
-		*[...]**string{&v.String, &v.Int, &v.Float, &v.Duration, &v.Size}[kindOf(*lit)] = lit
+		v.Lit, v.Text = litKinds[kindOf(t.Value)], p.text(t)
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
-		if lit == nil {
-			lit = alloc(&p.n.lits)
-		}
-		*lit = p.text(t)
-		v.Bool = lit
+		v.Lit, v.Text = BoolLit, p.text(t)
 	case t.Type == tokIdent:
 		v.Ref = alloc(&p.n.refs)
 		err = p.ref(v.Ref)

@@ -24,8 +24,9 @@ func (f *File) MarshalJSON() ([]byte, error) {
 }
 
 var (
-	spanType = reflect.TypeFor[Span]()
-	posType  = reflect.TypeFor[Pos]()
+	spanType  = reflect.TypeFor[Span]()
+	posType   = reflect.TypeFor[Pos]()
+	valueType = reflect.TypeFor[Value]()
 )
 
 // jsonPos is Pos with lower camelCase keys.
@@ -91,6 +92,12 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 		ms = append(ms, member{"kind", reflect.ValueOf(kind)})
 	}
 	ms = append(ms, members(v)...)
+	if v.Type() == valueType {
+		// A literal is its text under its kind's name, after the fields.
+		if lit := v.Interface().(Value); lit.Lit != NoLit {
+			ms = append(ms, member{lit.Lit.String(), reflect.ValueOf(lit.Text)})
+		}
+	}
 	b = append(b, '{')
 	for i, m := range ms {
 		if i > 0 {

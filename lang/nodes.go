@@ -52,7 +52,6 @@ type nodes struct {
 	attrs   block[attrNode]
 	idents  block[Ident]
 	values  block[Value]
-	lits    block[string]
 	refs    block[Ref]
 	objects block[Object]
 	lists   block[List]

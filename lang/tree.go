@@ -154,18 +154,10 @@ func leaf(v *Value) (kind, text string) {
 	switch {
 	case v.Ref != nil:
 		return "ref", refText(v.Ref)
-	case v.String != nil:
-		return "string", stringText(*v.String)
-	case v.Int != nil:
-		return "int", *v.Int
-	case v.Float != nil:
-		return "float", *v.Float
-	case v.Duration != nil:
-		return "duration", *v.Duration
-	case v.Size != nil:
-		return "size", *v.Size
-	case v.Bool != nil:
-		return "bool", *v.Bool
+	case v.Lit == StringLit:
+		return "string", stringText(v.Text)
+	case v.Lit != NoLit:
+		return v.Lit.String(), v.Text
 	}
 	return "value", "" // only in a tree cut short by a syntax error
 }

@@ -216,11 +216,11 @@ func (l *loader) testCase(t *lang.Test) *Case {
 }
 
 func (l *loader) duration(v *lang.Value) time.Duration {
-	if v.Duration == nil {
+	if v.Lit != lang.DurationLit {
 		l.errorf(v.Span, "want a duration, such as 30s")
 		return 0
 	}
-	d, err := time.ParseDuration(*v.Duration)
+	d, err := time.ParseDuration(v.Text)
 	if err != nil || d <= 0 {
 		l.errorf(v.Span, "want a positive duration, such as 30s")
 	}
@@ -228,11 +228,11 @@ func (l *loader) duration(v *lang.Value) time.Duration {
 }
 
 func (l *loader) boolean(v *lang.Value) bool {
-	if v.Bool == nil {
+	if v.Lit != lang.BoolLit {
 		l.errorf(v.Span, "want true or false")
 		return false
 	}
-	return *v.Bool == "true"
+	return v.Text == "true"
 }
 
 // object returns the attributes of an object value, or reports what was

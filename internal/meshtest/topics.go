@@ -244,11 +244,11 @@ func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect, needValue b
 }
 
 func (tc *topicCheck) text(v *lang.Value, what string) (string, bool) {
-	if v.String == nil {
+	if v.Lit != lang.StringLit {
 		tc.errorf(v.Span, "%s: want a string", what)
 		return "", false
 	}
-	s, err := lang.Unquote(*v.String)
+	s, err := lang.Unquote(v.Text)
 	if err != nil {
 		tc.errorf(v.Span, "%s: %v", what, err)
 		return "", false

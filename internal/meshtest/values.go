@@ -20,32 +20,30 @@ import (
 // lists and records (objects).
 func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 	switch {
-	case v.String != nil:
-		s, err := lang.Unquote(*v.String)
+	case v.Lit == lang.StringLit:
+		s, err := lang.Unquote(v.Text)
 		if err != nil {
 			tc.errorf(v.Span, "%v", err)
 			return nil, false
 		}
 		return s, true
-	case v.Int != nil:
+	case v.Lit == lang.IntLit:
 		n, ok := intValue(v)
 		if !ok {
-			tc.errorf(v.Span, "integer %s does not fit 64 bits", *v.Int)
+			tc.errorf(v.Span, "integer %s does not fit 64 bits", v.Text)
 		}
 		return n, ok
-	case v.Float != nil:
-		f, err := strconv.ParseFloat(*v.Float, 64)
+	case v.Lit == lang.FloatLit:
+		f, err := strconv.ParseFloat(v.Text, 64)
 		if err != nil {
-			tc.errorf(v.Span, "number %s: %v", *v.Float, err)
+			tc.errorf(v.Span, "number %s: %v", v.Text, err)
 			return nil, false
 		}
 		return f, true
-	case v.Bool != nil:
-		return *v.Bool == "true", true
-	case v.Duration != nil:
-		return *v.Duration, true
-	case v.Size != nil:
-		return *v.Size, true
+	case v.Lit == lang.BoolLit:
+		return v.Text == "true", true
+	case v.Lit == lang.DurationLit, v.Lit == lang.SizeLit:
+		return v.Text, true
 	case v.List != nil:
 		list := []any{}
 		ok := true
@@ -68,10 +66,10 @@ func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 }
 
 func intValue(v *lang.Value) (int64, bool) {
-	if v.Int == nil {
+	if v.Lit != lang.IntLit {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(*v.Int, "_", ""), 0, 64)
+	n, err := strconv.ParseInt(strings.ReplaceAll(v.Text, "_", ""), 0, 64)
 	return n, err == nil
 }
 

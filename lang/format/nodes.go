@@ -225,12 +225,7 @@ func appendValue(b []byte, v *lang.Value) []byte {
 	case v.Ref != nil:
 		return appendRef(b, v.Ref)
 	}
-	for _, lit := range []*string{v.String, v.Int, v.Float, v.Duration, v.Size, v.Bool} {
-		if lit != nil {
-			return append(b, *lit...)
-		}
-	}
-	return b
+	return append(b, v.Text...)
 }
 
 func appendObject(b []byte, o *lang.Object) []byte {
