@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"fmt"
-	"maps"
 	"net/url"
 	"path"
 	"strconv"
@@ -184,7 +183,7 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		if len(f.objs) == 0 {
 			continue
 		}
-		out, err := file(f.path, f.objs...)
+		out, err := e.file(f.path, f.objs...)
 		if err != nil {
 			return nil, err
 		}
@@ -251,12 +250,12 @@ func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) 
 		SubscriptionPosition: c.Subscription.Position,
 		RetainOrdering:       c.RetainOrdering,
 		AutoAck:              e.parts.yes,
-		MaxPendingAsync:      ptr(int32(operatorMaxPending)),
+		MaxPendingAsync:      e.parts.maxPending,
 		ForwardProperties:    e.parts.yes,
 		Resources:            res,
-		Golang:               &fmGoRuntime{Go: path.Join(image.BinDir, e.binary(c))},
-		Pulsar:               fmPulsar{PulsarConfig: e.pulsarConfigName()},
-		VolumeMounts:         []corev1.VolumeMount{{Name: "plan", MountPath: planDir, ReadOnly: true}},
+		Golang:               e.goRuntime(c),
+		Pulsar:               fmPulsar{PulsarConfig: e.parts.pulsarConfig},
+		VolumeMounts:         e.parts.planMounts,
 	}
 	if c.LogTopic != "" {
 		m.LogTopicAgent = operatorLogTopicType
@@ -332,14 +331,16 @@ func (e *emitter) memberReplicas(c *plan.Component, m *fmFunction) error {
 		if c.Replicas.Min < 1 {
 			return backends.Meshf(string(c.Kind), c.Name, "min_replicas", "the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more")
 		}
-		m.Replicas, m.MinReplicas, m.MaxReplicas = ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Min)), ptr(int32(c.Replicas.Max))
+		least := ptr(int32(c.Replicas.Min))
+		m.Replicas, m.MinReplicas, m.MaxReplicas = least, least, ptr(int32(c.Replicas.Max))
 		return nil
 	}
 	if c.Replicas.Count < 1 {
 		return backends.Meshf(string(c.Kind), c.Name, "replicas", "the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
 			c.Replicas.Count)
 	}
-	m.Replicas, m.MinReplicas = ptr(int32(c.Replicas.Count)), ptr(int32(c.Replicas.Count))
+	count := ptr(int32(c.Replicas.Count))
+	m.Replicas, m.MinReplicas = count, count
 	return nil
 }
 
@@ -397,8 +398,8 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 	// The operator's StatefulSet selects its pods by its own
 	// app.kubernetes.io/name and instance, and pod labels override its
 	// own: the pods keep the operator's.
-	labels := maps.Clone(e.labels(c))
-	for k := range e.selector(c) {
+	labels := e.addLabels(c, make(map[string]string, labelCount))
+	for _, k := range selectorLabels {
 		delete(labels, k)
 	}
 	m.Pod = fmPod{
@@ -463,6 +464,18 @@ func guarantee(g plan.Guarantee) string {
 }
 
 func (e *emitter) pulsarConfigName() string { return e.mesh + "-pulsar" }
+
+// goRuntime is the operator's Go runtime of c: the binary it runs. Members
+// running one binary share one.
+func (e *emitter) goRuntime(c *plan.Component) *fmGoRuntime {
+	binary := e.binary(c)
+	if r, ok := e.parts.goRuntimes[binary]; ok {
+		return r
+	}
+	r := &fmGoRuntime{Go: path.Join(image.BinDir, binary)}
+	e.parts.goRuntimes[binary] = r
+	return r
+}
 
 // pulsarConfig is the ConfigMap the operator reads Pulsar's addresses
 // from. The web service URL is the mesh's admin_url, else the broker's

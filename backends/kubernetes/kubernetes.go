@@ -91,7 +91,7 @@ func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 		return nil, err
 	}
 	if o.CreateNamespace {
-		ns, err := file(NamespaceFile, e.namespace())
+		ns, err := e.file(NamespaceFile, e.namespace())
 		if err != nil {
 			return nil, err
 		}
@@ -151,14 +151,20 @@ type emitter struct {
 
 	parts   meshParts      // built once per Emit
 	current componentParts // of the component being built
+	shared  *sharedTexts   // the YAML of both
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.
-var yamlEncoder = encodeYAML
+var yamlEncoder = encodeSharedYAML
 
 // file encodes objects into one YAML file.
-func file(path string, objs ...any) (backends.File, error) {
-	data, err := yamlEncoder(objs...)
+func (e *emitter) file(path string, objs ...any) (backends.File, error) {
+	return writeFile(e.shared, path, objs...)
+}
+
+// writeFile encodes objects into one YAML file; shared may be nil.
+func writeFile(shared *sharedTexts, path string, objs ...any) (backends.File, error) {
+	data, err := yamlEncoder(shared, objs...)
 	if err != nil {
 		return backends.File{}, fmt.Errorf("encoding %s: %w", path, err)
 	}
@@ -199,7 +205,7 @@ func kustomization(files []backends.File) (backends.File, error) {
 		k.Resources = append(k.Resources, f.Path)
 	}
 	slices.SortFunc(k.Resources, comparePaths)
-	return file(KustomizationFile, k)
+	return writeFile(nil, KustomizationFile, k)
 }
 
 // Labels meshc sets besides the selector's.
@@ -215,10 +221,13 @@ const (
 
 // meshLabels are the labels of every object of the mesh.
 func (e *emitter) meshLabels() map[string]string {
-	l := map[string]string{
-		"app.kubernetes.io/part-of":    e.mesh,
-		"app.kubernetes.io/managed-by": "meshc",
-	}
+	return e.addMeshLabels(make(map[string]string, 3))
+}
+
+// addMeshLabels adds the mesh's labels to l, and returns it.
+func (e *emitter) addMeshLabels(l map[string]string) map[string]string {
+	l[partOfLabel] = e.mesh
+	l[managedByLabel] = "meshc"
 	e.addVersion(l)
 	return l
 }

@@ -18,6 +18,7 @@ const (
 	managedByLabel = "app.kubernetes.io/managed-by"
 	componentLabel = "app.kubernetes.io/component"
 	nameLabel      = "app.kubernetes.io/name"
+	instanceLabel  = "app.kubernetes.io/instance"
 )
 
 // objects reads the manifests of Emit as objects to apply, the

@@ -48,7 +48,7 @@ const nonRootUser = 65532
 // plain writes a ServiceAccount for the mesh and, per component, its
 // instance plan, workload, autoscaler and disruption budget.
 func (e *emitter) plain() ([]backends.File, error) {
-	sa, err := file("serviceaccount.yaml", e.serviceAccount())
+	sa, err := e.file("serviceaccount.yaml", e.serviceAccount())
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,10 @@ func (e *emitter) plain() ([]backends.File, error) {
 
 // plainComponent writes one component's objects into one file.
 func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
+	// Its objects share its labels and selector.
+	labels, selector := e.labels(c), e.selector(c)
+	e.shared.add(labels, selector)
+	defer e.shared.remove(labels, selector)
 	cm, err := e.configMap(c)
 	if err != nil {
 		return backends.File{}, err
@@ -87,7 +91,7 @@ func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
 		objs = append(objs, hpa)
 	}
 	objs = append(objs, e.disruptionBudget(c))
-	return file(componentFile(c), objs...)
+	return e.file(componentFile(c), objs...)
 }
 
 // stableIdentity says whether c runs as a StatefulSet: instances that hold
@@ -107,38 +111,60 @@ func autoscaled(c *plan.Component) bool { return c.Replicas.Max > 0 }
 
 // labels are the app.kubernetes.io labels of c's objects; selector is the
 // part of them that picks its pods.
-// The maps they return are shared by c's objects: callers that add or
-// remove labels take a copy of labels.
+// The maps they return are shared by c's objects and never changed;
+// objects with labels of their own start from addLabels.
 func (e *emitter) labels(c *plan.Component) map[string]string {
-	return e.component(c).labels
+	cp := e.component(c)
+	if cp.labels == nil {
+		cp.labels = e.addLabels(c, make(map[string]string, labelCount))
+	}
+	return cp.labels
 }
 
 func (e *emitter) selector(c *plan.Component) map[string]string {
-	return e.component(c).selector
+	cp := e.component(c)
+	if cp.selector == nil {
+		cp.selector = e.addSelector(c, make(map[string]string, len(selectorLabels)))
+	}
+	return cp.selector
 }
 
-// componentParts are what the objects of one component share.
+// labelCount is how many labels an object has at most.
+const labelCount = 8
+
+// addLabels adds labels(c) to l, and returns it.
+func (e *emitter) addLabels(c *plan.Component, l map[string]string) map[string]string {
+	e.addMeshLabels(l)
+	e.addSelector(c, l)
+	l[componentLabel] = string(c.Kind)
+	return l
+}
+
+// selectorLabels are the labels of selector, in the order addSelector
+// gives their values.
+var selectorLabels = [...]string{nameLabel, instanceLabel}
+
+func (e *emitter) addSelector(c *plan.Component, l map[string]string) map[string]string {
+	for i, v := range [len(selectorLabels)]string{e.component(c).name, e.names[c.Name]} {
+		l[selectorLabels[i]] = v
+	}
+	return l
+}
+
+// componentParts are what the objects of one component share, each
+// built on first use.
 type componentParts struct {
 	c                *plan.Component
 	name             string // dnsName(c.Name)
 	labels, selector map[string]string
 }
 
-// component is c's componentParts, built once: a component's objects are
-// built one after the other.
+// component is c's componentParts: a component's objects are built one
+// after the other.
 func (e *emitter) component(c *plan.Component) *componentParts {
-	if e.current.c == c {
-		return &e.current
+	if e.current.c != c {
+		e.current = componentParts{c: c, name: dnsName(c.Name)}
 	}
-	name := dnsName(c.Name)
-	selector := map[string]string{
-		"app.kubernetes.io/name":     name,
-		"app.kubernetes.io/instance": e.names[c.Name],
-	}
-	l := e.meshLabels()
-	maps.Copy(l, selector)
-	l["app.kubernetes.io/component"] = string(c.Kind)
-	e.current = componentParts{c: c, name: name, labels: l, selector: selector}
 	return &e.current
 }
 
@@ -166,12 +192,12 @@ func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
 		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
 	}
 	data := map[string]string{planKey: text}
-	labels := maps.Clone(e.labels(c))
+	labels := e.addLabels(c, make(map[string]string, labelCount))
 	labels[PlanOfLabel] = e.component(c).name
 	return &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: e.objectMeta(e.planName(e.names[c.Name], data), labels),
-		Immutable:  ptr(true),
+		Immutable:  e.parts.yes,
 		Data:       data,
 	}, nil
 }
@@ -190,7 +216,11 @@ func (e *emitter) planName(name string, data map[string]string) string {
 	}
 	h := e.planHash
 	h.Reset()
-	for _, k := range slices.Sorted(maps.Keys(data)) {
+	keys := slices.Collect(maps.Keys(data))
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
 		// NUL ends each key and value, so no two maps hash alike.
 		for _, text := range []string{k, data[k]} {
 			// Copied into a buffer of the emitter's: a conversion
@@ -245,12 +275,41 @@ type meshParts struct {
 	// The environment of every pod (see env).
 	env       []corev1.EnvVar
 	resources map[resourceKey]corev1.ResourceRequirements
+	// A Deployment's rollout, a disruption budget's one pod, an
+	// autoscaler's CPU target.
+	rollingUpdate  *appsv1.RollingUpdateDeployment
+	maxUnavailable *intstr.IntOrString
+	cpuMetrics     []autoscalingv2.MetricSpec
+	// A FunctionMesh member's mount of its plan, its bound on pending
+	// requests, the ConfigMap of Pulsar's addresses, and its Go runtimes.
+	planMounts   []corev1.VolumeMount
+	maxPending   *int32
+	pulsarConfig string
+	goRuntimes   map[string]*fmGoRuntime
 }
 
 // buildParts makes e.parts.
 func (e *emitter) buildParts() {
 	e.parts = meshParts{
 		yes: ptr(true), no: ptr(false),
+		// A new pod starts before an old one stops: no capacity is
+		// lost during a rollout.
+		rollingUpdate: &appsv1.RollingUpdateDeployment{
+			MaxUnavailable: ptr(intstr.FromInt32(0)),
+			MaxSurge:       ptr(intstr.FromInt32(1)),
+		},
+		maxUnavailable: ptr(intstr.FromInt32(1)),
+		cpuMetrics: []autoscalingv2.MetricSpec{{
+			Type: autoscalingv2.ResourceMetricSourceType,
+			Resource: &autoscalingv2.ResourceMetricSource{
+				Name:   corev1.ResourceCPU,
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(80))},
+			},
+		}},
+		planMounts:   []corev1.VolumeMount{{Name: "plan", MountPath: planDir, ReadOnly: true}},
+		maxPending:   ptr(int32(operatorMaxPending)),
+		pulsarConfig: e.pulsarConfigName(),
+		goRuntimes:   map[string]*fmGoRuntime{},
 		podSecurity: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr(true),
 			RunAsUser:      ptr(int64(nonRootUser)),
@@ -293,6 +352,15 @@ func (e *emitter) buildParts() {
 	e.parts.volumes = slices.Clip(e.parts.volumes)
 	e.parts.mounts = slices.Clip(e.parts.mounts)
 	e.parts.env = slices.Clip(e.parts.env)
+	// The text a quantity writes is worked out once and kept in it.
+	_ = e.parts.volumes[0].EmptyDir.SizeLimit.String()
+	e.shared = newSharedTexts()
+	pp := &e.parts
+	e.shared.add(pp.podSecurity, pp.security, pp.startup, pp.liveness, pp.readiness, pp.ports, pp.mounts, pp.env,
+		pp.rollingUpdate, pp.maxUnavailable, pp.cpuMetrics, pp.planMounts)
+	for _, v := range pp.volumes {
+		e.shared.add(v.EmptyDir, v.Projected)
+	}
 }
 
 func (e *emitter) podAnnotations(c *plan.Component) map[string]string {
@@ -447,6 +515,7 @@ func (e *emitter) resources(c *plan.Component) (corev1.ResourceRequirements, err
 	list := corev1.ResourceList{corev1.ResourceCPU: *cpuQ, corev1.ResourceMemory: *memQ}
 	res := corev1.ResourceRequirements{Requests: list, Limits: list.DeepCopy()}
 	e.parts.resources[key] = res
+	e.shared.add(res.Requests, res.Limits)
 	return res, nil
 }
 
@@ -474,11 +543,8 @@ func (e *emitter) deployment(c *plan.Component, tmpl corev1.PodTemplateSpec) *ap
 			// A new pod starts before an old one stops: no capacity is
 			// lost during a rollout.
 			Strategy: appsv1.DeploymentStrategy{
-				Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxUnavailable: ptr(intstr.FromInt32(0)),
-					MaxSurge:       ptr(intstr.FromInt32(1)),
-				},
+				Type:          appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: e.parts.rollingUpdate,
 			},
 		},
 	}
@@ -535,13 +601,7 @@ func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAut
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: kind, Name: e.names[c.Name]},
 			MinReplicas:    ptr(int32(c.Replicas.Min)),
 			MaxReplicas:    int32(c.Replicas.Max),
-			Metrics: []autoscalingv2.MetricSpec{{
-				Type: autoscalingv2.ResourceMetricSourceType,
-				Resource: &autoscalingv2.ResourceMetricSource{
-					Name:   corev1.ResourceCPU,
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(80))},
-				},
-			}},
+			Metrics:        e.parts.cpuMetrics,
 		},
 	}, nil
 }
@@ -552,7 +612,7 @@ func (e *emitter) disruptionBudget(c *plan.Component) *policyv1.PodDisruptionBud
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: e.meta(c),
 		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: ptr(intstr.FromInt32(1)),
+			MaxUnavailable: e.parts.maxUnavailable,
 			Selector:       &metav1.LabelSelector{MatchLabels: e.selector(c)},
 		},
 	}

@@ -37,10 +37,16 @@ import (
 // printable text are still written by yaml.v3, so its quoting and
 // escaping rules hold for them; yaml_test.go compares the two on every
 // example and on fuzzed values.
-func encodeYAML(objs ...any) ([]byte, error) {
+func encodeYAML(objs ...any) ([]byte, error) { return encodeSharedYAML(nil, objs...) }
+
+// encodeSharedYAML is encodeYAML with the texts of values the objects of
+// an Emit share, which it writes once; shared may be nil.
+func encodeSharedYAML(shared *sharedTexts, objs ...any) ([]byte, error) {
 	w := yamlWriters.Get().(*yamlWriter)
 	defer yamlWriters.Put(w)
 	w.b = w.b[:0]
+	w.shared = shared
+	defer func() { w.shared = nil }()
 	for i, o := range objs {
 		if i > 0 {
 			w.b = append(w.b, "---\n"...)
@@ -73,8 +79,9 @@ var yamlWriters = sync.Pool{New: func() any { return &yamlWriter{} }}
 
 // yamlWriter writes YAML text.
 type yamlWriter struct {
-	b     []byte
-	depth int // of pointers and interfaces followed, against cycles
+	b      []byte
+	depth  int // of pointers and interfaces followed, against cycles
+	shared *sharedTexts
 }
 
 // maxDepth is how deep values may nest; deeper is taken for a cycle, as
@@ -353,6 +360,16 @@ func mapKeyString(k reflect.Value, how mapKey) (string, error) {
 // what it holds goes at column col. It writes nothing of a null and says
 // so.
 func (w *yamlWriter) value(v reflect.Value, ti *typeInfo, col int, afterDash bool) (null bool, err error) {
+	if w.shared != nil {
+		if done, null, err := w.sharedValue(v, ti, col, afterDash); done {
+			return null, err
+		}
+	}
+	return w.plainValue(v, ti, col, afterDash)
+}
+
+// plainValue is value, written whether shared or not.
+func (w *yamlWriter) plainValue(v reflect.Value, ti *typeInfo, col int, afterDash bool) (null bool, err error) {
 	if ti.leaf != nil && v.CanInterface() {
 		if done, null := ti.leaf(w, v); done {
 			return null, nil

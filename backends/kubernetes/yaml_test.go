@@ -31,9 +31,9 @@ func TestYAMLAsYAMLv3(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			yamlEncoder = referenceYAML
+			yamlEncoder = func(_ *sharedTexts, objs ...any) ([]byte, error) { return referenceYAML(objs...) }
 			want, err := Emit(p, o)
-			yamlEncoder = encodeYAML
+			yamlEncoder = encodeSharedYAML
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,119 @@
+package kubernetes
+
+import (
+	"bytes"
+	"reflect"
+	"unsafe"
+)
+
+// sharedTexts keeps the YAML of the values that many objects of one Emit
+// share (meshParts, componentParts): each is written once for each
+// column it is written at, and copied from then on. Only the values
+// added are kept, and they must not change once added; the keys hold
+// them, so no other value takes their address while an Emit runs.
+type sharedTexts struct {
+	texts map[sharedKey]sharedText
+}
+
+// sharedKey is a value by its address and type, and a slice's length: a
+// struct and its first field, or a slice and a shorter one of the same
+// array, share an address.
+type sharedKey struct {
+	p  unsafe.Pointer
+	ti *typeInfo
+	n  int
+}
+
+// sharedText is a value's YAML at each place it was written at.
+type sharedText struct {
+	at []sharedPlace
+}
+
+type sharedPlace struct {
+	col       int
+	afterDash bool
+	null      bool
+	text      []byte
+}
+
+func newSharedTexts() *sharedTexts {
+	return &sharedTexts{texts: map[sharedKey]sharedText{}}
+}
+
+// add marks values, pointers, maps or slices, as shared; nil ones and
+// nil s are ignored.
+func (s *sharedTexts) add(values ...any) {
+	if s == nil {
+		return
+	}
+	for _, x := range values {
+		if x == nil {
+			continue
+		}
+		v := reflect.ValueOf(x)
+		if k, ok := keyOf(v, infoOf(v.Type())); ok {
+			s.texts[k] = sharedText{}
+		}
+	}
+}
+
+// remove forgets values added, which are written no more.
+func (s *sharedTexts) remove(values ...any) {
+	if s == nil {
+		return
+	}
+	for _, x := range values {
+		if x == nil {
+			continue
+		}
+		v := reflect.ValueOf(x)
+		if k, ok := keyOf(v, infoOf(v.Type())); ok {
+			delete(s.texts, k)
+		}
+	}
+}
+
+// keyOf is v's sharedKey, false for values that cannot be shared.
+func keyOf(v reflect.Value, ti *typeInfo) (sharedKey, bool) {
+	switch ti.kind {
+	case reflect.Pointer, reflect.Map:
+		if v.IsNil() {
+			return sharedKey{}, false
+		}
+		return sharedKey{p: v.UnsafePointer(), ti: ti}, true
+	case reflect.Slice:
+		if v.IsNil() || v.Len() == 0 {
+			return sharedKey{}, false
+		}
+		return sharedKey{p: v.UnsafePointer(), ti: ti, n: v.Len()}, true
+	}
+	return sharedKey{}, false
+}
+
+// sharedValue writes v when it is shared and says whether it did: from
+// its text written before at the same place, or else by value, keeping
+// the text.
+func (w *yamlWriter) sharedValue(v reflect.Value, ti *typeInfo, col int, afterDash bool) (done, null bool, err error) {
+	k, ok := keyOf(v, ti)
+	if !ok {
+		return false, false, nil
+	}
+	st, ok := w.shared.texts[k]
+	if !ok {
+		return false, false, nil
+	}
+	for _, p := range st.at {
+		if p.col == col && p.afterDash == afterDash {
+			w.b = append(w.b, p.text...)
+			return true, p.null, nil
+		}
+	}
+	start := len(w.b)
+	null, err = w.plainValue(v, ti, col, afterDash)
+	if err != nil {
+		return true, false, err
+	}
+	st.at = append(st.at, sharedPlace{col: col, afterDash: afterDash, null: null, text: bytes.Clone(w.b[start:])})
+	w.shared.texts[k] = st
+	return true, null, nil
+}
