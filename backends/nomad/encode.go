@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +39,16 @@ type hclField struct {
 	index int
 	name  string
 	width int // of the name in columns, for aligning attributes
+	memo  int // of a block field: the first of its memosPerField slots in an hclWriter's memos
 }
+
+// memosPerField is how many items of a list of blocks are remembered, by
+// their place in the list: a job's templates are its own instance plan
+// and then the same files of the mesh's pulsar block.
+const memosPerField = 8
+
+// memoSlots counts the slots given out to block fields.
+var memoSlots atomic.Int64
 
 // jsonField is a field of a struct and its JSON name.
 type jsonField struct {
@@ -84,8 +94,10 @@ func newTypeInfo(t reflect.Type) *typeInfo {
 		case t == jobType && name == "id":
 			// written as the job block's label
 		case kind == "block" && isLabelled(sf.Type):
+			f.memo = int(memoSlots.Add(memosPerField) - memosPerField)
 			labelled = append(labelled, f)
 		case kind == "block":
+			f.memo = int(memoSlots.Add(memosPerField) - memosPerField)
 			info.blocks = append(info.blocks, f)
 		default:
 			info.attrs = append(info.attrs, f)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -39,6 +40,18 @@ type hclWriter struct {
 	keys      []string                 // room for sorting a map's keys
 	set       []int                    // room for the set attributes of the bodies being written
 	durations map[time.Duration]string // their text, written over and over
+	memos     []memo                   // by hclField.memo
+}
+
+// memo is where in the buffer a block was last written from a value at
+// an address. A job's groups share values (policies, network, environment,
+// config, resources, templates), and a value at the same address is the
+// same value while a job is written: its block in the same place is the
+// same text, copied rather than written again.
+type memo struct {
+	at         unsafe.Pointer
+	depth      int
+	start, end int
 }
 
 // errorf is an error at the block being written.
@@ -79,10 +92,11 @@ func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
 			return b, w.at(f.name, err)
 		}
 	}
-	for _, f := range info.blocks {
+	for i := range info.blocks {
+		f := &info.blocks[i]
 		if fv := v.Field(f.index); isSet(fv) {
 			w.where = append(w.where, f.name)
-			if b, err = w.blocks(b, f.name, fv, depth); err != nil {
+			if b, err = w.blocks(b, f, fv, depth); err != nil {
 				return b, err
 			}
 			w.where = w.where[:len(w.where)-1]
@@ -111,22 +125,55 @@ func (w *hclWriter) attrValue(b []byte, v reflect.Value) ([]byte, error) {
 	return append(b, '\n'), err
 }
 
-// blocks writes a block field: a struct, a list of structs, or a map,
+// blocks writes a block field f: a struct, a list of structs, or a map,
 // which becomes one block of attributes (meta, env, config).
-func (w *hclWriter) blocks(b []byte, name string, v reflect.Value, depth int) ([]byte, error) {
+func (w *hclWriter) blocks(b []byte, f *hclField, v reflect.Value, depth int) ([]byte, error) {
+	if v.Kind() != reflect.Slice {
+		return w.block(b, f, 0, v, depth)
+	}
+	start := len(b)
+	for i := range v.Len() {
+		var err error
+		if b, err = w.block(b, f, i, v.Index(i), depth); err != nil {
+			return b, err
+		}
+		b = growFor(b, start, i+1, v.Len())
+	}
+	return b, nil
+}
+
+// block writes item i of block field f, or copies the text it was last
+// written as when it is the value at the same address.
+func (w *hclWriter) block(b []byte, f *hclField, i int, v reflect.Value, depth int) ([]byte, error) {
+	var at unsafe.Pointer
+	switch {
+	case i >= memosPerField:
+	case v.Kind() == reflect.Pointer || v.Kind() == reflect.Map:
+		at = v.UnsafePointer()
+	case v.Kind() == reflect.Struct && v.CanAddr():
+		at = v.Addr().UnsafePointer()
+	}
+	if at == nil {
+		return w.blockText(b, f.name, v, depth)
+	}
+	slot := f.memo + i
+	if slot >= len(w.memos) {
+		w.memos = append(w.memos, make([]memo, slot+1-len(w.memos))...)
+	}
+	if m := w.memos[slot]; m.at == at && m.depth == depth {
+		return append(b, b[m.start:m.end]...), nil
+	}
+	start := len(b)
+	b, err := w.blockText(b, f.name, v, depth)
+	w.memos[slot] = memo{at: at, depth: depth, start: start, end: len(b)}
+	return b, err
+}
+
+// blockText writes a block.
+func (w *hclWriter) blockText(b []byte, name string, v reflect.Value, depth int) ([]byte, error) {
 	switch v.Kind() {
 	case reflect.Pointer:
-		return w.blocks(b, name, v.Elem(), depth)
-	case reflect.Slice:
-		start := len(b)
-		for i := range v.Len() {
-			var err error
-			if b, err = w.blocks(b, name, v.Index(i), depth); err != nil {
-				return b, err
-			}
-			b = growFor(b, start, i+1, v.Len())
-		}
-		return b, nil
+		return w.blockText(b, name, v.Elem(), depth)
 	case reflect.Map:
 		return w.mapBody(append(indent(b, depth), name...), v, depth+1)
 	case reflect.Struct:

@@ -214,7 +214,9 @@ func referenceSecretsTemplate(secrets map[string]plan.Secret) *api.Template {
 
 // TestJobReference: Job builds the same job as the plain builder, for
 // every example, the test meshes and a generated mesh of every kind of
-// component, with each driver.
+// component, with each driver; and the job, whose groups share values,
+// is written as the same HCL and JSON as the plain one, where no two
+// groups share anything.
 func TestJobReference(t *testing.T) {
 	meshes, err := filepath.Glob("../../examples/*.mesh")
 	if err != nil {
@@ -242,6 +244,22 @@ func TestJobReference(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s %+v (-plain +Job):\n%s", name, o, diff)
+			}
+			if wantErr != nil {
+				continue
+			}
+			for _, write := range []func(*api.Job) ([]byte, error){HCL, JSON} {
+				wantText, err := write(want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotText, err := write(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(string(wantText), string(gotText)); diff != "" {
+					t.Errorf("%s %+v (-plain +Job):\n%s", name, o, diff)
+				}
 			}
 		}
 	}
