@@ -1,7 +1,6 @@
 package pulsarworker
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 
@@ -22,6 +21,9 @@ type fileEncoder struct {
 	jsontext.Writer
 	err    error
 	inputs []*plan.Input // reused to sort a component's inputs by topic
+	// instanceText holds an instance plan at depth 0 before it is
+	// indented into the file.
+	instanceText []byte
 }
 
 // config appends the file of component c as encoding/json's indented
@@ -135,34 +137,14 @@ func (e *fileEncoder) userConfig(config map[string]any, own *ownUserConfig, in *
 
 // instance writes the plan as json.Marshal does (< > & escaped), then as
 // the file's indent puts it, two levels in (the file's object, then
-// userConfig): each line after the first moves right by four spaces, in
-// place, from the end.
+// userConfig).
 func (e *fileEncoder) instance(in *plan.Instance) {
-	const indent = "    "
-	start := len(e.B)
 	var err error
-	if e.B, err = plan.AppendInstance(e.B, in, true); err != nil {
+	if e.instanceText, err = plan.AppendInstance(e.instanceText[:0], in, true); err != nil {
 		e.fail(err)
 		return
 	}
-	// A line break in JSON text is only ever between values: in strings it
-	// is escaped.
-	src := e.B[start:]
-	shift := len(indent) * bytes.Count(src, []byte{'\n'})
-	e.B = slices.Grow(e.B, shift)[:len(e.B)+shift]
-	end := len(e.B)
-	for {
-		i := bytes.LastIndexByte(src, '\n')
-		if i < 0 {
-			break
-		}
-		n := copy(e.B[end-(len(src)-i-1):end], src[i+1:])
-		end -= n + len(indent)
-		copy(e.B[end:], indent)
-		src = src[:i]
-		end--
-		e.B[end] = '\n'
-	}
+	e.B = jsontext.AppendIndented(e.B, e.instanceText, e.Depth)
 }
 
 // inputSpecs writes the spec of each input topic in the order of the

@@ -2,6 +2,7 @@ package jsontext
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"maps"
 	"math"
@@ -79,6 +80,60 @@ func (w *Writer) Newline() {
 	}
 }
 
+// AppendIndented appends src, JSON text laid out as a Writer at depth 0
+// lays it out, as one at depth lays it out: each line after the first
+// moves right by two spaces a level. A line break in JSON text is only
+// ever between values (in strings it is escaped), so src is not parsed.
+// It copies eight bytes at a time: lines are short, and a copy a line
+// took most of the time.
+func AppendIndented(dst, src []byte, depth int) []byte {
+	indent := 2 * depth
+	if indent > len(spaces) {
+		return appendIndentedByLine(dst, src, depth)
+	}
+	lines := bytes.Count(src, []byte{'\n'})
+	n := len(dst)
+	// A word is written whole, its bytes before a line break kept; eight
+	// bytes more than the text leave room for the last.
+	room := slices.Grow(dst, len(src)+lines*indent+8)
+	room = room[:cap(room)]
+	i := 0
+	for i+8 <= len(src) {
+		x := binary.LittleEndian.Uint64(src[i:])
+		binary.LittleEndian.PutUint64(room[n:], x)
+		m := zeroBytes(x^'\n'*lows) & highs
+		if m == 0 {
+			i += 8
+			n += 8
+			continue
+		}
+		k := bits.TrailingZeros64(m)/8 + 1 // the line break kept
+		i += k
+		n += k
+		if indent <= 8 {
+			binary.LittleEndian.PutUint64(room[n:], ' '*lows)
+		} else {
+			copy(room[n:], spaces[:indent])
+		}
+		n += indent
+	}
+	return appendIndentedByLine(room[:n], src[i:], depth)
+}
+
+// appendIndentedByLine is AppendIndented a line at a time.
+func appendIndentedByLine(dst, src []byte, depth int) []byte {
+	w := Writer{B: dst, Depth: depth}
+	for {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			return append(w.B, src...)
+		}
+		w.B = append(w.B, src[:i]...)
+		w.Newline()
+		src = src[i+1:]
+	}
+}
+
 // String writes s as a JSON string.
 func (w *Writer) String(s string) { w.set(AppendString(w.B, s, w.EscapeHTML)) }
 
@@ -106,56 +161,62 @@ func (w *Writer) set(b []byte) {
 // < > & when escapeHTML is set.
 func AppendString(b []byte, s string, escapeHTML bool) []byte {
 	b = append(b, '"')
-	start := 0
 	for i := 0; ; {
-		i = plainRun(s, i, escapeHTML)
+		b, i = appendPlain(b, s, i, escapeHTML)
 		if i == len(s) {
 			break
 		}
 		if c := s[i]; c < utf8.RuneSelf {
-			b = appendEscaped(append(b, s[start:i]...), c)
+			b = appendEscaped(b, c)
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
+			b = append(b, `\ufffd`...)
 		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 		default:
-			i += size
-			continue
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
-		start = i
 	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
-// plainRun is the index of the first byte of s from i on that a string
-// does not hold as it is (one to escape, or the start of a multi-byte
-// rune), or len(s). It looks at eight bytes at a time: most strings are
-// plain ASCII, and a byte-by-byte loop took most of the time of writing
-// them.
-func plainRun(s string, i int, escapeHTML bool) int {
-	for ; i+8 <= len(s); i += 8 {
-		if m := unplain(load64(s[i:]), escapeHTML); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
+// appendPlain appends the bytes of s from i on that a string holds as
+// they are, up to the first that it does not (one to escape, or the start
+// of a multi-byte rune), and returns the index of that one, or len(s). It
+// reads and copies eight bytes at a time: most strings are plain ASCII,
+// and a byte-by-byte loop took most of the time of writing them.
+func appendPlain(b []byte, s string, i int, escapeHTML bool) ([]byte, int) {
+	if len(s)-i >= 8 {
+		n := len(b)
+		b = slices.Grow(b, len(s)-i)
+		room := b[:cap(b)] // a word is written whole, its plain bytes kept
+		for ; i+8 <= len(s); i += 8 {
+			x := load64(s[i:])
+			binary.LittleEndian.PutUint64(room[n:], x)
+			if m := unplain(x, escapeHTML); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				return room[:n+k], i + k
+			}
+			n += 8
 		}
+		b = room[:n]
 	}
 	safe := &plainSafe
 	if escapeHTML {
 		safe = &htmlSafe
 	}
+	start := i
 	for ; i < len(s); i++ {
 		if c := s[i]; c >= utf8.RuneSelf || !safe[c] {
-			return i
+			break
 		}
 	}
-	return i
+	return append(b, s[start:i]...), i
 }
 
 // Bytes repeated in every byte of a word, for unplain.

@@ -126,6 +126,29 @@ func TestDeepLayout(t *testing.T) {
 	}
 }
 
+// TestIndented moves text written at depth 0 to the depth of its place,
+// and compares it with the text written there.
+func TestIndented(t *testing.T) {
+	values := []any{"x", []any{}, map[string]any{}, []any{"a\nb", map[string]any{"k": []any{1.0, "\n"}}},
+		map[string]any{"a long key of some length": map[string]any{"b": "a long value of some length too"}}}
+	for _, v := range values {
+		for _, depth := range []int{0, 1, 2, 3, 4, 40} {
+			inner := &Writer{}
+			if err := inner.Any(v); err != nil {
+				t.Fatal(err)
+			}
+			want := &Writer{B: []byte("prefix: "), Depth: depth}
+			if err := want.Any(v); err != nil {
+				t.Fatal(err)
+			}
+			got := AppendIndented([]byte("prefix: "), inner.B, depth)
+			if diff := cmp.Diff(string(want.B), string(got)); diff != "" {
+				t.Errorf("%v at depth %d (-written there +moved):\n%s", v, depth, diff)
+			}
+		}
+	}
+}
+
 func FuzzString(f *testing.F) {
 	for _, s := range stringCases {
 		f.Add(s)
