@@ -32,12 +32,12 @@ func BenchmarkEmit(b *testing.B) {
 func BenchmarkYAML(b *testing.B) {
 	p := plantest.Generated(b, meshgen.Mixed, benchFunctions)
 	var files [][]any
-	yamlEncoder = func(_ *sharedTexts, objs ...any) ([]byte, error) {
+	yamlEncoder = func(_ []byte, _ *sharedTexts, objs ...any) ([]byte, error) {
 		files = append(files, objs)
 		return nil, nil
 	}
 	_, err := Emit(p, Options{Image: "meshc/meshrt:1"})
-	yamlEncoder = encodeSharedYAML
+	yamlEncoder = appendYAML
 	if err != nil {
 		b.Fatal(err)
 	}

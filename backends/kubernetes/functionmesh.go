@@ -139,9 +139,9 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 	}
 	// Sized once: a list of 100,000 members grown step by step was
 	// copied over and over.
-	var plans []any
+	plans := &yamlStream{path: "instance-plans.yaml"}
 	if members := len(e.p.Components) - countSources(e.p); members > 0 {
-		plans = make([]any, 0, members)
+		plans.expect = members
 		fm.Spec.Functions = make([]fmFunction, 0, members)
 	}
 	var files []backends.File
@@ -159,7 +159,11 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, cm)
+		// Written at once: the text of its plan is the emitter's
+		// buffer, which the next plan takes (see instancePlan).
+		if err := e.add(plans, cm); err != nil {
+			return nil, err
+		}
 		m, err := e.member(c, cm.Name)
 		if err != nil {
 			return nil, err
@@ -177,17 +181,16 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		{"serviceaccount.yaml", []any{e.serviceAccount()}},
 		{"pulsar.yaml", []any{pulsar}},
 		{"functionmesh.yaml", []any{fm}},
-		{"instance-plans.yaml", plans},
 		{KustomizeConfigFile, []any{kustomizeReferences()}},
 	} {
-		if len(f.objs) == 0 {
-			continue
-		}
 		out, err := e.file(f.path, f.objs...)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, out)
+	}
+	if plans.docs > 0 {
+		files = append(files, backends.File{Path: plans.path, Data: plans.data})
 	}
 	return files, nil
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -155,7 +156,7 @@ type emitter struct {
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.
-var yamlEncoder = encodeSharedYAML
+var yamlEncoder = appendYAML
 
 // file encodes objects into one YAML file.
 func (e *emitter) file(path string, objs ...any) (backends.File, error) {
@@ -164,11 +165,38 @@ func (e *emitter) file(path string, objs ...any) (backends.File, error) {
 
 // writeFile encodes objects into one YAML file; shared may be nil.
 func writeFile(shared *sharedTexts, path string, objs ...any) (backends.File, error) {
-	data, err := yamlEncoder(shared, objs...)
+	data, err := yamlEncoder(nil, shared, objs...)
 	if err != nil {
 		return backends.File{}, fmt.Errorf("encoding %s: %w", path, err)
 	}
 	return backends.File{Path: path, Data: data}, nil
+}
+
+// yamlStream is a file whose documents are written one by one as they
+// are built, so that neither the objects nor their text wait for the
+// whole file.
+type yamlStream struct {
+	path   string
+	data   []byte
+	docs   int
+	expect int // documents in all, to size the file once
+}
+
+// add writes one more document of s.
+func (e *emitter) add(s *yamlStream, obj any) error {
+	if s.docs > 0 {
+		s.data = append(s.data, "---\n"...)
+	}
+	start := len(s.data)
+	data, err := yamlEncoder(s.data, e.shared, obj)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", s.path, err)
+	}
+	s.data = data
+	if s.docs++; s.docs == 1 && s.expect > 1 {
+		s.data = slices.Grow(s.data, (len(s.data)-start+4)*(s.expect-1)*9/8)
+	}
+	return nil
 }
 
 // KustomizationFile is the file that lists the others for kustomize; it is
@@ -265,8 +293,12 @@ func componentFile(c *plan.Component) string {
 // it says index 0. The replica count is left out, as on Nomad: instances
 // do not read it, and since the plan's ConfigMap is named after its
 // content, a rescale that changed it would roll every pod. The text is
-// the plan's own indented JSON, < > & as they are, and a newline; it is
-// written into a buffer kept for the whole Emit.
+// the plan's own indented JSON, < > & as they are, and a newline.
+//
+// The text is written into a buffer kept for the whole Emit, and the
+// string returned is that buffer, not a copy of it: a mesh's plans are
+// most of what it allocates. So the object holding it must be written
+// out before the next call, which writes over it.
 func (e *emitter) instancePlan(c *plan.Component) (string, error) {
 	in := e.p.Instance(c, 0)
 	in.Component.Replicas = plan.Replicas{}
@@ -275,7 +307,7 @@ func (e *emitter) instancePlan(c *plan.Component) (string, error) {
 		return "", err
 	}
 	e.planText = append(b, '\n')
-	return string(e.planText), nil
+	return unsafe.String(unsafe.SliceData(e.planText), len(e.planText)), nil
 }
 
 // digestRef matches an image named by its content, REF@sha256:HEX (or

@@ -216,10 +216,8 @@ func (e *emitter) planName(name string, data map[string]string) string {
 	}
 	h := e.planHash
 	h.Reset()
-	keys := slices.Collect(maps.Keys(data))
-	if len(keys) > 1 {
-		slices.Sort(keys)
-	}
+	keys := slices.AppendSeq(make([]string, 0, 1), maps.Keys(data)) // no allocation for one plan
+	slices.Sort(keys)
 	for _, k := range keys {
 		// NUL ends each key and value, so no two maps hash alike.
 		for _, text := range []string{k, data[k]} {

@@ -37,27 +37,26 @@ import (
 // printable text are still written by yaml.v3, so its quoting and
 // escaping rules hold for them; yaml_test.go compares the two on every
 // example and on fuzzed values.
-func encodeYAML(objs ...any) ([]byte, error) { return encodeSharedYAML(nil, objs...) }
+func encodeYAML(objs ...any) ([]byte, error) { return appendYAML(nil, nil, objs...) }
 
-// encodeSharedYAML is encodeYAML with the texts of values the objects of
-// an Emit share, which it writes once; shared may be nil.
-func encodeSharedYAML(shared *sharedTexts, objs ...any) ([]byte, error) {
+// appendYAML appends the text encodeYAML writes of objs to dst, the
+// texts of values the objects of an Emit share written once (shared may
+// be nil). A nil dst gets a buffer of the text's size.
+func appendYAML(dst []byte, shared *sharedTexts, objs ...any) ([]byte, error) {
 	w := yamlWriters.Get().(*yamlWriter)
 	defer yamlWriters.Put(w)
-	w.b = w.b[:0]
 	w.shared = shared
 	defer func() { w.shared = nil }()
-	for i, o := range objs {
-		if i > 0 {
-			w.b = append(w.b, "---\n"...)
-		}
-		start := len(w.b)
-		if err := w.document(reflect.ValueOf(o)); err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			w.reserveFor(len(objs)-1, len(w.b)-start)
-		}
+	if dst != nil {
+		own := w.b
+		defer func() { w.b = own }()
+		w.b = dst
+		err := w.documents(objs)
+		return w.b, err
+	}
+	w.b = w.b[:0]
+	if err := w.documents(objs); err != nil {
+		return nil, err
 	}
 	if len(w.b) >= handOverSize {
 		// A big file takes the buffer itself rather than a copy of it.
@@ -66,6 +65,23 @@ func encodeSharedYAML(shared *sharedTexts, objs ...any) ([]byte, error) {
 		return out, nil
 	}
 	return bytes.Clone(w.b), nil
+}
+
+// documents writes objects, a document each.
+func (w *yamlWriter) documents(objs []any) error {
+	for i, o := range objs {
+		if i > 0 {
+			w.b = append(w.b, "---\n"...)
+		}
+		start := len(w.b)
+		if err := w.document(reflect.ValueOf(o)); err != nil {
+			return err
+		}
+		if i == 0 {
+			w.reserveFor(len(objs)-1, len(w.b)-start)
+		}
+	}
+	return nil
 }
 
 // handOverSize is the length from which encodeYAML returns its buffer
@@ -82,6 +98,21 @@ type yamlWriter struct {
 	b      []byte
 	depth  int // of pointers and interfaces followed, against cycles
 	shared *sharedTexts
+	// Values of map key types to copy keys into, one per type.
+	scratches map[reflect.Type]reflect.Value
+}
+
+// scratch is the writer's value of type t to copy map keys into.
+func (w *yamlWriter) scratch(t reflect.Type) reflect.Value {
+	v, ok := w.scratches[t]
+	if !ok {
+		if w.scratches == nil {
+			w.scratches = map[reflect.Type]reflect.Value{}
+		}
+		v = reflect.New(t).Elem()
+		w.scratches[t] = v
+	}
+	return v
 }
 
 // maxDepth is how deep values may nest; deeper is taken for a cycle, as
@@ -246,12 +277,13 @@ func (w *yamlWriter) mapEntries(v reflect.Value, ti *typeInfo, col int, afterDas
 			return w.resourceListEntries(m, col, afterDash, before)
 		}
 	}
-	list := make([]mapEntry, 0, v.Len())
+	var small [8]mapEntry
+	list := small[:0]
 	var key reflect.Value
 	if ti.key == stringKey {
 		// One value to copy each key into: Key would allocate a string
 		// header for each.
-		key = reflect.New(ti.t.Key()).Elem()
+		key = w.scratch(ti.t.Key())
 	}
 	var it reflect.MapIter
 	for it.Reset(v); it.Next(); {

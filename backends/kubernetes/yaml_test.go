@@ -31,9 +31,12 @@ func TestYAMLAsYAMLv3(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			yamlEncoder = func(_ *sharedTexts, objs ...any) ([]byte, error) { return referenceYAML(objs...) }
+			yamlEncoder = func(dst []byte, _ *sharedTexts, objs ...any) ([]byte, error) {
+				text, err := referenceYAML(objs...)
+				return append(dst, text...), err
+			}
 			want, err := Emit(p, o)
-			yamlEncoder = encodeSharedYAML
+			yamlEncoder = appendYAML
 			if err != nil {
 				t.Fatal(err)
 			}
