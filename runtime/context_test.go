@@ -139,7 +139,7 @@ func TestReusedContextsKeepMessagesApart(t *testing.T) {
 			Properties: map[string]string{TraceProperty: fmt.Sprint("t", i)}}, func(pulsar.MessageID, *pulsar.ProducerMessage, error) {})
 		want = append(want, fmt.Sprintf("k%d t%d p%d", i, i, i), fmt.Sprintf("k%d t%d p%d!", i, i, i))
 	}
-	if err := p.Flush(); err != nil {
+	if err := p.FlushWithCtx(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
