@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -269,22 +270,11 @@ func (o imageOutput) imageTag(mesh string) (name.Tag, error) {
 
 // writeImageTar writes the tar beside path and renames it into place, so
 // that a failed build leaves no half tar.
-func writeImageTar(path string, img *image.Image, tag name.Tag) (name.Digest, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return name.Digest{}, err
-	}
-	defer os.Remove(f.Name())
-	ref, err := image.WriteTar(f, img, tag)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
+func writeImageTar(path string, img *image.Image, tag name.Tag) (ref name.Digest, err error) {
+	err = replaceFile(path, func(w io.Writer) (err error) {
+		ref, err = image.WriteTar(w, img, tag)
+		return err
+	})
 	return ref, err
 }
 

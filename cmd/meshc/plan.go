@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -46,15 +48,16 @@ Parameters come from --params files (NAME = VALUE lines, later files win) and th
 			if err != nil {
 				return err
 			}
-			data, err := plan.Encode(p)
-			if err != nil {
-				return err
-			}
+			// The plan is written as it is encoded: a large one is never
+			// held twice, as a plan and as its text.
 			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(data)
-				return err
+				w := bufio.NewWriter(cmd.OutOrStdout())
+				if err := plan.WriteTo(w, p); err != nil {
+					return err
+				}
+				return w.Flush()
 			}
-			return os.WriteFile(out, data, 0o644)
+			return replaceFile(out, func(w io.Writer) error { return plan.WriteTo(w, p) })
 		},
 	}
 	pf.register(cmd)
