@@ -132,6 +132,9 @@ type fileParser struct {
 
 	open   []*lexer.Token // room for the brackets open in a declaration
 	openAt []int          // the same, by index
+
+	lex     *lexer.PeekingLexer // participle's lexer for the last batch
+	lexRoom int                 // how many tokens lex holds
 }
 
 // has reports whether there is a token at index j, scanning on to it if
@@ -310,8 +313,7 @@ func (c chunk) fed() int {
 // declaration's tokens end, so that participle sees it alone, as if it were
 // the whole input, without a copy of its tokens per declaration.
 func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
-	feed := &chunkLexer{p: p, chunks: chunks}
-	lex, _ := lexer.Upgrade(feed) // a chunkLexer never fails
+	lex := p.feed(chunks)
 	starts := make([]lexer.Checkpoint, len(chunks))
 	for k := range chunks {
 		starts[k] = lex.MakeCheckpoint()
@@ -343,6 +345,40 @@ func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 		p.place(d, c)
 		add(d)
 	}
+}
+
+// feed returns participle's lexer over the tokens of chunks. The lexer
+// of the last batch is refilled when they fit in it: lexer.Upgrade copies
+// every token into a slice grown by appending, and doing so for each batch
+// was a good part of what a parse allocated.
+func (p *fileParser) feed(chunks []chunk) *lexer.PeekingLexer {
+	feed := &chunkLexer{p: p, chunks: chunks}
+	n := 1 // the EOF token after the last end token
+	for _, c := range chunks {
+		n += c.fed()
+	}
+	if p.lex == nil || n > p.lexRoom {
+		// Made with room for a full batch at least, so that it is made once
+		// for most files.
+		feed.pad = max(batchTokens+1-n, 0)
+		p.lex, _ = lexer.Upgrade(feed) // a chunkLexer never fails
+		p.lexRoom = n + feed.pad
+		return p.lex
+	}
+	// The lexer hands out pointers into its token slice, which is how its
+	// tokens are overwritten here; it never reads past an EOF token, so the
+	// tokens of the last batch left after it are never seen.
+	p.lex.LoadCheckpoint(lexer.Checkpoint{})
+	for {
+		t, _ := feed.Next()
+		*p.lex.Peek() = t
+		if t.EOF() {
+			break
+		}
+		p.lex.Next()
+	}
+	p.lex.LoadCheckpoint(lexer.Checkpoint{})
+	return p.lex
 }
 
 // spanned is a declaration, whose span is set here: participle sets only
@@ -470,11 +506,16 @@ type chunkLexer struct {
 	p      *fileParser
 	chunks []chunk
 	k, i   int // the chunk and the token in it that come next
+	pad    int // end tokens to feed after the last chunk, as room for later batches
 }
 
 func (l *chunkLexer) Next() (lexer.Token, error) {
 	if l.k == len(l.chunks) {
 		// Past the last end token: participle never reads this far.
+		if l.pad > 0 {
+			l.pad--
+			return lexer.Token{Type: tokEnd}, nil
+		}
 		return lexer.EOFToken(lexer.Position{Offset: l.p.eofAfter(l.chunks[l.k-1].end)}), nil
 	}
 	c := l.chunks[l.k]
