@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	sigsyaml "sigs.k8s.io/yaml"
@@ -19,7 +20,9 @@ const MaxObjectBytes = 3 << 19
 // Oversized lists the objects of files larger than MaxObjectBytes as JSON,
 // each as "FILE: KIND NAME is N MiB". A document's YAML is never shorter
 // than its compact JSON by much, so only documents whose YAML comes near
-// the limit are converted to be measured.
+// the limit are measured; one whose JSON is surely over it, by a count of
+// its lines' text, is not converted (a FunctionMesh of thousands of
+// functions took seconds to convert).
 func Oversized(files []backends.File) ([]string, error) {
 	var out []string
 	for _, f := range files {
@@ -30,26 +33,98 @@ func Oversized(files []backends.File) ([]string, error) {
 			if len(doc) < MaxObjectBytes/2 {
 				continue
 			}
-			j, err := sigsyaml.YAMLToJSON(doc)
+			if least := leastJSONSize(doc); least > MaxObjectBytes {
+				if kind, name, ok := topNames(doc); ok {
+					out = append(out, fmt.Sprintf("%s: %s %s is at least %.1f MiB", f.Path, kind, name, float64(least)/(1<<20)))
+					continue
+				}
+			}
+			big, err := convertedSize(doc)
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", f.Path, err)
 			}
-			if len(j) <= MaxObjectBytes {
-				continue
+			if big != "" {
+				out = append(out, f.Path+": "+big)
 			}
-			var meta struct {
-				Kind     string `json:"kind"`
-				Metadata struct {
-					Name string `json:"name"`
-				} `json:"metadata"`
-			}
-			if err := json.Unmarshal(j, &meta); err != nil {
-				return nil, fmt.Errorf("reading %s: %w", f.Path, err)
-			}
-			out = append(out, fmt.Sprintf("%s: %s %s is %.1f MiB", f.Path, meta.Kind, meta.Metadata.Name, float64(len(j))/(1<<20)))
 		}
 	}
 	return out, nil
+}
+
+// convertedSize converts a YAML document to JSON and, when it is larger
+// than MaxObjectBytes, says which object it is and its size.
+func convertedSize(doc []byte) (string, error) {
+	j, err := sigsyaml.YAMLToJSON(doc)
+	if err != nil || len(j) <= MaxObjectBytes {
+		return "", err
+	}
+	var meta struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(j, &meta); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %s is %.1f MiB", meta.Kind, meta.Metadata.Name, float64(len(j))/(1<<20)), nil
+}
+
+// leastJSONSize is a size the compact JSON of a block-style YAML document
+// cannot be under: each line's text without its indentation, its list
+// markers and a byte for the space after a key, less what escapes could
+// spare (a YAML escape such as \U0001F600 may stand for fewer bytes of
+// JSON, a quote doubled in single quotes for one). Comments count nothing.
+func leastJSONSize(doc []byte) int {
+	n := 0
+	for line := range bytes.Lines(doc) {
+		line = bytes.TrimRight(bytes.TrimLeft(line, " "), "\n")
+		for bytes.HasPrefix(line, []byte("- ")) {
+			line = bytes.TrimLeft(line[2:], " ")
+		}
+		if i := bytes.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		if k := len(line) - 1 - maxEscapeSaving*bytes.Count(line, []byte(`\`)) - bytes.Count(line, []byte("''")); k > 0 {
+			n += k
+		}
+	}
+	return n
+}
+
+// maxEscapeSaving is the most bytes a YAML escape is longer than its JSON:
+// \U00000041 is ten bytes, A one.
+const maxEscapeSaving = 9
+
+// topNames reads the kind and metadata.name of a document as meshc writes
+// it: kind at the left margin, name indented two spaces under metadata.
+func topNames(doc []byte) (kind, name string, ok bool) {
+	inMeta := false
+	for line := range bytes.Lines(doc) {
+		line = bytes.TrimRight(line, "\n")
+		switch {
+		case bytes.HasPrefix(line, []byte("kind: ")):
+			kind = scalar(line[len("kind: "):])
+		case string(line) == "metadata:":
+			inMeta = true
+		case inMeta && bytes.HasPrefix(line, []byte("  name: ")):
+			name = scalar(line[len("  name: "):])
+		case len(line) > 0 && line[0] != ' ':
+			inMeta = false
+		}
+		if kind != "" && name != "" {
+			return kind, name, true
+		}
+	}
+	return "", "", false
+}
+
+// scalar is a YAML scalar's text: a double-quoted one unquoted.
+func scalar(b []byte) string {
+	if s, err := strconv.Unquote(string(b)); err == nil {
+		return s
+	}
+	return string(b)
 }
 
 // refuseOversized fails a deploy, before anything is applied, when an

@@ -1,9 +1,12 @@
 package kubernetes
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
+
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshc/meshc/backends"
 	"github.com/meshc/meshc/internal/meshgen"
@@ -46,5 +49,44 @@ func TestOversized(t *testing.T) {
 	}
 	if big, err := Oversized([]backends.File{{Path: "x.yaml", Data: []byte(strings.Repeat("a", MaxObjectBytes))}}); err == nil {
 		t.Errorf("Oversized of a large file that is no YAML object = %q, want an error", big)
+	}
+}
+
+// TestLeastJSONSize: the bound by lines is never above a document's JSON,
+// for every object of both flavours, and near enough to it to spare the
+// conversion of a document far over the limit.
+func TestLeastJSONSize(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 300)
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1", Namespace: "ns", CreateNamespace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if !IsResource(f.Path) {
+				continue
+			}
+			for _, doc := range bytes.Split(f.Data, []byte("\n---\n")) {
+				j, err := sigsyaml.YAMLToJSON(doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				least := leastJSONSize(doc)
+				if least > len(j) || least < len(j)/3 {
+					t.Errorf("%s: leastJSONSize = %d, JSON is %d bytes: want at most it and at least a third of it", f.Path, least, len(j))
+				}
+			}
+		}
+	}
+	for _, doc := range []string{
+		"a: \"\\U0001F600\"\n", "a: 'it''s'\n", "- - x\n", "a: 1 # note\n", "# only a comment\n", "\"k\": v\n",
+	} {
+		j, err := sigsyaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if least := leastJSONSize([]byte(doc)); least > len(j) {
+			t.Errorf("leastJSONSize(%q) = %d, more than its JSON %s", doc, least, j)
+		}
 	}
 }
