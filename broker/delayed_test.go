@@ -33,7 +33,9 @@ func TestDelayedDelivery(t *testing.T) {
 			sent := time.Now()
 			sendAll(t, ctx, p, []*pulsar.ProducerMessage{
 				{Payload: []byte("after"), Key: "k", DeliverAfter: delay},
-				{Payload: []byte("at"), Key: "k", DeliverAt: sent.Add(delay)},
+				// Later than "after" by far more than a send takes, so that
+				// the order is the order of their times on a busy machine.
+				{Payload: []byte("at"), Key: "k", DeliverAt: sent.Add(delay + delay/2)},
 				{Payload: []byte("now"), Key: "k"},
 			})
 			want := []string{"now", "after", "at"}
