@@ -142,21 +142,11 @@ func run(n, runs int, memProfile string) error {
 		{"plan", 0, func() error { p = planner.Plan(mesh, planner.Options{}); return nil }, func() { mesh = nil }, func() { p = nil }},
 		// meshc plan writes the text as it encodes it, never holding it all.
 		{"encode", 0, func() error { return plan.WriteTo(io.Discard, p) }, nil, clearOut},
-		{"emit nomad", 0, func() error {
-			j, err := nomad.Job(p, nomad.Options{})
-			if err == nil {
-				out, err = nomad.HCL(j)
-			}
-			return err
-		}, nil, clearOut},
-		{"emit kubernetes plain", 0, func() (err error) {
-			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.Plain, Image: "meshc/meshrt:1"})
-			return err
-		}, nil, clearOut},
-		{"emit kubernetes functionmesh", 0, func() (err error) {
-			out, err = kubernetes.Emit(p, kubernetes.Options{Flavour: kubernetes.FunctionMesh, Image: "meshc/meshrt:1"})
-			return err
-		}, nil, clearOut},
+		// Each emit makes what meshc emit writes, and checks it as meshc
+		// does: the job as JSON and HCL; the manifests and their sizes.
+		{"emit nomad", 0, func() (err error) { out, err = nomad.Files(p, nomad.Options{}); return err }, nil, clearOut},
+		{"emit kubernetes plain", 0, func() error { return emitKubernetes(p, kubernetes.Plain, &out) }, nil, clearOut},
+		{"emit kubernetes functionmesh", 0, func() error { return emitKubernetes(p, kubernetes.FunctionMesh, &out) }, nil, clearOut},
 		{"emit pulsar", 0, func() (err error) {
 			out, err = pulsarworker.Files(p, pulsarworker.Package{File: "meshrt"})
 			return err
@@ -198,6 +188,17 @@ func run(n, runs int, memProfile string) error {
 		float64(peakBytesPerFunc)/1024, float64(peakBytesPerFunc)/perFunc)
 	fmt.Fprintf(w, "peak RSS (before the mesh: %s)\t%s\t\t\t\t\t\n", mb(before), mb(peak))
 	return w.Flush()
+}
+
+// emitKubernetes makes the manifests of one flavour into out and measures
+// their objects against what a cluster stores.
+func emitKubernetes(p *plan.Plan, flavour string, out *any) error {
+	files, err := kubernetes.Emit(p, kubernetes.Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+	if err == nil {
+		_, err = kubernetes.Oversized(files)
+	}
+	*out = files
+	return err
 }
 
 // least runs the stage runs times and returns its least CPU time, the
