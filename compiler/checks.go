@@ -56,7 +56,7 @@ func (c *compiler) checkSubscriptions() {
 			}
 			d := c.errorf(at, "%s %s and %s %s both read topic %s as subscription %q", other.Kind, other.Name, comp.Kind, comp.Name, t.Name, k.name).WithHint(
 				"each would get only part of the messages; give each its own subscription name")
-			d.Related = append(d.Related, lang.Related{Pos: other.nameSpan.Pos, End: other.nameSpan.EndPos, Message: other.Name + " subscribes here"})
+			d.Related = append(d.Related, lang.Related{Pos: other.nameSpan.Start(), End: other.nameSpan.End(), Message: other.Name + " subscribes here"})
 		}
 	}
 }
@@ -100,7 +100,7 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 		}
 		if err := comp.In.Accepts(t.Schema); err != nil {
 			d := c.errorf(comp.inputSpans[i], "%s cannot read topic %s: %v", who(comp), t.Name, err)
-			d.Related = append(d.Related, lang.Related{Pos: t.Schema.Span.Pos, End: t.Schema.Span.EndPos, Message: fmt.Sprintf("%s has schema %s", t.Name, t.Schema)})
+			d.Related = append(d.Related, lang.Related{Pos: t.Schema.Span.Start(), End: t.Schema.Span.End(), Message: fmt.Sprintf("%s has schema %s", t.Name, t.Schema)})
 			switch {
 			case b == nil && !hasAccepts:
 				d.Hint = "its inputs must share one schema, or set accepts to a schema they all satisfy"
@@ -164,7 +164,7 @@ func (c *compiler) outputSchema(comp *Component, b *Builtin) {
 func (c *compiler) checkWrite(comp *Component, t *Topic, at lang.Span) {
 	if err := t.Schema.Accepts(comp.Out); err != nil {
 		d := c.errorf(at, "%s writes %s, which topic %s does not accept: %v", who(comp), comp.Out, t.Name, err)
-		d.Related = append(d.Related, lang.Related{Pos: t.Schema.Span.Pos, End: t.Schema.Span.EndPos, Message: fmt.Sprintf("%s has schema %s", t.Name, t.Schema)})
+		d.Related = append(d.Related, lang.Related{Pos: t.Schema.Span.Start(), End: t.Schema.Span.End(), Message: fmt.Sprintf("%s has schema %s", t.Name, t.Schema)})
 	}
 }
 
@@ -205,7 +205,7 @@ func (c *compiler) checkWriters(t *Topic) {
 		if !first.Out.Equal(w.Out) {
 			d := c.errorf(w.nameSpan, "%s and %s write different schemas to topic %s: %s and %s", first.Name, w.Name, t.Name, first.Out, w.Out).WithHint(
 				"make both write the same schema")
-			d.Related = append(d.Related, lang.Related{Pos: first.nameSpan.Pos, End: first.nameSpan.EndPos, Message: fmt.Sprintf("%s writes %s", first.Name, first.Out)})
+			d.Related = append(d.Related, lang.Related{Pos: first.nameSpan.Start(), End: first.nameSpan.End(), Message: fmt.Sprintf("%s writes %s", first.Name, first.Out)})
 		}
 	}
 }
@@ -223,7 +223,7 @@ func (c *compiler) checkPattern(t *Topic) {
 		if err := t.Schema.Accepts(m.Schema); err != nil {
 			d := c.errorf(t.nameSpan, "pattern topic %s matches topic %s, whose schema %s it does not accept: %v", t.Name, m.Name, m.Schema, err).WithHint(
 				"narrow the pattern or align the schemas")
-			d.Related = append(d.Related, lang.Related{Pos: m.nameSpan.Pos, End: m.nameSpan.EndPos, Message: fmt.Sprintf("%s is %s, schema %s", m.Name, m.FullName, m.Schema)})
+			d.Related = append(d.Related, lang.Related{Pos: m.nameSpan.Start(), End: m.nameSpan.End(), Message: fmt.Sprintf("%s is %s, schema %s", m.Name, m.FullName, m.Schema)})
 		}
 	}
 }

@@ -76,11 +76,11 @@ func (c *compiler) add(d *lang.Diagnostic) *lang.Diagnostic {
 }
 
 func (c *compiler) errorf(s lang.Span, format string, args ...any) *lang.Diagnostic {
-	return c.add(lang.Errorf(s.Pos, s.EndPos, format, args...))
+	return c.add(lang.Errorf(s.Start(), s.End(), format, args...))
 }
 
 func (c *compiler) warnf(s lang.Span, format string, args ...any) *lang.Diagnostic {
-	return c.add(lang.Warningf(s.Pos, s.EndPos, format, args...))
+	return c.add(lang.Warningf(s.Start(), s.End(), format, args...))
 }
 
 // suggest adds "did you mean" to d when a candidate is close to name.
@@ -97,7 +97,7 @@ func (c *compiler) suggest(d *lang.Diagnostic, name string, candidates []string)
 // duplicate reports a second declaration of a name, pointing at the first.
 func (c *compiler) duplicate(second, first *lang.Ident, what string) {
 	d := c.errorf(second.Span, "%s %s is declared twice", what, second.Name).WithHint("rename or remove one of them")
-	d.Related = append(d.Related, lang.Related{Pos: first.Pos, End: first.EndPos, Message: "first declared here"})
+	d.Related = append(d.Related, lang.Related{Pos: first.Start(), End: first.End(), Message: "first declared here"})
 }
 
 // collect sorts the declarations by kind and reports duplicate names.
@@ -168,7 +168,7 @@ func (c *compiler) componentName(seen map[string]lang.Decl, d lang.Decl) bool {
 	}
 	diag := c.errorf(name.Span, "%s %s has the name of %s %s", kind, name.Name, firstKind, name.Name).WithHint(
 		"functions, sources and sinks share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME; rename one")
-	diag.Related = append(diag.Related, lang.Related{Pos: firstName.Pos, End: firstName.EndPos, Message: "first declared here"})
+	diag.Related = append(diag.Related, lang.Related{Pos: firstName.Start(), End: firstName.End(), Message: "first declared here"})
 	return false
 }
 
@@ -199,7 +199,7 @@ func (c *compiler) resolveMesh() {
 	first := c.meshDecls[0]
 	for _, d := range c.meshDecls[1:] {
 		diag := c.errorf(d.Name.Span, "a second mesh declaration: %s", d.Name.Name).WithHint("a mesh has exactly one mesh declaration; merge them or split the files")
-		diag.Related = append(diag.Related, lang.Related{Pos: first.Name.Pos, End: first.Name.EndPos, Message: "first mesh declaration"})
+		diag.Related = append(diag.Related, lang.Related{Pos: first.Name.Start(), End: first.Name.End(), Message: "first mesh declaration"})
 	}
 	m.Name, m.Span = first.Name.Name, first.Span
 	for _, a := range c.attrs(first.Body, "mesh", []string{"tenant", "namespace", "defaults", "pulsar"}) {
@@ -250,7 +250,7 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 		if i := slices.IndexFunc(out, func(x *lang.Attr) bool { return x.Key.Name == name }); i >= 0 {
 			first := out[i]
 			d := c.errorf(a.Key.Span, "option %s is set twice", name).WithHint("remove one of them")
-			d.Related = append(d.Related, lang.Related{Pos: first.Key.Pos, End: first.Key.EndPos, Message: "first set here"})
+			d.Related = append(d.Related, lang.Related{Pos: first.Key.Start(), End: first.Key.End(), Message: "first set here"})
 			continue
 		}
 		out = append(out, a)

@@ -49,7 +49,7 @@ func (c *compiler) component(comp *Component, d lang.Decl) {
 	for i, in := range inputs {
 		if first := earlier(inputs[:i], in.Name, seen); first != nil {
 			diag := c.errorf(in.Span, "%s %s reads topic %s twice", kind, comp.Name, in.Name).WithHint("remove one of them")
-			diag.Related = append(diag.Related, lang.Related{Pos: first.Pos, End: first.EndPos, Message: "first read here"})
+			diag.Related = append(diag.Related, lang.Related{Pos: first.Start(), End: first.End(), Message: "first read here"})
 			continue
 		}
 		if seen != nil {

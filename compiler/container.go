@@ -21,7 +21,7 @@ func ImageFiles(image string) func(*Mesh) lang.Diagnostics {
 				continue
 			}
 			at := c.Options.Set["use"]
-			ds = append(ds, lang.Warningf(at.Pos, at.EndPos, "%s %s runs %s: the image %s must hold %s",
+			ds = append(ds, lang.Warningf(at.Start(), at.End(), "%s %s runs %s: the image %s must hold %s",
 				c.Kind, c.Name, c.Impl, image, strings.Join(files, " and ")).WithHint(
 				"meshc image builds one that holds them: pass the digest it prints with --image"))
 		}

@@ -292,7 +292,7 @@ func (d *dag) hops(path []hop) []lang.Related {
 		default:
 			msg = fmt.Sprintf("%s writes %s (%s)", d.name(h.from), d.name(h.e.to), h.e.kind)
 		}
-		out = append(out, lang.Related{Pos: h.e.at.Pos, End: h.e.at.EndPos, Message: msg})
+		out = append(out, lang.Related{Pos: h.e.at.Start(), End: h.e.at.End(), Message: msg})
 	}
 	return out
 }
@@ -342,7 +342,7 @@ func (c *compiler) checkFlow(d *dag) {
 				if j := indexOf(r.Inputs, t); j >= 0 {
 					at = r.inputSpans[j]
 				}
-				diag.Related = append(diag.Related, lang.Related{Pos: at.Pos, End: at.EndPos, Message: fmt.Sprintf("read by %s %s", r.Kind, r.Name)})
+				diag.Related = append(diag.Related, lang.Related{Pos: at.Start(), End: at.End(), Message: fmt.Sprintf("read by %s %s", r.Kind, r.Name)})
 			}
 		case written[v] && !read:
 			c.warnf(t.nameSpan, "topic %s is written but never read", t.Name).WithHint("add a sink or function that reads it, or mark it external if it is read outside the mesh")

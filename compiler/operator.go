@@ -28,7 +28,7 @@ func OperatorRules(m *Mesh) lang.Diagnostics {
 func operatorRules(m *Mesh, c *Component) lang.Diagnostics {
 	var ds lang.Diagnostics
 	errorf := func(s lang.Span, format string, args ...any) *lang.Diagnostic {
-		d := lang.Errorf(s.Pos, s.EndPos, format, args...)
+		d := lang.Errorf(s.Start(), s.End(), format, args...)
 		ds = append(ds, d)
 		return d
 	}

@@ -407,7 +407,7 @@ func (c *compiler) crossCheck(comp *Component, who string) {
 // inDefaults reports whether s lies inside mesh.defaults.
 func (c *compiler) inDefaults(s lang.Span) bool {
 	d := c.defaultsSpan
-	return s.Pos.Filename() == d.Pos.Filename() && s.Pos.Offset() >= d.Pos.Offset() && s.Pos.Offset() < d.EndPos.Offset() && d.EndPos.Offset() > 0
+	return s.Start().Filename() == d.Start().Filename() && s.Start().Offset() >= d.Start().Offset() && s.Start().Offset() < d.End().Offset() && d.End().Offset() > 0
 }
 
 // checkTopicOptions checks the log, dead-letter and publish topics against

@@ -67,11 +67,13 @@ func (c *compiler) resolveParams(bindings map[string]string) {
 	}
 	slices.Sort(unknown)
 	for _, name := range unknown {
-		at := lang.Span{Pos: lang.NewPos("", 0, 1, 1)}
+		// With no mesh declaration to point at, the error is at the start
+		// of no file, and ends nowhere.
+		start, end := lang.NewPos("", 0, 1, 1), lang.Pos{}
 		if len(c.meshDecls) > 0 {
-			at = c.meshDecls[0].Name.Span
+			start, end = c.meshDecls[0].Name.Start(), c.meshDecls[0].Name.End()
 		}
-		d := c.errorf(at, "-p %s: the mesh declares no parameter %s", name, name)
+		d := c.add(lang.Errorf(start, end, "-p %s: the mesh declares no parameter %s", name, name))
 		c.suggest(d, name, keys(c.paramDecls))
 	}
 }

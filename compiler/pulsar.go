@@ -68,7 +68,7 @@ func (c *compiler) resolvePulsar() {
 	if len(auth) > 1 {
 		d := c.errorf(auth[1].Key.Span, "the mesh authenticates to Pulsar with %s and with %s: one way only", auth[0].Key.Name, auth[1].Key.Name).WithHint(
 			"keep the one the cluster expects")
-		d.Related = append(d.Related, lang.Related{Pos: auth[0].Key.Pos, End: auth[0].Key.EndPos, Message: "first way here"})
+		d.Related = append(d.Related, lang.Related{Pos: auth[0].Key.Start(), End: auth[0].Key.End(), Message: "first way here"})
 	}
 	c.checkPulsarTLS(p, obj)
 	c.mesh.Pulsar = p

@@ -33,8 +33,8 @@ type schemaFile struct {
 // once, so topics sharing it share one record type.
 func (r *typeResolver) loadSchemaFile(s *Schema) {
 	path := s.File
-	if !filepath.IsAbs(path) && s.Span.Pos.Filename() != "" {
-		path = filepath.Join(filepath.Dir(s.Span.Pos.Filename()), path)
+	if !filepath.IsAbs(path) && s.Span.Start().Filename() != "" {
+		path = filepath.Join(filepath.Dir(s.Span.Start().Filename()), path)
 	}
 	key := string(s.Kind) + "\x00" + path + "\x00" + s.Message
 	if r.files == nil {

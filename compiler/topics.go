@@ -43,7 +43,7 @@ func (c *compiler) resolveTopics() {
 		}
 		if first, dup := byFull[t.FullName]; dup {
 			diag := c.errorf(d.Name.Span, "topics %s and %s are both %s", first.Name, t.Name, t.FullName).WithHint("give one of them another name, or use one topic")
-			diag.Related = append(diag.Related, lang.Related{Pos: first.nameSpan.Pos, End: first.nameSpan.EndPos, Message: first.Name + " is declared here"})
+			diag.Related = append(diag.Related, lang.Related{Pos: first.nameSpan.Start(), End: first.nameSpan.End(), Message: first.Name + " is declared here"})
 			continue
 		}
 		byFull[t.FullName] = t

@@ -285,7 +285,7 @@ func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
 	for _, a := range obj.Attrs {
 		if first, dup := seen[a.Key.Name]; dup {
 			d := c.errorf(a.Key.Span, "key %s is set twice", a.Key.Name).WithHint("remove one of them")
-			d.Related = append(d.Related, lang.Related{Pos: first.Key.Pos, End: first.Key.EndPos, Message: "first set here"})
+			d.Related = append(d.Related, lang.Related{Pos: first.Key.Start(), End: first.Key.End(), Message: "first set here"})
 			continue
 		}
 		seen[a.Key.Name] = a

@@ -54,10 +54,10 @@ type binder struct {
 // span binds s and reports whether it was unbound, so that its node's
 // children are to be bound too.
 func (b binder) span(s *Span) bool {
-	if s.Pos.file != nil {
+	if s.file != nil {
 		return false
 	}
-	s.Pos.file, s.EndPos.file = b.f, b.f
+	s.file = b.f
 	return true
 }
 

@@ -119,17 +119,30 @@ func (p Pos) MarshalJSON() ([]byte, error) {
 }
 
 // Span is embedded in every AST node: where the node starts and where it
-// ends (exclusive).
+// ends (exclusive). It is its file's handle and two offsets, 16 bytes, as
+// a node's start and end are always in one file: half of two positions,
+// for the many nodes of a tree.
 type Span struct {
-	Pos    Pos
-	EndPos Pos
+	file       *posFile // nil: no position, or not yet bound (see unbound)
+	start, end int32
+}
+
+// SpanOf returns the span from start to end. They must be in one file:
+// positions of one tree, or positions made by NewPos on one line (a span
+// holds one line table, the start's).
+func SpanOf(start, end Pos) Span {
+	f := start.file
+	if f == nil {
+		f = end.file
+	}
+	return Span{f, start.off, end.off}
 }
 
 // Start returns the position of the node's first byte.
-func (s Span) Start() Pos { return s.Pos }
+func (s Span) Start() Pos { return Pos{s.file, s.start} }
 
 // End returns the position just past the node's last byte.
-func (s Span) End() Pos { return s.EndPos }
+func (s Span) End() Pos { return Pos{s.file, s.end} }
 
 // Severity says whether a diagnostic stops the build.
 type Severity int

@@ -20,7 +20,7 @@ func dump(f *File) string {
 }
 
 func span(s Span) string {
-	return fmt.Sprintf("%d:%d-%d:%d", s.Pos.Line(), s.Pos.Column(), s.EndPos.Line(), s.EndPos.Column())
+	return fmt.Sprintf("%d:%d-%d:%d", s.Start().Line(), s.Start().Column(), s.End().Line(), s.End().Column())
 }
 
 func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {

@@ -31,20 +31,20 @@ func (id *Ident) Parse(lex *lexer.PeekingLexer) error {
 		return participle.NextMatch
 	}
 	lex.Next()
-	*id = Ident{Span: Span{unbound(t.Pos.Offset), unbound(t.Pos.Offset + len(t.Value))}, Name: t.Value}
+	*id = Ident{Span: unbound(t.Pos.Offset, t.Pos.Offset+len(t.Value)), Name: t.Value}
 	return nil
 }
 
-// unbound is the position of an offset in a file not yet known: the
-// productions that participle calls know no file, and the parser binds
-// their positions to it once participle is done (bindDecl).
-func unbound(off int) Pos { return Pos{off: int32(off)} }
+// unbound is the span of offsets in a file not yet known: the productions
+// that participle calls know no file, and the parser binds their spans to
+// it once participle is done (bindDecl).
+func unbound(start, end int) Span { return Span{start: int32(start), end: int32(end)} }
 
 // Parse implements participle.Parseable.
 func (o *Object) Parse(lex *lexer.PeekingLexer) error {
 	if t := lex.Peek(); t.Type == tokBody {
 		lex.Next() // the body itself is read from the scanned tokens
-		o.Pos = unbound(t.Pos.Offset)
+		o.Span = unbound(t.Pos.Offset, 0)
 		return nil
 	}
 	if !isPunctTok(lex.Peek(), "{") {
@@ -179,7 +179,12 @@ func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
 func (p *exprParser) at(t *lexer.Token) Pos { return Pos{p.file, int32(t.Pos.Offset)} }
 
 // end is the position just past the last consumed token.
-func (p *exprParser) end() Pos { return Pos{p.file, int32(p.last.Pos.Offset + len(p.last.Value))} }
+func (p *exprParser) end() Pos { return Pos{p.file, p.endOff()} }
+
+func (p *exprParser) endOff() int32 { return int32(p.last.Pos.Offset + len(p.last.Value)) }
+
+// span is the span from offset start to the end of the last consumed token.
+func (p *exprParser) span(start int) Span { return Span{p.file, int32(start), p.endOff()} }
 
 func (p *exprParser) next() *lexer.Token {
 	p.last = p.lex.Next()
@@ -213,12 +218,12 @@ func (p *exprParser) ident(what string) (*Ident, error) {
 	}
 	p.next()
 	id := alloc(&p.n.idents)
-	*id = Ident{Span: Span{p.at(t), p.end()}, Name: p.text(t)}
+	*id = Ident{Span: p.span(t.Pos.Offset), Name: p.text(t)}
 	return id, nil
 }
 
 func (p *exprParser) object(o *Object) error {
-	o.Pos = p.at(p.peek())
+	start := p.peek().Pos.Offset
 	if err := p.expect("{"); err != nil {
 		return err
 	}
@@ -235,7 +240,7 @@ func (p *exprParser) object(o *Object) error {
 		p.n.attrStack = append(p.n.attrStack, a)
 		p.accept(",")
 	}
-	o.EndPos = p.end()
+	o.Span = p.span(start)
 	return nil
 }
 
@@ -253,23 +258,24 @@ func (p *exprParser) attr() (*Attr, error) {
 		return nil, p.fail("an attribute name")
 	}
 	p.next()
+	start := t.Pos.Offset
 	n := alloc(&p.n.attrs)
-	n.key = Ident{Span: Span{p.at(t), p.end()}, Name: p.text(t)}
+	n.key = Ident{Span: p.span(start), Name: p.text(t)}
 	a := &n.attr
-	*a = Attr{Span: Span{Pos: n.key.Pos}, Key: &n.key, Value: &n.val}
+	*a = Attr{Key: &n.key, Value: &n.val}
 	var err error
 	switch {
 	case p.accept("="):
 		err = p.value(a.Value)
 	case isPunctTok(p.peek(), "{"):
 		a.Value.Object = alloc(&p.n.objects)
-		a.Value.Pos = p.at(p.peek())
+		valueStart := p.peek().Pos.Offset
 		err = p.object(a.Value.Object)
-		a.Value.EndPos = p.end()
+		a.Value.Span = p.span(valueStart)
 	default:
 		err = p.fail(`"=" or "{"`)
 	}
-	a.EndPos = p.end()
+	a.Span = p.span(start)
 	return a, err
 }
 
@@ -282,7 +288,7 @@ var litKinds = [...]LitKind{litString: StringLit, litInt: IntLit, litFloat: Floa
 
 func (p *exprParser) value(v *Value) error {
 	t := p.peek()
-	v.Pos = p.at(t)
+	start := t.Pos.Offset
 	var err error
 	switch {
 	case t.Type == tokLit:
@@ -303,7 +309,7 @@ func (p *exprParser) value(v *Value) error {
 	default:
 		return p.fail("a value")
 	}
-	v.EndPos = p.end()
+	v.Span = p.span(start)
 	return err
 }
 
@@ -315,11 +321,10 @@ func (p *exprParser) continuesRef() bool {
 }
 
 func (p *exprParser) list(l *List) error {
-	l.Pos = p.at(p.peek())
-	p.next() // [
+	start := p.next().Pos.Offset // [
 	var err error
 	l.Items, err = p.values("]")
-	l.EndPos = p.end()
+	l.Span = p.span(start)
 	return err
 }
 
@@ -344,7 +349,7 @@ func (p *exprParser) values(closer string) (vs []*Value, err error) {
 }
 
 func (p *exprParser) ref(r *Ref) error {
-	r.Pos = p.at(p.peek())
+	start := p.peek().Pos.Offset
 	if err := p.parts(r); err != nil {
 		return err
 	}
@@ -369,7 +374,7 @@ func (p *exprParser) ref(r *Ref) error {
 			return err
 		}
 	}
-	r.EndPos = p.end()
+	r.Span = p.span(start)
 	return nil
 }
 
@@ -390,17 +395,16 @@ func (p *exprParser) parts(r *Ref) error {
 }
 
 func (p *exprParser) args(a *Args) error {
-	a.Pos = p.at(p.peek())
-	p.next() // (
+	start := p.next().Pos.Offset // (
 	var err error
 	a.Values, err = p.values(")")
-	a.EndPos = p.end()
+	a.Span = p.span(start)
 	return err
 }
 
 func (p *exprParser) typ(t *Type) error {
 	tok := p.peek()
-	t.Pos = p.at(tok)
+	start := tok.Pos.Offset
 	var err error
 	switch {
 	case tok.Type == tokIdent:
@@ -416,28 +420,27 @@ func (p *exprParser) typ(t *Type) error {
 		return err
 	}
 	t.Optional = p.accept("?")
-	t.EndPos = p.end()
+	t.Span = p.span(start)
 	return nil
 }
 
 func (p *exprParser) record(r *Record) error {
-	r.Pos = p.at(p.peek())
-	p.next() // {
+	start := p.next().Pos.Offset // {
 	for !p.accept("}") {
 		name, err := p.ident(`a field name or "}"`)
 		if err != nil {
 			return err
 		}
 		f := alloc(&p.n.fields)
-		*f = Field{Span: Span{Pos: name.Pos}, Name: name, Type: alloc(&p.n.types)}
+		*f = Field{Name: name, Type: alloc(&p.n.types)}
 		if err := p.typ(f.Type); err != nil {
 			return err
 		}
-		f.EndPos = p.end()
+		f.Span = p.span(int(name.start))
 		r.Fields = append(r.Fields, f)
 		p.accept(",")
 	}
-	r.EndPos = p.end()
+	r.Span = p.span(start)
 	return nil
 }
 

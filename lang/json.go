@@ -122,7 +122,7 @@ func members(v reflect.Value) []member {
 		f, sf := v.Field(i), v.Type().Field(i)
 		if sf.Type == spanType {
 			s := f.Interface().(Span)
-			ms = append(ms, member{"pos", reflect.ValueOf(s.Pos)}, member{"end", reflect.ValueOf(s.EndPos)})
+			ms = append(ms, member{"pos", reflect.ValueOf(s.Start())}, member{"end", reflect.ValueOf(s.End())})
 			continue
 		}
 		name, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")

@@ -182,7 +182,7 @@ func (s *scanner) lineComment() {
 	}
 	s.checkUTF8(start, end)
 	s.off = end
-	s.comments = append(s.comments, Comment{Span{s.at(start), s.at(end)}, strings.Clone(s.src[start:end])})
+	s.comments = append(s.comments, Comment{Span{s.file, int32(start), int32(end)}, strings.Clone(s.src[start:end])})
 }
 
 func (s *scanner) blockComment() {
@@ -191,7 +191,7 @@ func (s *scanner) blockComment() {
 		end := start + 2 + i + 2
 		s.checkUTF8(start, end-2)
 		s.off = end
-		s.comments = append(s.comments, Comment{Span{s.at(start), s.at(end)}, strings.Clone(s.src[start:end])})
+		s.comments = append(s.comments, Comment{Span{s.file, int32(start), int32(end)}, strings.Clone(s.src[start:end])})
 		return
 	}
 	s.advance(2)

@@ -391,7 +391,7 @@ func (s *Span) setSpan(span Span) { *s = span }
 // its last token, and binds the positions that the productions participle
 // called made to the file.
 func (p *fileParser) place(d Decl, c chunk) {
-	d.(spanned).setSpan(Span{p.at(&p.toks[c.start]), p.s.at(p.eofAfter(c.end))})
+	d.(spanned).setSpan(Span{p.s.file, int32(p.toks[c.start].Pos.Offset), int32(p.eofAfter(c.end))})
 	bindDecl(p.s.file, &p.in, d)
 }
 

@@ -60,11 +60,11 @@ func TestTestFilePositions(t *testing.T) {
 		t.Fatalf("unexpected errors:\n%s", diags)
 	}
 	tc := f.Decls[0].(*Test)
-	if got := string(src[tc.Name.Pos.Offset():tc.Name.EndPos.Offset()]); got != "everything" {
+	if got := string(src[tc.Name.Start().Offset():tc.Name.End().Offset()]); got != "everything" {
 		t.Errorf("name span holds %q", got)
 	}
 	for _, a := range tc.Body.Attrs {
-		text := string(src[a.Pos.Offset():a.EndPos.Offset()])
+		text := string(src[a.Start().Offset():a.End().Offset()])
 		if text[:len(a.Key.Name)] != a.Key.Name {
 			t.Errorf("attribute %s starts with %q", a.Key.Name, text)
 		}

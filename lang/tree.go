@@ -28,7 +28,7 @@ func (f *File) WriteTree(w io.Writer) error {
 		t.decl(d)
 	}
 	for _, c := range f.Comments {
-		t.line(0, c.Pos, "comment", oneLine(c.Text))
+		t.line(0, c.Start(), "comment", oneLine(c.Text))
 	}
 	_, err := io.WriteString(w, t.b.String())
 	return err
@@ -90,7 +90,7 @@ func (t *tree) head(d Decl, id *Ident) {
 func (t *tree) idents(depth int, kind string, ids ...*Ident) {
 	for _, id := range ids {
 		if id != nil {
-			t.line(depth, id.Pos, kind, id.Name)
+			t.line(depth, id.Start(), kind, id.Name)
 		}
 	}
 }
@@ -101,7 +101,7 @@ func (t *tree) body(depth int, o *Object) {
 		return
 	}
 	for _, a := range o.Attrs {
-		t.line(depth, a.Pos, "attr", name(a.Key))
+		t.line(depth, a.Start(), "attr", name(a.Key))
 		t.value(depth+1, "", a.Value)
 	}
 }
@@ -113,11 +113,11 @@ func (t *tree) typ(depth int, role string, ty *Type) {
 	switch {
 	case ty == nil:
 	case ty.Record == nil:
-		t.line(depth, ty.Pos, withRole(role, "type"), typeText(ty))
+		t.line(depth, ty.Start(), withRole(role, "type"), typeText(ty))
 	default:
-		t.line(depth, ty.Pos, withRole(role, "record"+optional(ty)), "")
+		t.line(depth, ty.Start(), withRole(role, "record"+optional(ty)), "")
 		for _, f := range ty.Record.Fields {
-			t.line(depth+1, f.Pos, "field", name(f.Name))
+			t.line(depth+1, f.Start(), "field", name(f.Name))
 			t.typ(depth+2, "", f.Type)
 		}
 	}
@@ -129,16 +129,16 @@ func (t *tree) value(depth int, role string, v *Value) {
 	switch {
 	case v == nil:
 	case v.List != nil:
-		t.line(depth, v.Pos, withRole(role, "list"), "")
+		t.line(depth, v.Start(), withRole(role, "list"), "")
 		for _, item := range v.List.Items {
 			t.value(depth+1, "", item)
 		}
 	case v.Object != nil:
-		t.line(depth, v.Pos, withRole(role, "object"), "")
+		t.line(depth, v.Start(), withRole(role, "object"), "")
 		t.body(depth+1, v.Object)
 	default:
 		kind, text := leaf(v)
-		t.line(depth, v.Pos, withRole(role, kind), text)
+		t.line(depth, v.Start(), withRole(role, kind), text)
 	}
 }
 

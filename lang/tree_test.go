@@ -137,8 +137,9 @@ func fill(v reflect.Value, depth int) {
 		}
 		v.Set(s)
 	case reflect.Struct:
-		if v.Type() == reflect.TypeFor[Pos]() {
-			v.Set(reflect.ValueOf(NewPos("x", 1, 1, 2)))
+		if v.Type() == reflect.TypeFor[Span]() {
+			at := NewPos("x", 1, 1, 2)
+			v.Set(reflect.ValueOf(SpanOf(at, at)))
 			return
 		}
 		for i := range v.NumField() {

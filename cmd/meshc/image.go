@@ -221,7 +221,7 @@ func imageChecks(dir string, emptyBase bool, bin image.Binary) func(*compiler.Me
 			if !ok {
 				at = m.Span
 			}
-			ds = append(ds, lang.Warningf(at.Pos, at.EndPos, "%s %s: %s", n.Kind, n.Component, n.Message))
+			ds = append(ds, lang.Warningf(at.Start(), at.End(), "%s %s: %s", n.Kind, n.Component, n.Message))
 		}
 		ds.Sort()
 		return ds

@@ -51,7 +51,7 @@ func meshDiagnostics(m *compiler.Mesh, err error) lang.Diagnostics {
 		if !ok {
 			at = m.Span
 		}
-		ds = append(ds, lang.Errorf(at.Pos, at.EndPos, "%v", e))
+		ds = append(ds, lang.Errorf(at.Start(), at.End(), "%v", e))
 	}
 	ds.Sort()
 	return ds

@@ -61,7 +61,7 @@ func (r *caseRun) check(ctx context.Context) error {
 			return err
 		}
 		if got != want {
-			r.fail(w.Pos, cmp.Diff(want, got), "state of %s, key %q (-want +got):", w.Function, w.Key)
+			r.fail(w.Start(), cmp.Diff(want, got), "state of %s, key %q (-want +got):", w.Function, w.Key)
 		}
 	}
 	return nil

@@ -56,7 +56,7 @@ func Load(path string) (*Suite, error) {
 			l.errorf(t.Name.Span, "a second test named %s", t.Name.Name).WithHint("the first is at %d:%d; give each case its own name", first.Line(), first.Column())
 			continue
 		}
-		seen[t.Name.Name] = t.Name.Pos
+		seen[t.Name.Name] = t.Name.Start()
 		if c := l.testCase(t); c != nil {
 			s.Cases = append(s.Cases, c)
 		}
@@ -144,7 +144,7 @@ type loader struct {
 }
 
 func (l *loader) errorf(at lang.Span, format string, args ...any) *lang.Diagnostic {
-	d := lang.Errorf(at.Pos, at.EndPos, format, args...)
+	d := lang.Errorf(at.Start(), at.End(), format, args...)
 	l.diags = append(l.diags, d)
 	return d
 }
@@ -167,7 +167,7 @@ var caseAttrs = []string{"timeout", "params", "state", "send", "expect", "expect
 // testCase checks one case; nil when it has errors.
 func (l *loader) testCase(t *lang.Test) *Case {
 	before := len(l.diags)
-	c := &Case{Name: t.Name.Name, Pos: t.Name.Pos, Params: map[string]string{}}
+	c := &Case{Name: t.Name.Name, Pos: t.Name.Start(), Params: map[string]string{}}
 	attrs := map[string]*lang.Attr{}
 	for _, a := range t.Body.Attrs {
 		if !slices.Contains(caseAttrs, a.Key.Name) {
@@ -175,7 +175,7 @@ func (l *loader) testCase(t *lang.Test) *Case {
 			continue
 		}
 		if first, dup := attrs[a.Key.Name]; dup {
-			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Pos.Line(), first.Pos.Column())
+			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Start().Line(), first.Start().Column())
 			continue
 		}
 		attrs[a.Key.Name] = a

@@ -212,7 +212,7 @@ func TestLoadFileWithKey(t *testing.T) {
 	}
 	var got []string
 	for _, m := range s.Cases[0].Sends[0].Messages {
-		got = append(got, fmt.Sprintf("%d:%d %s %s %s", m.Pos.Line(), m.Pos.Column(), *m.Key, m.Value, m.Properties["origin"]))
+		got = append(got, fmt.Sprintf("%d:%d %s %s %s", m.Start().Line(), m.Start().Column(), *m.Key, m.Value, m.Properties["origin"]))
 	}
 	if diff := cmp.Diff([]string{"1:1 k 1 file", "3:1 k 2 file"}, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)

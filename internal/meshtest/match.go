@@ -28,9 +28,9 @@ func (r *caseRun) compare(e *Expect, got []received) {
 		if bad != nil {
 			return
 		}
-		p := e.At.Pos
+		p := e.At.Start()
 		if m != nil {
-			p = m.Pos
+			p = m.Start()
 		}
 		bad = &p
 	}
@@ -46,7 +46,8 @@ func (r *caseRun) compare(e *Expect, got []received) {
 		return
 	}
 	if bad == nil {
-		bad = &e.At.Pos
+		start := e.At.Start()
+		bad = &start
 	}
 	r.fail(*bad, cmp.Diff(want, have), "topic %s: %s (-want +got):", e.Topic.Name, summary(e, got))
 }

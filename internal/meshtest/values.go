@@ -233,8 +233,7 @@ func (tc *topicCheck) fileMessages(v *lang.Value, t plan.Topic, expect bool) []M
 	offset := 0
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Text()
-		span := lang.Span{Pos: lang.NewPos(path, offset, line, 1),
-			EndPos: lang.NewPos(path, offset+len(text), line, 1+len(text))}
+		span := lang.SpanOf(lang.NewPos(path, offset, line, 1), lang.NewPos(path, offset+len(text), line, 1+len(text)))
 		offset += len(text) + 1
 		if strings.TrimSpace(text) == "" {
 			continue

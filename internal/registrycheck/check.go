@@ -65,13 +65,13 @@ func checkTopic(admin pulsaradmin.Client, t *compiler.Topic, pt plan.Topic) (*la
 	at := t.Schema.Span
 	theirs := fmt.Sprintf("%s (version %d)", held.SchemaInfo.Type, held.Version)
 	if !ok.IsCompatibility {
-		d := lang.Errorf(at.Pos, at.EndPos, "topic %s: the cluster holds schema %s for %s, and its namespace's strategy %s refuses the mesh's %s%s",
+		d := lang.Errorf(at.Start(), at.End(), "topic %s: the cluster holds schema %s for %s, and its namespace's strategy %s refuses the mesh's %s%s",
 			t.Name, theirs, pt.FQN, ok.SchemaCompatibilityStrategy, t.Schema, reason(held.SchemaInfo, mine))
 		d.Hint = "producers of the mesh would be refused (IncompatibleSchema): make the schema compatible with the topic's, use another topic, or change the namespace's schemaCompatibilityStrategy"
 		return d, nil
 	}
 	if !sameSchema(held.SchemaInfo, mine) {
-		d := lang.Warningf(at.Pos, at.EndPos, "topic %s: the cluster holds schema %s for %s, which differs from the mesh's %s%s",
+		d := lang.Warningf(at.Start(), at.End(), "topic %s: the cluster holds schema %s for %s, which differs from the mesh's %s%s",
 			t.Name, theirs, pt.FQN, t.Schema, reason(held.SchemaInfo, mine))
 		d.Hint = fmt.Sprintf("strategy %s takes it: the mesh's producers would register a new version", ok.SchemaCompatibilityStrategy)
 		return d, nil

@@ -177,7 +177,7 @@ func (p *printer) fitsValue(v *lang.Value, suffix int) bool {
 
 // pending returns the next comment if it starts before offset.
 func (p *printer) pending(offset int) (lang.Comment, bool) {
-	if p.next < len(p.comments) && p.comments[p.next].Pos.Offset() < offset {
+	if p.next < len(p.comments) && p.comments[p.next].Start().Offset() < offset {
 		return p.comments[p.next], true
 	}
 	return lang.Comment{}, false
@@ -185,8 +185,8 @@ func (p *printer) pending(offset int) (lang.Comment, bool) {
 
 // hasComment reports whether a comment starts inside span.
 func (p *printer) hasComment(span lang.Span) bool {
-	i := sort.Search(len(p.comments), func(i int) bool { return p.comments[i].Pos.Offset() >= span.Pos.Offset() })
-	return i < len(p.comments) && p.comments[i].Pos.Offset() < span.EndPos.Offset()
+	i := sort.Search(len(p.comments), func(i int) bool { return p.comments[i].Start().Offset() >= span.Start().Offset() })
+	return i < len(p.comments) && p.comments[i].Start().Offset() < span.End().Offset()
 }
 
 // leading prints the comments before offset on their own lines, as
@@ -194,9 +194,9 @@ func (p *printer) hasComment(span lang.Span) bool {
 func (p *printer) leading(offset int) {
 	for c, ok := p.pending(offset); ok; c, ok = p.pending(offset) {
 		p.next++
-		p.line(c.Pos.Line())
+		p.line(c.Start().Line())
 		p.comment(c)
-		p.lastLine = c.EndPos.Line()
+		p.lastLine = c.End().Line()
 	}
 }
 
@@ -213,18 +213,18 @@ func (p *printer) hoist(offset int) {
 		p.out = appendIndent(p.out, p.hoistIndent)
 		p.out = append(p.out, commentText(c)...)
 		p.out = append(p.out, '\n')
-		p.lastLine = max(p.lastLine, c.EndPos.Line())
+		p.lastLine = max(p.lastLine, c.End().Line())
 	}
 }
 
 // trailing prints the comments that start on source line endLine, before
 // offset limit, at the end of the current line.
 func (p *printer) trailing(endLine, limit int) {
-	for c, ok := p.pending(limit); ok && c.Pos.Line() == endLine; c, ok = p.pending(limit) {
+	for c, ok := p.pending(limit); ok && c.Start().Line() == endLine; c, ok = p.pending(limit) {
 		p.next++
 		p.write(" ")
 		p.comment(c)
-		p.lastLine = max(p.lastLine, c.EndPos.Line())
+		p.lastLine = max(p.lastLine, c.End().Line())
 	}
 }
 
@@ -244,12 +244,12 @@ func commentText(c lang.Comment) string {
 // comments, the item, and the comments that follow it on its last line,
 // up to offset limit, where the next item or the block's closer starts.
 func (p *printer) element(span lang.Span, limit int, print func()) {
-	p.leading(span.Pos.Offset())
-	p.line(span.Pos.Line())
+	p.leading(span.Start().Offset())
+	p.line(span.Start().Line())
 	print()
-	p.hoist(span.EndPos.Offset())
-	p.lastLine = max(p.lastLine, span.EndPos.Line())
-	p.trailing(span.EndPos.Line(), limit)
+	p.hoist(span.End().Offset())
+	p.lastLine = max(p.lastLine, span.End().Line())
+	p.trailing(span.End().Line(), limit)
 }
 
 // block prints a bracketed block spanning span, whose closer is its last
@@ -257,8 +257,8 @@ func (p *printer) element(span lang.Span, limit int, print func()) {
 // when it has none): compact when empty and comment-free, else one element
 // per line.
 func (p *printer) block(span lang.Span, first int, open, close string, body func(limit int)) {
-	p.hoist(span.Pos.Offset())
-	limit := span.EndPos.Offset() - 1
+	p.hoist(span.Start().Offset())
+	limit := span.End().Offset() - 1
 	if _, ok := p.pending(limit); first == limit && !ok {
 		p.write(open + close)
 		return
@@ -266,7 +266,7 @@ func (p *printer) block(span lang.Span, first int, open, close string, body func
 	p.write(open)
 	// Comments right after the opener, before the first element, stay on
 	// the opener's line.
-	for c, ok := p.pending(first); ok && c.Pos.Line() == span.Pos.Line(); c, ok = p.pending(first) {
+	for c, ok := p.pending(first); ok && c.Start().Line() == span.Start().Line(); c, ok = p.pending(first) {
 		p.next++
 		p.write(" ")
 		p.comment(c)

@@ -57,7 +57,7 @@ func (p *printer) keyword(kw string, name *lang.Ident) {
 }
 
 func (p *printer) ident(id *lang.Ident) {
-	p.hoist(id.EndPos.Offset())
+	p.hoist(id.End().Offset())
 	p.write(id.Name)
 }
 
@@ -81,9 +81,9 @@ func (p *printer) optBody(o *lang.Object) {
 
 // body prints a declaration's body or an object value in block form.
 func (p *printer) body(o *lang.Object) {
-	first := o.EndPos.Offset() - 1
+	first := o.End().Offset() - 1
 	if len(o.Attrs) > 0 {
-		first = o.Attrs[0].Pos.Offset()
+		first = o.Attrs[0].Start().Offset()
 	}
 	p.block(o.Span, first, "{", "}", func(limit int) {
 		for i, a := range o.Attrs {
@@ -118,7 +118,7 @@ func (p *printer) value(v *lang.Value, suffix int) {
 
 // inline prints a value on the current line.
 func (p *printer) inline(v *lang.Value) {
-	p.hoist(v.EndPos.Offset())
+	p.hoist(v.End().Offset())
 	p.writeBytes(appendValue(p.scratch[:0], v))
 }
 
@@ -128,9 +128,9 @@ func (p *printer) list(v *lang.Value, suffix int) {
 		p.inline(v)
 		return
 	}
-	first := l.EndPos.Offset() - 1
+	first := l.End().Offset() - 1
 	if len(l.Items) > 0 {
-		first = l.Items[0].Pos.Offset()
+		first = l.Items[0].Start().Offset()
 	}
 	p.block(l.Span, first, "[", "]", func(limit int) {
 		for i, item := range l.Items {
@@ -179,21 +179,21 @@ func (p *printer) flat(v *lang.Value) bool {
 // field.
 func (p *printer) typ(t *lang.Type) {
 	if t.Record == nil {
-		p.hoist(t.EndPos.Offset())
+		p.hoist(t.End().Offset())
 		p.writeBytes(appendType(p.scratch[:0], t))
 		return
 	}
 	p.record(t.Record)
 	if t.Optional {
-		p.hoist(t.EndPos.Offset())
+		p.hoist(t.End().Offset())
 		p.write("?")
 	}
 }
 
 func (p *printer) record(r *lang.Record) {
-	first := r.EndPos.Offset() - 1
+	first := r.End().Offset() - 1
 	if len(r.Fields) > 0 {
-		first = r.Fields[0].Pos.Offset()
+		first = r.Fields[0].Start().Offset()
 	}
 	p.block(r.Span, first, "{", "}", func(limit int) {
 		for i, f := range r.Fields {
