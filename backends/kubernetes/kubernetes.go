@@ -153,14 +153,19 @@ type emitter struct {
 	parts   meshParts      // built once per Emit
 	current componentParts // of the component being built
 	shared  *sharedTexts   // the YAML of both
+	text    textChunks     // where files' text is written
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.
 var yamlEncoder = appendYAML
 
-// file encodes objects into one YAML file.
+// file encodes objects into one YAML file, written into e.text.
 func (e *emitter) file(path string, objs ...any) (backends.File, error) {
-	return writeFile(e.shared, path, objs...)
+	data, err := yamlEncoder(e.text.room(), e.shared, objs...)
+	if err != nil {
+		return backends.File{}, fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return backends.File{Path: path, Data: e.text.keep(data)}, nil
 }
 
 // writeFile encodes objects into one YAML file; shared may be nil.
