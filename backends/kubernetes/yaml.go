@@ -927,37 +927,15 @@ func toNode(v *jsonValue) *yaml.Node {
 }
 
 // str writes a string double-quoted, or as a literal block when it spans
-// lines; s is looked at once to tell whether it can be written as it is.
+// lines, or else by yaml.v3.
 func (w *yamlWriter) str(s string, col int) error {
-	plain, block, multi := true, true, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			plain = false
-		case c == '\n':
-			plain = false
-			multi = multi || i < len(s)-1
-			block = block && (i == 0 || s[i-1] != ' ')
-		case c < ' ' || c > '~':
-			plain, block = false, false
-		}
-	}
-	switch {
-	case plain:
+	if simpleText(s) {
 		w.b = append(w.b, ' ', '"')
 		w.b = append(w.b, s...)
 		w.b = append(w.b, '"', '\n')
 		return nil
-	case multi && block && s[0] != ' ' && s[0] != '\n' && s[len(s)-1] == '\n' && s[len(s)-2] != '\n':
-		w.b = append(w.b, " |\n"...)
-		for len(s) > 0 {
-			end := strings.IndexByte(s, '\n') + 1
-			if end > 1 {
-				w.indent(col)
-			}
-			w.b = append(w.b, s[:end]...)
-			s = s[end:]
-		}
+	}
+	if w.literalBlock(s, col) {
 		return nil
 	}
 	return w.byYAML(nil, stringNode(validUTF8(s)), col-2)
