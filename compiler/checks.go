@@ -51,7 +51,7 @@ func (c *compiler) checkSubscriptions() {
 				continue
 			}
 			at := comp.inputSpans[i]
-			if s, ok := comp.Options.Set["subscription"]; ok && !c.inDefaults(s) {
+			if s, ok := comp.Options.Set.Get("subscription"); ok && !c.inDefaults(s) {
 				at = s
 			}
 			d := c.errorf(at, "%s %s and %s %s both read topic %s as subscription %q", other.Kind, other.Name, comp.Kind, comp.Name, t.Name, k.name).WithHint(
@@ -76,7 +76,7 @@ func (c *compiler) inputSchema(comp *Component, b *Builtin) {
 	if comp.Kind == Source {
 		return
 	}
-	accepts, hasAccepts := comp.Options.Set["accepts"]
+	accepts, hasAccepts := comp.Options.Set.Get("accepts")
 	switch {
 	case comp.In != nil && b != nil && b.In != nil && !b.In.Equal(comp.In):
 		c.errorf(accepts, "builtin.%s reads %s; accepts = %s disagrees", b.Name, b.In, comp.In).WithHint("remove accepts: built-ins have fixed signatures")
@@ -130,7 +130,7 @@ func (c *compiler) outputSchema(comp *Component, b *Builtin) {
 		c.checkDeadLetter(comp)
 		return
 	}
-	returns, hasReturns := comp.Options.Set["returns"]
+	returns, hasReturns := comp.Options.Set.Get("returns")
 	var fixed *Schema
 	if b != nil {
 		fixed = b.Out
@@ -155,7 +155,7 @@ func (c *compiler) outputSchema(comp *Component, b *Builtin) {
 	}
 	for _, t := range comp.Options.Publishes {
 		if comp.Out != nil && t.Schema != nil {
-			c.checkWrite(comp, t, comp.Options.Set["publishes"])
+			c.checkWrite(comp, t, comp.Options.Set.At("publishes"))
 		}
 	}
 	c.checkDeadLetter(comp)
@@ -180,7 +180,7 @@ func (c *compiler) checkDeadLetter(comp *Component) {
 			continue
 		}
 		if err := dl.Schema.Accepts(t.Schema); err != nil {
-			c.errorf(comp.Options.Set["dead_letter"], "%s: dead-letter topic %s cannot take the messages of %s: %v", who(comp), dl.Name, t.Name, err).WithHint(
+			c.errorf(comp.Options.Set.At("dead_letter"), "%s: dead-letter topic %s cannot take the messages of %s: %v", who(comp), dl.Name, t.Name, err).WithHint(
 				"failed messages go to the dead-letter topic unchanged: give it the schema of the inputs")
 		}
 	}
@@ -236,8 +236,8 @@ func (c *compiler) checkBuiltin(comp *Component, b *Builtin) {
 	if b.State && !o.State {
 		c.errorf(use, "builtin.%s keeps key-value state", b.Name).WithHint("set state = true in %s %s", comp.Kind, comp.Name)
 	}
-	if _, ok := o.Set["publishes"]; ok && !b.Publishes {
-		c.errorf(o.Set["publishes"], "builtin.%s publishes to no other topic", b.Name).WithHint("remove publishes, or use builtin.route")
+	if _, ok := o.Set.Get("publishes"); ok && !b.Publishes {
+		c.errorf(o.Set.At("publishes"), "builtin.%s publishes to no other topic", b.Name).WithHint("remove publishes, or use builtin.route")
 	}
 	if b.Publishes && len(o.Publishes) == 0 {
 		c.errorf(use, "builtin.%s needs the topics it may publish to", b.Name).WithHint("list them: publishes = [TOPIC, ...]")

@@ -38,7 +38,7 @@ func declParts(d lang.Decl) (kind Kind, name *lang.Ident, inputs []*lang.Ident, 
 func (c *compiler) component(comp *Component, d lang.Decl) {
 	kind, name, inputs, output, body, span := declParts(d)
 	*comp = Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
-	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce, Set: map[string]lang.Span{}}
+	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce}
 	if len(inputs) > 0 {
 		comp.inputSpans = make([]lang.Span, 0, len(inputs))
 	}

@@ -20,7 +20,7 @@ func ImageFiles(image string) func(*Mesh) lang.Diagnostics {
 			if len(files) == 0 {
 				continue
 			}
-			at := c.Options.Set["use"]
+			at := c.Options.Set.At("use")
 			ds = append(ds, lang.Warningf(at.Start(), at.End(), "%s %s runs %s: the image %s must hold %s",
 				c.Kind, c.Name, c.Impl, image, strings.Join(files, " and ")).WithHint(
 				"meshc image builds one that holds them: pass the digest it prints with --image"))

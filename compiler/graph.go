@@ -72,10 +72,10 @@ func (c *compiler) buildGraph() {
 		}
 		add(comp.Output, EdgeWrites, comp.outputSpan)
 		for _, t := range o.Publishes {
-			add(t, EdgePublishes, o.Set["publishes"])
+			add(t, EdgePublishes, o.Set.At("publishes"))
 		}
-		add(o.Log, EdgeLog, o.Set["log"])
-		add(o.DeadLetter, EdgeDeadLetter, o.Set["dead_letter"])
+		add(o.Log, EdgeLog, o.Set.At("log"))
+		add(o.DeadLetter, EdgeDeadLetter, o.Set.At("dead_letter"))
 	}
 	m.dag = d
 	cyclic := c.checkCycles(d)

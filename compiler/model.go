@@ -233,9 +233,48 @@ type Options struct {
 	// Sandbox limits a wasm function; nil for the defaults.
 	Sandbox *Sandbox
 
-	// Set maps each option key given in the component's body or in
-	// mesh.defaults to where it was written.
-	Set map[string]lang.Span
+	// Set says where each option key given in the component's body or in
+	// mesh.defaults was written.
+	Set OptionSpans
+}
+
+// OptionSpans maps option keys to where they were written. A component
+// sets a handful of options: a list searched in order is smaller and
+// quicker to fill than a map.
+type OptionSpans []OptionSpan
+
+// OptionSpan is where one option key was written.
+type OptionSpan struct {
+	Key  string
+	Span lang.Span
+}
+
+// Get returns where key was written, if it was.
+func (s OptionSpans) Get(key string) (lang.Span, bool) {
+	for _, o := range s {
+		if o.Key == key {
+			return o.Span, true
+		}
+	}
+	return lang.Span{}, false
+}
+
+// At returns where key was written, or no span if it was not.
+func (s OptionSpans) At(key string) lang.Span {
+	span, _ := s.Get(key)
+	return span
+}
+
+// set records where key was written, in place of where it was before
+// (mesh.defaults, then the component's own body).
+func (s *OptionSpans) set(key string, span lang.Span) {
+	for i := range *s {
+		if (*s)[i].Key == key {
+			(*s)[i].Span = span
+			return
+		}
+	}
+	*s = append(*s, OptionSpan{key, span})
 }
 
 // Guarantee is a processing guarantee.
@@ -279,7 +318,7 @@ func (m *Mesh) Where(kind, component, option string) (lang.Span, bool) {
 		if c.Name != component || string(c.Kind) != kind {
 			continue
 		}
-		if s, ok := c.Options.Set[option]; ok && option != "" {
+		if s, ok := c.Options.Set.Get(option); ok && option != "" {
 			return s, true
 		}
 		return c.nameSpan, true

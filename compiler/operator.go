@@ -39,7 +39,7 @@ func operatorRules(m *Mesh, c *Component) lang.Diagnostics {
 			"shorten the %s's name or the mesh's: the operator names it after both, joined by a hyphen", c.Kind)
 	}
 	o := &c.Options
-	if s, ok := o.Set["dead_letter"]; ok && o.DeadLetter != nil && o.MaxRetries <= 0 {
+	if s, ok := o.Set.Get("dead_letter"); ok && o.DeadLetter != nil && o.MaxRetries <= 0 {
 		errorf(s, "%s %s: the Function Mesh operator refuses a dead-letter topic without max_retries above 0", c.Kind, c.Name).WithHint(
 			"add max_retries = N; meshc itself also dead-letters undecodable messages without retries, the operator does not")
 	}

@@ -44,7 +44,7 @@ func (c *compiler) checkDefaults() {
 	if len(c.defaultAttrs) == 0 {
 		return
 	}
-	comp := &Component{Kind: Function, Options: Options{MaxRetries: -1, Guarantee: AtLeastOnce, Set: map[string]lang.Span{}}}
+	comp := &Component{Kind: Function, Options: Options{MaxRetries: -1, Guarantee: AtLeastOnce}}
 	for _, a := range c.defaultAttrs {
 		c.option(comp, a)
 	}
@@ -62,6 +62,8 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 		return slices.ContainsFunc(own, func(a *lang.Attr) bool { return a.Key.Name == k })
 	}
 	ownReplicas := slices.ContainsFunc(replicaKeys, ownKey)
+	// Room for a key per attribute, grown only by nested keys (secrets.X).
+	comp.Options.Set = make(OptionSpans, 0, len(own)+len(c.defaultAttrs))
 	c.mute++
 	for _, a := range c.defaultAttrs {
 		k := a.Key.Name
@@ -156,7 +158,7 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 		ok = c.sandbox(o, a)
 	}
 	if ok {
-		o.Set[key] = a.Span
+		o.Set.set(key, a.Span)
 	}
 }
 
@@ -196,7 +198,7 @@ func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
 			t, good := c.enumValue(s, "subscription type", subTypes)
 			o.Subscription.Type, ok = t, ok && good
 			if good {
-				o.Set["subscription.type"] = s.Span
+				o.Set.set("subscription.type", s.Span)
 			}
 		case "position":
 			p, good := c.enumValue(s, "subscription position", positions)
@@ -316,7 +318,7 @@ func (c *compiler) secrets(o *Options, a *lang.Attr) bool {
 			continue
 		}
 		o.Secrets[s.Key.Name] = *ref
-		o.Set["secrets."+s.Key.Name] = s.Value.Span
+		o.Set.set("secrets."+s.Key.Name, s.Value.Span)
 	}
 	return ok
 }
@@ -327,13 +329,13 @@ func (c *compiler) secrets(o *Options, a *lang.Attr) bool {
 // ones that follow from how guarantees are kept.
 func (c *compiler) crossCheck(comp *Component, who string) {
 	o := &comp.Options
-	has := func(key string) bool { _, ok := o.Set[key]; return ok }
+	has := func(key string) bool { _, ok := o.Set.Get(key); return ok }
 	// at picks where to report a conflict between keys: the first one set in
 	// the component's own body. A conflict within mesh.defaults alone was
 	// reported once at the defaults, so components skip it.
 	at := func(keys ...string) (lang.Span, bool) {
 		for _, k := range keys {
-			if s, ok := o.Set[k]; ok && (comp.Name == "" || !c.inDefaults(s)) {
+			if s, ok := o.Set.Get(k); ok && (comp.Name == "" || !c.inDefaults(s)) {
 				return s, true
 			}
 		}
@@ -427,7 +429,7 @@ func (c *compiler) checkTopicOptions(comp *Component, who string) {
 			if t == comp.Output {
 				role = "the output"
 			}
-			c.errorf(o.Set[key], "%s: the %s topic %s is also %s", who, key, t.Name, role).WithHint("use a topic of its own")
+			c.errorf(o.Set.At(key), "%s: the %s topic %s is also %s", who, key, t.Name, role).WithHint("use a topic of its own")
 			// Dropped from the model, so that the graph shows no loop or
 			// second writer that only this mistake makes.
 			if key == "log" {
@@ -437,13 +439,13 @@ func (c *compiler) checkTopicOptions(comp *Component, who string) {
 			}
 			continue
 		}
-		c.write(comp, t, o.Set[key])
+		c.write(comp, t, o.Set.At(key))
 		if key == "log" && t.Schema != nil && t.Schema.Kind != SchemaString {
-			c.errorf(o.Set[key], "%s: the log topic %s has schema %s; log lines are strings", who, t.Name, t.Schema).WithHint("declare it: topic %s string", t.Name)
+			c.errorf(o.Set.At(key), "%s: the log topic %s has schema %s; log lines are strings", who, t.Name, t.Schema).WithHint("declare it: topic %s string", t.Name)
 		}
 	}
 	for _, t := range o.Publishes {
-		c.write(comp, t, o.Set["publishes"])
+		c.write(comp, t, o.Set.At("publishes"))
 	}
 }
 
