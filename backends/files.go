@@ -1,7 +1,10 @@
 package backends
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +16,19 @@ import (
 type File struct {
 	Path string
 	Data []byte
+	// Write, when set, writes the file's bytes in place of Data: a file of
+	// tens of megabytes is made as it is written out, never held whole.
+	Write func(io.Writer) error
+}
+
+// Bytes returns the file's bytes, made by Write if it has one.
+func (f File) Bytes() ([]byte, error) {
+	if f.Write == nil {
+		return f.Data, nil
+	}
+	var b bytes.Buffer
+	err := f.Write(&b)
+	return b.Bytes(), err
 }
 
 // Write writes files under dir, creating folders as needed. Paths must be
@@ -26,12 +42,40 @@ func Write(dir string, files []File) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+		if err := f.writeFile(p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// writeFile writes the file at path; a file that fails half written is
+// removed.
+func (f File) writeFile(path string) error {
+	if f.Write == nil {
+		return os.WriteFile(path, f.Data, 0o644)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(out, writeBuffer)
+	err = f.Write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeBuffer is what a streamed file is written to disk in.
+const writeBuffer = 256 << 10
 
 // Sort orders files by path.
 func Sort(files []File) {

@@ -1,6 +1,7 @@
 package nomad
 
 import (
+	"io"
 	"strings"
 	"unsafe"
 )
@@ -24,4 +25,22 @@ func grow(b []byte, n int) []byte {
 		return b
 	}
 	return append(newBuffer(len(b)+n), b...)
+}
+
+// flushSize is how much text a writer streaming a job keeps before it
+// writes it out.
+const flushSize = 64 << 10
+
+// spill writes b to out and returns it emptied once it holds flushSize
+// bytes; otherwise, or with no out, it grows b for the rest of a list of
+// n items, done of them written since start (see growFor).
+func spill(out io.Writer, b []byte, start, done, n int) ([]byte, error) {
+	if out == nil {
+		return growFor(b, start, done, n), nil
+	}
+	if len(b) < flushSize {
+		return b, nil
+	}
+	_, err := out.Write(b)
+	return b[:0], err
 }

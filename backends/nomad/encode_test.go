@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,4 +137,47 @@ func TestHCLErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteStreams: a job written as it is made, over many flushes, is the
+// text JSON and HCL make whole.
+func TestWriteStreams(t *testing.T) {
+	job, err := Job(plantest.Generated(t, meshgen.Mixed, 300), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		whole func(*api.Job) ([]byte, error)
+		write func(io.Writer, *api.Job) error
+	}{
+		{"json", JSON, WriteJSON},
+		{"hcl", HCL, WriteHCL},
+	} {
+		want, err := tc.whole(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) < 4*flushSize {
+			t.Fatalf("%s: %d bytes, too few to be written in several parts", tc.name, len(want))
+		}
+		var got writes
+		if err := tc.write(&got, job); err != nil {
+			t.Fatal(err)
+		}
+		if got.n < 4 || !bytes.Equal(want, got.Bytes()) {
+			t.Errorf("%s: written in %d parts, the same text as whole: %v", tc.name, got.n, bytes.Equal(want, got.Bytes()))
+		}
+	}
+}
+
+// writes counts the writes it takes.
+type writes struct {
+	bytes.Buffer
+	n int
+}
+
+func (w *writes) Write(b []byte) (int, error) {
+	w.n++
+	return w.Buffer.Write(b)
 }

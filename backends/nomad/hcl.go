@@ -2,6 +2,7 @@ package nomad
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -22,7 +23,21 @@ import (
 // blocks, then its labelled blocks (groups, tasks), each in declaration
 // order, so a job or group reads its own settings before its parts.
 func HCL(job *api.Job) ([]byte, error) {
-	w := &hclWriter{where: []string{"job"}}
+	return (&hclWriter{where: []string{"job"}}).job(job)
+}
+
+// WriteHCL writes the HCL of a job to out as it is made, a few groups at
+// a time, never holding its whole text.
+func WriteHCL(out io.Writer, job *api.Job) error {
+	b, err := (&hclWriter{where: []string{"job"}, out: out}).job(job)
+	if err == nil {
+		_, err = out.Write(b)
+	}
+	return err
+}
+
+// job writes a job and returns what it has not written out.
+func (w *hclWriter) job(job *api.Job) ([]byte, error) {
 	b := appendHCLString([]byte("job "), deref(job.ID))
 	b, err := w.body(b, reflect.ValueOf(job).Elem(), 1)
 	if err != nil {
@@ -41,6 +56,9 @@ type hclWriter struct {
 	set       []int                    // room for the set attributes of the bodies being written
 	durations map[time.Duration]string // their text, written over and over
 	memos     []memo                   // by hclField.memo
+	// out, when set, takes the text after each of the job's own blocks
+	// (its groups), where no memo is half written.
+	out io.Writer
 }
 
 // memo is where in the buffer a block was last written from a value at
@@ -137,7 +155,17 @@ func (w *hclWriter) blocks(b []byte, f *hclField, v reflect.Value, depth int) ([
 		if b, err = w.block(b, f, i, v.Index(i), depth); err != nil {
 			return b, err
 		}
-		b = growFor(b, start, i+1, v.Len())
+		if depth > 1 {
+			b = growFor(b, start, i+1, v.Len())
+			continue
+		}
+		before := len(b)
+		if b, err = spill(w.out, b, start, i+1, v.Len()); err != nil {
+			return b, err
+		}
+		if len(b) < before {
+			clear(w.memos) // the text they point at is written out
+		}
 	}
 	return b, nil
 }

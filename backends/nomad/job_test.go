@@ -353,11 +353,15 @@ func TestGolden(t *testing.T) {
 			dir := filepath.Join("testdata", "golden", tt.name)
 			for _, f := range files {
 				path := filepath.Join(dir, f.Path)
+				data, err := f.Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
 				if *update {
 					if err := os.MkdirAll(dir, 0o755); err != nil {
 						t.Fatal(err)
 					}
-					if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+					if err := os.WriteFile(path, data, 0o644); err != nil {
 						t.Fatal(err)
 					}
 					continue
@@ -366,7 +370,7 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v (run go test -update to write it)", err)
 				}
-				if diff := cmp.Diff(string(want), string(f.Data)); diff != "" {
+				if diff := cmp.Diff(string(want), string(data)); diff != "" {
 					t.Errorf("%s (-want +got):\n%s", path, diff)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -19,18 +20,33 @@ import (
 // map with HTML left as it is. Durations are nanoseconds, as the API
 // counts them.
 func JSON(job *api.Job) ([]byte, error) {
-	w := &jsonWriter{}
-	b, err := w.value([]byte("{\n  \"Job\": "), reflect.ValueOf(job), 1)
-	if err != nil {
-		return nil, fmt.Errorf("encoding job %s as JSON: %w", deref(job.ID), err)
+	return (&jsonWriter{}).job(job)
+}
+
+// WriteJSON writes the JSON of a job to out as it is made, a few groups
+// at a time, never holding its whole text.
+func WriteJSON(out io.Writer, job *api.Job) error {
+	b, err := (&jsonWriter{out: out}).job(job)
+	if err == nil {
+		_, err = out.Write(b)
 	}
-	return append(b, "\n}\n"...), nil
+	return err
 }
 
 // jsonWriter writes indented JSON. Its methods append to a buffer they
 // are given and return it, as hclWriter's do.
 type jsonWriter struct {
-	keys []string // room for sorting a map's keys
+	keys []string  // room for sorting a map's keys
+	out  io.Writer // when set, takes the text as the lists of a job are written
+}
+
+// job writes a job and returns what it has not written out.
+func (w *jsonWriter) job(job *api.Job) ([]byte, error) {
+	b, err := w.value([]byte("{\n  \"Job\": "), reflect.ValueOf(job), 1)
+	if err != nil {
+		return nil, fmt.Errorf("encoding job %s as JSON: %w", deref(job.ID), err)
+	}
+	return append(b, "\n}\n"...), nil
 }
 
 // newline starts a line at depth.
@@ -127,7 +143,9 @@ func (w *jsonWriter) array(b []byte, v reflect.Value, depth int) ([]byte, error)
 		if b, err = w.value(newline(b, depth+1), v.Index(i), depth+1); err != nil {
 			return b, err
 		}
-		b = growFor(b, start, i+1, v.Len())
+		if b, err = spill(w.out, b, start, i+1, v.Len()); err != nil {
+			return b, err
+		}
 	}
 	return end(b, v.Len() == 0, ']', depth), nil
 }

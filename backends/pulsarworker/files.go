@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
@@ -14,55 +15,48 @@ import (
 // Files writes the FunctionConfig of each component as NAME.json, sorted
 // by name: what deploy sends, and what `pulsar-admin functions create
 // --function-config-file` reads (JSON is YAML). The bytes are
-// encoding/json's, indented by two spaces.
+// encoding/json's, indented by two spaces. The configs are made at once,
+// and what the worker would refuse said; each file's text is made as it
+// is written, in one buffer that files take in turn.
 func Files(p *plan.Plan, pk Package) ([]backends.File, error) {
-	files := make([]backends.File, 0, len(p.Components))
+	configs := make([]utils.FunctionConfig, len(p.Components))
 	var errs []error
-	e := &fileEncoder{}
 	for i := range p.Components {
-		c := &p.Components[i]
-		fc, err := baseConfig(p, c, pk)
+		fc, err := baseConfig(p, &p.Components[i], pk)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		if len(errs) > 0 {
-			continue // only the errors are wanted now
-		}
-		data, err := e.file(p, c, pk, &fc)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, backends.File{Path: fc.Name + ".json", Data: data})
+		configs[i] = fc
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	e := &fileEncoder{}
+	files := make([]backends.File, len(configs))
+	for i := range configs {
+		files[i] = backends.File{Path: configs[i].Name + ".json", Write: func(w io.Writer) error {
+			data, err := e.file(p, &p.Components[i], pk, &configs[i])
+			if err == nil {
+				_, err = w.Write(data)
+			}
+			return err
+		}}
 	}
 	backends.Sort(files)
 	return files, nil
 }
 
-// chunkFiles is how many files of the size of the last one a fresh
-// buffer takes, so that files share a few large buffers instead of each
-// growing its own.
-const chunkFiles = 64
-
 // file writes the file of component c, whose config is fc without its
 // instance plan, into the encoder's buffer, and returns its bytes, which
-// later files do not overwrite.
+// the next file overwrites.
 func (e *fileEncoder) file(p *plan.Plan, c *plan.Component, pk Package, fc *utils.FunctionConfig) ([]byte, error) {
-	start := len(e.B)
+	e.B, e.err, e.Depth = e.B[:0], nil, 0
 	in := p.Instance(c, 0) // the instance's index comes from the worker's instanceID
 	own := ownKeys(p, c, pk)
 	if !e.config(fc, c, &own, &in) {
-		e.B, e.err, e.Depth = e.B[:start], nil, 0
 		return reflectedFile(p, c, pk)
 	}
-	data := e.B[start:len(e.B):len(e.B)]
-	if cap(e.B)-len(e.B) < 2*len(data) {
-		e.B = make([]byte, 0, chunkFiles*len(data))
-	}
-	return data, nil
+	return e.B, nil
 }
 
 // reflectedFile writes the file of c with encoding/json, for a config

@@ -166,11 +166,15 @@ func writeStream(cmd *cobra.Command, backend string, files []backends.File) erro
 		if !kubernetes.IsResource(f.Path) {
 			continue
 		}
+		data, err := f.Bytes()
+		if err != nil {
+			return err
+		}
 		if b.Len() > 0 {
 			b.WriteString("---\n")
 		}
-		b.Write(f.Data)
-		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
+		b.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
 			b.WriteByte('\n')
 		}
 	}
