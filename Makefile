@@ -89,9 +89,15 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzString$$' ./internal/jsontext
 	$(FUZZ) -fuzz='^FuzzFloat$$' ./internal/jsontext
 
+# bench runs every benchmark, then prints one table: each compile stage
+# and the instance runtime beside the bare client loop measured in the
+# same run, with its goal and the ratio.
+BENCHOUT    ?= $(BIN)/bench.txt
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./internal/stagebench
+	@mkdir -p $(BIN)
+	{ $(GO) test -run='^$$' -bench=. -benchmem ./... || echo FAIL; } | tee $(BENCHOUT)
+	! grep -q '^FAIL' $(BENCHOUT)
+	$(GO) run ./internal/stagebench -instance-cost $(BENCHOUT)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

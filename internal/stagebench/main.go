@@ -40,6 +40,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write a heap profile after each stage, its outputs alive, to this file with the stage's name appended (FILE.parse, ...)")
 	gcPercent := flag.Int("gcpercent", 100, "the collector's GOGC, to weigh memory against CPU time")
 	write := flag.String("write", "", "write the generated mesh's files into this folder, for meshc to compile, and stop")
+	costFile := flag.String("instance-cost", "", "add the instance runtime's rows from this output of go test -bench InstanceCost ./runtime/")
 	flag.Parse()
 	if *write != "" {
 		if err := writeMesh(*write, *n); err != nil {
@@ -63,7 +64,16 @@ func main() {
 	if *memProfile != "" {
 		runtime.MemProfileRate = memProfileRate
 	}
-	if err := run(*n, *runs, *memProfile); err != nil {
+	var cost *instanceCost
+	if *costFile != "" {
+		c, err := readInstanceCost(*costFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stagebench:", err)
+			os.Exit(1)
+		}
+		cost = &c
+	}
+	if err := run(*n, *runs, *memProfile, cost); err != nil {
 		fmt.Fprintln(os.Stderr, "stagebench:", err)
 		os.Exit(1)
 	}
@@ -99,7 +109,7 @@ type stage struct {
 // few hundred bytes per function.
 const memProfileRate = 64 << 10
 
-func run(n, runs int, memProfile string) error {
+func run(n, runs int, memProfile string, cost *instanceCost) error {
 	// The process before the mesh exists: the runtime, the binary's own
 	// data, and the collector's start. The figure per function is what the
 	// compile adds to it.
@@ -185,6 +195,9 @@ func run(n, runs int, memProfile string) error {
 	fmt.Fprintf(w, "peak RSS - RSS before the mesh, per function\t%.1f KB\t%.1f KB\t%.2f\t\t\t\n", perFunc/1024,
 		float64(peakBytesPerFunc)/1024, float64(peakBytesPerFunc)/perFunc)
 	fmt.Fprintf(w, "peak RSS (before the mesh: %s)\t%s\t\t\t\t\t\n", mb(before), mb(peak))
+	if cost != nil {
+		cost.write(w)
+	}
 	return w.Flush()
 }
 
