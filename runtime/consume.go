@@ -164,6 +164,9 @@ var partitionSuffix = regexp.MustCompile(`-partition-[0-9]+$`)
 
 // codecFor finds the codec of the topic a message came from.
 func (in *instance) codecFor(topic string) *codec.Codec {
+	if in.onlyInput != nil {
+		return in.onlyInput
+	}
 	if c, ok := in.inputs[topic]; ok {
 		return c
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -14,13 +15,22 @@ import (
 
 // tracker counts the sends a message waits for; to is told once, when the
 // message's function has returned and every send it caused is settled.
+// The count is one atomic word, not a mutex: a message's sends begin on
+// the goroutine of its function and end on the client's, and a lock
+// taken three times a message by both cost more than the message's
+// own handling.
 type tracker struct {
-	mu      sync.Mutex
-	pending int
-	sealed  bool
-	err     error
-	to      settler
+	// state is the number of sends not settled, plus trackerSealed once
+	// the function has returned: whoever brings it to trackerSealed alone
+	// settles the message.
+	state atomic.Int64
+	err   atomic.Pointer[error] // the first failure; set only when one happens
+	to    settler
 }
+
+// trackerSealed marks a tracker's state sealed: far above any count of
+// sends.
+const trackerSealed = 1 << 62
 
 // settler is told that a message's function and sends are done: a
 // message's own type, rather than a closure, saves an allocation a message.
@@ -31,43 +41,45 @@ func (t *tracker) add() func(error) {
 	return t.end
 }
 
-// begin counts a send; end settles it.
-func (t *tracker) begin() {
-	t.mu.Lock()
-	t.pending++
-	t.mu.Unlock()
-}
+// begin counts a send; end settles it. Sends begin only before seal, in
+// the function.
+func (t *tracker) begin() { t.state.Add(1) }
 
 func (t *tracker) end(err error) {
-	t.mu.Lock()
-	t.pending--
-	if err != nil && t.err == nil {
-		t.err = err
+	t.fail(err)
+	if t.state.Add(-1) == trackerSealed {
+		t.settle()
 	}
-	t.settle()
 }
 
 // seal says no more sends will be added; fail records the function's error.
 func (t *tracker) seal(fail error) {
-	t.mu.Lock()
-	if fail != nil && t.err == nil {
-		t.err = fail
+	t.fail(fail)
+	if t.state.Add(trackerSealed) == trackerSealed {
+		t.settle()
 	}
-	t.sealed = true
-	t.settle()
 }
 
-// settle must be called with t.mu held; it unlocks it.
+// fail keeps the first error; it comes before the state change that
+// follows it, so that the settling one sees it.
+func (t *tracker) fail(err error) {
+	if err != nil {
+		t.failed(err)
+	}
+}
+
+// failed is fail's own function: its error is moved to the heap, which
+// fail's would be on every call, failure or not.
+func (t *tracker) failed(err error) { t.err.CompareAndSwap(nil, &err) }
+
+// settle tells to, once: only the caller that brought the state to
+// trackerSealed runs it.
 func (t *tracker) settle() {
-	done := t.sealed && t.pending == 0 && t.to != nil
-	to, err := t.to, t.err
-	if done {
-		t.to = nil
+	var err error
+	if e := t.err.Load(); e != nil {
+		err = *e
 	}
-	t.mu.Unlock()
-	if done {
-		to.settled(err)
-	}
+	t.to.settled(err)
 }
 
 // msgContext is the Context of one message.

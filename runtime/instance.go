@@ -74,11 +74,14 @@ type instance struct {
 
 	inputs   map[string]*codec.Codec // by topic FQN
 	patterns []patternCodec
-	output   *target
-	publish  []*target
-	logTo    *target            // the log topic, if any
-	fnLog    *slog.Logger       // what functions log to: the instance log, and the log topic
-	dlq      map[string]*target // by dead-letter topic
+	// onlyInput is the codec of every message when there is one input
+	// topic: found without hashing each message's topic.
+	onlyInput *codec.Codec
+	output    *target
+	publish   []*target
+	logTo     *target            // the log topic, if any
+	fnLog     *slog.Logger       // what functions log to: the instance log, and the log topic
+	dlq       map[string]*target // by dead-letter topic
 	// deadLetters sends dead letters in the order messages failed.
 	deadLetters serial
 	state       *stateStore
@@ -217,6 +220,11 @@ func (in *instance) open(ctx context.Context) error {
 			return fmt.Errorf("input pattern %q: %w", i.Topic, err)
 		}
 		in.patterns = append(in.patterns, patternCodec{re, cd})
+	}
+	if len(in.inputs) == 1 && len(in.patterns) == 0 {
+		for _, cd := range in.inputs {
+			in.onlyInput = cd
+		}
 	}
 	var err error
 	if c.Output != nil {

@@ -61,12 +61,12 @@ func newLatency(labels prometheus.Labels) *latency {
 	return l
 }
 
-// observe counts a latency d measured at now.
-func (l *latency) observe(d time.Duration, now time.Time) {
+// observe counts a latency d measured at now, in Unix nanoseconds.
+func (l *latency) observe(d time.Duration, now int64) {
 	d = max(d, 0)
 	l.count.Add(1)
 	l.sum.Add(int64(d))
-	span := now.UnixNano() / int64(latencySpan)
+	span := now / int64(latencySpan)
 	c := &l.spans[span%latencySpans]
 	if c.span.Load() != span {
 		l.restart(c, span)

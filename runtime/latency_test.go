@@ -38,7 +38,7 @@ func TestLatencyQuantiles(t *testing.T) {
 			var sum int64
 			for range n {
 				d := tc.ns(r)
-				l.observe(time.Duration(d), now)
+				l.observe(time.Duration(d), now.UnixNano())
 				all = append(all, float64(d)/1e6)
 				sum += d
 			}
@@ -68,11 +68,11 @@ func TestLatencyWindow(t *testing.T) {
 	l := newLatency(nil)
 	start := time.Unix(1_700_000_000, 0)
 	for i := range 1000 {
-		l.observe(time.Second, start.Add(time.Duration(i)*time.Millisecond))
+		l.observe(time.Second, start.Add(time.Duration(i)*time.Millisecond).UnixNano())
 	}
 	later := start.Add(latencyWindow + latencySpan)
 	for range 10 {
-		l.observe(time.Millisecond, later)
+		l.observe(time.Millisecond, later.UnixNano())
 	}
 	counts, total := l.window(later)
 	if total != 10 || counts[latencyBucket(uint64(time.Millisecond))] != 10 {

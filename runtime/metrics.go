@@ -32,8 +32,14 @@ type metrics struct {
 	// machine's clock costs 90-370 ns), and a wall time is found from
 	// one only when the metrics are read.
 	epoch time.Time
+	// epochUnix is epoch in Unix nanoseconds: a reading of clock added
+	// to it is the wall time the latencies' spans go by.
+	epochUnix int64
 	// last is when the last message was settled, since epoch, plus one
-	// (zero: none yet); last_invocation is read from it.
+	// (zero: none yet); last_invocation is read from it. It is kept
+	// within a millisecond, the unit last_invocation is in, so it
+	// changes at most once a millisecond: an atomic store a message
+	// costs more than the load that saves it.
 	last atomic.Int64
 	user *prometheus.SummaryVec // Context.RecordMetric, by metric
 	// users holds user's observer of each name recorded: a function that
@@ -75,6 +81,7 @@ func newMetrics(cluster, tenant, namespace, name string, index int) *metrics {
 		user: prometheus.NewSummaryVec(prometheus.SummaryOpts{Name: metricPrefix + "user_metric_",
 			Help: "Values recorded by the function with Context.RecordMetric.", ConstLabels: labels}, []string{"metric"}),
 	}
+	m.epochUnix = m.epoch.UnixNano()
 	m.latency.now = func() time.Time { return m.at(m.clock()) }
 	lastInvocation := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metricPrefix + "last_invocation",
 		Help: "When a message was last processed, in Unix milliseconds.", ConstLabels: labels}, m.lastInvocation)
@@ -94,8 +101,10 @@ func (m *metrics) at(c time.Duration) time.Time { return m.epoch.Add(c) }
 // is settled now.
 func (m *metrics) observe(start time.Duration) {
 	end := m.clock()
-	m.latency.observe(end-start, m.at(end))
-	m.last.Store(int64(end) + 1)
+	m.latency.observe(end-start, m.epochUnix+int64(end))
+	if last := int64(end) + 1; last-m.last.Load() >= int64(time.Millisecond) {
+		m.last.Store(last)
+	}
 }
 
 // lastInvocation is when the last message was settled, in Unix
