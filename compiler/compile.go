@@ -232,6 +232,9 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 	if obj == nil {
 		return nil
 	}
+	if len(obj.Attrs) <= fewKeys && distinctKeys(obj.Attrs) && knownKeys(obj.Attrs, keys) {
+		return obj.Attrs // the usual body: nothing to report, so no copy
+	}
 	var out []*lang.Attr
 	if len(obj.Attrs) > 0 {
 		out = make([]*lang.Attr, 0, len(obj.Attrs))
@@ -256,4 +259,31 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 		out = append(out, a)
 	}
 	return out
+}
+
+// fewKeys is how many attributes an object may have for its keys to be
+// checked for repeats by a search, which spares a copy or a map for most
+// objects.
+const fewKeys = 16
+
+// distinctKeys reports whether no two of attrs have the same key.
+func distinctKeys(attrs []*lang.Attr) bool {
+	for i, a := range attrs {
+		for _, b := range attrs[:i] {
+			if a.Key.Name == b.Key.Name {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// knownKeys reports whether every key of attrs is one of keys.
+func knownKeys(attrs []*lang.Attr, keys []string) bool {
+	for _, a := range attrs {
+		if !slices.Contains(keys, a.Key.Name) {
+			return false
+		}
+	}
+	return true
 }

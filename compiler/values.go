@@ -280,6 +280,9 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 
 // attrsAny returns an object's attributes, reporting repeated keys.
 func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
+	if len(obj.Attrs) <= fewKeys && distinctKeys(obj.Attrs) {
+		return obj.Attrs // nothing to report, so no copy
+	}
 	var out []*lang.Attr
 	seen := map[string]*lang.Attr{}
 	for _, a := range obj.Attrs {
