@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -202,17 +203,27 @@ func (w *yamlWriter) entries(v reflect.Value, ti *typeInfo, col int, afterDash b
 	if ti.kind == reflect.Map {
 		return w.mapEntries(v, ti, col, afterDash, before, p)
 	}
+	var base unsafe.Pointer // where v is, to look at fields in place
+	if v.CanAddr() {
+		base = unsafe.Pointer(v.UnsafeAddr())
+	}
 	n := 0
 	for i := range ti.fields {
 		f := &ti.fields[i]
 		if !p.takes(f.name) {
 			continue
 		}
+		empty, known := false, false
+		if base != nil && f.empty != emptyByValue {
+			if empty, known = f.emptyAt(base); empty {
+				continue
+			}
+		}
 		fv, ok := fieldOf(v, f.index)
 		if !ok {
 			continue
 		}
-		if f.omitEmpty && emptyValue(fv) || f.omitZero && zeroValue(fv, f.zero) {
+		if f.omitEmpty && !known && emptyValue(fv) || f.omitZero && zeroValue(fv, f.zero) {
 			continue
 		}
 		start := len(w.b)

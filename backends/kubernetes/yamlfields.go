@@ -59,6 +59,10 @@ type fieldInfo struct {
 	quoted    bool // the ",string" option
 	zero      zeroTest
 	info      *typeInfo
+	// Where the field is in its struct, when no pointer is on the way,
+	// and how to tell it empty there.
+	offset uintptr
+	empty  emptyTest
 }
 
 // zeroTest is how omitzero tells a zero value: by the type's IsZero method
@@ -290,6 +294,9 @@ func structFields(t reflect.Type, building map[reflect.Type]*typeInfo) []fieldIn
 		f := group[0].fieldInfo
 		if simpleKey(f.name) {
 			f.key = append(appendKey(nil, f.name), ':')
+		}
+		if off, ok := fieldOffset(t, f.index); ok && f.omitEmpty {
+			f.offset, f.empty = off, emptyTestOf(f.info.t)
 		}
 		out = append(out, f)
 	}
