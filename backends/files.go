@@ -34,6 +34,7 @@ func (f File) Bytes() ([]byte, error) {
 // Write writes files under dir, creating folders as needed. Paths must be
 // relative and stay inside dir.
 func Write(dir string, files []File) error {
+	var buf *bufio.Writer // one for every file made as it is written
 	for _, f := range files {
 		if !filepath.IsLocal(f.Path) {
 			return fmt.Errorf("generated path %q leaves the output folder", f.Path)
@@ -42,16 +43,19 @@ func Write(dir string, files []File) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := f.writeFile(p); err != nil {
+		if f.Write != nil && buf == nil {
+			buf = bufio.NewWriterSize(nil, writeBuffer)
+		}
+		if err := f.writeFile(p, buf); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeFile writes the file at path; a file that fails half written is
-// removed.
-func (f File) writeFile(path string) error {
+// writeFile writes the file at path, made through w when it has Write; a
+// file that fails half written is removed.
+func (f File) writeFile(path string, w *bufio.Writer) error {
 	if f.Write == nil {
 		return os.WriteFile(path, f.Data, 0o644)
 	}
@@ -59,7 +63,7 @@ func (f File) writeFile(path string) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(out, writeBuffer)
+	w.Reset(out)
 	err = f.Write(w)
 	if err == nil {
 		err = w.Flush()
