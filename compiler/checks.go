@@ -309,7 +309,7 @@ func (c *compiler) checkRoutes(comp *Component, routes *lang.Attr) {
 			c.errorf(r.Value.Span, "route %s wants a topic name as a string", r.Key.Name)
 			continue
 		}
-		name := v.v.(string)
+		name := v.s
 		if !slices.ContainsFunc(comp.Options.Publishes, func(t *Topic) bool { return t.Name == name || t.FullName == name }) {
 			d := c.errorf(r.Value.Span, "route %s leads to %q, which is not in publishes", r.Key.Name, name)
 			var cands []string
@@ -339,7 +339,7 @@ func (c *compiler) checkProject(comp *Component, fields *lang.Attr) {
 			c.errorf(it.Span, "project fields are field names as strings")
 			continue
 		}
-		name := v.v.(string)
+		name := v.s
 		kept[name] = true
 		for _, t := range comp.Inputs {
 			if t.Schema == nil || t.Schema.Record == nil {

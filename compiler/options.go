@@ -118,19 +118,19 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 	case "cpu":
 		var v value
 		if v, ok = c.want(a, "a number of cores", kFloat); ok {
-			o.CPU = v.v.(float64)
+			o.CPU = v.f
 			ok = c.positive(a, o.CPU > 0)
 		}
 	case "memory":
 		var v value
 		if v, ok = c.want(a, "a size, such as 512Mi", kSize); ok {
-			o.Memory = v.v.(int64)
+			o.Memory = v.n
 			ok = c.positive(a, o.Memory > 0)
 		}
 	case "timeout":
 		var v value
 		if v, ok = c.want(a, "a duration, such as 10s", kDuration); ok {
-			o.Timeout = v.v.(time.Duration)
+			o.Timeout = time.Duration(v.n)
 			ok = c.positive(a, o.Timeout > 0)
 		}
 	case "max_retries":
@@ -221,14 +221,14 @@ func (c *compiler) sandbox(o *Options, a *lang.Attr) bool {
 		case "memory":
 			v, good := c.want(s, "a size, such as 64Mi", kSize)
 			if good {
-				sb.Memory = v.v.(int64)
+				sb.Memory = v.n
 				good = c.positive(s, sb.Memory > 0)
 			}
 			ok = ok && good
 		case "time":
 			v, good := c.want(s, "a duration, such as 1s", kDuration)
 			if good {
-				sb.Time = v.v.(time.Duration)
+				sb.Time = time.Duration(v.n)
 				good = c.positive(s, sb.Time > 0)
 			}
 			ok = ok && good
@@ -248,7 +248,7 @@ func (c *compiler) stringList(a *lang.Attr) ([]string, bool) {
 		return nil, false
 	}
 	var out []string
-	for _, it := range v.v.([]*lang.Value) {
+	for _, it := range v.items {
 		s, good := c.stringValue(&lang.Attr{Key: a.Key, Value: it})
 		ok = ok && good
 		out = append(out, s)
@@ -275,7 +275,7 @@ func (c *compiler) topicList(a *lang.Attr) ([]*Topic, bool) {
 		return nil, false
 	}
 	var out []*Topic
-	for _, it := range v.v.([]*lang.Value) {
+	for _, it := range v.items {
 		t := c.topicOf(it, a.Key.Name)
 		if t == nil {
 			ok = false

@@ -129,9 +129,9 @@ func (c *compiler) paramDefault(p *Param, n *lang.Value) (any, bool) {
 	want := map[ParamType]valueKind{ParamInt: kInt, ParamFloat: kFloat, ParamString: kString, ParamBool: kBool, ParamDuration: kDuration, ParamSize: kSize}[p.Type]
 	switch {
 	case v.kind == want:
-		return v.v, true
+		return v.boxed(), true
 	case want == kFloat && v.kind == kInt:
-		return float64(v.v.(int64)), true
+		return float64(v.n), true
 	}
 	c.errorf(n.Span, "the default of %s must be %s, found %s", p.Name, article(string(p.Type)), v.describe())
 	return nil, false

@@ -26,14 +26,60 @@ const (
 )
 
 // value is a source value with param.X references replaced by the bound
-// parameter values. v holds string, int64, float64, time.Duration, int64
-// bytes for sizes, bool, []*lang.Value or *lang.Object.
+// parameter values. Its Go value is kept unboxed, in the field of its
+// kind, as most values are read once and dropped: boxing each cost an
+// allocation.
 type value struct {
 	kind  valueKind
-	v     any
-	text  string // the literal's source text, for durations and sizes
-	param string // X when the value came from param.X
+	s     string        // kString
+	n     int64         // kInt; kSize in bytes; kDuration as a time.Duration
+	f     float64       // kFloat
+	b     bool          // kBool
+	items []*lang.Value // kList
+	obj   *lang.Object  // kObject
+	text  string        // the literal's source text, for durations and sizes
+	param string        // X when the value came from param.X
 	node  *lang.Value
+}
+
+// boxed is v's Go value as the model keeps it: string, int64, float64,
+// bool, time.Duration, int64 bytes for sizes, []*lang.Value or *lang.Object.
+func (v value) boxed() any {
+	switch v.kind {
+	case kString:
+		return v.s
+	case kInt, kSize:
+		return v.n
+	case kDuration:
+		return time.Duration(v.n)
+	case kFloat:
+		return v.f
+	case kBool:
+		return v.b
+	case kList:
+		return v.items
+	case kObject:
+		return v.obj
+	}
+	return nil
+}
+
+// unboxed is the value of a parameter's Go value, which boxed returns.
+func unboxed(x any) value {
+	var v value
+	switch x := x.(type) {
+	case string:
+		v.s = x
+	case int64:
+		v.n = x
+	case time.Duration:
+		v.n = int64(x)
+	case float64:
+		v.f = x
+	case bool:
+		v.b = x
+	}
+	return v
 }
 
 // describe says what a value is, for "want X, found ..." messages.
@@ -46,7 +92,7 @@ func (v value) describe() string {
 	case v.kind == kCall:
 		return "the call " + refName(v.node.Ref) + "(...)"
 	case v.kind == kString:
-		return fmt.Sprintf("the string %q", v.v)
+		return fmt.Sprintf("the string %q", v.s)
 	case v.text != "":
 		return fmt.Sprintf("the %s %s", v.kind, v.text)
 	}
@@ -63,29 +109,29 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 		if err != nil {
 			s = strings.Trim(n.Text, "\"`") // the parser already reported it
 		}
-		v.kind, v.v = kString, s
+		v.kind, v.s = kString, s
 	case n.Lit == lang.IntLit:
 		i, _ := strconv.ParseInt(n.Text, 10, 64)
-		v.kind, v.v, v.text = kInt, i, n.Text
+		v.kind, v.n, v.text = kInt, i, n.Text
 	case n.Lit == lang.FloatLit:
 		f, _ := strconv.ParseFloat(n.Text, 64)
-		v.kind, v.v, v.text = kFloat, f, n.Text
+		v.kind, v.f, v.text = kFloat, f, n.Text
 	case n.Lit == lang.DurationLit:
 		d, _ := time.ParseDuration(n.Text)
-		v.kind, v.v, v.text = kDuration, d, n.Text
+		v.kind, v.n, v.text = kDuration, int64(d), n.Text
 	case n.Lit == lang.SizeLit:
 		b, err := parseSize(n.Text)
 		if err != nil {
 			c.errorf(n.Span, "%v", err)
 			return v, false
 		}
-		v.kind, v.v, v.text = kSize, b, n.Text
+		v.kind, v.n, v.text = kSize, b, n.Text
 	case n.Lit == lang.BoolLit:
-		v.kind, v.v = kBool, n.Text == "true"
+		v.kind, v.b = kBool, n.Text == "true"
 	case n.List != nil:
-		v.kind, v.v = kList, n.List.Items
+		v.kind, v.items = kList, n.List.Items
 	case n.Object != nil:
-		v.kind, v.v = kObject, n.Object
+		v.kind, v.obj = kObject, n.Object
 	case n.Ref != nil && len(n.Ref.Parts) > 0 && n.Ref.Parts[0].Name == "param":
 		return c.paramValue(n)
 	case n.Ref != nil && n.Ref.Args != nil:
@@ -116,7 +162,8 @@ func (c *compiler) paramValue(n *lang.Value) (value, bool) {
 	if p.Value == nil {
 		return value{}, false // reported at the declaration
 	}
-	v := value{v: p.Value, param: name, node: n}
+	v := unboxed(p.Value)
+	v.param, v.node = name, n
 	switch p.Type {
 	case ParamInt:
 		v.kind = kInt
@@ -146,7 +193,7 @@ func (c *compiler) want(a *lang.Attr, what string, kinds ...valueKind) (value, b
 			return v, true
 		}
 		if k == kFloat && v.kind == kInt {
-			v.kind, v.v = kFloat, float64(v.v.(int64))
+			v.kind, v.f = kFloat, float64(v.n)
 			return v, true
 		}
 	}
@@ -159,7 +206,7 @@ func (c *compiler) stringValue(a *lang.Attr) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return v.v.(string), true
+	return v.s, true
 }
 
 func (c *compiler) intValue(a *lang.Attr, min int64) (int, bool) {
@@ -167,7 +214,7 @@ func (c *compiler) intValue(a *lang.Attr, min int64) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	i := v.v.(int64)
+	i := v.n
 	if i < min {
 		c.errorf(a.Value.Span, "%s must be at least %d, found %d", a.Key.Name, min, i)
 		return 0, false
@@ -180,7 +227,7 @@ func (c *compiler) boolValue(a *lang.Attr) (bool, bool) {
 	if !ok {
 		return false, false
 	}
-	return v.v.(bool), true
+	return v.b, true
 }
 
 func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
@@ -188,7 +235,7 @@ func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
 	if !ok {
 		return nil
 	}
-	return v.v.(*lang.Object)
+	return v.obj
 }
 
 // enumValue reads a bare name that must be one of names; what names the
@@ -234,7 +281,7 @@ func (c *compiler) stringArgs(ref *lang.Ref, n int) []string {
 		if !ok || v.kind != kString {
 			return nil
 		}
-		out = append(out, v.v.(string))
+		out = append(out, v.s)
 	}
 	return out
 }
@@ -249,11 +296,11 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 	switch v.kind {
 	case kDuration, kSize:
 		if v.param != "" && v.kind == kDuration {
-			return v.v.(time.Duration).String(), true
+			return time.Duration(v.n).String(), true
 		}
 		return v.text, true
 	case kList:
-		items := v.v.([]*lang.Value)
+		items := v.items
 		out := make([]any, 0, len(items))
 		good := true
 		for _, it := range items {
@@ -265,7 +312,7 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 	case kObject:
 		out := map[string]any{}
 		good := true
-		for _, a := range c.attrsAny(v.v.(*lang.Object)) {
+		for _, a := range c.attrsAny(v.obj) {
 			x, ok := c.goValue(a.Value)
 			good = good && ok
 			out[a.Key.Name] = x
@@ -275,7 +322,7 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 		c.errorf(n.Span, "a config value cannot be %s", v.describe()).WithHint(`quote text ("%s"); values are strings, numbers, bools, lists, objects and param.NAME`, refName(n.Ref))
 		return nil, false
 	}
-	return v.v, true
+	return v.boxed(), true
 }
 
 // attrsAny returns an object's attributes, reporting repeated keys.
