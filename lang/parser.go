@@ -135,6 +135,8 @@ type fileParser struct {
 
 	lex     *lexer.PeekingLexer // participle's lexer for the last batch
 	lexRoom int                 // how many tokens lex holds
+	one     lexer.PeekingLexer  // lex, at the declaration being parsed
+	starts  []lexer.Checkpoint  // room for where each declaration of a batch starts
 }
 
 // has reports whether there is a token at index j, scanning on to it if
@@ -314,9 +316,9 @@ func (c chunk) fed() int {
 // the whole input, without a copy of its tokens per declaration.
 func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 	lex := p.feed(chunks)
-	starts := make([]lexer.Checkpoint, len(chunks))
-	for k := range chunks {
-		starts[k] = lex.MakeCheckpoint()
+	starts := p.starts[:0]
+	for range chunks {
+		starts = append(starts, lex.MakeCheckpoint())
 		for lex.Peek().Type != tokEnd {
 			lex.Next()
 		}
@@ -326,11 +328,13 @@ func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 		lex.Next()
 		end.Type = lexer.EOF
 	}
+	p.starts = starts
 	for k, c := range chunks {
-		one := *lex
+		one := &p.one // one for all, as participle keeps no lexer it is given
+		*one = *lex
 		one.LoadCheckpoint(starts[k])
 		kw := p.toks[c.start].Value
-		d, err := p.g.parsers[kw](&one)
+		d, err := p.g.parsers[kw](one)
 		if err == nil && c.body > 0 {
 			err = p.parseBody(d, c)
 		}
