@@ -101,7 +101,7 @@ func (a *readAhead) run(ctx context.Context, in *instance, c pulsar.Consumer) {
 // usual.
 func (in *instance) startAhead(ctx context.Context, msg pulsar.Message) pulsar.Message {
 	ticket := in.state.ticket()
-	value, err := in.codecFor(msg.Topic()).Decode(msg.Payload())
+	value, err := in.decodePayload(msg)
 	if err != nil {
 		if ticket == 0 {
 			return msg
@@ -136,7 +136,18 @@ func (in *instance) decode(msg pulsar.Message) (any, error) {
 		}
 		return m.value, nil
 	}
-	return in.codecFor(msg.Topic()).Decode(msg.Payload())
+	return in.decodePayload(msg)
+}
+
+// decodePayload decodes a message by its topic's schema: for a function
+// that borrows its input (see Registry.borrowing), a string is the
+// message's own bytes.
+func (in *instance) decodePayload(msg pulsar.Message) (any, error) {
+	cd := in.codecFor(msg.Topic())
+	if in.borrowInput {
+		return cd.DecodeShared(msg.Payload())
+	}
+	return cd.Decode(msg.Payload())
 }
 
 func (a *readAhead) Receive(ctx context.Context) (pulsar.Message, error) {

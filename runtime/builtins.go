@@ -20,12 +20,14 @@ import (
 // sinks that meshes name as builtin.NAME. SPEC.md lists their signatures.
 func Builtins() *Registry {
 	r := NewRegistry()
-	r.Func("identity", func(_ Context, in Input, emit Emit) error { return emit(in.Value) })
-	r.Func("exclamation", Typed(func(_ Context, s string) (string, error) { return s + "!", nil }))
-	r.Func("upper", Typed(func(_ Context, s string) (string, error) { return strings.ToUpper(s), nil }))
-	r.Func("split_words", splitWords)
+	// These use their input only until they return: a string input is
+	// read from the message's own bytes.
+	r.borrowingFunc("identity", func(_ Context, in Input, emit Emit) error { return emit(in.Value) })
+	r.borrowingFunc("exclamation", Typed(func(_ Context, s string) (string, error) { return s + "!", nil }))
+	r.borrowingFunc("upper", Typed(func(_ Context, s string) (string, error) { return strings.ToUpper(s), nil }))
+	r.borrowingFunc("split_words", splitWords)
+	r.borrowingFunc("filter", filter)
 	r.Func("word_count", wordCount)
-	r.Func("filter", filter)
 	r.Func("route", route)
 	r.Func("project", project)
 	r.Func("parse_json", parseJSON)

@@ -85,7 +85,10 @@ type instance struct {
 	// deadLetters sends dead letters in the order messages failed.
 	deadLetters serial
 	state       *stateStore
-	starter     starter  // a foreign function's, to start calls ahead
+	starter     starter // a foreign function's, to start calls ahead
+	// borrowInput says the function borrows its input (see
+	// Registry.borrowing).
+	borrowInput bool
 	quiet       throttle // the log lines that may come once per message
 }
 
@@ -296,6 +299,7 @@ func (in *instance) resolve(ctx context.Context, reg *Registry) (f Func, stop fu
 	switch impl.Kind {
 	case "builtin", "go":
 		f, err = reg.lookupFunc(impl.Name)
+		in.borrowInput = reg.borrowing[impl.Name]
 		return f, func() {}, err
 	case "exec", "wasm":
 		return in.startForeign(ctx)

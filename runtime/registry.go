@@ -11,11 +11,15 @@ import (
 type Registry struct {
 	funcs   map[string]Func
 	sources map[string]SourceFunc
+	// borrowing are the functions that neither keep their input's value
+	// past their return nor change its payload (built-ins only): they may
+	// read a string input from the message's own bytes, not a copy.
+	borrowing map[string]bool
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{funcs: map[string]Func{}, sources: map[string]SourceFunc{}}
+	return &Registry{funcs: map[string]Func{}, sources: map[string]SourceFunc{}, borrowing: map[string]bool{}}
 }
 
 // Func registers a function (or sink) under name; registering a name twice
@@ -26,6 +30,13 @@ func (r *Registry) Func(name string, f Func) *Registry {
 	}
 	r.funcs[name] = f
 	return r
+}
+
+// borrowingFunc registers a function that neither keeps its input's
+// value past its return nor changes its payload (see Registry.borrowing).
+func (r *Registry) borrowingFunc(name string, f Func) *Registry {
+	r.borrowing[name] = true
+	return r.Func(name, f)
 }
 
 // Source registers a source under name.

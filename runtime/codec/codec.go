@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/meshc/meshc/planner/plan"
 )
@@ -106,6 +107,19 @@ func (c *Codec) Decode(payload []byte) (any, error) {
 		return c.binary.decode(payload)
 	}
 	return bytes.Clone(payload), nil
+}
+
+// DecodeShared is Decode for a caller whose payload no one changes and
+// which does not keep the value past the payload's use: a string is the
+// payload's own bytes rather than a copy.
+func (c *Codec) DecodeShared(payload []byte) (any, error) {
+	if c.schema.Type != "string" {
+		return c.Decode(payload)
+	}
+	if !utf8.Valid(payload) {
+		return nil, payloadErrorf("string payload is not valid UTF-8")
+	}
+	return unsafe.String(unsafe.SliceData(payload), len(payload)), nil
 }
 
 func (c *Codec) decodeJSON(payload []byte) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -129,9 +130,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(6), []byte(`{"word":"a","count":1,"tags":["x"],"where":{"city":"b"}}`))
 	f.Add(uint8(5), []byte(`[1, {"a": "\u00e9"}, null, true]`))
 	f.Add(uint8(2), []byte("\x00\x00\x00\x00\x00\x00\x00\x01"))
+	f.Add(uint8(0), []byte("héllo"))
 	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
 		c := mustNew(t, schemas[int(which)%len(schemas)])
 		v, err := c.Decode(payload)
+		shared, sharedErr := c.DecodeShared(payload)
+		if (err == nil) != (sharedErr == nil) || !cmp.Equal(v, shared, cmpopts.EquateNaNs()) {
+			t.Fatalf("DecodeShared gives %#v, %v; Decode %#v, %v", shared, sharedErr, v, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrPayload) {
 				t.Fatalf("decode error without ErrPayload: %v", err)
