@@ -236,7 +236,7 @@ func (e *emitter) planName(name string, data map[string]string) string {
 // podTemplate is the pod every instance of c runs in; planMap names the
 // ConfigMap of its plan.
 func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemplateSpec, error) {
-	ctr, err := e.container(c)
+	containers, err := e.containers(c)
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
@@ -251,7 +251,7 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 			ServiceAccountName:           e.mesh,
 			AutomountServiceAccountToken: e.parts.no,
 			SecurityContext:              e.parts.podSecurity,
-			Containers:                   []corev1.Container{ctr},
+			Containers:                   containers,
 			Volumes:                      append(volumes, e.parts.volumes...),
 		},
 	}, nil
@@ -273,6 +273,8 @@ type meshParts struct {
 	// The environment of every pod (see env).
 	env       []corev1.EnvVar
 	resources map[resourceKey]corev1.ResourceRequirements
+	// The containers of components that run alike (see containers).
+	containers map[containerKey][]corev1.Container
 	// A Deployment's rollout, a disruption budget's one pod, an
 	// autoscaler's CPU target.
 	rollingUpdate  *appsv1.RollingUpdateDeployment
@@ -341,7 +343,8 @@ func (e *emitter) buildParts() {
 			{Name: "MESHC_LISTEN", Value: ":" + strconv.Itoa(MetricsPort)},
 			{Name: "MESHC_PULSAR_URL", Value: e.o.PulsarURL},
 		}, e.pulsarEnv...),
-		resources: map[resourceKey]corev1.ResourceRequirements{},
+		resources:  map[resourceKey]corev1.ResourceRequirements{},
+		containers: map[containerKey][]corev1.Container{},
 	}
 	if e.pulsarVolume != nil {
 		e.parts.volumes = append(e.parts.volumes, *e.pulsarVolume)
@@ -368,6 +371,36 @@ func (e *emitter) podAnnotations(c *plan.Component) map[string]string {
 		"prometheus.io/path":   "/metrics",
 		HashAnnotation:         c.Hash,
 	}
+}
+
+// containers is the list of c's one container. Components whose
+// containers differ in nothing share one list, which is written once;
+// only those with secrets or arguments of their own get one each.
+func (e *emitter) containers(c *plan.Component) ([]corev1.Container, error) {
+	key := containerKey{image: e.image(c), binary: e.binary(c), stateful: stableIdentity(c), cpu: c.Resources.CPU, memory: c.Resources.Memory}
+	alike := len(c.Secrets) == 0 && len(c.Runtime.Args) == 0
+	if list, ok := e.parts.containers[key]; ok && alike {
+		return list, nil
+	}
+	ctr, err := e.container(c)
+	if err != nil {
+		return nil, err
+	}
+	list := []corev1.Container{ctr}
+	if alike {
+		e.parts.containers[key] = list
+		e.shared.add(list)
+	}
+	return list, nil
+}
+
+// containerKey is what a container without secrets or arguments is made
+// of.
+type containerKey struct {
+	image, binary string
+	stateful      bool
+	cpu           float64
+	memory        int64
 }
 
 // container runs the instance binary on the plan file mounted from the
