@@ -158,7 +158,7 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 		ok = c.sandbox(o, a)
 	}
 	if ok {
-		o.Set.set(key, a.Span)
+		o.Set.set(key, a.Span())
 	}
 }
 
@@ -198,7 +198,7 @@ func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
 			t, good := c.enumValue(s, "subscription type", subTypes)
 			o.Subscription.Type, ok = t, ok && good
 			if good {
-				o.Set.set("subscription.type", s.Span)
+				o.Set.set("subscription.type", s.Span())
 			}
 		case "position":
 			p, good := c.enumValue(s, "subscription position", positions)

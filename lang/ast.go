@@ -4,7 +4,8 @@ import "fmt"
 
 // The AST. Declarations are parsed by participle from their struct tags;
 // bodies, values and types by the hand-written productions in exprs.go.
-// SPEC.md has the EBNF of both. Every node embeds Span, with exact positions.
+// SPEC.md has the EBNF of both. Every node but Attr embeds Span, with exact
+// positions; an Attr's span is made of its key's and its value's.
 
 // File is one parsed .mesh file.
 type File struct {
@@ -122,12 +123,32 @@ type Object struct {
 	Attrs []*Attr `json:"attrs"`
 }
 
-// Attr is key = value, or key { ... } for an object value.
+// Attr is key = value, or key { ... } for an object value. Unlike other
+// nodes it keeps no span of its own: it spans from its key to the end of
+// its value (Span), and attributes are a good part of a tree.
 type Attr struct {
-	Span
 	Key   *Ident `json:"key"`
 	Value *Value `json:"value"`
 }
+
+// Span is where the attribute is written, from its key to the end of its
+// value; an attribute without them (not made by the parser) has no span.
+func (a *Attr) Span() Span {
+	var s Span
+	if a.Key != nil {
+		s = a.Key.Span
+	}
+	if a.Value != nil {
+		s.end = a.Value.end
+	}
+	return s
+}
+
+// Start returns the position of the attribute's key.
+func (a *Attr) Start() Pos { return a.Span().Start() }
+
+// End returns the position just past the attribute's value.
+func (a *Attr) End() Pos { return a.Span().End() }
 
 // Value is a literal, a list, an object, or a reference such as
 // builtin.split_words, param.replicas, go("Split") or json<Count>.

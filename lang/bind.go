@@ -78,7 +78,6 @@ func (b binder) object(o *Object) {
 		return
 	}
 	for _, a := range o.Attrs {
-		b.span(&a.Span)
 		b.ident(a.Key)
 		b.value(a.Value)
 	}

@@ -118,10 +118,10 @@ func (p Pos) MarshalJSON() ([]byte, error) {
 	return json.Marshal(lexer.Position{Filename: p.Filename(), Offset: p.Offset(), Line: p.Line(), Column: p.Column()})
 }
 
-// Span is embedded in every AST node: where the node starts and where it
-// ends (exclusive). It is its file's handle and two offsets, 16 bytes, as
-// a node's start and end are always in one file: half of two positions,
-// for the many nodes of a tree.
+// Span is embedded in every AST node but Attr (see Attr.Span): where the
+// node starts and where it ends (exclusive). It is its file's handle and
+// two offsets, 16 bytes, as a node's start and end are always in one file:
+// half of two positions, for the many nodes of a tree.
 type Span struct {
 	file       *posFile // nil: no position, or not yet bound (see unbound)
 	start, end int32

@@ -33,7 +33,12 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 	indent := strings.Repeat("  ", depth)
 	switch v.Kind() {
 	case reflect.Struct:
-		sp := v.FieldByName("Span").Interface().(Span)
+		var sp Span
+		if f := v.FieldByName("Span"); f.IsValid() {
+			sp = f.Interface().(Span)
+		} else { // an Attr's span is made of its key's and its value's
+			sp = v.Addr().Interface().(interface{ Span() Span }).Span()
+		}
 		fmt.Fprintf(b, "%s%s%s %s", indent, label, v.Type().Name(), span(sp))
 		var kids []int
 		for i := 0; i < v.NumField(); i++ {

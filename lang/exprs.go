@@ -275,7 +275,6 @@ func (p *exprParser) attr() (*Attr, error) {
 	default:
 		err = p.fail(`"=" or "{"`)
 	}
-	a.Span = p.span(start)
 	return a, err
 }
 

@@ -16,15 +16,16 @@ import (
 // declarations apart. Keys keep the order of the Go fields.
 //
 // The encoding is done here, by reflection, rather than by tags: Span is
-// embedded in every node, its Pos keeps its line and column in its file's
-// line table, and a MarshalJSON on Span would be promoted to every node,
-// which would then encode as its span alone.
+// embedded in every node but Attr, its positions keep their line and
+// column in their file's line table, and a MarshalJSON on Span would be
+// promoted to every node, which would then encode as its span alone.
 func (f *File) MarshalJSON() ([]byte, error) {
 	return appendJSON(nil, reflect.ValueOf(f).Elem())
 }
 
 var (
 	spanType  = reflect.TypeFor[Span]()
+	attrType  = reflect.TypeFor[Attr]()
 	posType   = reflect.TypeFor[Pos]()
 	valueType = reflect.TypeFor[Value]()
 )
@@ -90,6 +91,13 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 	var ms []member
 	if kind != "" {
 		ms = append(ms, member{"kind", reflect.ValueOf(kind)})
+	}
+	if v.Type() == attrType {
+		// An attribute's span is no field of it, but made of its key's and
+		// its value's; it comes first all the same, as other nodes' spans.
+		a := v.Interface().(Attr)
+		s := a.Span()
+		ms = append(ms, member{"pos", reflect.ValueOf(s.Start())}, member{"end", reflect.ValueOf(s.End())})
 	}
 	ms = append(ms, members(v)...)
 	if v.Type() == valueType {

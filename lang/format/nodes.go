@@ -87,7 +87,7 @@ func (p *printer) body(o *lang.Object) {
 	}
 	p.block(o.Span, first, "{", "}", func(limit int) {
 		for i, a := range o.Attrs {
-			p.element(a.Span, nextStart(o.Attrs, i, limit), func() { p.attr(a) })
+			p.element(a.Span(), nextStart(o.Attrs, i, limit), func() { p.attr(a) })
 		}
 	})
 }
