@@ -75,7 +75,11 @@ func (v *Value) Parse(lex *lexer.PeekingLexer) error {
 func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
 	n := handNodes.Get().(*nodes)
 	defer handNodes.Put(n)
-	err := parse(&exprParser{lex: peekingTokens{lex}, n: n})
+	// The parser lives in n, which is on the heap already: one made here
+	// would be allocated for each production.
+	n.hand = exprParser{lex: peekingTokens{lex}, n: n}
+	err := parse(&n.hand)
+	n.hand = exprParser{} // keeps nothing of this lexer
 	if err != nil {
 		for !lex.Peek().EOF() {
 			lex.Next()

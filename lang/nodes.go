@@ -69,6 +69,8 @@ type nodes struct {
 	attrStack  []*Attr
 	valueStack []*Value
 	identStack []*Ident
+
+	hand exprParser // the parser of a production participle calls
 }
 
 // gather moves the items pushed on stack since index base into a slice of
