@@ -40,6 +40,7 @@ func (c *compiler) component(comp *Component, d lang.Decl) {
 	*comp = Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
 	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce}
 	if len(inputs) > 0 {
+		comp.Inputs = make([]*Topic, 0, len(inputs))
 		comp.inputSpans = make([]lang.Span, 0, len(inputs))
 	}
 	var seen map[string]*lang.Ident // only for many inputs; a few are searched
