@@ -72,7 +72,7 @@ func appendYAML(dst []byte, shared *sharedTexts, objs ...any) ([]byte, error) {
 func (w *yamlWriter) documents(objs []any) error {
 	for i, o := range objs {
 		if i > 0 {
-			w.b = append(w.b, "---\n"...)
+			w.set(append(w.b, "---\n"...))
 		}
 		start := len(w.b)
 		if err := w.document(reflect.ValueOf(o)); err != nil {
@@ -93,6 +93,25 @@ const handOverSize = 256 << 10
 // yamlWriters keep their buffers between files: most files of a mesh are
 // alike in size.
 var yamlWriters = sync.Pool{New: func() any { return &yamlWriter{} }}
+
+// set makes b, which was appended to w.b, the text. A b in w.b's array is
+// stored as a length only: storing an array's address costs the
+// collector's write barrier while it marks, and the text is appended to
+// a few bytes at a time.
+func (w *yamlWriter) set(b []byte) {
+	if cap(b) == cap(w.b) { // appending grows the array, or leaves it
+		w.b = w.b[:len(b)]
+		return
+	}
+	w.b = b
+}
+
+// quoted writes " \"s\"\n", s being simpleText.
+func (w *yamlWriter) quoted(s string) {
+	b := append(w.b, ' ', '"')
+	b = append(b, s...)
+	w.set(append(b, '"', '\n'))
+}
 
 // yamlWriter writes YAML text.
 type yamlWriter struct {
@@ -191,7 +210,7 @@ func (w *yamlWriter) document(v reflect.Value) error {
 		return fmt.Errorf("a manifest is a JSON object, not %s", v.Type())
 	}
 	if n == 0 {
-		w.b = append(w.b, "{}\n"...)
+		w.set(append(w.b, "{}\n"...))
 	}
 	return nil
 }
@@ -236,10 +255,10 @@ func (w *yamlWriter) entries(v reflect.Value, ti *typeInfo, col int, afterDash b
 		case f.key == nil:
 			null, err = w.byYAMLEntry(f.name, fv, col)
 		case f.quoted:
-			w.b = append(w.b, f.key...)
+			w.set(append(w.b, f.key...))
 			null, err = w.quotedField(fv, f.info, col+2)
 		default:
-			w.b = append(w.b, f.key...)
+			w.set(append(w.b, f.key...))
 			null, err = w.value(fv, f.info, col+2, false)
 		}
 		if err != nil {
@@ -323,8 +342,7 @@ func (w *yamlWriter) mapEntries(v reflect.Value, ti *typeInfo, col int, afterDas
 		var null bool
 		var err error
 		if simpleKey(e.key) {
-			w.b = appendKey(w.b, e.key)
-			w.b = append(w.b, ':')
+			w.set(append(appendKey(w.b, e.key), ':'))
 			null, err = w.value(e.value, ti.elem, col+2, false)
 		} else {
 			null, err = w.byYAMLEntry(validUTF8(e.key), e.value, col)
@@ -365,8 +383,7 @@ func (w *yamlWriter) stringMapEntries(m map[string]string, col int, afterDash bo
 			}
 			continue
 		}
-		w.b = appendKey(w.b, e.key)
-		w.b = append(w.b, ':')
+		w.set(append(appendKey(w.b, e.key), ':'))
 		if err := w.str(e.value, col+2); err != nil {
 			return 0, err
 		}
@@ -463,13 +480,13 @@ func (w *yamlWriter) plainValue(v reflect.Value, ti *typeInfo, col int, afterDas
 			return true, nil
 		}
 		start := len(w.b)
-		w.b = append(w.b, separator(afterDash))
+		w.set(append(w.b, separator(afterDash)))
 		n, err := w.entries(v, ti, col, afterDash, 0, allEntries)
 		if err != nil {
 			return false, err
 		}
 		if n == 0 {
-			w.b = append(w.b[:start], " {}\n"...)
+			w.set(append(w.b[:start], " {}\n"...))
 		}
 	case reflect.Slice, reflect.Array:
 		if ti.kind == reflect.Slice && v.IsNil() {
@@ -479,10 +496,10 @@ func (w *yamlWriter) plainValue(v reflect.Value, ti *typeInfo, col int, afterDas
 			return false, w.str(base64.StdEncoding.EncodeToString(v.Bytes()), col)
 		}
 		if v.Len() == 0 {
-			w.b = append(w.b, " []\n"...)
+			w.set(append(w.b, " []\n"...))
 			return false, nil
 		}
-		w.b = append(w.b, separator(afterDash))
+		w.set(append(w.b, separator(afterDash)))
 		return false, w.sequence(v, ti.elem, col, afterDash)
 	default:
 		return false, fmt.Errorf("a value of type %s cannot be written", ti.t)
@@ -507,13 +524,13 @@ func (w *yamlWriter) sequence(v reflect.Value, elem *typeInfo, col int, afterDas
 		if i > 0 || !afterDash {
 			w.indent(col)
 		}
-		w.b = append(w.b, '-')
+		w.set(append(w.b, '-'))
 		null, err := w.value(v.Index(i), elem, col+2, true)
 		if err != nil {
 			return err
 		}
 		if null {
-			w.b = append(w.b, " null\n"...)
+			w.set(append(w.b, " null\n"...))
 		}
 		if i == 0 {
 			w.reserveFor(n-1, len(w.b)-start)
@@ -561,9 +578,9 @@ func (w *yamlWriter) marshalled(v reflect.Value, ti *typeInfo, col int, afterDas
 	}
 	if plainJSONString(data) {
 		// Written as it is: " "text"" is the double-quoted YAML of it.
-		w.b = append(w.b, ' ')
-		w.b = append(w.b, data...)
-		w.b = append(w.b, '\n')
+		b := append(w.b, ' ')
+		b = append(b, data...)
+		w.set(append(b, '\n'))
 		return false, nil
 	}
 	jv, err := parseMarshalled(data, v)
@@ -702,7 +719,7 @@ func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
 
 // scalarStart begins " scalar\n" after "key:" or "-"; scalar ends it.
 func (w *yamlWriter) scalarStart() []byte { return append(w.b, ' ') }
-func (w *yamlWriter) scalar(b []byte)     { w.b = append(b, '\n') }
+func (w *yamlWriter) scalar(b []byte)     { w.set(append(b, '\n')) }
 
 // byYAMLEntry writes the entry key: v of a mapping by yaml.v3, for keys
 // that are not plain printable text; v goes through JSON to get there.
@@ -758,26 +775,26 @@ func (w *yamlWriter) jsonValue(v *jsonValue, col int, afterDash bool) (bool, err
 	case v.kind == 'n':
 		return true, nil
 	case v.kind == '{' && len(v.keys) == 0:
-		w.b = append(w.b, " {}\n"...)
+		w.set(append(w.b, " {}\n"...))
 	case v.kind == '[' && len(v.items) == 0:
-		w.b = append(w.b, " []\n"...)
+		w.set(append(w.b, " []\n"...))
 	case v.kind == '{':
-		w.b = append(w.b, separator(afterDash))
+		w.set(append(w.b, separator(afterDash)))
 		_, err := w.jsonEntries(v, col, afterDash, 0, allEntries)
 		return false, err
 	case v.kind == '[':
-		w.b = append(w.b, separator(afterDash))
+		w.set(append(w.b, separator(afterDash)))
 		for i, item := range v.items {
 			if i > 0 || !afterDash {
 				w.indent(col)
 			}
-			w.b = append(w.b, '-')
+			w.set(append(w.b, '-'))
 			null, err := w.jsonValue(item, col+2, true)
 			if err != nil {
 				return false, err
 			}
 			if null {
-				w.b = append(w.b, " null\n"...)
+				w.set(append(w.b, " null\n"...))
 			}
 		}
 	case v.kind == '"':
@@ -821,8 +838,7 @@ func (w *yamlWriter) jsonEntries(v *jsonValue, col int, afterDash bool, before i
 			}
 			continue
 		}
-		w.b = appendKey(w.b, k)
-		w.b = append(w.b, ':')
+		w.set(append(appendKey(w.b, k), ':'))
 		if _, err := w.jsonValue(v.items[i], col+2, false); err != nil {
 			return 0, err
 		}
@@ -835,10 +851,10 @@ var indents = strings.Repeat(" ", 256)
 
 func (w *yamlWriter) indent(col int) {
 	for col > len(indents) {
-		w.b = append(w.b, indents...)
+		w.set(append(w.b, indents...))
 		col -= len(indents)
 	}
-	w.b = append(w.b, indents[:col]...)
+	w.set(append(w.b, indents[:col]...))
 }
 
 // ambiguousKeys are the words YAML 1.1 reads as bools or null: keys that
@@ -941,9 +957,7 @@ func toNode(v *jsonValue) *yaml.Node {
 // lines, or else by yaml.v3.
 func (w *yamlWriter) str(s string, col int) error {
 	if simpleText(s) {
-		w.b = append(w.b, ' ', '"')
-		w.b = append(w.b, s...)
-		w.b = append(w.b, '"', '\n')
+		w.quoted(s)
 		return nil
 	}
 	if w.literalBlock(s, col) {
@@ -987,7 +1001,7 @@ func (w *yamlWriter) byYAML(key, value *yaml.Node, col int) error {
 		if i > 0 && line != "\n" && line != "" {
 			w.indent(col)
 		}
-		w.b = append(w.b, line...)
+		w.set(append(w.b, line...))
 	}
 	return nil
 }

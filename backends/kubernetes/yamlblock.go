@@ -60,7 +60,7 @@ func (w *yamlWriter) literalBlock(s string, col int) bool {
 		room[o] = '\n'
 		i, o = i+1, o+1
 	}
-	w.b = room[:o]
+	w.set(room[:o])
 	return true
 }
 

@@ -88,9 +88,7 @@ func (w *yamlWriter) quotedText(s string) bool {
 	if !simpleText(s) {
 		return false
 	}
-	w.b = append(w.b, ' ', '"')
-	w.b = append(w.b, s...)
-	w.b = append(w.b, '"', '\n')
+	w.quoted(s)
 	return true
 }
 
@@ -115,8 +113,7 @@ func (w *yamlWriter) resourceListEntries(m corev1.ResourceList, col int, afterDa
 			}
 			continue
 		}
-		w.b = appendKey(w.b, key)
-		w.b = append(w.b, ':')
+		w.set(append(appendKey(w.b, key), ':'))
 		w.quotedText(text)
 	}
 	return len(keys), nil

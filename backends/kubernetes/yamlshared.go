@@ -104,7 +104,7 @@ func (w *yamlWriter) sharedValue(v reflect.Value, ti *typeInfo, col int, afterDa
 	}
 	for _, p := range st.at {
 		if p.col == col && p.afterDash == afterDash {
-			w.b = append(w.b, p.text...)
+			w.set(append(w.b, p.text...))
 			return true, p.null, nil
 		}
 	}
