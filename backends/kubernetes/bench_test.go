@@ -3,6 +3,8 @@ package kubernetes
 import (
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/meshc/meshc/internal/meshgen"
 	"github.com/meshc/meshc/internal/plantest"
 )
@@ -33,7 +35,16 @@ func BenchmarkYAML(b *testing.B) {
 	p := plantest.Generated(b, meshgen.Mixed, benchFunctions)
 	var files [][]any
 	yamlEncoder = func(_ []byte, _ *sharedTexts, objs ...any) ([]byte, error) {
-		files = append(files, objs)
+		// Emit builds the next component's objects where these are:
+		// keep copies.
+		kept := make([]any, len(objs))
+		for i, o := range objs {
+			kept[i] = o
+			if ro, ok := o.(runtime.Object); ok {
+				kept[i] = ro.DeepCopyObject()
+			}
+		}
+		files = append(files, kept)
 		return nil, nil
 	}
 	_, err := Emit(p, Options{Image: "meshc/meshrt:1"})

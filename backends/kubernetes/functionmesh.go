@@ -396,7 +396,7 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 		ref := s.ValueFrom.SecretKeyRef
 		m.SecretsMap[s.Name] = fmSecretRef{Path: ref.Name, Key: ref.Key}
 	}
-	annotations := e.podAnnotations(c)
+	annotations := e.addPodAnnotations(c, make(map[string]string, podAnnotationCount))
 	annotations["prometheus.io/port"] = operatorMetricsPortText
 	// The operator's StatefulSet selects its pods by its own
 	// app.kubernetes.io/name and instance, and pod labels override its

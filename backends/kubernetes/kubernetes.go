@@ -150,10 +150,11 @@ type emitter struct {
 	planHash hash.Hash
 	hashText []byte
 
-	parts   meshParts      // built once per Emit
-	current componentParts // of the component being built
-	shared  *sharedTexts   // the YAML of both
-	text    textChunks     // where files' text is written
+	parts   meshParts        // built once per Emit
+	current componentParts   // of the component being built
+	objects componentObjects // of the component being written
+	shared  *sharedTexts     // the YAML of both
+	text    textChunks       // where files' text is written
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.

@@ -77,7 +77,7 @@ func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
 	if err != nil {
 		return backends.File{}, err
 	}
-	objs := []any{cm}
+	objs := append(e.objects.list[:0], cm)
 	if stableIdentity(c) {
 		objs = append(objs, e.headlessService(c), e.statefulSet(c, tmpl))
 	} else {
@@ -91,7 +91,37 @@ func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
 		objs = append(objs, hpa)
 	}
 	objs = append(objs, e.disruptionBudget(c))
+	e.objects.list = objs
 	return e.file(componentFile(c), objs...)
+}
+
+// componentObjects are the objects of one component, kept from one
+// component to the next and built anew in place: besides the text, they
+// were most of what an emit allocated, and the collector's work grew with
+// them. Each is written out before the next component's are built, as
+// the text of an instance plan is (see instancePlan); the objects of a
+// FunctionMesh's members, which stay until the whole mesh is written, are
+// not among them.
+type componentObjects struct {
+	configMap   corev1.ConfigMap
+	deployment  appsv1.Deployment
+	statefulSet appsv1.StatefulSet
+	service     corev1.Service
+	autoscaler  autoscalingv2.HorizontalPodAutoscaler
+	budget      policyv1.PodDisruptionBudget
+	// The maps and lists they hold of their own.
+	planLabels, data, annotations map[string]string
+	volumes                       []corev1.Volume
+	list                          []any // the objects of the file
+}
+
+// cleared is m emptied, or a new map when m is nil.
+func cleared(m map[string]string, size int) map[string]string {
+	if m == nil {
+		return make(map[string]string, size)
+	}
+	clear(m)
+	return m
 }
 
 // stableIdentity says whether c runs as a StatefulSet: instances that hold
@@ -111,20 +141,21 @@ func autoscaled(c *plan.Component) bool { return c.Replicas.Max > 0 }
 
 // labels are the app.kubernetes.io labels of c's objects; selector is the
 // part of them that picks its pods.
-// The maps they return are shared by c's objects and never changed;
+// The maps they return are shared by c's objects and not changed while
+// c's are built (the next component's are built in them);
 // objects with labels of their own start from addLabels.
 func (e *emitter) labels(c *plan.Component) map[string]string {
 	cp := e.component(c)
-	if cp.labels == nil {
-		cp.labels = e.addLabels(c, make(map[string]string, labelCount))
+	if !cp.labelled {
+		cp.labels, cp.labelled = e.addLabels(c, cleared(cp.labels, labelCount)), true
 	}
 	return cp.labels
 }
 
 func (e *emitter) selector(c *plan.Component) map[string]string {
 	cp := e.component(c)
-	if cp.selector == nil {
-		cp.selector = e.addSelector(c, make(map[string]string, len(selectorLabels)))
+	if !cp.selected {
+		cp.selector, cp.selected = e.addSelector(c, cleared(cp.selector, len(selectorLabels))), true
 	}
 	return cp.selector
 }
@@ -154,16 +185,19 @@ func (e *emitter) addSelector(c *plan.Component, l map[string]string) map[string
 // componentParts are what the objects of one component share, each
 // built on first use.
 type componentParts struct {
-	c                *plan.Component
-	name             string // dnsName(c.Name)
-	labels, selector map[string]string
+	c                  *plan.Component
+	name               string // dnsName(c.Name)
+	labels, selector   map[string]string
+	labelled, selected bool // whether labels and selector are c's
 }
 
 // component is c's componentParts: a component's objects are built one
 // after the other.
+// Its label maps are kept for the next component, as componentObjects
+// are.
 func (e *emitter) component(c *plan.Component) *componentParts {
 	if e.current.c != c {
-		e.current = componentParts{c: c, name: dnsName(c.Name)}
+		e.current = componentParts{c: c, name: dnsName(c.Name), labels: e.current.labels, selector: e.current.selector}
 	}
 	return &e.current
 }
@@ -191,15 +225,18 @@ func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
 	}
-	data := map[string]string{planKey: text}
-	labels := e.addLabels(c, make(map[string]string, labelCount))
-	labels[PlanOfLabel] = e.component(c).name
-	return &corev1.ConfigMap{
+	o := &e.objects
+	o.data = cleared(o.data, 1)
+	o.data[planKey] = text
+	o.planLabels = e.addLabels(c, cleared(o.planLabels, labelCount))
+	o.planLabels[PlanOfLabel] = e.component(c).name
+	o.configMap = corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: e.objectMeta(e.planName(e.names[c.Name], data), labels),
+		ObjectMeta: e.objectMeta(e.planName(e.names[c.Name], o.data), o.planLabels),
 		Immutable:  e.parts.yes,
-		Data:       data,
-	}, nil
+		Data:       o.data,
+	}
+	return &o.configMap, nil
 }
 
 // planHashLen is how many hex digits of its data's SHA-256 a plan's
@@ -240,19 +277,22 @@ func (e *emitter) podTemplate(c *plan.Component, planMap string) (corev1.PodTemp
 	if err != nil {
 		return corev1.PodTemplateSpec{}, err
 	}
-	volumes := append(make([]corev1.Volume, 0, 1+len(e.parts.volumes)), corev1.Volume{
+	o := &e.objects
+	o.volumes = append(o.volumes[:0], corev1.Volume{
 		Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
 		}},
 	})
+	o.volumes = append(o.volumes, e.parts.volumes...)
+	o.annotations = e.addPodAnnotations(c, cleared(o.annotations, podAnnotationCount))
 	return corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: e.labels(c), Annotations: e.podAnnotations(c)},
+		ObjectMeta: metav1.ObjectMeta{Labels: e.labels(c), Annotations: o.annotations},
 		Spec: corev1.PodSpec{
 			ServiceAccountName:           e.mesh,
 			AutomountServiceAccountToken: e.parts.no,
 			SecurityContext:              e.parts.podSecurity,
 			Containers:                   containers,
-			Volumes:                      append(volumes, e.parts.volumes...),
+			Volumes:                      o.volumes,
 		},
 	}, nil
 }
@@ -364,14 +404,17 @@ func (e *emitter) buildParts() {
 	}
 }
 
-func (e *emitter) podAnnotations(c *plan.Component) map[string]string {
-	return map[string]string{
-		"prometheus.io/scrape": "true",
-		"prometheus.io/port":   metricsPortText,
-		"prometheus.io/path":   "/metrics",
-		HashAnnotation:         c.Hash,
-	}
+// addPodAnnotations adds the annotations of c's pods to m, and returns it.
+func (e *emitter) addPodAnnotations(c *plan.Component, m map[string]string) map[string]string {
+	m["prometheus.io/scrape"] = "true"
+	m["prometheus.io/port"] = metricsPortText
+	m["prometheus.io/path"] = "/metrics"
+	m[HashAnnotation] = c.Hash
+	return m
 }
+
+// podAnnotationCount is how many annotations a pod has.
+const podAnnotationCount = 4
 
 // containers is the list of c's one container. Components whose
 // containers differ in nothing share one list, which is written once;
@@ -564,7 +607,8 @@ func replicas(c *plan.Component) *int32 {
 }
 
 func (e *emitter) deployment(c *plan.Component, tmpl corev1.PodTemplateSpec) *appsv1.Deployment {
-	return &appsv1.Deployment{
+	d := &e.objects.deployment
+	*d = appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: e.meta(c),
 		Spec: appsv1.DeploymentSpec{
@@ -579,11 +623,13 @@ func (e *emitter) deployment(c *plan.Component, tmpl corev1.PodTemplateSpec) *ap
 			},
 		},
 	}
+	return d
 }
 
 // headlessService gives a StatefulSet's pods their stable DNS names.
 func (e *emitter) headlessService(c *plan.Component) *corev1.Service {
-	return &corev1.Service{
+	s := &e.objects.service
+	*s = corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: e.meta(c),
 		Spec: corev1.ServiceSpec{
@@ -595,10 +641,12 @@ func (e *emitter) headlessService(c *plan.Component) *corev1.Service {
 			PublishNotReadyAddresses: true,
 		},
 	}
+	return s
 }
 
 func (e *emitter) statefulSet(c *plan.Component, tmpl corev1.PodTemplateSpec) *appsv1.StatefulSet {
-	return &appsv1.StatefulSet{
+	s := &e.objects.statefulSet
+	*s = appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: e.meta(c),
 		Spec: appsv1.StatefulSetSpec{
@@ -612,6 +660,7 @@ func (e *emitter) statefulSet(c *plan.Component, tmpl corev1.PodTemplateSpec) *a
 			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
 		},
 	}
+	return s
 }
 
 // autoscaler scales c between its bounds on CPU use, measured against the
@@ -625,7 +674,8 @@ func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAut
 	if stableIdentity(c) {
 		kind = "StatefulSet"
 	}
-	return &autoscalingv2.HorizontalPodAutoscaler{
+	a := &e.objects.autoscaler
+	*a = autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: e.meta(c),
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
@@ -634,12 +684,14 @@ func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAut
 			MaxReplicas:    int32(c.Replicas.Max),
 			Metrics:        e.parts.cpuMetrics,
 		},
-	}, nil
+	}
+	return a, nil
 }
 
 // disruptionBudget lets node drains take one instance of c at a time.
 func (e *emitter) disruptionBudget(c *plan.Component) *policyv1.PodDisruptionBudget {
-	return &policyv1.PodDisruptionBudget{
+	b := &e.objects.budget
+	*b = policyv1.PodDisruptionBudget{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: e.meta(c),
 		Spec: policyv1.PodDisruptionBudgetSpec{
@@ -647,6 +699,7 @@ func (e *emitter) disruptionBudget(c *plan.Component) *policyv1.PodDisruptionBud
 			Selector:       &metav1.LabelSelector{MatchLabels: e.selector(c)},
 		},
 	}
+	return b
 }
 
 func ptr[T any](v T) *T { return &v }
