@@ -357,18 +357,8 @@ func (p *exprParser) ref(r *Ref) error {
 		return err
 	}
 	if p.accept("<") {
-		for {
-			t := alloc(&p.n.types)
-			if err := p.typ(t); err != nil {
-				return err
-			}
-			r.TypeArgs = append(r.TypeArgs, t)
-			if p.accept(">") {
-				break
-			}
-			if err := p.expect(","); err != nil {
-				return p.fail(`"," or ">"`)
-			}
+		if err := p.typeArgs(r); err != nil {
+			return err
 		}
 	}
 	if isPunctTok(p.peek(), "(") {
@@ -379,6 +369,25 @@ func (p *exprParser) ref(r *Ref) error {
 	}
 	r.Span = p.span(start)
 	return nil
+}
+
+// typeArgs reads the type arguments of a reference, after its "<".
+func (p *exprParser) typeArgs(r *Ref) error {
+	base := len(p.n.typeStack)
+	defer func() { r.TypeArgs = gather(&p.n.typeSlices, &p.n.typeStack, base) }()
+	for {
+		t := alloc(&p.n.types)
+		if err := p.typ(t); err != nil {
+			return err
+		}
+		p.n.typeStack = append(p.n.typeStack, t)
+		if p.accept(">") {
+			return nil
+		}
+		if err := p.expect(","); err != nil {
+			return p.fail(`"," or ">"`)
+		}
+	}
 }
 
 // parts reads the dotted name of a reference.
@@ -429,6 +438,8 @@ func (p *exprParser) typ(t *Type) error {
 
 func (p *exprParser) record(r *Record) error {
 	start := p.next().Pos.Offset // {
+	base := len(p.n.fieldStack)
+	defer func() { r.Fields = gather(&p.n.fieldSlices, &p.n.fieldStack, base) }()
 	for !p.accept("}") {
 		name, err := p.ident(`a field name or "}"`)
 		if err != nil {
@@ -440,7 +451,7 @@ func (p *exprParser) record(r *Record) error {
 			return err
 		}
 		f.Span = p.span(int(name.start))
-		r.Fields = append(r.Fields, f)
+		p.n.fieldStack = append(p.n.fieldStack, f)
 		p.accept(",")
 	}
 	r.Span = p.span(start)

@@ -63,12 +63,16 @@ type nodes struct {
 	attrSlices  block[*Attr]
 	valueSlices block[*Value]
 	identSlices block[*Ident]
+	typeSlices  block[*Type]
+	fieldSlices block[*Field]
 
 	// The items of the lists being read gather on stacks shared by nested
 	// lists, so that each list gets one slice of the exact length.
 	attrStack  []*Attr
 	valueStack []*Value
 	identStack []*Ident
+	typeStack  []*Type
+	fieldStack []*Field
 
 	hand exprParser // the parser of a production participle calls
 }
