@@ -90,3 +90,43 @@ func TestLeastJSONSize(t *testing.T) {
 		}
 	}
 }
+
+// TestLeastJSONSizeByLines: leastJSONSize counts as the plain reading of
+// its rules, a line at a time, counts.
+func TestLeastJSONSizeByLines(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 50)
+	docs := []string{"", "\n", "a", "  - - x # c\n", "'''' '' ' #''\n", `\\ "\"" #\` + "\n", "- \n-\n- -\n", "#\n  #x\nk: v", "a:\r\n b\n\n",
+		"a''", ", 'x\n", `\'`, "#", "x#y''\n", "- - - ", "  -  - x", "abcdefgh'ijklmnop''qrstuvw\\xyz#'\n''"}
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			docs = append(docs, string(f.Data))
+		}
+	}
+	for _, doc := range docs {
+		if got, want := leastJSONSize([]byte(doc)), leastJSONSizeByLines([]byte(doc)); got != want {
+			t.Errorf("leastJSONSize(%.40q...) = %d, want %d", doc, got, want)
+		}
+	}
+}
+
+// leastJSONSizeByLines is leastJSONSize as its rules read.
+func leastJSONSizeByLines(doc []byte) int {
+	n := 0
+	for line := range bytes.Lines(doc) {
+		line = bytes.TrimRight(bytes.TrimLeft(line, " "), "\n")
+		for bytes.HasPrefix(line, []byte("- ")) {
+			line = bytes.TrimLeft(line[2:], " ")
+		}
+		if i := bytes.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		if k := len(line) - 1 - maxEscapeSaving*bytes.Count(line, []byte(`\`)) - bytes.Count(line, []byte("''")); k > 0 {
+			n += k
+		}
+	}
+	return n
+}
