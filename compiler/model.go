@@ -311,17 +311,47 @@ type Secret struct {
 // component's name when option is "" or was not written; of the mesh's
 // name for kind "mesh". False when the mesh has no such component.
 func (m *Mesh) Where(kind, component, option string) (lang.Span, bool) {
-	if kind == "mesh" {
-		return m.Span, true
+	return m.Places().Where(kind, component, option)
+}
+
+// Places are where a mesh's parts were written, without the rest of the
+// mesh: what places a backend's errors in the source after the mesh, a
+// tenth of its memory, is let go.
+type Places struct {
+	mesh  lang.Span
+	comps []placed
+}
+
+// placed is where a component's name and options were written.
+type placed struct {
+	kind    Kind
+	name    string
+	span    lang.Span
+	options OptionSpans
+}
+
+// Places returns where the mesh's parts were written.
+func (m *Mesh) Places() *Places {
+	ps := &Places{mesh: m.Span, comps: make([]placed, len(m.Components))}
+	for i, c := range m.Components {
+		ps.comps[i] = placed{c.Kind, c.Name, c.nameSpan, c.Options.Set}
 	}
-	for _, c := range m.Components {
-		if c.Name != component || string(c.Kind) != kind {
+	return ps
+}
+
+// Where is Mesh.Where.
+func (ps *Places) Where(kind, component, option string) (lang.Span, bool) {
+	if kind == "mesh" {
+		return ps.mesh, true
+	}
+	for _, c := range ps.comps {
+		if c.name != component || string(c.kind) != kind {
 			continue
 		}
-		if s, ok := c.Options.Set.Get(option); ok && option != "" {
+		if s, ok := c.options.Get(option); ok && option != "" {
 			return s, true
 		}
-		return c.nameSpan, true
+		return c.span, true
 	}
 	return lang.Span{}, false
 }

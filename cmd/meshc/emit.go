@@ -82,9 +82,13 @@ standard output, one stream, for kubectl apply -f -.`,
 			}
 			// The files are made once: what the backend refuses in the
 			// mesh is said at its place in the source, as check says it.
+			// Only where its parts were written is kept of the mesh beside
+			// its plan and files.
+			places := m.Places()
 			p := planner.Plan(m, planOptions(args[0]))
+			m = nil
 			files, err := emit(p, o)
-			if ds := meshDiagnostics(m, err); len(ds) > 0 {
+			if ds := meshDiagnostics(places, err); len(ds) > 0 {
 				sources.Render(cmd.ErrOrStderr(), ds)
 				return failed()
 			}

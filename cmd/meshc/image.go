@@ -212,7 +212,7 @@ func imageChecks(dir string, emptyBase bool, bin image.Binary) func(*compiler.Me
 	return func(m *compiler.Mesh) lang.Diagnostics {
 		p := planner.Plan(m, planner.Options{})
 		_, notes, err := image.Files(p, dir)
-		ds := meshDiagnostics(m, errors.Join(err, image.GoFunctions(p, bin)))
+		ds := meshDiagnostics(m.Places(), errors.Join(err, image.GoFunctions(p, bin)))
 		for _, n := range notes {
 			if n.FromBase && !emptyBase {
 				continue

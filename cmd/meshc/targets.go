@@ -38,18 +38,18 @@ func targetNames() string { return strings.Join(slices.Sorted(maps.Keys(targetCh
 func backendRules(backend string, o emitOptions) func(*compiler.Mesh) lang.Diagnostics {
 	return func(m *compiler.Mesh) lang.Diagnostics {
 		_, err := emitters[backend](planner.Plan(m, planner.Options{}), o)
-		return meshDiagnostics(m, err)
+		return meshDiagnostics(m.Places(), err)
 	}
 }
 
 // meshDiagnostics places a backend's MeshErrors in the mesh's source.
-func meshDiagnostics(m *compiler.Mesh, err error) lang.Diagnostics {
+func meshDiagnostics(places *compiler.Places, err error) lang.Diagnostics {
 	var ds lang.Diagnostics
 	errs, _ := backends.MeshErrors(err)
 	for _, e := range errs {
-		at, ok := m.Where(e.Kind, e.Component, e.Option)
+		at, ok := places.Where(e.Kind, e.Component, e.Option)
 		if !ok {
-			at = m.Span
+			at, _ = places.Where("mesh", "", "")
 		}
 		ds = append(ds, lang.Errorf(at.Start(), at.End(), "%v", e))
 	}
