@@ -398,27 +398,32 @@ func (e *emitter) memberPod(c *plan.Component, planMap string, m *fmFunction) er
 	}
 	annotations := e.addPodAnnotations(c, make(map[string]string, podAnnotationCount))
 	annotations["prometheus.io/port"] = operatorMetricsPortText
-	// The operator's StatefulSet selects its pods by its own
-	// app.kubernetes.io/name and instance, and pod labels override its
-	// own: the pods keep the operator's.
-	labels := e.addLabels(c, make(map[string]string, labelCount))
-	for _, k := range selectorLabels {
-		delete(labels, k)
-	}
 	m.Pod = fmPod{
-		Labels:             labels,
+		Labels:             e.memberLabels(c),
 		Annotations:        annotations,
 		ServiceAccountName: e.mesh,
 		SecurityContext:    e.parts.podSecurity,
-		Env: []corev1.EnvVar{
-			{Name: "MESHC_INSTANCE_PLAN_FILE", Value: planPath},
-			{Name: "MESHC_LISTEN", Value: ":" + operatorMetricsPortText},
-		},
+		Env:                e.parts.memberEnv,
 		Volumes: []corev1.Volume{{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: planMap},
 		}}}},
 	}
 	return nil
+}
+
+// memberLabels are the labels of c's pods. The operator's StatefulSet
+// selects its pods by its own app.kubernetes.io/name and instance, and pod
+// labels override its own: the pods keep the operator's, and the labels
+// left are those of every member of c's kind, which share one map.
+func (e *emitter) memberLabels(c *plan.Component) map[string]string {
+	if l, ok := e.parts.memberLabels[c.Kind]; ok {
+		return l
+	}
+	l := e.addMeshLabels(make(map[string]string, labelCount))
+	l[componentLabel] = string(c.Kind)
+	e.parts.memberLabels[c.Kind] = l
+	e.shared.add(l)
+	return l
 }
 
 // KustomizeConfigFile teaches kustomize where a FunctionMesh names other

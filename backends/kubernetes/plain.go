@@ -326,6 +326,10 @@ type meshParts struct {
 	maxPending   *int32
 	pulsarConfig string
 	goRuntimes   map[string]*fmGoRuntime
+	// A FunctionMesh member pod's environment and labels (see
+	// memberLabels).
+	memberEnv    []corev1.EnvVar
+	memberLabels map[plan.Kind]map[string]string
 }
 
 // buildParts makes e.parts.
@@ -350,6 +354,11 @@ func (e *emitter) buildParts() {
 		maxPending:   ptr(int32(operatorMaxPending)),
 		pulsarConfig: e.pulsarConfigName(),
 		goRuntimes:   map[string]*fmGoRuntime{},
+		memberEnv: []corev1.EnvVar{
+			{Name: "MESHC_INSTANCE_PLAN_FILE", Value: planPath},
+			{Name: "MESHC_LISTEN", Value: ":" + operatorMetricsPortText},
+		},
+		memberLabels: map[plan.Kind]map[string]string{},
 		podSecurity: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr(true),
 			RunAsUser:      ptr(int64(nonRootUser)),
@@ -393,12 +402,13 @@ func (e *emitter) buildParts() {
 	e.parts.volumes = slices.Clip(e.parts.volumes)
 	e.parts.mounts = slices.Clip(e.parts.mounts)
 	e.parts.env = slices.Clip(e.parts.env)
+	e.parts.memberEnv = slices.Clip(e.parts.memberEnv)
 	// The text a quantity writes is worked out once and kept in it.
 	_ = e.parts.volumes[0].EmptyDir.SizeLimit.String()
 	e.shared = newSharedTexts()
 	pp := &e.parts
 	e.shared.add(pp.podSecurity, pp.security, pp.startup, pp.liveness, pp.readiness, pp.ports, pp.mounts, pp.env,
-		pp.rollingUpdate, pp.maxUnavailable, pp.cpuMetrics, pp.planMounts)
+		pp.rollingUpdate, pp.maxUnavailable, pp.cpuMetrics, pp.planMounts, pp.memberEnv)
 	for _, v := range pp.volumes {
 		e.shared.add(v.EmptyDir, v.Projected)
 	}
