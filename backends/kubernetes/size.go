@@ -31,8 +31,9 @@ func Oversized(files []backends.File) ([]string, error) {
 		if !IsResource(f.Path) || len(f.Data) < MaxObjectBytes/2 {
 			continue
 		}
-		for _, doc := range bytes.Split(f.Data, []byte("\n---\n")) {
-			if len(doc) < MaxObjectBytes/2 {
+		for rest, more := f.Data, true; more; {
+			var doc []byte
+			if doc, rest, more = nextDocument(rest); len(doc) < MaxObjectBytes/2 {
 				continue
 			}
 			if least := leastJSONSize(doc); least > MaxObjectBytes {
@@ -51,6 +52,39 @@ func Oversized(files []backends.File) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// documentSeparator ends a document of a YAML stream as meshc writes it.
+const documentSeparator = "\n---\n"
+
+// nextDocument splits data at its first documentSeparator, as bytes.Split
+// splits; more is false when there is none.
+func nextDocument(data []byte) (doc, rest []byte, more bool) {
+	i := indexSeparator(data)
+	if i < 0 {
+		return data, nil, false
+	}
+	return data[:i], data[i+len(documentSeparator):], true
+}
+
+// indexSeparator is the index of the first documentSeparator in data, or
+// -1. It looks eight bytes at a time for line breaks and compares there:
+// a file of thousands of documents has a line break every few dozen
+// bytes, which made bytes.Index compare at every byte.
+func indexSeparator(data []byte) int {
+	i := 0
+	for ; i+8 <= len(data); i += 8 {
+		// Bytes after a line break may be marked too: each is checked.
+		for m := zeroByte(binary.LittleEndian.Uint64(data[i:]) ^ '\n'*lows); m != 0; m &= m - 1 {
+			if k := i + bits.TrailingZeros64(m)/8; bytes.HasPrefix(data[k:], []byte(documentSeparator)) {
+				return k
+			}
+		}
+	}
+	if k := bytes.Index(data[i:], []byte(documentSeparator)); k >= 0 {
+		return i + k
+	}
+	return -1
 }
 
 // convertedSize converts a YAML document to JSON and, when it is larger

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshc/meshc/backends"
@@ -129,4 +130,35 @@ func leastJSONSizeByLines(doc []byte) int {
 		}
 	}
 	return n
+}
+
+// TestNextDocument: a file read document by document gives the documents
+// of bytes.Split at the separator.
+func TestNextDocument(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 50)
+	files := []string{"", "---", "\n---\n", "a\n---\n", "\n---\n---\n", "a\n---\nb\n---\n\n---\nc", "x\n--\n---\n", "0123456\n---\n89", "01234567\n---\n"}
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		emitted, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range emitted {
+			files = append(files, string(f.Data))
+		}
+	}
+	for _, f := range files {
+		var got []string
+		for rest, more := []byte(f), true; more; {
+			var doc []byte
+			doc, rest, more = nextDocument(rest)
+			got = append(got, string(doc))
+		}
+		var want []string
+		for _, doc := range bytes.Split([]byte(f), []byte(documentSeparator)) {
+			want = append(want, string(doc))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("documents of %.40q... (-bytes.Split +got):\n%s", f, diff)
+		}
+	}
 }
