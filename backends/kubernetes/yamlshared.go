@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"bytes"
 	"reflect"
 	"unsafe"
 )
@@ -13,6 +12,11 @@ import (
 // them, so no other value takes their address while an Emit runs.
 type sharedTexts struct {
 	texts map[sharedKey]sharedText
+	// The buffers of values removed, for the texts of values added
+	// after them: a component's values are added and removed in turn,
+	// and their texts are alike in size.
+	freeTexts  [][]byte
+	freePlaces [][]sharedPlace
 }
 
 // sharedKey is a value by its address and type, and a slice's length: a
@@ -68,6 +72,12 @@ func (s *sharedTexts) remove(values ...any) {
 		}
 		v := reflect.ValueOf(x)
 		if k, ok := keyOf(v, infoOf(v.Type())); ok {
+			if st, ok := s.texts[k]; ok && st.at != nil {
+				for _, p := range st.at {
+					s.freeTexts = append(s.freeTexts, p.text[:0])
+				}
+				s.freePlaces = append(s.freePlaces, st.at[:0])
+			}
 			delete(s.texts, k)
 		}
 	}
@@ -113,7 +123,34 @@ func (w *yamlWriter) sharedValue(v reflect.Value, ti *typeInfo, col int, afterDa
 	if err != nil {
 		return true, false, err
 	}
-	st.at = append(st.at, sharedPlace{col: col, afterDash: afterDash, null: null, text: bytes.Clone(w.b[start:])})
+	if st.at == nil {
+		st.at = w.shared.freePlacesBuffer()
+	}
+	text := append(w.shared.freeText(), w.b[start:]...)
+	st.at = append(st.at, sharedPlace{col: col, afterDash: afterDash, null: null, text: text})
 	w.shared.texts[k] = st
 	return true, null, nil
+}
+
+// freeText is the buffer of a text removed, empty, or nil.
+func (s *sharedTexts) freeText() []byte {
+	n := len(s.freeTexts)
+	if n == 0 {
+		return nil
+	}
+	b := s.freeTexts[n-1]
+	s.freeTexts = s.freeTexts[:n-1]
+	return b
+}
+
+// freePlacesBuffer is the list of places of a value removed, empty, or
+// nil.
+func (s *sharedTexts) freePlacesBuffer() []sharedPlace {
+	n := len(s.freePlaces)
+	if n == 0 {
+		return nil
+	}
+	at := s.freePlaces[n-1]
+	s.freePlaces = s.freePlaces[:n-1]
+	return at
 }
