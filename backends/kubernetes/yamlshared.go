@@ -133,24 +133,19 @@ func (w *yamlWriter) sharedValue(v reflect.Value, ti *typeInfo, col int, afterDa
 }
 
 // freeText is the buffer of a text removed, empty, or nil.
-func (s *sharedTexts) freeText() []byte {
-	n := len(s.freeTexts)
-	if n == 0 {
-		return nil
-	}
-	b := s.freeTexts[n-1]
-	s.freeTexts = s.freeTexts[:n-1]
-	return b
-}
+func (s *sharedTexts) freeText() []byte { return pop(&s.freeTexts) }
 
 // freePlacesBuffer is the list of places of a value removed, empty, or
 // nil.
-func (s *sharedTexts) freePlacesBuffer() []sharedPlace {
-	n := len(s.freePlaces)
+func (s *sharedTexts) freePlacesBuffer() []sharedPlace { return pop(&s.freePlaces) }
+
+// pop takes the last buffer of a free list, or nil from an empty one.
+func pop[T any](free *[][]T) []T {
+	n := len(*free)
 	if n == 0 {
 		return nil
 	}
-	at := s.freePlaces[n-1]
-	s.freePlaces = s.freePlaces[:n-1]
-	return at
+	b := (*free)[n-1]
+	*free = (*free)[:n-1]
+	return b
 }
