@@ -67,7 +67,7 @@ func TestLeastJSONSize(t *testing.T) {
 			if !IsResource(f.Path) {
 				continue
 			}
-			for _, doc := range bytes.Split(f.Data, []byte("\n---\n")) {
+			for _, doc := range bytes.Split(f.Data, []byte(documentSeparator)) {
 				j, err := sigsyaml.YAMLToJSON(doc)
 				if err != nil {
 					t.Fatal(err)
@@ -95,18 +95,8 @@ func TestLeastJSONSize(t *testing.T) {
 // TestLeastJSONSizeByLines: leastJSONSize counts as the plain reading of
 // its rules, a line at a time, counts.
 func TestLeastJSONSizeByLines(t *testing.T) {
-	p := plantest.Generated(t, meshgen.Mixed, 50)
-	docs := []string{"", "\n", "a", "  - - x # c\n", "'''' '' ' #''\n", `\\ "\"" #\` + "\n", "- \n-\n- -\n", "#\n  #x\nk: v", "a:\r\n b\n\n",
-		"a''", ", 'x\n", `\'`, "#", "x#y''\n", "- - - ", "  -  - x", "abcdefgh'ijklmnop''qrstuvw\\xyz#'\n''"}
-	for _, flavour := range []string{Plain, FunctionMesh} {
-		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			docs = append(docs, string(f.Data))
-		}
-	}
+	docs := append([]string{"", "\n", "a", "  - - x # c\n", "'''' '' ' #''\n", `\\ "\"" #\` + "\n", "- \n-\n- -\n", "#\n  #x\nk: v", "a:\r\n b\n\n",
+		"a''", ", 'x\n", `\'`, "#", "x#y''\n", "- - - ", "  -  - x", "abcdefgh'ijklmnop''qrstuvw\\xyz#'\n''"}, emittedTexts(t)...)
 	for _, doc := range docs {
 		if got, want := leastJSONSize([]byte(doc)), leastJSONSizeByLines([]byte(doc)); got != want {
 			t.Errorf("leastJSONSize(%.40q...) = %d, want %d", doc, got, want)
@@ -135,17 +125,7 @@ func leastJSONSizeByLines(doc []byte) int {
 // TestNextDocument: a file read document by document gives the documents
 // of bytes.Split at the separator.
 func TestNextDocument(t *testing.T) {
-	p := plantest.Generated(t, meshgen.Mixed, 50)
-	files := []string{"", "---", "\n---\n", "a\n---\n", "\n---\n---\n", "a\n---\nb\n---\n\n---\nc", "x\n--\n---\n", "0123456\n---\n89", "01234567\n---\n"}
-	for _, flavour := range []string{Plain, FunctionMesh} {
-		emitted, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range emitted {
-			files = append(files, string(f.Data))
-		}
-	}
+	files := append([]string{"", "---", "\n---\n", "a\n---\n", "\n---\n---\n", "a\n---\nb\n---\n\n---\nc", "x\n--\n---\n", "0123456\n---\n89", "01234567\n---\n"}, emittedTexts(t)...)
 	for _, f := range files {
 		var got []string
 		for rest, more := []byte(f), true; more; {
@@ -161,4 +141,22 @@ func TestNextDocument(t *testing.T) {
 			t.Errorf("documents of %.40q... (-bytes.Split +got):\n%s", f, diff)
 		}
 	}
+}
+
+// emittedTexts are the files of both flavours of a generated mesh of 50
+// functions.
+func emittedTexts(t *testing.T) []string {
+	t.Helper()
+	p := plantest.Generated(t, meshgen.Mixed, 50)
+	var texts []string
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			texts = append(texts, string(f.Data))
+		}
+	}
+	return texts
 }
