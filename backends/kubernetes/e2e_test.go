@@ -110,7 +110,7 @@ func TestAPIServerNamespaced(t *testing.T) {
 	const mesh = "../../examples/wordcount.mesh"
 	for _, flavour := range []string{Plain, FunctionMesh} {
 		o := Options{Flavour: flavour, Namespace: e2eNamespace, CreateNamespace: true, Version: testVersion}
-		files, err := Emit(loadPlan(t, mesh, flavour), o)
+		files, err := emitWhole(loadPlan(t, mesh, flavour), o)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,8 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshc/meshc/backends"
+	"github.com/meshc/meshc/internal/meshgen"
+	"github.com/meshc/meshc/internal/plantest"
 	"github.com/meshc/meshc/planner/plan"
 )
 
@@ -86,7 +88,7 @@ func TestEmitErrors(t *testing.T) {
 			if tt.name == "unreadable pulsar URL" {
 				o.PulsarURL = "::"
 			}
-			_, err := Emit(p, o)
+			_, err := emitWhole(p, o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Emit error = %v, want it to say %q", err, tt.want)
 			}
@@ -124,7 +126,7 @@ func TestImage(t *testing.T) {
 			p.Components[i].Runtime.Image = tt.inPlan
 		}
 		for _, flavour := range []string{Plain, FunctionMesh} {
-			files, err := Emit(p, Options{Flavour: flavour, Image: tt.option, Binary: "shoprt"})
+			files, err := emitWhole(p, Options{Flavour: flavour, Image: tt.option, Binary: "shoprt"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +149,7 @@ func emitAll(t *testing.T, o Options) map[string][]*unstructured.Unstructured {
 	for _, file := range meshFiles(t) {
 		for _, flavour := range []string{Plain, FunctionMesh} {
 			o.Flavour = flavour
-			files, err := Emit(loadPlan(t, file, flavour), o)
+			files, err := emitWhole(loadPlan(t, file, flavour), o)
 			if err != nil {
 				t.Fatalf("%s %s: %v", file, flavour, err)
 			}
@@ -243,7 +245,7 @@ func TestNamespace(t *testing.T) {
 // mesh by its labels leaves the namespace, which may hold others.
 func TestNamespaceObject(t *testing.T) {
 	for _, flavour := range []string{Plain, FunctionMesh} {
-		files, err := Emit(loadPlan(t, "../../examples/wordcount.mesh", flavour),
+		files, err := emitWhole(loadPlan(t, "../../examples/wordcount.mesh", flavour),
 			Options{Flavour: flavour, Namespace: "shop", CreateNamespace: true, Version: testVersion})
 		if err != nil {
 			t.Fatal(err)
@@ -280,7 +282,7 @@ func TestOptionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Emit(loadPlan(t, "../../examples/wordcount.mesh", Plain), tt.o)
+			_, err := emitWhole(loadPlan(t, "../../examples/wordcount.mesh", Plain), tt.o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Emit error = %v, want it to say %q", err, tt.want)
 			}
@@ -354,7 +356,7 @@ func split(p *plan.Plan) *plan.Component {
 // pods read.
 func planMap(t *testing.T, p *plan.Plan, o Options) string {
 	t.Helper()
-	files, err := Emit(p, o)
+	files, err := emitWhole(p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +426,7 @@ func TestTagImages(t *testing.T) {
 		if got := TagImages(p, Options{Image: tt.image}); !slices.Equal(got, tt.want) {
 			t.Errorf("TagImages with image %q = %v, want %v", tt.image, got, tt.want)
 		}
-		files, err := Emit(p, Options{Image: tt.image})
+		files, err := emitWhole(p, Options{Image: tt.image})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,4 +445,41 @@ func findFile(t *testing.T, files []backends.File, name string) []byte {
 	}
 	t.Fatalf("no file %s", name)
 	return nil
+}
+
+// TestFilesMadeAsWritten: files made as they are written give the same
+// bytes in any order, written again or not.
+func TestFilesMadeAsWritten(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 60)
+	for _, flavour := range []string{Plain, FunctionMesh} {
+		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := func(order []int) map[string]string {
+			got := map[string]string{}
+			for _, i := range order {
+				data, err := files[i].Bytes()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[files[i].Path] = string(data)
+			}
+			return got
+		}
+		forward := make([]int, len(files))
+		for i := range forward {
+			forward[i] = i
+		}
+		want := texts(forward)
+		backward := slices.Clone(forward)
+		slices.Reverse(backward)
+		for _, order := range [][]int{backward, forward} {
+			for path, text := range texts(order) {
+				if text != want[path] {
+					t.Errorf("%s: %s written again, in another order, differs:\n%s\nwant\n%s", flavour, path, text, want[path])
+				}
+			}
+		}
+	}
 }

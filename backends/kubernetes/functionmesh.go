@@ -148,7 +148,7 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 	for i := range e.p.Components {
 		c := &e.p.Components[i]
 		if c.Kind == plan.Source {
-			f, err := e.plainComponent(c)
+			f, err := e.componentFile(c)
 			if err != nil {
 				return nil, err
 			}

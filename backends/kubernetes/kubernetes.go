@@ -155,6 +155,9 @@ type emitter struct {
 	objects componentObjects // of the component being written
 	shared  *sharedTexts     // the YAML of both
 	text    textChunks       // where files' text is written
+	// The text of a file made as it is written, reused from one to the
+	// next.
+	fileText []byte
 }
 
 // yamlEncoder writes YAML files; tests swap in the reference encoder.
@@ -290,8 +293,8 @@ func (e *emitter) namespace() *metav1.PartialObjectMetadata {
 	}
 }
 
-// componentFile names the file of one component's objects.
-func componentFile(c *plan.Component) string {
+// componentPath names the file of one component's objects.
+func componentPath(c *plan.Component) string {
 	return string(c.Kind) + "-" + dnsName(c.Name) + ".yaml"
 }
 

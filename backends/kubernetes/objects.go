@@ -31,7 +31,11 @@ func objects(files []backends.File) ([]*unstructured.Unstructured, error) {
 		if !IsResource(f.Path) {
 			continue
 		}
-		for _, doc := range bytes.Split(f.Data, []byte("\n---\n")) {
+		data, err := f.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range bytes.Split(data, []byte("\n---\n")) {
 			doc = bytes.TrimPrefix(doc, []byte("---\n"))
 			if len(bytes.TrimSpace(doc)) == 0 {
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
@@ -46,15 +47,19 @@ const HashAnnotation = "meshc.io/component-hash"
 const nonRootUser = 65532
 
 // plain writes a ServiceAccount for the mesh and, per component, its
-// instance plan, workload, autoscaler and disruption budget.
+// instance plan, workload, autoscaler and disruption budget. A
+// component's file is made as it is written, one at a time: the files of
+// a large mesh are never held at once. What could fail in making one is
+// checked here, before any is written.
 func (e *emitter) plain() ([]backends.File, error) {
 	sa, err := e.file("serviceaccount.yaml", e.serviceAccount())
 	if err != nil {
 		return nil, err
 	}
-	files := []backends.File{sa}
+	files := make([]backends.File, 1, len(e.p.Components)+1)
+	files[0] = sa
 	for i := range e.p.Components {
-		f, err := e.plainComponent(&e.p.Components[i])
+		f, err := e.componentFile(&e.p.Components[i])
 		if err != nil {
 			return nil, err
 		}
@@ -63,19 +68,56 @@ func (e *emitter) plain() ([]backends.File, error) {
 	return files, nil
 }
 
-// plainComponent writes one component's objects into one file.
-func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
+// componentFile is the file of c's objects, made as it is written.
+func (e *emitter) componentFile(c *plan.Component) (backends.File, error) {
+	if err := e.checkComponent(c); err != nil {
+		return backends.File{}, err
+	}
+	return backends.File{Path: componentPath(c), Write: func(w io.Writer) error { return e.writeComponent(w, c) }}, nil
+}
+
+// checkComponent returns the error making c's objects would: what the
+// compiler admits never raises one, but a plan written by hand may.
+func (e *emitter) checkComponent(c *plan.Component) error {
+	if _, err := secretEnv(c); err != nil {
+		return err
+	}
+	if _, err := e.resources(c); err != nil {
+		return err
+	}
+	if autoscaled(c) {
+		return checkAutoscaler(c)
+	}
+	return nil
+}
+
+// writeComponent writes one component's objects, as one file, to w.
+func (e *emitter) writeComponent(w io.Writer, c *plan.Component) error {
 	// Its objects share its labels and selector.
 	labels, selector := e.labels(c), e.selector(c)
 	e.shared.add(labels, selector)
 	defer e.shared.remove(labels, selector)
+	objs, err := e.componentObjects(c)
+	if err != nil {
+		return err
+	}
+	path := componentPath(c)
+	if e.fileText, err = yamlEncoder(e.fileText[:0], e.shared, objs...); err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	_, err = w.Write(e.fileText)
+	return err
+}
+
+// componentObjects builds the objects of c, in the order of its file.
+func (e *emitter) componentObjects(c *plan.Component) ([]any, error) {
 	cm, err := e.configMap(c)
 	if err != nil {
-		return backends.File{}, err
+		return nil, err
 	}
 	tmpl, err := e.podTemplate(c, cm.Name)
 	if err != nil {
-		return backends.File{}, err
+		return nil, err
 	}
 	objs := append(e.objects.list[:0], cm)
 	if stableIdentity(c) {
@@ -86,13 +128,13 @@ func (e *emitter) plainComponent(c *plan.Component) (backends.File, error) {
 	if autoscaled(c) {
 		hpa, err := e.autoscaler(c)
 		if err != nil {
-			return backends.File{}, err
+			return nil, err
 		}
 		objs = append(objs, hpa)
 	}
 	objs = append(objs, e.disruptionBudget(c))
 	e.objects.list = objs
-	return e.file(componentFile(c), objs...)
+	return objs, nil
 }
 
 // componentObjects are the objects of one component, kept from one
@@ -676,9 +718,8 @@ func (e *emitter) statefulSet(c *plan.Component, tmpl corev1.PodTemplateSpec) *a
 // autoscaler scales c between its bounds on CPU use, measured against the
 // requests.
 func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAutoscaler, error) {
-	if c.Replicas.Min < 1 {
-		return nil, backends.Meshf(string(c.Kind), c.Name, "min_replicas", "min_replicas %d: the HorizontalPodAutoscaler scales down to 1 at least; set min_replicas = 1 or more",
-			c.Replicas.Min)
+	if err := checkAutoscaler(c); err != nil {
+		return nil, err
 	}
 	kind := "Deployment"
 	if stableIdentity(c) {
@@ -696,6 +737,15 @@ func (e *emitter) autoscaler(c *plan.Component) (*autoscalingv2.HorizontalPodAut
 		},
 	}
 	return a, nil
+}
+
+// checkAutoscaler refuses bounds a HorizontalPodAutoscaler cannot keep.
+func checkAutoscaler(c *plan.Component) error {
+	if c.Replicas.Min < 1 {
+		return backends.Meshf(string(c.Kind), c.Name, "min_replicas", "min_replicas %d: the HorizontalPodAutoscaler scales down to 1 at least; set min_replicas = 1 or more",
+			c.Replicas.Min)
+	}
+	return nil
 }
 
 // disruptionBudget lets node drains take one instance of c at a time.

@@ -2,10 +2,13 @@ package kubernetes
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,52 +23,195 @@ import (
 const MaxObjectBytes = 3 << 19
 
 // Oversized lists the objects of files larger than MaxObjectBytes as JSON,
-// each as "FILE: KIND NAME is N MiB". A document's YAML is never shorter
-// than its compact JSON by much, so only documents whose YAML comes near
-// the limit are measured; one whose JSON is surely over it, by a count of
-// its lines' text, is not converted (a FunctionMesh of thousands of
-// functions took seconds to convert).
+// each as "FILE: KIND NAME is N MiB". Files made as they are written are
+// written out to be measured; Measure measures them while they are written
+// for good.
 func Oversized(files []backends.File) ([]string, error) {
-	var out []string
+	files, report := Measure(files)
 	for _, f := range files {
-		if !IsResource(f.Path) || len(f.Data) < MaxObjectBytes/2 {
-			continue
-		}
-		for rest, more := f.Data, true; more; {
-			var doc []byte
-			if doc, rest, more = nextDocument(rest); len(doc) < MaxObjectBytes/2 {
-				continue
-			}
-			if least := leastJSONSize(doc); least > MaxObjectBytes {
-				if kind, name, ok := topNames(doc); ok {
-					out = append(out, fmt.Sprintf("%s: %s %s is at least %.1f MiB", f.Path, kind, name, float64(least)/(1<<20)))
-					continue
-				}
-			}
-			big, err := convertedSize(doc)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", f.Path, err)
-			}
-			if big != "" {
-				out = append(out, f.Path+": "+big)
+		if f.Write != nil && IsResource(f.Path) {
+			if err := f.Write(io.Discard); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return out, nil
+	return report()
 }
+
+// Measure returns files whose objects are measured as they are written,
+// and report, which once they have been written (files with Data need not
+// be) lists the objects Oversized would.
+func Measure(files []backends.File) (measured []backends.File, report func() ([]string, error)) {
+	m := &measurer{}
+	measured = slices.Clone(files)
+	var unwritten []backends.File // files with Data, measured by report
+	for i, f := range measured {
+		switch {
+		case !IsResource(f.Path):
+		case f.Write == nil:
+			unwritten = append(unwritten, f)
+		default:
+			write := f.Write
+			measured[i].Write = func(w io.Writer) error {
+				s := m.file(f.Path)
+				err := write(io.MultiWriter(w, s))
+				s.end()
+				return err
+			}
+		}
+	}
+	return measured, func() ([]string, error) {
+		for _, f := range unwritten {
+			s := m.file(f.Path)
+			s.Write(f.Data)
+			s.end()
+		}
+		return m.found, m.err
+	}
+}
+
+// measurer gathers what the sizers of one Measure find.
+type measurer struct {
+	found []string
+	err   error
+	buf   []byte // lent to the sizer of the file being written
+}
+
+// file starts measuring the file at path.
+func (m *measurer) file(path string) *sizer {
+	s := &sizer{m: m, path: path, buf: m.buf[:0]}
+	m.buf = nil
+	return s
+}
+
+// sizer measures the objects of one YAML file as its bytes pass. A
+// document's YAML is never shorter than its compact JSON by much, so only
+// documents whose YAML comes near the limit are looked at, and only once
+// the file's bytes have; one whose JSON is surely over the limit, by a
+// count of its lines' text, is not converted (a FunctionMesh of thousands
+// of functions took seconds to convert), and its bytes are let go of as
+// they are counted. The others near the limit are converted exactly.
+type sizer struct {
+	m    *measurer
+	path string
+	// buf holds the current document (but for lines counted once it is
+	// known to be over the limit) and what follows it.
+	buf []byte
+	// big: the file has reached MaxObjectBytes/2 bytes, so its documents
+	// are looked at.
+	big bool
+	// Offsets in buf: where the current document starts, the end of the
+	// lines counted in least, and how far separators were looked for.
+	docStart, counted, scanned int
+	least                      int  // the least JSON size of the counted lines
+	over                       bool // least is over the limit, and kind and name are known
+	kind, name                 string
+}
+
+// Write takes the next bytes of the file.
+func (s *sizer) Write(p []byte) (int, error) {
+	if !s.big && len(s.buf)+len(p) < MaxObjectBytes/2 {
+		s.buf = append(s.buf, p...)
+		return len(p), nil
+	}
+	s.big = true
+	data := p // read in place when nothing is held
+	if len(s.buf) > 0 {
+		s.buf = append(s.buf, p...)
+		data = s.buf
+	}
+	done := s.measure(data)
+	s.buf = append(s.buf[:0], data[done:]...)
+	return len(p), nil
+}
+
+// measure measures every document data, the bytes held and those written
+// since, holds the end of, then counts the lines of the last one once it
+// is large. It returns how many bytes of data are no longer needed.
+func (s *sizer) measure(data []byte) (done int) {
+	for {
+		from := max(s.scanned-len(documentSeparator)+1, s.docStart, 0)
+		i := indexSeparator(data[from:])
+		if i < 0 {
+			break
+		}
+		end := from + i
+		s.document(data[max(s.docStart, 0):end], data[s.counted:end])
+		s.docStart = end + len(documentSeparator)
+		s.counted, s.least, s.over = s.docStart, 0, false
+	}
+	s.scanned = len(data)
+	done = s.docStart // the ended documents are let go of
+	if s.over || len(data)-s.docStart >= MaxObjectBytes/2 {
+		done = s.count(data)
+	}
+	s.docStart, s.counted, s.scanned = s.docStart-done, s.counted-done, s.scanned-done
+	return done
+}
+
+// count adds the current document's complete lines to least. Once the
+// document is known to be over the limit, they are let go of but for the
+// last line break, which may start a separator: count returns how many
+// bytes of data are no longer needed.
+func (s *sizer) count(data []byte) (done int) {
+	last := bytes.LastIndexByte(data, '\n')
+	if last < s.counted {
+		return s.docStart
+	}
+	s.least += leastJSONSize(data[s.counted : last+1])
+	s.counted = last + 1
+	if !s.over && s.least > MaxObjectBytes {
+		s.kind, s.name, s.over = topNames(data[s.docStart:])
+	}
+	if s.over {
+		// The document's start is let go of too: docStart goes below
+		// zero, which document tells by over.
+		return last
+	}
+	return s.docStart
+}
+
+// document measures a document that has ended: held is what buf holds of
+// it, rest its lines not yet counted.
+func (s *sizer) document(held, rest []byte) {
+	if !s.over && len(held) < MaxObjectBytes/2 {
+		return
+	}
+	least := s.least + leastJSONSize(rest)
+	kind, name, ok := s.kind, s.name, s.over
+	if !ok && least > MaxObjectBytes {
+		kind, name, ok = topNames(held)
+	}
+	if ok && least > MaxObjectBytes {
+		s.m.found = append(s.m.found, fmt.Sprintf("%s: %s %s is at least %.1f MiB", s.path, kind, name, float64(least)/(1<<20)))
+		return
+	}
+	big, err := convertedSize(held)
+	switch {
+	case err != nil:
+		s.m.err = cmp.Or(s.m.err, fmt.Errorf("reading %s: %w", s.path, err))
+	case big != "":
+		s.m.found = append(s.m.found, s.path+": "+big)
+	}
+}
+
+// end measures the file's last document, and gives back the buffer
+// unless it grew large.
+func (s *sizer) end() {
+	if s.big { // all but the last document is measured
+		s.document(s.buf[max(s.docStart, 0):], s.buf[s.counted:])
+	}
+	if cap(s.buf) <= keptBuffer {
+		s.m.buf = s.buf[:0]
+	}
+	s.buf = nil
+}
+
+// keptBuffer is the most a measurer keeps of a sizer's buffer for the next.
+const keptBuffer = 1 << 20
 
 // documentSeparator ends a document of a YAML stream as meshc writes it.
 const documentSeparator = "\n---\n"
-
-// nextDocument splits data at its first documentSeparator, as bytes.Split
-// splits; more is false when there is none.
-func nextDocument(data []byte) (doc, rest []byte, more bool) {
-	i := indexSeparator(data)
-	if i < 0 {
-		return data, nil, false
-	}
-	return data[:i], data[i+len(documentSeparator):], true
-}
 
 // indexSeparator is the index of the first documentSeparator in data, or
 // -1. It looks eight bytes at a time for line breaks and compares there:

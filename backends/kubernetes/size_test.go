@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestOversized(t *testing.T) {
 func TestLeastJSONSize(t *testing.T) {
 	p := plantest.Generated(t, meshgen.Mixed, 300)
 	for _, flavour := range []string{Plain, FunctionMesh} {
-		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1", Namespace: "ns", CreateNamespace: true})
+		files, err := emitWhole(p, Options{Flavour: flavour, Image: "meshc/meshrt:1", Namespace: "ns", CreateNamespace: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,25 +123,76 @@ func leastJSONSizeByLines(doc []byte) int {
 	return n
 }
 
-// TestNextDocument: a file read document by document gives the documents
-// of bytes.Split at the separator.
-func TestNextDocument(t *testing.T) {
-	files := append([]string{"", "---", "\n---\n", "a\n---\n", "\n---\n---\n", "a\n---\nb\n---\n\n---\nc", "x\n--\n---\n", "0123456\n---\n89", "01234567\n---\n"}, emittedTexts(t)...)
+// TestSizer: a file measured as it is written, in pieces of any size,
+// gives what measuring each of its documents whole gives.
+func TestSizer(t *testing.T) {
+	// A document of about size bytes of YAML, its data values of length
+	// value: the shorter the values, the larger its JSON than its count.
+	docOf := func(name string, size, value int) string {
+		var b strings.Builder
+		b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n")
+		for k := 0; b.Len() < size; k++ {
+			fmt.Fprintf(&b, "  k%d: %s\n", k, strings.Repeat("v", value))
+		}
+		return b.String()
+	}
+	doc := func(name string, size int) string { return docOf(name, size, 60) }
+	files := append([]string{
+		"", "---", "\n---\n", "a\n---\n", "\n---\n---\n", "a\n---\nb\n---\n\n---\nc", "x\n--\n---\n",
+		strings.Repeat(doc("small", 1000)+"---\n", 2000), // small documents, a large file
+		doc("under", MaxObjectBytes*3/4) + "---\n" + doc("near", MaxObjectBytes+MaxObjectBytes/8) + "---\n" + doc("over", 3*MaxObjectBytes),
+		doc("last", 2*MaxObjectBytes),
+		// Counted under the limit, so converted: one over it, one not.
+		docOf("converted-over", MaxObjectBytes*11/10, 1) + "---\n" + docOf("converted-under", MaxObjectBytes*7/10, 1),
+		strings.Repeat("a", MaxObjectBytes), // no YAML object
+	}, emittedTexts(t)...)
 	for _, f := range files {
-		var got []string
-		for rest, more := []byte(f), true; more; {
-			var doc []byte
-			doc, rest, more = nextDocument(rest)
-			got = append(got, string(doc))
+		want, wantErr := oversizedWhole("f.yaml", []byte(f))
+		pieces := []int{4093} // large files: converting their documents is slow
+		if len(f) < 1<<20 {
+			pieces = append(pieces, len(f)+1, 1, 7)
 		}
-		var want []string
-		for _, doc := range bytes.Split([]byte(f), []byte(documentSeparator)) {
-			want = append(want, string(doc))
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("documents of %.40q... (-bytes.Split +got):\n%s", f, diff)
+		for _, piece := range pieces {
+			m := &measurer{}
+			s := m.file("f.yaml")
+			for rest := f; len(rest) > 0; {
+				n := min(piece, len(rest))
+				s.Write([]byte(rest[:n]))
+				rest = rest[n:]
+			}
+			s.end()
+			if diff := cmp.Diff(want, m.found); diff != "" || (m.err != nil) != (wantErr != nil) {
+				t.Errorf("%.40q... in pieces of %d: error %v, want %v; found (-whole +measured):\n%s", f, piece, m.err, wantErr, diff)
+			}
 		}
 	}
+}
+
+// oversizedWhole measures each document of data whole, as the rules say.
+func oversizedWhole(path string, data []byte) ([]string, error) {
+	var found []string
+	if len(data) < MaxObjectBytes/2 {
+		return nil, nil
+	}
+	for _, doc := range bytes.Split(data, []byte(documentSeparator)) {
+		if len(doc) < MaxObjectBytes/2 {
+			continue
+		}
+		if least := leastJSONSize(doc); least > MaxObjectBytes {
+			if kind, name, ok := topNames(doc); ok {
+				found = append(found, fmt.Sprintf("%s: %s %s is at least %.1f MiB", path, kind, name, float64(least)/(1<<20)))
+				continue
+			}
+		}
+		big, err := convertedSize(doc)
+		if err != nil {
+			return found, err
+		}
+		if big != "" {
+			found = append(found, path+": "+big)
+		}
+	}
+	return found, nil
 }
 
 // emittedTexts are the files of both flavours of a generated mesh of 50
@@ -150,7 +202,7 @@ func emittedTexts(t *testing.T) []string {
 	p := plantest.Generated(t, meshgen.Mixed, 50)
 	var texts []string
 	for _, flavour := range []string{Plain, FunctionMesh} {
-		files, err := Emit(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
+		files, err := emitWhole(p, Options{Flavour: flavour, Image: "meshc/meshrt:1"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,7 @@ func TestYAMLAsYAMLv3(t *testing.T) {
 		p := plantest.Generated(t, shape, 30)
 		for _, flavour := range []string{Plain, FunctionMesh} {
 			o := Options{Flavour: flavour, Image: "meshc/meshrt:1"}
-			got, err := Emit(p, o)
+			got, err := emitWhole(p, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +35,7 @@ func TestYAMLAsYAMLv3(t *testing.T) {
 				text, err := referenceYAML(objs...)
 				return append(dst, text...), err
 			}
-			want, err := Emit(p, o)
+			want, err := emitWhole(p, o)
 			yamlEncoder = appendYAML
 			if err != nil {
 				t.Fatal(err)

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"io"
 	"maps"
@@ -95,19 +95,27 @@ standard output, one stream, for kubectl apply -f -.`,
 			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
+			// The objects are measured as they are written: the largest
+			// files are made only then.
+			report := func() ([]string, error) { return nil, nil }
 			if backend == "kubernetes" {
 				warnTagImages(cmd.ErrOrStderr(), kubernetes.TagImages(p, kubeOptions(o)))
-				if err := warnOversized(cmd.ErrOrStderr(), files); err != nil {
-					return &exitError{code: exitFail, err: err}
-				}
+				files, report = kubernetes.Measure(files)
 			}
 			if out == "-" {
-				return writeStream(cmd, backend, files)
+				err = writeStream(cmd, backend, files)
+			} else {
+				err = backends.Write(out, files)
 			}
-			if err := backends.Write(out, files); err != nil {
+			if err == nil {
+				err = warnOversized(cmd.ErrOrStderr(), report)
+			}
+			if err != nil {
 				return &exitError{code: exitFail, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			if out != "-" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), out)
+			}
 			return nil
 		},
 	}
@@ -152,9 +160,9 @@ func warnTagImages(w io.Writer, tags []string) {
 }
 
 // warnOversized warns of objects larger than a cluster stores by default,
-// which deploy refuses.
-func warnOversized(w io.Writer, files []backends.File) error {
-	big, err := kubernetes.Oversized(files)
+// which deploy refuses, as report lists them.
+func warnOversized(w io.Writer, report func() ([]string, error)) error {
+	big, err := report()
 	for _, b := range big {
 		fmt.Fprintf(w, "meshc: warning: %s, more than the %.1f MiB a cluster stores with etcd's defaults: applying it fails; "+
 			"use --flavour plain (objects of their own for each function), or split the mesh into several meshes\n", b, float64(kubernetes.MaxObjectBytes)/(1<<20))
@@ -163,28 +171,51 @@ func warnOversized(w io.Writer, files []backends.File) error {
 }
 
 // writeStream joins YAML files into one multi-document stream, fit for
-// kubectl apply -f -: only resources, so kustomize's files stay out.
+// kubectl apply -f -: only resources, so kustomize's files stay out. Each
+// file is written as it is made.
 func writeStream(cmd *cobra.Command, backend string, files []backends.File) error {
-	var b bytes.Buffer
+	out := &lastByte{w: bufio.NewWriterSize(cmd.OutOrStdout(), streamBuffer)}
 	for _, f := range files {
 		if !kubernetes.IsResource(f.Path) {
 			continue
 		}
-		data, err := f.Bytes()
+		if out.n > 0 {
+			out.Write([]byte("---\n"))
+		}
+		start := out.n
+		var err error
+		if f.Write != nil {
+			err = f.Write(out)
+		} else {
+			_, err = out.Write(f.Data)
+		}
 		if err != nil {
 			return err
 		}
-		if b.Len() > 0 {
-			b.WriteString("---\n")
-		}
-		b.Write(data)
-		if len(data) > 0 && data[len(data)-1] != '\n' {
-			b.WriteByte('\n')
+		if out.n > start && out.last != '\n' {
+			out.Write([]byte{'\n'})
 		}
 	}
-	if b.Len() == 0 {
+	if out.n == 0 {
 		return usageErrorf("backend %s writes no YAML: give -o DIR", backend)
 	}
-	_, err := cmd.OutOrStdout().Write(b.Bytes())
-	return err
+	return out.w.Flush()
+}
+
+// streamBuffer is what standard output is written in.
+const streamBuffer = 64 << 10
+
+// lastByte is a writer that remembers the last byte written through it.
+type lastByte struct {
+	w    *bufio.Writer
+	last byte
+	n    int64
+}
+
+func (l *lastByte) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		l.last = p[len(p)-1]
+		l.n += int64(len(p))
+	}
+	return l.w.Write(p)
 }

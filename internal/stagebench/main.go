@@ -216,14 +216,15 @@ func written(out *any) func([]backends.File, error) error {
 	}
 }
 
-// emitKubernetes makes the manifests of one flavour into out and measures
-// their objects against what a cluster stores.
+// emitKubernetes makes the manifests of one flavour into out and, as
+// meshc emit does, measures their objects against what a cluster stores
+// while they are written.
 func emitKubernetes(p *plan.Plan, flavour string, out *any) error {
 	files, err := kubernetes.Emit(p, kubernetes.Options{Flavour: flavour, Image: "meshc/meshrt:1"})
-	if err == nil {
-		_, err = kubernetes.Oversized(files)
+	files, report := kubernetes.Measure(files)
+	if err = written(out)(files, err); err == nil {
+		_, err = report()
 	}
-	*out = files
 	return err
 }
 
