@@ -483,3 +483,30 @@ func TestFilesMadeAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionMeshInParts: a FunctionMesh written a few members at a time
+// is the one written whole.
+func TestFunctionMeshInParts(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 150)
+	defer func(n int) { membersAtOnce = n }(membersAtOnce)
+	text := func(atOnce int) string {
+		membersAtOnce = atOnce
+		files, err := emitWhole(p, Options{Flavour: FunctionMesh, Image: "meshc/meshrt:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Path == functionMeshFile {
+				return string(f.Data)
+			}
+		}
+		t.Fatalf("no %s", functionMeshFile)
+		return ""
+	}
+	whole := text(1000)
+	for _, n := range []int{1, 7, 64} {
+		if got := text(n); got != whole {
+			t.Errorf("written %d members at a time: %d bytes, whole %d; they differ", n, len(got), len(whole))
+		}
+	}
+}

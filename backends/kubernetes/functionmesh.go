@@ -1,7 +1,9 @@
 package kubernetes
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/url"
 	"path"
 	"strconv"
@@ -132,18 +134,13 @@ type fmPod struct {
 // functions and sinks, each a Go function of the operator running the
 // meshc runtime. The operator runs Go code only as functions, and a
 // function needs an input, so sources run as plain workloads beside it.
+// The FunctionMesh and the members' plans are made as they are written,
+// a few members at a time: a mesh of thousands of functions is never held
+// whole, as objects or as text. What could fail in making them is checked
+// here, before anything is written.
 func (e *emitter) functionMesh() ([]backends.File, error) {
-	fm := &functionMeshObject{
-		TypeMeta: metav1.TypeMeta{APIVersion: functionMeshAPIVersion, Kind: "FunctionMesh"},
-		Metadata: e.objectMeta(e.mesh, e.meshLabels()),
-	}
-	// Sized once: a list of 100,000 members grown step by step was
-	// copied over and over.
-	plans := &yamlStream{path: "instance-plans.yaml"}
-	if members := len(e.p.Components) - countSources(e.p); members > 0 {
-		plans.expect = members
-		fm.Spec.Functions = make([]fmFunction, 0, members)
-	}
+	members := countMembers(e.p)
+	fm := &fmFile{e: e, members: make([]*plan.Component, 0, members), planMaps: make([]string, 0, members)}
 	var files []backends.File
 	for i := range e.p.Components {
 		c := &e.p.Components[i]
@@ -155,20 +152,17 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 			files = append(files, f)
 			continue
 		}
+		if err := e.checkMember(c); err != nil {
+			return nil, err
+		}
+		// The plan's ConfigMap is named after its text, which is made
+		// again when the plans are written.
 		cm, err := e.configMap(c)
 		if err != nil {
 			return nil, err
 		}
-		// Written at once: the text of its plan is the emitter's
-		// buffer, which the next plan takes (see instancePlan).
-		if err := e.add(plans, cm); err != nil {
-			return nil, err
-		}
-		m, err := e.member(c, cm.Name)
-		if err != nil {
-			return nil, err
-		}
-		fm.Spec.Functions = append(fm.Spec.Functions, m)
+		fm.members = append(fm.members, c)
+		fm.planMaps = append(fm.planMaps, cm.Name)
 	}
 	pulsar, err := e.pulsarConfig()
 	if err != nil {
@@ -180,7 +174,6 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 	}{
 		{"serviceaccount.yaml", []any{e.serviceAccount()}},
 		{"pulsar.yaml", []any{pulsar}},
-		{"functionmesh.yaml", []any{fm}},
 		{KustomizeConfigFile, []any{kustomizeReferences()}},
 	} {
 		out, err := e.file(f.path, f.objs...)
@@ -189,16 +182,100 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		}
 		files = append(files, out)
 	}
-	if plans.docs > 0 {
-		files = append(files, backends.File{Path: plans.path, Data: plans.data})
+	files = append(files, backends.File{Path: functionMeshFile, Write: fm.writeMesh})
+	if len(fm.members) > 0 {
+		files = append(files, backends.File{Path: plansFile, Write: fm.writePlans})
 	}
 	return files, nil
 }
 
-func countSources(p *plan.Plan) int {
+// The files of the FunctionMesh and of its members' plans.
+const (
+	functionMeshFile = "functionmesh.yaml"
+	plansFile        = "instance-plans.yaml"
+)
+
+// fmFile makes the FunctionMesh and its members' plans as they are
+// written.
+type fmFile struct {
+	e        *emitter
+	members  []*plan.Component // the functions and sinks
+	planMaps []string          // the names of their plans' ConfigMaps
+}
+
+// membersAtOnce is how many members are built and written at a time.
+var membersAtOnce = 64
+
+// functionsKey is the text after which a FunctionMesh lists its members:
+// spec is its last field, and functions the only one of spec.
+const functionsKey = "\nspec:\n  functions:\n"
+
+// writeMesh writes the FunctionMesh a few members at a time: each part's
+// members are written as a FunctionMesh of them alone, whose text after
+// functionsKey is theirs, and the first part's text before it the mesh's.
+func (f *fmFile) writeMesh(w io.Writer) error {
+	e := f.e
+	fm := &functionMeshObject{
+		TypeMeta: metav1.TypeMeta{APIVersion: functionMeshAPIVersion, Kind: "FunctionMesh"},
+		Metadata: e.objectMeta(e.mesh, e.meshLabels()),
+	}
+	for start := 0; start == 0 || start < len(f.members); start += membersAtOnce {
+		fm.Spec.Functions = fm.Spec.Functions[:0]
+		for i := start; i < min(start+membersAtOnce, len(f.members)); i++ {
+			m, err := e.member(f.members[i], f.planMaps[i])
+			if err != nil {
+				return err
+			}
+			fm.Spec.Functions = append(fm.Spec.Functions, m)
+		}
+		text, err := yamlEncoder(e.fileText[:0], e.shared, fm)
+		if err != nil {
+			return fmt.Errorf("encoding %s: %w", functionMeshFile, err)
+		}
+		e.fileText = text
+		if start > 0 {
+			i := bytes.Index(text, []byte(functionsKey))
+			if i < 0 {
+				return fmt.Errorf("encoding %s: no %q in the text of its members", functionMeshFile, functionsKey)
+			}
+			text = text[i+len(functionsKey):]
+		}
+		if _, err := w.Write(text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePlans writes the ConfigMaps of the members' plans, one document
+// each.
+func (f *fmFile) writePlans(w io.Writer) error {
+	e := f.e
+	for i, c := range f.members {
+		cm, err := e.configMap(c)
+		if err != nil {
+			return err
+		}
+		text := e.fileText[:0]
+		if i > 0 {
+			text = append(text, "---\n"...)
+		}
+		if text, err = yamlEncoder(text, e.shared, cm); err != nil {
+			return fmt.Errorf("encoding %s: %w", plansFile, err)
+		}
+		e.fileText = text
+		if _, err := w.Write(text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countMembers counts the functions and sinks of p.
+func countMembers(p *plan.Plan) int {
 	n := 0
 	for i := range p.Components {
-		if p.Components[i].Kind == plan.Source {
+		if p.Components[i].Kind != plan.Source {
 			n++
 		}
 	}
@@ -234,18 +311,14 @@ var (
 // is not among them: the operator hands it to the pod through an unquoted
 // bash word, where a space or a $ in a value would break the command;
 // the plan carries it.
+// Building it fails only where checkMember fails.
 func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) {
-	name := e.component(c).name
-	if child := e.mesh + "-" + name; len(child) > MaxOperatorName {
-		return fmFunction{}, backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
-			child, len(child), MaxOperatorName, c.Kind)
-	}
 	res, err := e.resources(c)
 	if err != nil {
 		return fmFunction{}, err
 	}
 	m := fmFunction{
-		Name: name, Image: e.image(c), ImagePullPolicy: corev1.PullIfNotPresent,
+		Name: e.component(c).name, Image: e.image(c), ImagePullPolicy: corev1.PullIfNotPresent,
 		Tenant: e.p.Mesh.Tenant, Namespace: e.p.Mesh.Namespace, ClusterName: operatorCluster,
 		LogTopic:             c.LogTopic,
 		ProcessingGuarantee:  guarantee(c.Guarantee),
@@ -263,12 +336,8 @@ func (e *emitter) member(c *plan.Component, planMap string) (fmFunction, error) 
 	if c.LogTopic != "" {
 		m.LogTopicAgent = operatorLogTopicType
 	}
-	if err := e.memberReplicas(c, &m); err != nil {
-		return fmFunction{}, err
-	}
-	if err := memberTopics(c, &m); err != nil {
-		return fmFunction{}, err
-	}
+	memberReplicas(c, &m)
+	memberTopics(c, &m)
 	if c.Guarantee == plan.AtLeastOnce || c.Guarantee == "" {
 		m.MaxMessageRetry = int32(c.MaxRetries)
 		m.Timeout = int32(time.Duration(c.Timeout) / time.Millisecond)
@@ -327,54 +396,72 @@ func (e *emitter) memberPulsar(m *fmFunction) {
 	}
 }
 
-// memberReplicas: the operator runs at least one instance, and autoscales
-// when maxReplicas is set.
-func (e *emitter) memberReplicas(c *plan.Component, m *fmFunction) error {
-	if autoscaled(c) {
-		if c.Replicas.Min < 1 {
-			return backends.Meshf(string(c.Kind), c.Name, "min_replicas", "the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more")
-		}
-		least := ptr(int32(c.Replicas.Min))
-		m.Replicas, m.MinReplicas, m.MaxReplicas = least, least, ptr(int32(c.Replicas.Max))
-		return nil
+// checkMember returns the error building c's member would: what the
+// operator refuses, and what a plan written by hand may hold.
+func (e *emitter) checkMember(c *plan.Component) error {
+	if child := e.mesh + "-" + e.component(c).name; len(child) > MaxOperatorName {
+		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
+			child, len(child), MaxOperatorName, c.Kind)
 	}
-	if c.Replicas.Count < 1 {
+	if _, err := e.resources(c); err != nil {
+		return err
+	}
+	switch {
+	case autoscaled(c) && c.Replicas.Min < 1:
+		return backends.Meshf(string(c.Kind), c.Name, "min_replicas", "the Function Mesh operator scales down to 1 instance at least; set min_replicas = 1 or more")
+	case !autoscaled(c) && c.Replicas.Count < 1:
 		return backends.Meshf(string(c.Kind), c.Name, "replicas", "the Function Mesh operator runs 1 instance at least, not %d; set replicas = 1 or more, or use --flavour plain",
 			c.Replicas.Count)
 	}
+	patterns := 0
+	for _, in := range c.Inputs {
+		if in.Pattern {
+			patterns++
+		}
+	}
+	switch {
+	case patterns > 1:
+		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator takes one topic pattern per function, and it reads two; read them with two functions")
+	case patterns == len(c.Inputs):
+		// Its Go instance configuration is built from the first topic.
+		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator starts a Go function only with a plain input topic, and it reads a topic pattern alone; add a topic it reads by name, or use --flavour plain")
+	}
+	_, err := secretEnv(c)
+	return err
+}
+
+// memberReplicas: the operator runs at least one instance, and autoscales
+// when maxReplicas is set.
+func memberReplicas(c *plan.Component, m *fmFunction) {
+	if autoscaled(c) {
+		least := ptr(int32(c.Replicas.Min))
+		m.Replicas, m.MinReplicas, m.MaxReplicas = least, least, ptr(int32(c.Replicas.Max))
+		return
+	}
 	count := ptr(int32(c.Replicas.Count))
 	m.Replicas, m.MinReplicas = count, count
-	return nil
 }
 
 // memberTopics says what the member reads and writes, each topic with
 // its Pulsar schema type, so that the operator and people see the types.
 // A sink writes no topic: its output names none.
-func memberTopics(c *plan.Component, m *fmFunction) error {
+func memberTopics(c *plan.Component, m *fmFunction) {
 	m.Input.TypeClassName = operatorBytesType
 	for _, in := range c.Inputs {
 		if m.Input.SourceSpecs == nil {
 			m.Input.SourceSpecs = map[string]fmConsumerConfig{}
 		}
 		m.Input.SourceSpecs[in.Topic] = fmConsumerConfig{SchemaType: in.Schema.PulsarType(), IsRegexPattern: in.Pattern}
-		if !in.Pattern {
+		if in.Pattern {
+			m.Input.TopicPattern = in.Topic
+		} else {
 			m.Input.Topics = append(m.Input.Topics, in.Topic)
-			continue
 		}
-		if m.Input.TopicPattern != "" {
-			return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator takes one topic pattern per function, and it reads two; read them with two functions")
-		}
-		m.Input.TopicPattern = in.Topic
-	}
-	if len(m.Input.Topics) == 0 {
-		// Its Go instance configuration is built from the first topic.
-		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator starts a Go function only with a plain input topic, and it reads a topic pattern alone; add a topic it reads by name, or use --flavour plain")
 	}
 	m.Output = &fmOutput{TypeClassName: operatorBytesType}
 	if c.Output != nil {
 		m.Output.Topic, m.Output.SinkSchemaType = c.Output.Topic, c.Output.Schema.PulsarType()
 	}
-	return nil
 }
 
 // memberPod gives the operator's pod what the runtime needs and what the

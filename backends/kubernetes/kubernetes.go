@@ -181,33 +181,6 @@ func writeFile(shared *sharedTexts, path string, objs ...any) (backends.File, er
 	return backends.File{Path: path, Data: data}, nil
 }
 
-// yamlStream is a file whose documents are written one by one as they
-// are built, so that neither the objects nor their text wait for the
-// whole file.
-type yamlStream struct {
-	path   string
-	data   []byte
-	docs   int
-	expect int // documents in all, to size the file once
-}
-
-// add writes one more document of s.
-func (e *emitter) add(s *yamlStream, obj any) error {
-	if s.docs > 0 {
-		s.data = append(s.data, "---\n"...)
-	}
-	start := len(s.data)
-	data, err := yamlEncoder(s.data, e.shared, obj)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", s.path, err)
-	}
-	s.data = data
-	if s.docs++; s.docs == 1 && s.expect > 1 {
-		s.data = slices.Grow(s.data, (len(s.data)-start+4)*(s.expect-1)*9/8)
-	}
-	return nil
-}
-
 // KustomizationFile is the file that lists the others for kustomize; it is
 // not itself a resource, and is left out of a stream for kubectl apply.
 const KustomizationFile = "kustomization.yaml"
