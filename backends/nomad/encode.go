@@ -60,6 +60,7 @@ type jsonField struct {
 var (
 	typeInfos    sync.Map // reflect.Type -> *typeInfo
 	durationType = reflect.TypeFor[time.Duration]()
+	groupsType   = reflect.TypeFor[[]*api.TaskGroup]()
 	jobType      = reflect.TypeFor[api.Job]()
 )
 
@@ -197,4 +198,20 @@ func growFor(b []byte, start, done, n int) []byte {
 		return b
 	}
 	return grow(b, need*9/8)
+}
+
+// groupMaker makes group i of a job as it is written; a writer with one
+// sets each of the job's groups before writing it, and clears it after.
+type groupMaker func(i int) (*api.TaskGroup, error)
+
+// makes tells whether v is the list of groups that m makes.
+func (m groupMaker) makes(v reflect.Value) bool { return m != nil && v.Type() == groupsType }
+
+// make sets item i of the list of groups v.
+func (m groupMaker) make(v reflect.Value, i int) error {
+	g, err := m(i)
+	if err == nil {
+		v.Index(i).Set(reflect.ValueOf(g))
+	}
+	return err
 }

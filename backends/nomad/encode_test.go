@@ -171,6 +171,39 @@ func TestWriteStreams(t *testing.T) {
 	}
 }
 
+// TestFilesMakeGroupsAsWritten: the files whose job's groups are made as
+// they are written, written twice and in either order, are the job's
+// text made whole.
+func TestFilesMakeGroupsAsWritten(t *testing.T) {
+	p := plantest.Generated(t, meshgen.Mixed, 300)
+	job, err := Job(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, err := JSON(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHCL, err := HCL(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Files(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{files[0].Path: wantHCL, files[1].Path: wantJSON} // sorted: .hcl first
+	for _, i := range []int{1, 0, 1, 0} {
+		var got writes
+		if err := files[i].Write(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.n < 4 || !bytes.Equal(want[files[i].Path], got.Bytes()) {
+			t.Errorf("%s: written in %d parts, the same text as the job's whole: %v", files[i].Path, got.n, bytes.Equal(want[files[i].Path], got.Bytes()))
+		}
+	}
+}
+
 // writes counts the writes it takes.
 type writes struct {
 	bytes.Buffer

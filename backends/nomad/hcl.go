@@ -28,8 +28,12 @@ func HCL(job *api.Job) ([]byte, error) {
 
 // WriteHCL writes the HCL of a job to out as it is made, a few groups at
 // a time, never holding its whole text.
-func WriteHCL(out io.Writer, job *api.Job) error {
-	b, err := (&hclWriter{where: []string{"job"}, out: out}).job(job)
+func WriteHCL(out io.Writer, job *api.Job) error { return writeHCL(out, job, nil) }
+
+// writeHCL is WriteHCL, with the job's groups made by groups as they are
+// written when it is set.
+func writeHCL(out io.Writer, job *api.Job, groups groupMaker) error {
+	b, err := (&hclWriter{where: []string{"job"}, out: out, groups: groups}).job(job)
 	if err == nil {
 		_, err = out.Write(b)
 	}
@@ -56,6 +60,7 @@ type hclWriter struct {
 	set       []int                    // room for the set attributes of the bodies being written
 	durations map[time.Duration]string // their text, written over and over
 	memos     []memo                   // by hclField.memo
+	groups    groupMaker               // when set, makes each of the job's groups as it is written
 	// out, when set, takes the text after each of the job's own blocks
 	// (its groups), where no memo is half written.
 	out io.Writer
@@ -150,10 +155,19 @@ func (w *hclWriter) blocks(b []byte, f *hclField, v reflect.Value, depth int) ([
 		return w.block(b, f, 0, v, depth)
 	}
 	start := len(b)
+	made := w.groups.makes(v)
 	for i := range v.Len() {
 		var err error
+		if made {
+			if err := w.groups.make(v, i); err != nil {
+				return b, err
+			}
+		}
 		if b, err = w.block(b, f, i, v.Index(i), depth); err != nil {
 			return b, err
+		}
+		if made {
+			v.Index(i).SetZero() // written (a memo may keep it until spilled)
 		}
 		if depth > 1 {
 			b = growFor(b, start, i+1, v.Len())

@@ -91,6 +91,32 @@ var (
 // objects. So a job's parts are not to be changed in place; set a new
 // value instead (g.Count = &n, not *g.Count = n).
 func Job(p *plan.Plan, o Options) (*api.Job, error) {
+	j, err := newGroupedJob(p, o)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]groupParts, len(p.Components))
+	for i := range p.Components {
+		g, err := j.b.group(&parts[i], &p.Components[i])
+		if err != nil {
+			return nil, fmt.Errorf("component %s: %w", p.Components[i].Name, err)
+		}
+		j.job.TaskGroups[i] = g
+	}
+	return j.job, nil
+}
+
+// groupedJob is a job whose groups are made as they are written, one at
+// a time (see Files): a job of ten thousand groups was tens of megabytes.
+type groupedJob struct {
+	job *api.Job // its TaskGroups are nil but while one is written
+	b   *builder
+	p   *plan.Plan
+}
+
+// newGroupedJob makes the job of p but for its groups, and checks what
+// could fail in making them before any is written.
+func newGroupedJob(p *plan.Plan, o Options) (*groupedJob, error) {
 	o.PulsarURL = backends.PulsarURL(p, o.PulsarURL, DefaultPulsarURL)
 	o, err := o.withDefaults()
 	if err != nil {
@@ -103,17 +129,36 @@ func Job(p *plan.Plan, o Options) (*api.Job, error) {
 		MetaMesh: p.Mesh.Name, MetaTenant: p.Mesh.Tenant, MetaNamespace: p.Mesh.Namespace,
 	}
 	job.Update = ptr(updateStrategy)
-	b := newBuilder(p, o)
-	parts := make([]groupParts, len(p.Components))
 	job.TaskGroups = make([]*api.TaskGroup, len(p.Components))
+	b := newBuilder(p, o)
 	for i := range p.Components {
-		g, err := b.group(&parts[i], &p.Components[i])
-		if err != nil {
+		if _, err := b.taskConfig(&p.Components[i]); err != nil {
 			return nil, fmt.Errorf("component %s: %w", p.Components[i].Name, err)
 		}
-		job.TaskGroups[i] = g
 	}
-	return job, nil
+	return &groupedJob{job: job, b: b, p: p}, nil
+}
+
+// group makes group i of the job, to be written before the next is made.
+// The HCL writer may keep a group's parts until its text is written out
+// (see hclWriter.block), so each is new.
+func (j *groupedJob) group(i int) (*api.TaskGroup, error) {
+	return j.groupIn(new(groupParts), i)
+}
+
+// groupIn is group, in parts, which the JSON writer keeps nothing of:
+// every group of it is made in the same parts.
+func (j *groupedJob) groupIn(parts *groupParts, i int) (*api.TaskGroup, error) {
+	if i == 0 { // the plans are written again
+		j.b.in.left = len(j.p.Components)
+	}
+	c := &j.p.Components[i]
+	*parts = groupParts{}
+	g, err := j.b.group(parts, c)
+	if err != nil {
+		return nil, fmt.Errorf("component %s: %w", c.Name, err)
+	}
+	return g, nil
 }
 
 func (o Options) withDefaults() (Options, error) {

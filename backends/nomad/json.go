@@ -25,8 +25,12 @@ func JSON(job *api.Job) ([]byte, error) {
 
 // WriteJSON writes the JSON of a job to out as it is made, a few groups
 // at a time, never holding its whole text.
-func WriteJSON(out io.Writer, job *api.Job) error {
-	b, err := (&jsonWriter{out: out}).job(job)
+func WriteJSON(out io.Writer, job *api.Job) error { return writeJSON(out, job, nil) }
+
+// writeJSON is WriteJSON, with the job's groups made by groups as they
+// are written when it is set.
+func writeJSON(out io.Writer, job *api.Job, groups groupMaker) error {
+	b, err := (&jsonWriter{out: out, groups: groups}).job(job)
 	if err == nil {
 		_, err = out.Write(b)
 	}
@@ -38,6 +42,8 @@ func WriteJSON(out io.Writer, job *api.Job) error {
 type jsonWriter struct {
 	keys []string  // room for sorting a map's keys
 	out  io.Writer // when set, takes the text as the lists of a job are written
+	// groups, when set, makes each of the job's groups as it is written.
+	groups groupMaker
 }
 
 // job writes a job and returns what it has not written out.
@@ -135,13 +141,22 @@ func end(b []byte, empty bool, c byte, depth int) []byte {
 func (w *jsonWriter) array(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	b = append(b, '[')
 	start := len(b)
+	made := w.groups.makes(v)
 	for i := range v.Len() {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		var err error
+		if made {
+			if err := w.groups.make(v, i); err != nil {
+				return b, err
+			}
+		}
 		if b, err = w.value(newline(b, depth+1), v.Index(i), depth+1); err != nil {
 			return b, err
+		}
+		if made {
+			v.Index(i).SetZero() // written: let go of it
 		}
 		if b, err = spill(w.out, b, start, i+1, v.Len()); err != nil {
 			return b, err
