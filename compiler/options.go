@@ -262,7 +262,7 @@ func (c *compiler) topicValue(a *lang.Attr) *Topic {
 }
 
 func (c *compiler) topicOf(v *lang.Value, key string) *Topic {
-	if v.Ref == nil || len(v.Ref.Parts) != 1 || v.Ref.Args != nil || len(v.Ref.TypeArgs) > 0 {
+	if v.Ref == nil || len(v.Ref.Parts) != 1 || v.Ref.Args() != nil || len(v.Ref.TypeArgs()) > 0 {
 		c.errorf(v.Span, "%s wants a topic name", key).WithHint("write the topic's name unquoted, as declared with topic NAME")
 		return nil
 	}

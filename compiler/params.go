@@ -81,7 +81,7 @@ func (c *compiler) resolveParams(bindings map[string]string) {
 func (c *compiler) param(d *lang.Param, bindings map[string]string) *Param {
 	p := &Param{Name: d.Name.Name, Span: d.Span}
 	typ := ""
-	if d.Type.Name != nil && len(d.Type.Name.TypeArgs) == 0 && d.Type.Name.Args == nil {
+	if d.Type.Name != nil && len(d.Type.Name.TypeArgs()) == 0 && d.Type.Name.Args() == nil {
 		typ = refName(d.Type.Name)
 	}
 	if !slices.Contains(paramTypes, typ) {

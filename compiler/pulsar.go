@@ -184,7 +184,7 @@ func joinOr(schemes []string) string {
 // value would land in plans, manifests and logs, so it is an error.
 func (c *compiler) secretValue(a *lang.Attr, what string) *Secret {
 	ref := a.Value.Ref
-	if ref == nil || refName(ref) != "secret" || ref.Args == nil {
+	if ref == nil || refName(ref) != "secret" || ref.Args() == nil {
 		v, _ := c.eval(a.Value)
 		c.errorf(a.Value.Span, "%s is %s, not a secret reference", what, v.describe()).WithHint(
 			`keep the value in the secret store and write secret("PATH", "KEY")`)

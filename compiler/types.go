@@ -276,26 +276,26 @@ func (r *typeResolver) typ(t *lang.Type) *Type {
 	}
 	ref := t.Name
 	name := refName(ref)
-	if ref.Args != nil {
-		r.c.errorf(ref.Args.Span, "type %s takes no arguments", name)
+	if ref.Args() != nil {
+		r.c.errorf(ref.Args().Span, "type %s takes no arguments", name)
 		return nil
 	}
 	switch name {
 	case "list", "map":
-		if len(ref.TypeArgs) != 1 {
+		if len(ref.TypeArgs()) != 1 {
 			r.c.errorf(ref.Span, "%s takes one element type, as in %s<string>", name, name)
 			return nil
 		}
-		elem := r.typ(ref.TypeArgs[0])
+		elem := r.typ(ref.TypeArgs()[0])
 		if elem == nil {
 			return nil
 		}
-		if ref.TypeArgs[0].Optional {
-			r.c.errorf(ref.TypeArgs[0].Span, "an element type cannot be optional").WithHint("remove the ?")
+		if ref.TypeArgs()[0].Optional {
+			r.c.errorf(ref.TypeArgs()[0].Span, "an element type cannot be optional").WithHint("remove the ?")
 		}
 		return &Type{Kind: TypeKind(name), Elem: elem, Span: t.Span}
 	}
-	if len(ref.TypeArgs) > 0 {
+	if len(ref.TypeArgs()) > 0 {
 		r.c.errorf(ref.Span, "type %s takes no type arguments", name)
 		return nil
 	}
@@ -337,21 +337,21 @@ func (r *typeResolver) schema(t *lang.Type) *Schema {
 	s := &Schema{Kind: SchemaKind(name), Span: t.Span}
 	switch name {
 	case "bytes", "string", "int64", "float64", "bool":
-		if len(ref.TypeArgs) > 0 || ref.Args != nil {
+		if len(ref.TypeArgs()) > 0 || ref.Args() != nil {
 			r.c.errorf(ref.Span, "schema %s takes no arguments", name)
 		}
 		return s
 	case "json":
-		if len(ref.TypeArgs) != 1 || ref.Args != nil {
+		if len(ref.TypeArgs()) != 1 || ref.Args() != nil {
 			r.c.errorf(ref.Span, "json takes one record type, as in json<Order>")
 			return nil
 		}
-		rec := r.typ(ref.TypeArgs[0])
+		rec := r.typ(ref.TypeArgs()[0])
 		if rec == nil {
 			return nil
 		}
 		if rec.Kind != Record {
-			r.c.errorf(ref.TypeArgs[0].Span, "json<%s>: json takes a record type, found %s", rec, rec.Kind).WithHint("declare a record: type NAME { field TYPE ... }")
+			r.c.errorf(ref.TypeArgs()[0].Span, "json<%s>: json takes a record type, found %s", rec, rec.Kind).WithHint("declare a record: type NAME { field TYPE ... }")
 			return nil
 		}
 		s.Record = rec

@@ -134,7 +134,7 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 		v.kind, v.obj = kObject, n.Object
 	case n.Ref != nil && len(n.Ref.Parts) > 0 && n.Ref.Parts[0].Name == "param":
 		return c.paramValue(n)
-	case n.Ref != nil && n.Ref.Args != nil:
+	case n.Ref != nil && n.Ref.Args() != nil:
 		v.kind = kCall
 	default:
 		v.kind = kName
@@ -145,7 +145,7 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 // paramValue resolves param.NAME to the parameter's bound value.
 func (c *compiler) paramValue(n *lang.Value) (value, bool) {
 	ref := n.Ref
-	if len(ref.Parts) != 2 || ref.Args != nil || len(ref.TypeArgs) > 0 {
+	if len(ref.Parts) != 2 || ref.Args() != nil || len(ref.TypeArgs()) > 0 {
 		c.errorf(ref.Span, "write a parameter reference as param.NAME")
 		return value{}, false
 	}
@@ -251,7 +251,7 @@ func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string,
 	ref := v.node.Ref
 	name := refName(ref)
 	for _, n := range names {
-		if n == name && len(ref.TypeArgs) == 0 {
+		if n == name && len(ref.TypeArgs()) == 0 {
 			return name, true
 		}
 	}
@@ -268,10 +268,10 @@ func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string,
 // stringArgs returns the call arguments of ref when there are n of them (or
 // at least -n when n < 0) and all are strings; otherwise nil.
 func (c *compiler) stringArgs(ref *lang.Ref, n int) []string {
-	if ref.Args == nil || len(ref.TypeArgs) > 0 {
+	if ref.Args() == nil || len(ref.TypeArgs()) > 0 {
 		return nil
 	}
-	vals := ref.Args.Values
+	vals := ref.Args().Values
 	if (n >= 0 && len(vals) != n) || (n < 0 && len(vals) < -n) {
 		return nil
 	}

@@ -212,11 +212,35 @@ type List struct {
 }
 
 // Ref is a dotted name with optional type arguments or call arguments.
+// Most references have neither: both are kept apart, behind one pointer,
+// which makes a reference 48 bytes instead of 72. In JSON they are its
+// "typeArgs" and "args", after its "parts", when it has them.
 type Ref struct {
 	Span
-	Parts    []*Ident `json:"parts"`
-	TypeArgs []*Type  `json:"typeArgs,omitempty"`
-	Args     *Args    `json:"args,omitempty"`
+	Parts []*Ident `json:"parts"`
+	more  *refArgs // nil: neither type nor call arguments
+}
+
+// refArgs are the arguments of a reference that has some.
+type refArgs struct {
+	typeArgs []*Type
+	args     *Args
+}
+
+// TypeArgs are the type arguments, as in json<Count>; nil if there are none.
+func (r *Ref) TypeArgs() []*Type {
+	if r.more == nil {
+		return nil
+	}
+	return r.more.typeArgs
+}
+
+// Args are the call arguments, as in go("Split"); nil if there is no call.
+func (r *Ref) Args() *Args {
+	if r.more == nil {
+		return nil
+	}
+	return r.more.args
 }
 
 // Args are the arguments of a call such as go("Split") or secret("db", "pw").

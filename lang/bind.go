@@ -110,12 +110,12 @@ func (b binder) ref(r *Ref) {
 		return
 	}
 	b.idents(r.Parts)
-	for _, t := range r.TypeArgs {
+	for _, t := range r.TypeArgs() {
 		b.typ(t)
 	}
-	if r.Args != nil {
-		b.span(&r.Args.Span)
-		b.values(r.Args.Values)
+	if a := r.Args(); a != nil {
+		b.span(&a.Span)
+		b.values(a.Values)
 	}
 }
 

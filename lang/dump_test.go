@@ -40,10 +40,15 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 			sp = v.Addr().Interface().(interface{ Span() Span }).Span()
 		}
 		fmt.Fprintf(b, "%s%s%s %s", indent, label, v.Type().Name(), span(sp))
-		var kids []int
+		type kid struct {
+			name string
+			v    reflect.Value
+		}
+		var kids []kid
 		for i := 0; i < v.NumField(); i++ {
 			f, ft := v.Field(i), v.Type().Field(i)
 			switch {
+			case !ft.IsExported():
 			case ft.Name == "Lit" && f.Interface() != NoLit:
 				// As the literal's field of its kind was printed before.
 				name := f.Interface().(LitKind).String()
@@ -57,12 +62,16 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 			case f.Kind() == reflect.Bool && f.Bool():
 				fmt.Fprintf(b, " %s", ft.Name)
 			case f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice:
-				kids = append(kids, i)
+				kids = append(kids, kid{ft.Name, f})
 			}
 		}
+		if r, ok := v.Addr().Interface().(*Ref); ok {
+			// Kept apart from its fields (see Ref).
+			kids = append(kids, kid{"TypeArgs", reflect.ValueOf(r.TypeArgs())}, kid{"Args", reflect.ValueOf(r.Args())})
+		}
 		b.WriteString("\n")
-		for _, i := range kids {
-			f, name := v.Field(i), strings.ToLower(v.Type().Field(i).Name)+": "
+		for _, k := range kids {
+			f, name := k.v, strings.ToLower(k.name)+": "
 			if f.Kind() == reflect.Slice {
 				for j := 0; j < f.Len(); j++ {
 					dumpValue(b, f.Index(j), name, depth+1)

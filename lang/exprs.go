@@ -362,8 +362,9 @@ func (p *exprParser) ref(r *Ref) error {
 		}
 	}
 	if isPunctTok(p.peek(), "(") {
-		r.Args = alloc(&p.n.args)
-		if err := p.args(r.Args); err != nil {
+		a := alloc(&p.n.args)
+		p.refArgs(r).args = a
+		if err := p.args(a); err != nil {
 			return err
 		}
 	}
@@ -374,7 +375,7 @@ func (p *exprParser) ref(r *Ref) error {
 // typeArgs reads the type arguments of a reference, after its "<".
 func (p *exprParser) typeArgs(r *Ref) error {
 	base := len(p.n.typeStack)
-	defer func() { r.TypeArgs = gather(&p.n.typeSlices, &p.n.typeStack, base) }()
+	defer func() { p.refArgs(r).typeArgs = gather(&p.n.typeSlices, &p.n.typeStack, base) }()
 	for {
 		t := alloc(&p.n.types)
 		if err := p.typ(t); err != nil {
@@ -388,6 +389,14 @@ func (p *exprParser) typeArgs(r *Ref) error {
 			return p.fail(`"," or ">"`)
 		}
 	}
+}
+
+// refArgs returns the arguments of reference r, made if it has none yet.
+func (p *exprParser) refArgs(r *Ref) *refArgs {
+	if r.more == nil {
+		r.more = alloc(&p.n.refArgs)
+	}
+	return r.more
 }
 
 // parts reads the dotted name of a reference.

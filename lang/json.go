@@ -28,6 +28,7 @@ var (
 	attrType  = reflect.TypeFor[Attr]()
 	posType   = reflect.TypeFor[Pos]()
 	valueType = reflect.TypeFor[Value]()
+	refType   = reflect.TypeFor[Ref]()
 )
 
 // jsonPos is Pos with lower camelCase keys.
@@ -100,6 +101,16 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 		ms = append(ms, member{"pos", reflect.ValueOf(s.Start())}, member{"end", reflect.ValueOf(s.End())})
 	}
 	ms = append(ms, members(v)...)
+	if v.Type() == refType {
+		// A reference's arguments are no fields of it, but kept apart.
+		r := v.Interface().(Ref)
+		if ta := r.TypeArgs(); len(ta) > 0 {
+			ms = append(ms, member{"typeArgs", reflect.ValueOf(ta)})
+		}
+		if a := r.Args(); a != nil {
+			ms = append(ms, member{"args", reflect.ValueOf(a)})
+		}
+	}
 	if v.Type() == valueType {
 		// A literal is its text under its kind's name, after the fields.
 		if lit := v.Interface().(Value); lit.Lit != NoLit {

@@ -53,6 +53,7 @@ type nodes struct {
 	idents  block[Ident]
 	values  block[Value]
 	refs    block[Ref]
+	refArgs block[refArgs]
 	objects block[Object]
 	lists   block[List]
 	args    block[Args]

@@ -198,15 +198,15 @@ func refText(r *Ref) string {
 		parts[i] = name(p)
 	}
 	s := strings.Join(parts, ".")
-	if len(r.TypeArgs) > 0 {
-		args := make([]string, len(r.TypeArgs))
-		for i, ta := range r.TypeArgs {
+	if len(r.TypeArgs()) > 0 {
+		args := make([]string, len(r.TypeArgs()))
+		for i, ta := range r.TypeArgs() {
 			args[i] = typeText(ta)
 		}
 		s += "<" + strings.Join(args, ", ") + ">"
 	}
-	if r.Args != nil {
-		s += "(" + strings.Join(valueTexts(r.Args.Values), ", ") + ")"
+	if r.Args() != nil {
+		s += "(" + strings.Join(valueTexts(r.Args().Values), ", ") + ")"
 	}
 	return s
 }

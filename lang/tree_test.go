@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/meshc/meshc/internal/golden"
 )
@@ -143,7 +144,12 @@ func fill(v reflect.Value, depth int) {
 			return
 		}
 		for i := range v.NumField() {
-			fill(v.Field(i), depth)
+			f := v.Field(i)
+			if !f.CanSet() {
+				// A field of the node's own, such as a reference's arguments.
+				f = reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+			}
+			fill(f, depth)
 		}
 	case reflect.String:
 		v.SetString("x")

@@ -299,7 +299,7 @@ func (tc *topicCheck) expectBlock(e *Expect, o *lang.Object) {
 	}
 	if a := attr(o, "order"); a != nil {
 		word := ""
-		if r := a.Value.Ref; r != nil && len(r.Parts) == 1 && r.Args == nil {
+		if r := a.Value.Ref; r != nil && len(r.Parts) == 1 && r.Args() == nil {
 			word = r.Parts[0].Name
 		}
 		switch Order(word) {

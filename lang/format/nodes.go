@@ -255,9 +255,9 @@ func appendRef(b []byte, r *lang.Ref) []byte {
 		}
 		b = append(b, part.Name...)
 	}
-	if len(r.TypeArgs) > 0 {
+	if len(r.TypeArgs()) > 0 {
 		b = append(b, '<')
-		for i, t := range r.TypeArgs {
+		for i, t := range r.TypeArgs() {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -265,9 +265,9 @@ func appendRef(b []byte, r *lang.Ref) []byte {
 		}
 		b = append(b, '>')
 	}
-	if r.Args != nil {
+	if r.Args() != nil {
 		b = append(b, '(')
-		for i, v := range r.Args.Values {
+		for i, v := range r.Args().Values {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
