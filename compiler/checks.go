@@ -247,8 +247,8 @@ func (c *compiler) checkBuiltin(comp *Component, b *Builtin) {
 
 func (c *compiler) checkConfig(comp *Component, b *Builtin) {
 	given := map[string]*lang.Attr{}
-	if a := comp.configAttr; a != nil && a.Value.Object != nil {
-		for _, kv := range a.Value.Object.Attrs {
+	if a := comp.configAttr; a != nil && a.Value.Object() != nil {
+		for _, kv := range a.Value.Object().Attrs {
 			given[kv.Key.Name] = kv
 		}
 	}
@@ -264,10 +264,10 @@ func (c *compiler) checkConfig(comp *Component, b *Builtin) {
 		}
 		c.configKind(kv, k.Kind)
 	}
-	if comp.configAttr == nil || comp.configAttr.Value.Object == nil {
+	if comp.configAttr == nil || comp.configAttr.Value.Object() == nil {
 		return
 	}
-	for _, kv := range comp.configAttr.Value.Object.Attrs {
+	for _, kv := range comp.configAttr.Value.Object().Attrs {
 		if !slices.Contains(names, kv.Key.Name) {
 			d := c.errorf(kv.Key.Span, "builtin.%s has no config key %s", b.Name, kv.Key.Name)
 			c.suggest(d, kv.Key.Name, names)
@@ -298,10 +298,10 @@ func (c *compiler) configKind(kv *lang.Attr, kind string) {
 
 // checkRoutes checks that each route leads to a topic of publishes.
 func (c *compiler) checkRoutes(comp *Component, routes *lang.Attr) {
-	if routes == nil || routes.Value.Object == nil {
+	if routes == nil || routes.Value.Object() == nil {
 		return
 	}
-	for _, r := range routes.Value.Object.Attrs {
+	for _, r := range routes.Value.Object().Attrs {
 		c.mute++
 		v, ok := c.eval(r.Value)
 		c.mute--
@@ -327,11 +327,11 @@ func (c *compiler) checkRoutes(comp *Component, routes *lang.Attr) {
 // checkProject checks the projected fields against the input record and
 // the output topic's required fields.
 func (c *compiler) checkProject(comp *Component, fields *lang.Attr) {
-	if fields == nil || fields.Value.List == nil {
+	if fields == nil || fields.Value.List() == nil {
 		return
 	}
 	kept := map[string]bool{}
-	for _, it := range fields.Value.List.Items {
+	for _, it := range fields.Value.List().Items {
 		c.mute++
 		v, ok := c.eval(it)
 		c.mute--

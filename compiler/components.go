@@ -130,7 +130,7 @@ func (c *compiler) impl(comp *Component, a *lang.Attr) (Impl, bool) {
 	if !ok {
 		return Impl{}, false
 	}
-	ref := v.node.Ref
+	ref := v.node.Ref()
 	name := refName(ref)
 	impl := Impl{Span: a.Value.Span}
 	switch {

@@ -172,11 +172,11 @@ func (c *compiler) positive(a *lang.Attr, ok bool) bool {
 // schemaValue reads accepts or returns.
 func (c *compiler) schemaValue(a *lang.Attr) *Schema {
 	v := a.Value
-	if v.Ref == nil || (len(v.Ref.Parts) > 0 && v.Ref.Parts[0].Name == "param") {
+	if v.Ref() == nil || (len(v.Ref().Parts) > 0 && v.Ref().Parts[0].Name == "param") {
 		c.errorf(v.Span, "%s wants a schema, such as string or json<Order>", a.Key.Name)
 		return nil
 	}
-	return c.types.schema(&lang.Type{Span: v.Span, Name: v.Ref})
+	return c.types.schema(&lang.Type{Span: v.Span, Name: v.Ref()})
 }
 
 func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
@@ -262,11 +262,11 @@ func (c *compiler) topicValue(a *lang.Attr) *Topic {
 }
 
 func (c *compiler) topicOf(v *lang.Value, key string) *Topic {
-	if v.Ref == nil || len(v.Ref.Parts) != 1 || v.Ref.Args() != nil || len(v.Ref.TypeArgs()) > 0 {
+	if v.Ref() == nil || len(v.Ref().Parts) != 1 || v.Ref().Args() != nil || len(v.Ref().TypeArgs()) > 0 {
 		c.errorf(v.Span, "%s wants a topic name", key).WithHint("write the topic's name unquoted, as declared with topic NAME")
 		return nil
 	}
-	return c.topicRef(v.Ref.Parts[0])
+	return c.topicRef(v.Ref().Parts[0])
 }
 
 func (c *compiler) topicList(a *lang.Attr) ([]*Topic, bool) {

@@ -118,7 +118,7 @@ func (c *compiler) param(d *lang.Param, bindings map[string]string) *Param {
 
 // paramDefault checks a default against the declared type.
 func (c *compiler) paramDefault(p *Param, n *lang.Value) (any, bool) {
-	if n.Ref != nil {
+	if n.Ref() != nil {
 		c.errorf(n.Span, "a parameter default must be a literal").WithHint("write the value itself")
 		return nil, false
 	}

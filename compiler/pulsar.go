@@ -183,7 +183,7 @@ func joinOr(schemes []string) string {
 // secretValue reads secret("PATH", "KEY") as the value of what; an inline
 // value would land in plans, manifests and logs, so it is an error.
 func (c *compiler) secretValue(a *lang.Attr, what string) *Secret {
-	ref := a.Value.Ref
+	ref := a.Value.Ref()
 	if ref == nil || refName(ref) != "secret" || ref.Args() == nil {
 		v, _ := c.eval(a.Value)
 		c.errorf(a.Value.Span, "%s is %s, not a secret reference", what, v.describe()).WithHint(

@@ -88,9 +88,9 @@ func (v value) describe() string {
 	case v.param != "":
 		return fmt.Sprintf("param.%s (a %s)", v.param, v.kind)
 	case v.kind == kName:
-		return "the name " + refName(v.node.Ref)
+		return "the name " + refName(v.node.Ref())
 	case v.kind == kCall:
-		return "the call " + refName(v.node.Ref) + "(...)"
+		return "the call " + refName(v.node.Ref()) + "(...)"
 	case v.kind == kString:
 		return fmt.Sprintf("the string %q", v.s)
 	case v.text != "":
@@ -105,36 +105,36 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 	v := value{node: n}
 	switch {
 	case n.Lit == lang.StringLit:
-		s, err := lang.Unquote(n.Text)
+		s, err := lang.Unquote(n.Text())
 		if err != nil {
-			s = strings.Trim(n.Text, "\"`") // the parser already reported it
+			s = strings.Trim(n.Text(), "\"`") // the parser already reported it
 		}
 		v.kind, v.s = kString, s
 	case n.Lit == lang.IntLit:
-		i, _ := strconv.ParseInt(n.Text, 10, 64)
-		v.kind, v.n, v.text = kInt, i, n.Text
+		i, _ := strconv.ParseInt(n.Text(), 10, 64)
+		v.kind, v.n, v.text = kInt, i, n.Text()
 	case n.Lit == lang.FloatLit:
-		f, _ := strconv.ParseFloat(n.Text, 64)
-		v.kind, v.f, v.text = kFloat, f, n.Text
+		f, _ := strconv.ParseFloat(n.Text(), 64)
+		v.kind, v.f, v.text = kFloat, f, n.Text()
 	case n.Lit == lang.DurationLit:
-		d, _ := time.ParseDuration(n.Text)
-		v.kind, v.n, v.text = kDuration, int64(d), n.Text
+		d, _ := time.ParseDuration(n.Text())
+		v.kind, v.n, v.text = kDuration, int64(d), n.Text()
 	case n.Lit == lang.SizeLit:
-		b, err := parseSize(n.Text)
+		b, err := parseSize(n.Text())
 		if err != nil {
 			c.errorf(n.Span, "%v", err)
 			return v, false
 		}
-		v.kind, v.n, v.text = kSize, b, n.Text
+		v.kind, v.n, v.text = kSize, b, n.Text()
 	case n.Lit == lang.BoolLit:
-		v.kind, v.b = kBool, n.Text == "true"
-	case n.List != nil:
-		v.kind, v.items = kList, n.List.Items
-	case n.Object != nil:
-		v.kind, v.obj = kObject, n.Object
-	case n.Ref != nil && len(n.Ref.Parts) > 0 && n.Ref.Parts[0].Name == "param":
+		v.kind, v.b = kBool, n.Text() == "true"
+	case n.List() != nil:
+		v.kind, v.items = kList, n.List().Items
+	case n.Object() != nil:
+		v.kind, v.obj = kObject, n.Object()
+	case n.Ref() != nil && len(n.Ref().Parts) > 0 && n.Ref().Parts[0].Name == "param":
 		return c.paramValue(n)
-	case n.Ref != nil && n.Ref.Args() != nil:
+	case n.Ref() != nil && n.Ref().Args() != nil:
 		v.kind = kCall
 	default:
 		v.kind = kName
@@ -144,7 +144,7 @@ func (c *compiler) eval(n *lang.Value) (value, bool) {
 
 // paramValue resolves param.NAME to the parameter's bound value.
 func (c *compiler) paramValue(n *lang.Value) (value, bool) {
-	ref := n.Ref
+	ref := n.Ref()
 	if len(ref.Parts) != 2 || ref.Args() != nil || len(ref.TypeArgs()) > 0 {
 		c.errorf(ref.Span, "write a parameter reference as param.NAME")
 		return value{}, false
@@ -248,7 +248,7 @@ func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string,
 	if !ok {
 		return "", false
 	}
-	ref := v.node.Ref
+	ref := v.node.Ref()
 	name := refName(ref)
 	for _, n := range names {
 		if n == name && len(ref.TypeArgs()) == 0 {
@@ -319,7 +319,7 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 		}
 		return out, good
 	case kName, kCall:
-		c.errorf(n.Span, "a config value cannot be %s", v.describe()).WithHint(`quote text ("%s"); values are strings, numbers, bools, lists, objects and param.NAME`, refName(n.Ref))
+		c.errorf(n.Span, "a config value cannot be %s", v.describe()).WithHint(`quote text ("%s"); values are strings, numbers, bools, lists, objects and param.NAME`, refName(n.Ref()))
 		return nil, false
 	}
 	return v.boxed(), true

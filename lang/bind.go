@@ -87,15 +87,17 @@ func (b binder) value(v *Value) {
 	if v == nil || !b.span(&v.Span) {
 		return
 	}
-	v.Text = b.in.intern(v.Text)
+	if t, ok := v.node.(*string); ok {
+		*t = b.in.intern(*t)
+	}
 	switch {
-	case v.List != nil:
-		b.span(&v.List.Span)
-		b.values(v.List.Items)
-	case v.Object != nil:
-		b.object(v.Object)
-	case v.Ref != nil:
-		b.ref(v.Ref)
+	case v.List() != nil:
+		b.span(&v.List().Span)
+		b.values(v.List().Items)
+	case v.Object() != nil:
+		b.object(v.Object())
+	case v.Ref() != nil:
+		b.ref(v.Ref())
 	}
 }
 

@@ -52,8 +52,8 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 			case ft.Name == "Lit" && f.Interface() != NoLit:
 				// As the literal's field of its kind was printed before.
 				name := f.Interface().(LitKind).String()
-				fmt.Fprintf(b, " %s=%s", strings.ToUpper(name[:1])+name[1:], v.FieldByName("Text").String())
-			case ft.Name == "Lit" || ft.Name == "Text" && v.Type() == reflect.TypeFor[Value]():
+				fmt.Fprintf(b, " %s=%s", strings.ToUpper(name[:1])+name[1:], v.Addr().Interface().(*Value).Text())
+			case ft.Name == "Lit":
 			case ft.Anonymous:
 			case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String:
 				fmt.Fprintf(b, " %s=%s", ft.Name, f.Elem().String())
@@ -63,6 +63,17 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 				fmt.Fprintf(b, " %s", ft.Name)
 			case f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice:
 				kids = append(kids, kid{ft.Name, f})
+			}
+		}
+		if val, ok := v.Addr().Interface().(*Value); ok {
+			// One part, kept in no field of its kind (see Value).
+			switch {
+			case val.List() != nil:
+				kids = append(kids, kid{"List", reflect.ValueOf(val.List())})
+			case val.Object() != nil:
+				kids = append(kids, kid{"Object", reflect.ValueOf(val.Object())})
+			case val.Ref() != nil:
+				kids = append(kids, kid{"Ref", reflect.ValueOf(val.Ref())})
 			}
 		}
 		if r, ok := v.Addr().Interface().(*Ref); ok {

@@ -126,6 +126,17 @@ func (p *exprParser) text(t *lexer.Token) string {
 	return p.in.intern(t.Value)
 }
 
+// textOf returns a literal token's text, for a Value: shared by the
+// literals of the file that are written alike when read in place.
+func (p *exprParser) textOf(t *lexer.Token) *string {
+	if p.in == nil {
+		s := alloc(&p.n.texts)
+		*s = t.Value
+		return s
+	}
+	return p.in.shared(t.Value)
+}
+
 // tokenStream is where the productions read tokens: participle's lexer
 // when participle calls them, or a declaration's body read straight from
 // the scanned tokens, which spares copying them into participle's lexer.
@@ -272,9 +283,10 @@ func (p *exprParser) attr() (*Attr, error) {
 	case p.accept("="):
 		err = p.value(a.Value)
 	case isPunctTok(p.peek(), "{"):
-		a.Value.Object = alloc(&p.n.objects)
+		o := alloc(&p.n.objects)
+		a.Value.node = o
 		valueStart := p.peek().Pos.Offset
-		err = p.object(a.Value.Object)
+		err = p.object(o)
 		a.Value.Span = p.span(valueStart)
 	default:
 		err = p.fail(`"=" or "{"`)
@@ -296,19 +308,22 @@ func (p *exprParser) value(v *Value) error {
 	switch {
 	case t.Type == tokLit:
 		p.next()
-		v.Lit, v.Text = litKinds[kindOf(t.Value)], p.text(t)
+		v.Lit, v.node = litKinds[kindOf(t.Value)], p.textOf(t)
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
-		v.Lit, v.Text = BoolLit, p.text(t)
+		v.Lit, v.node = BoolLit, p.textOf(t)
 	case t.Type == tokIdent:
-		v.Ref = alloc(&p.n.refs)
-		err = p.ref(v.Ref)
+		r := alloc(&p.n.refs)
+		v.node = r
+		err = p.ref(r)
 	case isPunctTok(t, "["):
-		v.List = alloc(&p.n.lists)
-		err = p.list(v.List)
+		l := alloc(&p.n.lists)
+		v.node = l
+		err = p.list(l)
 	case isPunctTok(t, "{"):
-		v.Object = alloc(&p.n.objects)
-		err = p.object(v.Object)
+		o := alloc(&p.n.objects)
+		v.node = o
+		err = p.object(o)
 	default:
 		return p.fail("a value")
 	}

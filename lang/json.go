@@ -112,9 +112,20 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 		}
 	}
 	if v.Type() == valueType {
-		// A literal is its text under its kind's name, after the fields.
-		if lit := v.Interface().(Value); lit.Lit != NoLit {
-			ms = append(ms, member{lit.Lit.String(), reflect.ValueOf(lit.Text)})
+		// A value's part is no field of it (see Value): a list, an object
+		// or a reference under its kind's name, or a literal's text under
+		// its kind's, after the fields.
+		val := v.Interface().(Value)
+		switch n := val.node.(type) {
+		case *List:
+			ms = append(ms, member{"list", reflect.ValueOf(n)})
+		case *Object:
+			ms = append(ms, member{"object", reflect.ValueOf(n)})
+		case *Ref:
+			ms = append(ms, member{"ref", reflect.ValueOf(n)})
+		}
+		if val.Lit != NoLit {
+			ms = append(ms, member{val.Lit.String(), reflect.ValueOf(val.Text())})
 		}
 	}
 	b = append(b, '{')

@@ -60,6 +60,7 @@ type nodes struct {
 	types   block[Type]
 	fields  block[Field]
 	records block[Record]
+	texts   block[string] // literals' texts: see Value
 
 	attrSlices  block[*Attr]
 	valueSlices block[*Value]

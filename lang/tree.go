@@ -128,14 +128,14 @@ func (t *tree) typ(depth int, role string, ty *Type) {
 func (t *tree) value(depth int, role string, v *Value) {
 	switch {
 	case v == nil:
-	case v.List != nil:
+	case v.List() != nil:
 		t.line(depth, v.Start(), withRole(role, "list"), "")
-		for _, item := range v.List.Items {
+		for _, item := range v.List().Items {
 			t.value(depth+1, "", item)
 		}
-	case v.Object != nil:
+	case v.Object() != nil:
 		t.line(depth, v.Start(), withRole(role, "object"), "")
-		t.body(depth+1, v.Object)
+		t.body(depth+1, v.Object())
 	default:
 		kind, text := leaf(v)
 		t.line(depth, v.Start(), withRole(role, kind), text)
@@ -152,12 +152,12 @@ func withRole(role, kind string) string {
 // leaf returns the kind and text of a value that is neither list nor object.
 func leaf(v *Value) (kind, text string) {
 	switch {
-	case v.Ref != nil:
-		return "ref", refText(v.Ref)
+	case v.Ref() != nil:
+		return "ref", refText(v.Ref())
 	case v.Lit == StringLit:
-		return "string", stringText(v.Text)
+		return "string", stringText(v.Text())
 	case v.Lit != NoLit:
-		return v.Lit.String(), v.Text
+		return v.Lit.String(), v.Text()
 	}
 	return "value", "" // only in a tree cut short by a syntax error
 }
@@ -214,11 +214,11 @@ func refText(r *Ref) string {
 // valueText writes a value inline, for call arguments.
 func valueText(v *Value) string {
 	switch {
-	case v.List != nil:
-		return "[" + strings.Join(valueTexts(v.List.Items), ", ") + "]"
-	case v.Object != nil:
-		attrs := make([]string, len(v.Object.Attrs))
-		for i, a := range v.Object.Attrs {
+	case v.List() != nil:
+		return "[" + strings.Join(valueTexts(v.List().Items), ", ") + "]"
+	case v.Object() != nil:
+		attrs := make([]string, len(v.Object().Attrs))
+		for i, a := range v.Object().Attrs {
 			attrs[i] = name(a.Key) + " = " + valueText(a.Value)
 		}
 		return braced(attrs)

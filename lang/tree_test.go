@@ -115,6 +115,9 @@ func checkKeys(t *testing.T, v any, seen map[string]bool) {
 
 var declTypes = []Decl{&Mesh{}, &Param{}, &TypeDecl{}, &Topic{}, &Function{}, &Source{}, &Sink{}}
 
+// filled counts the values fill has set.
+var filled int
+
 // fill sets every field of v, following pointers depth levels down; a
 // []Decl gets one declaration of each kind.
 func fill(v reflect.Value, depth int) {
@@ -142,6 +145,14 @@ func fill(v reflect.Value, depth int) {
 			at := NewPos("x", 1, 1, 2)
 			v.Set(reflect.ValueOf(SpanOf(at, at)))
 			return
+		}
+		if v.Type() == reflect.TypeFor[Value]() {
+			// A value has one part: each kind in turn.
+			parts := []reflect.Type{reflect.TypeFor[*List](), reflect.TypeFor[*Object](), reflect.TypeFor[*Ref]()}
+			part := reflect.New(parts[filled%len(parts)]).Elem()
+			filled++
+			fill(part, depth)
+			v.Addr().Interface().(*Value).node = part.Interface()
 		}
 		for i := range v.NumField() {
 			f := v.Field(i)

@@ -220,7 +220,7 @@ func (l *loader) duration(v *lang.Value) time.Duration {
 		l.errorf(v.Span, "want a duration, such as 30s")
 		return 0
 	}
-	d, err := time.ParseDuration(v.Text)
+	d, err := time.ParseDuration(v.Text())
 	if err != nil || d <= 0 {
 		l.errorf(v.Span, "want a positive duration, such as 30s")
 	}
@@ -232,17 +232,17 @@ func (l *loader) boolean(v *lang.Value) bool {
 		l.errorf(v.Span, "want true or false")
 		return false
 	}
-	return v.Text == "true"
+	return v.Text() == "true"
 }
 
 // object returns the attributes of an object value, or reports what was
 // wanted instead.
 func (l *loader) object(v *lang.Value, what string) []*lang.Attr {
-	if v.Object == nil {
+	if v.Object() == nil {
 		l.errorf(v.Span, "%s takes a block: %s { ... }", what, what)
 		return nil
 	}
-	return v.Object.Attrs
+	return v.Object().Attrs
 }
 
 func (l *loader) caseParams(c *Case, v *lang.Value) {

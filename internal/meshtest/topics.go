@@ -82,7 +82,7 @@ func (tc *topicCheck) sends(v *lang.Value) []Send {
 			continue
 		}
 		s := Send{At: a.Key.Span, Topic: t}
-		if o := a.Value.Object; o != nil {
+		if o := a.Value.Object(); o != nil {
 			s.Messages = tc.block(o, t, sendBlockAttrs)
 		} else {
 			s.Messages = tc.messages(a.Value, t, false)
@@ -165,12 +165,12 @@ func attr(o *lang.Object, key string) *lang.Attr {
 // or a message with its metadata.
 func (tc *topicCheck) messages(v *lang.Value, t plan.Topic, expect bool) []Message {
 	items := []*lang.Value{v}
-	if v.List != nil {
-		items = v.List.Items
+	if v.List() != nil {
+		items = v.List().Items
 	}
 	var ms []Message
 	for _, item := range items {
-		if o := item.Object; o != nil && isEnvelope(o) {
+		if o := item.Object(); o != nil && isEnvelope(o) {
 			if m, ok := tc.envelope(o, t, expect, !expect); ok {
 				ms = append(ms, m)
 			}
@@ -248,7 +248,7 @@ func (tc *topicCheck) text(v *lang.Value, what string) (string, bool) {
 		tc.errorf(v.Span, "%s: want a string", what)
 		return "", false
 	}
-	s, err := lang.Unquote(v.Text)
+	s, err := lang.Unquote(v.Text())
 	if err != nil {
 		tc.errorf(v.Span, "%s: %v", what, err)
 		return "", false
@@ -273,7 +273,7 @@ func (tc *topicCheck) expects(v *lang.Value) []*Expect {
 			continue
 		}
 		e := &Expect{At: a.Key.Span, Topic: t, Order: Exact}
-		if o := a.Value.Object; o != nil {
+		if o := a.Value.Object(); o != nil {
 			tc.expectBlock(e, o)
 		} else {
 			e.Messages = tc.messages(a.Value, t, true)
@@ -299,7 +299,7 @@ func (tc *topicCheck) expectBlock(e *Expect, o *lang.Object) {
 	}
 	if a := attr(o, "order"); a != nil {
 		word := ""
-		if r := a.Value.Ref; r != nil && len(r.Parts) == 1 && r.Args() == nil {
+		if r := a.Value.Ref(); r != nil && len(r.Parts) == 1 && r.Args() == nil {
 			word = r.Parts[0].Name
 		}
 		switch Order(word) {
@@ -328,8 +328,8 @@ func (tc *topicCheck) state(v *lang.Value, what string) []StateEntry {
 			continue
 		}
 		items := []*lang.Value{a.Value}
-		if a.Value.List != nil {
-			items = a.Value.List.Items
+		if a.Value.List() != nil {
+			items = a.Value.List().Items
 		}
 		for _, item := range items {
 			if e, ok := tc.stateEntry(a.Key.Name, item); ok {
@@ -358,14 +358,14 @@ func (tc *topicCheck) stateful(id *lang.Ident) bool {
 
 func (tc *topicCheck) stateEntry(fn string, v *lang.Value) (StateEntry, bool) {
 	e := StateEntry{Span: v.Span, Function: fn}
-	if v.Object == nil || !tc.known(v.Object, []string{"key", "value", "counter"}, "a state entry") {
-		if v.Object == nil {
+	if v.Object() == nil || !tc.known(v.Object(), []string{"key", "value", "counter"}, "a state entry") {
+		if v.Object() == nil {
 			tc.errorf(v.Span, `a state entry reads { key = "..." value = "..." } or { key = "..." counter = N }`)
 		}
 		return e, false
 	}
 	ok := true
-	for _, a := range v.Object.Attrs {
+	for _, a := range v.Object().Attrs {
 		switch a.Key.Name {
 		case "key":
 			k, good := tc.text(a.Value, "key")
@@ -381,7 +381,7 @@ func (tc *topicCheck) stateEntry(fn string, v *lang.Value) (StateEntry, bool) {
 			e.Counter, ok = &n, ok && good
 		}
 	}
-	if attr(v.Object, "key") == nil || (e.Value == nil) == (e.Counter == nil) {
+	if attr(v.Object(), "key") == nil || (e.Value == nil) == (e.Counter == nil) {
 		tc.errorf(v.Span, "a state entry needs a key and one of value or counter")
 		return e, false
 	}

@@ -21,7 +21,7 @@ import (
 func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 	switch {
 	case v.Lit == lang.StringLit:
-		s, err := lang.Unquote(v.Text)
+		s, err := lang.Unquote(v.Text())
 		if err != nil {
 			tc.errorf(v.Span, "%v", err)
 			return nil, false
@@ -30,32 +30,32 @@ func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 	case v.Lit == lang.IntLit:
 		n, ok := intValue(v)
 		if !ok {
-			tc.errorf(v.Span, "integer %s does not fit 64 bits", v.Text)
+			tc.errorf(v.Span, "integer %s does not fit 64 bits", v.Text())
 		}
 		return n, ok
 	case v.Lit == lang.FloatLit:
-		f, err := strconv.ParseFloat(v.Text, 64)
+		f, err := strconv.ParseFloat(v.Text(), 64)
 		if err != nil {
-			tc.errorf(v.Span, "number %s: %v", v.Text, err)
+			tc.errorf(v.Span, "number %s: %v", v.Text(), err)
 			return nil, false
 		}
 		return f, true
 	case v.Lit == lang.BoolLit:
-		return v.Text == "true", true
+		return v.Text() == "true", true
 	case v.Lit == lang.DurationLit, v.Lit == lang.SizeLit:
-		return v.Text, true
-	case v.List != nil:
+		return v.Text(), true
+	case v.List() != nil:
 		list := []any{}
 		ok := true
-		for _, item := range v.List.Items {
+		for _, item := range v.List().Items {
 			x, good := tc.value(item)
 			list, ok = append(list, x), ok && good
 		}
 		return list, ok
-	case v.Object != nil:
+	case v.Object() != nil:
 		rec := map[string]any{}
 		ok := true
-		for _, a := range v.Object.Attrs {
+		for _, a := range v.Object().Attrs {
 			x, good := tc.value(a.Value)
 			rec[a.Key.Name], ok = x, ok && good
 		}
@@ -69,7 +69,7 @@ func intValue(v *lang.Value) (int64, bool) {
 	if v.Lit != lang.IntLit {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(strings.ReplaceAll(v.Text, "_", ""), 0, 64)
+	n, err := strconv.ParseInt(strings.ReplaceAll(v.Text(), "_", ""), 0, 64)
 	return n, err == nil
 }
 

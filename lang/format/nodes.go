@@ -94,7 +94,7 @@ func (p *printer) body(o *lang.Object) {
 
 func (p *printer) attr(a *lang.Attr) {
 	p.ident(a.Key)
-	if o := a.Value.Object; o != nil {
+	if o := a.Value.Object(); o != nil {
 		p.write(" ")
 		p.body(o)
 		return
@@ -107,10 +107,10 @@ func (p *printer) attr(a *lang.Attr) {
 // comma in a list): lists and objects may take several lines.
 func (p *printer) value(v *lang.Value, suffix int) {
 	switch {
-	case v.List != nil:
+	case v.List() != nil:
 		p.list(v, suffix)
-	case v.Object != nil:
-		p.body(v.Object)
+	case v.Object() != nil:
+		p.body(v.Object())
 	default:
 		p.inline(v)
 	}
@@ -123,7 +123,7 @@ func (p *printer) inline(v *lang.Value) {
 }
 
 func (p *printer) list(v *lang.Value, suffix int) {
-	l := v.List
+	l := v.List()
 	if p.flat(v) && (len(l.Items) == 0 || p.fitsValue(v, suffix)) {
 		p.inline(v)
 		return
@@ -141,7 +141,7 @@ func (p *printer) list(v *lang.Value, suffix int) {
 
 // item prints one item of a list laid out one item per line.
 func (p *printer) item(v *lang.Value) {
-	if v.Object != nil && p.flat(v) && p.fitsValue(v, 1) {
+	if v.Object() != nil && p.flat(v) && p.fitsValue(v, 1) {
 		p.inline(v)
 	} else {
 		p.value(v, 1)
@@ -153,20 +153,20 @@ func (p *printer) item(v *lang.Value) {
 // and no list in it holds an object. Width is checked apart.
 func (p *printer) flat(v *lang.Value) bool {
 	switch {
-	case v.List != nil:
+	case v.List() != nil:
 		if p.hasComment(v.Span) {
 			return false
 		}
-		for _, item := range v.List.Items {
-			if item.Object != nil || !p.flat(item) {
+		for _, item := range v.List().Items {
+			if item.Object() != nil || !p.flat(item) {
 				return false
 			}
 		}
-	case v.Object != nil:
+	case v.Object() != nil:
 		if p.hasComment(v.Span) {
 			return false
 		}
-		for _, a := range v.Object.Attrs {
+		for _, a := range v.Object().Attrs {
 			if !p.flat(a.Value) {
 				return false
 			}
@@ -211,21 +211,21 @@ func (p *printer) record(r *lang.Record) {
 
 func appendValue(b []byte, v *lang.Value) []byte {
 	switch {
-	case v.List != nil:
+	case v.List() != nil:
 		b = append(b, '[')
-		for i, item := range v.List.Items {
+		for i, item := range v.List().Items {
 			if i > 0 {
 				b = append(b, ", "...)
 			}
 			b = appendValue(b, item)
 		}
 		return append(b, ']')
-	case v.Object != nil:
-		return appendObject(b, v.Object)
-	case v.Ref != nil:
-		return appendRef(b, v.Ref)
+	case v.Object() != nil:
+		return appendObject(b, v.Object())
+	case v.Ref() != nil:
+		return appendRef(b, v.Ref())
 	}
-	return append(b, v.Text...)
+	return append(b, v.Text()...)
 }
 
 func appendObject(b []byte, o *lang.Object) []byte {
@@ -238,7 +238,7 @@ func appendObject(b []byte, o *lang.Object) []byte {
 			b = append(b, ", "...)
 		}
 		b = append(b, a.Key.Name...)
-		if a.Value.Object != nil {
+		if a.Value.Object() != nil {
 			b = append(b, ' ')
 		} else {
 			b = append(b, " = "...)
