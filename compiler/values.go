@@ -104,29 +104,29 @@ func (v value) describe() string {
 func (c *compiler) eval(n *lang.Value) (value, bool) {
 	v := value{node: n}
 	switch {
-	case n.Lit == lang.StringLit:
+	case n.Lit() == lang.StringLit:
 		s, err := lang.Unquote(n.Text())
 		if err != nil {
 			s = strings.Trim(n.Text(), "\"`") // the parser already reported it
 		}
 		v.kind, v.s = kString, s
-	case n.Lit == lang.IntLit:
+	case n.Lit() == lang.IntLit:
 		i, _ := strconv.ParseInt(n.Text(), 10, 64)
 		v.kind, v.n, v.text = kInt, i, n.Text()
-	case n.Lit == lang.FloatLit:
+	case n.Lit() == lang.FloatLit:
 		f, _ := strconv.ParseFloat(n.Text(), 64)
 		v.kind, v.f, v.text = kFloat, f, n.Text()
-	case n.Lit == lang.DurationLit:
+	case n.Lit() == lang.DurationLit:
 		d, _ := time.ParseDuration(n.Text())
 		v.kind, v.n, v.text = kDuration, int64(d), n.Text()
-	case n.Lit == lang.SizeLit:
+	case n.Lit() == lang.SizeLit:
 		b, err := parseSize(n.Text())
 		if err != nil {
 			c.errorf(n.Span, "%v", err)
 			return v, false
 		}
 		v.kind, v.n, v.text = kSize, b, n.Text()
-	case n.Lit == lang.BoolLit:
+	case n.Lit() == lang.BoolLit:
 		v.kind, v.b = kBool, n.Text() == "true"
 	case n.List() != nil:
 		v.kind, v.items = kList, n.List().Items

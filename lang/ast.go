@@ -160,12 +160,25 @@ func (a *Attr) End() Pos { return a.Span().End() }
 // {"int": "3"}.
 type Value struct {
 	Span
-	Lit LitKind `json:"-"`
-	// node is the value's one part: *List, *Object, *Ref, or for a
-	// literal *string, its text, which literals written alike share. One
-	// field for the four makes a value 40 bytes instead of 64, and a tree
-	// holds many.
+	// node is the value's one part: *List, *Object, *Ref, or *literal,
+	// which literals written alike share. One field for the four makes a
+	// value 32 bytes instead of 64, and a tree holds many.
 	node any
+}
+
+// literal is the kind and text of a literal value.
+type literal struct {
+	kind LitKind
+	text string
+}
+
+// Lit is the kind of literal the value is; NoLit for lists, objects
+// and references.
+func (v *Value) Lit() LitKind {
+	if l, ok := v.node.(*literal); ok {
+		return l.kind
+	}
+	return NoLit
 }
 
 // LitKind is the kind of a literal value.
@@ -197,7 +210,7 @@ func (k LitKind) String() string {
 // string unquoted, other literals as written; false for lists, objects
 // and references.
 func (v *Value) LiteralText() (string, bool) {
-	switch v.Lit {
+	switch v.Lit() {
 	case NoLit:
 		return "", false
 	case StringLit:
@@ -272,8 +285,8 @@ func (v *Value) Ref() *Ref {
 // Text is a literal's text as written, quotes included for strings; ""
 // for lists, objects and references.
 func (v *Value) Text() string {
-	if t, ok := v.node.(*string); ok {
-		return *t
+	if l, ok := v.node.(*literal); ok {
+		return l.text
 	}
 	return ""
 }

@@ -87,8 +87,8 @@ func (b binder) value(v *Value) {
 	if v == nil || !b.span(&v.Span) {
 		return
 	}
-	if t, ok := v.node.(*string); ok {
-		*t = b.in.intern(*t)
+	if l, ok := v.node.(*literal); ok {
+		l.text = b.in.intern(l.text)
 	}
 	switch {
 	case v.List() != nil:

@@ -49,11 +49,6 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 			f, ft := v.Field(i), v.Type().Field(i)
 			switch {
 			case !ft.IsExported():
-			case ft.Name == "Lit" && f.Interface() != NoLit:
-				// As the literal's field of its kind was printed before.
-				name := f.Interface().(LitKind).String()
-				fmt.Fprintf(b, " %s=%s", strings.ToUpper(name[:1])+name[1:], v.Addr().Interface().(*Value).Text())
-			case ft.Name == "Lit":
 			case ft.Anonymous:
 			case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.String:
 				fmt.Fprintf(b, " %s=%s", ft.Name, f.Elem().String())
@@ -68,6 +63,9 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 		if val, ok := v.Addr().Interface().(*Value); ok {
 			// One part, kept in no field of its kind (see Value).
 			switch {
+			case val.Lit() != NoLit:
+				name := val.Lit().String()
+				fmt.Fprintf(b, " %s=%s", strings.ToUpper(name[:1])+name[1:], val.Text())
 			case val.List() != nil:
 				kids = append(kids, kid{"List", reflect.ValueOf(val.List())})
 			case val.Object() != nil:

@@ -126,15 +126,15 @@ func (p *exprParser) text(t *lexer.Token) string {
 	return p.in.intern(t.Value)
 }
 
-// textOf returns a literal token's text, for a Value: shared by the
+// literal returns the literal of token t, for a Value: shared by the
 // literals of the file that are written alike when read in place.
-func (p *exprParser) textOf(t *lexer.Token) *string {
+func (p *exprParser) literal(kind LitKind, t *lexer.Token) *literal {
 	if p.in == nil {
-		s := alloc(&p.n.texts)
-		*s = t.Value
-		return s
+		l := alloc(&p.n.literals)
+		*l = literal{kind, t.Value}
+		return l
 	}
-	return p.in.shared(t.Value)
+	return p.in.literal(kind, t.Value)
 }
 
 // tokenStream is where the productions read tokens: participle's lexer
@@ -308,10 +308,10 @@ func (p *exprParser) value(v *Value) error {
 	switch {
 	case t.Type == tokLit:
 		p.next()
-		v.Lit, v.node = litKinds[kindOf(t.Value)], p.textOf(t)
+		v.node = p.literal(litKinds[kindOf(t.Value)], t)
 	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false") && !p.continuesRef():
 		p.next()
-		v.Lit, v.node = BoolLit, p.textOf(t)
+		v.node = p.literal(BoolLit, t)
 	case t.Type == tokIdent:
 		r := alloc(&p.n.refs)
 		v.node = r

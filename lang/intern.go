@@ -17,10 +17,10 @@ var internSeed = maphash.MakeSeed()
 // interner hands out copies of texts, one per text while its slot holds it.
 type interner struct {
 	slots [internSlots]string
-	// shares holds, by slot too, where the text of a literal is kept, for
-	// the values that are written alike to share (see Value).
-	shares [internSlots]*string
-	texts  block[string]
+	// literals holds, by slot too, the literals that values written
+	// alike share (see Value).
+	literals [internSlots]*literal
+	made     block[literal]
 }
 
 // intern returns a copy of s that shares no memory with the source.
@@ -35,19 +35,20 @@ func (in *interner) intern(s string) string {
 	return *slot
 }
 
-// shared returns where a copy of s is kept, the same for each s while its
-// slot holds it.
-func (in *interner) shared(s string) *string {
+// literal returns the literal of the given kind and text s, the same for
+// each while its slot holds it.
+func (in *interner) literal(kind LitKind, s string) *literal {
 	h := maphash.String(internSeed, s) % internSlots
-	slot := &in.shares[h]
-	if *slot == nil || **slot != s {
-		text := &in.slots[h] // as intern does, with one hash for both
-		if *text != s {
-			*text = string([]byte(s))
-		}
-		t := alloc(&in.texts)
-		*t = *text
-		*slot = t
+	slot := &in.literals[h]
+	if l := *slot; l != nil && l.text == s && l.kind == kind {
+		return l
 	}
-	return *slot
+	text := &in.slots[h] // as intern does, with one hash for both
+	if *text != s {
+		*text = string([]byte(s))
+	}
+	l := alloc(&in.made)
+	*l = literal{kind, *text}
+	*slot = l
+	return l
 }

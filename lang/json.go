@@ -124,8 +124,8 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 		case *Ref:
 			ms = append(ms, member{"ref", reflect.ValueOf(n)})
 		}
-		if val.Lit != NoLit {
-			ms = append(ms, member{val.Lit.String(), reflect.ValueOf(val.Text())})
+		if val.Lit() != NoLit {
+			ms = append(ms, member{val.Lit().String(), reflect.ValueOf(val.Text())})
 		}
 	}
 	b = append(b, '{')

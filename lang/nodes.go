@@ -57,18 +57,18 @@ func cut[T any](b *block[T], items []T) []T {
 
 // nodes holds a block for each kind of node the body parser makes.
 type nodes struct {
-	attrs   block[attrNode]
-	idents  block[Ident]
-	values  block[Value]
-	refs    block[Ref]
-	refArgs block[refArgs]
-	objects block[Object]
-	lists   block[List]
-	args    block[Args]
-	types   block[Type]
-	fields  block[Field]
-	records block[Record]
-	texts   block[string] // literals' texts: see Value
+	attrs    block[attrNode]
+	idents   block[Ident]
+	values   block[Value]
+	refs     block[Ref]
+	refArgs  block[refArgs]
+	objects  block[Object]
+	lists    block[List]
+	args     block[Args]
+	types    block[Type]
+	fields   block[Field]
+	records  block[Record]
+	literals block[literal]
 
 	attrSlices  block[*Attr]
 	valueSlices block[*Value]

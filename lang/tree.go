@@ -154,10 +154,10 @@ func leaf(v *Value) (kind, text string) {
 	switch {
 	case v.Ref() != nil:
 		return "ref", refText(v.Ref())
-	case v.Lit == StringLit:
+	case v.Lit() == StringLit:
 		return "string", stringText(v.Text())
-	case v.Lit != NoLit:
-		return v.Lit.String(), v.Text()
+	case v.Lit() != NoLit:
+		return v.Lit().String(), v.Text()
 	}
 	return "value", "" // only in a tree cut short by a syntax error
 }

@@ -216,7 +216,7 @@ func (l *loader) testCase(t *lang.Test) *Case {
 }
 
 func (l *loader) duration(v *lang.Value) time.Duration {
-	if v.Lit != lang.DurationLit {
+	if v.Lit() != lang.DurationLit {
 		l.errorf(v.Span, "want a duration, such as 30s")
 		return 0
 	}
@@ -228,7 +228,7 @@ func (l *loader) duration(v *lang.Value) time.Duration {
 }
 
 func (l *loader) boolean(v *lang.Value) bool {
-	if v.Lit != lang.BoolLit {
+	if v.Lit() != lang.BoolLit {
 		l.errorf(v.Span, "want true or false")
 		return false
 	}

@@ -244,7 +244,7 @@ func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect, needValue b
 }
 
 func (tc *topicCheck) text(v *lang.Value, what string) (string, bool) {
-	if v.Lit != lang.StringLit {
+	if v.Lit() != lang.StringLit {
 		tc.errorf(v.Span, "%s: want a string", what)
 		return "", false
 	}

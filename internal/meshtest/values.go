@@ -20,29 +20,29 @@ import (
 // lists and records (objects).
 func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 	switch {
-	case v.Lit == lang.StringLit:
+	case v.Lit() == lang.StringLit:
 		s, err := lang.Unquote(v.Text())
 		if err != nil {
 			tc.errorf(v.Span, "%v", err)
 			return nil, false
 		}
 		return s, true
-	case v.Lit == lang.IntLit:
+	case v.Lit() == lang.IntLit:
 		n, ok := intValue(v)
 		if !ok {
 			tc.errorf(v.Span, "integer %s does not fit 64 bits", v.Text())
 		}
 		return n, ok
-	case v.Lit == lang.FloatLit:
+	case v.Lit() == lang.FloatLit:
 		f, err := strconv.ParseFloat(v.Text(), 64)
 		if err != nil {
 			tc.errorf(v.Span, "number %s: %v", v.Text(), err)
 			return nil, false
 		}
 		return f, true
-	case v.Lit == lang.BoolLit:
+	case v.Lit() == lang.BoolLit:
 		return v.Text() == "true", true
-	case v.Lit == lang.DurationLit, v.Lit == lang.SizeLit:
+	case v.Lit() == lang.DurationLit, v.Lit() == lang.SizeLit:
 		return v.Text(), true
 	case v.List() != nil:
 		list := []any{}
@@ -66,7 +66,7 @@ func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 }
 
 func intValue(v *lang.Value) (int64, bool) {
-	if v.Lit != lang.IntLit {
+	if v.Lit() != lang.IntLit {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(v.Text(), "_", ""), 0, 64)
