@@ -247,9 +247,9 @@ func (c *compiler) checkBuiltin(comp *Component, b *Builtin) {
 
 func (c *compiler) checkConfig(comp *Component, b *Builtin) {
 	given := map[string]*lang.Attr{}
-	if a := comp.configAttr; a != nil && a.Value.Object() != nil {
-		for _, kv := range a.Value.Object().Attrs {
-			given[kv.Key.Name] = kv
+	if a := comp.configAttr; a != nil && a.Value().Object() != nil {
+		for _, kv := range a.Value().Object().Attrs {
+			given[kv.Key().Name] = kv
 		}
 	}
 	var names []string
@@ -264,13 +264,13 @@ func (c *compiler) checkConfig(comp *Component, b *Builtin) {
 		}
 		c.configKind(kv, k.Kind)
 	}
-	if comp.configAttr == nil || comp.configAttr.Value.Object() == nil {
+	if comp.configAttr == nil || comp.configAttr.Value().Object() == nil {
 		return
 	}
-	for _, kv := range comp.configAttr.Value.Object().Attrs {
-		if !slices.Contains(names, kv.Key.Name) {
-			d := c.errorf(kv.Key.Span, "builtin.%s has no config key %s", b.Name, kv.Key.Name)
-			c.suggest(d, kv.Key.Name, names)
+	for _, kv := range comp.configAttr.Value().Object().Attrs {
+		if !slices.Contains(names, kv.Key().Name) {
+			d := c.errorf(kv.Key().Span, "builtin.%s has no config key %s", b.Name, kv.Key().Name)
+			c.suggest(d, kv.Key().Name, names)
 			if d.Hint == "" && len(names) > 0 {
 				d.Hint = "its keys: " + joinNames(names)
 			} else if d.Hint == "" {
@@ -289,29 +289,29 @@ func (c *compiler) checkConfig(comp *Component, b *Builtin) {
 func (c *compiler) configKind(kv *lang.Attr, kind string) {
 	want := map[string]valueKind{"string": kString, "int": kInt, "duration": kDuration, "list": kList, "object": kObject}[kind]
 	c.mute++
-	v, ok := c.eval(kv.Value)
+	v, ok := c.eval(kv.Value())
 	c.mute--
 	if ok && v.kind != want {
-		c.errorf(kv.Value.Span, "config %s wants %s, found %s", kv.Key.Name, article(kind), v.describe())
+		c.errorf(kv.Value().Span, "config %s wants %s, found %s", kv.Key().Name, article(kind), v.describe())
 	}
 }
 
 // checkRoutes checks that each route leads to a topic of publishes.
 func (c *compiler) checkRoutes(comp *Component, routes *lang.Attr) {
-	if routes == nil || routes.Value.Object() == nil {
+	if routes == nil || routes.Value().Object() == nil {
 		return
 	}
-	for _, r := range routes.Value.Object().Attrs {
+	for _, r := range routes.Value().Object().Attrs {
 		c.mute++
-		v, ok := c.eval(r.Value)
+		v, ok := c.eval(r.Value())
 		c.mute--
 		if !ok || v.kind != kString {
-			c.errorf(r.Value.Span, "route %s wants a topic name as a string", r.Key.Name)
+			c.errorf(r.Value().Span, "route %s wants a topic name as a string", r.Key().Name)
 			continue
 		}
 		name := v.s
 		if !slices.ContainsFunc(comp.Options.Publishes, func(t *Topic) bool { return t.Name == name || t.FullName == name }) {
-			d := c.errorf(r.Value.Span, "route %s leads to %q, which is not in publishes", r.Key.Name, name)
+			d := c.errorf(r.Value().Span, "route %s leads to %q, which is not in publishes", r.Key().Name, name)
 			var cands []string
 			for _, t := range comp.Options.Publishes {
 				cands = append(cands, t.Name)
@@ -327,11 +327,11 @@ func (c *compiler) checkRoutes(comp *Component, routes *lang.Attr) {
 // checkProject checks the projected fields against the input record and
 // the output topic's required fields.
 func (c *compiler) checkProject(comp *Component, fields *lang.Attr) {
-	if fields == nil || fields.Value.List() == nil {
+	if fields == nil || fields.Value().List() == nil {
 		return
 	}
 	kept := map[string]bool{}
-	for _, it := range fields.Value.List().Items {
+	for _, it := range fields.Value().List().Items {
 		c.mute++
 		v, ok := c.eval(it)
 		c.mute--

@@ -203,13 +203,13 @@ func (c *compiler) resolveMesh() {
 	}
 	m.Name, m.Span = first.Name.Name, first.Span
 	for _, a := range c.attrs(first.Body, "mesh", []string{"tenant", "namespace", "defaults", "pulsar"}) {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "tenant", "namespace":
 			if s, ok := c.stringValue(a); ok {
 				if p := checkPulsarName(s); p != "" {
-					c.errorf(a.Value.Span, "invalid %s name: %s", a.Key.Name, p)
+					c.errorf(a.Value().Span, "invalid %s name: %s", a.Key().Name, p)
 				}
-				if a.Key.Name == "tenant" {
+				if a.Key().Name == "tenant" {
 					m.Tenant = s
 				} else {
 					m.Namespace = s
@@ -240,9 +240,9 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 		out = make([]*lang.Attr, 0, len(obj.Attrs))
 	}
 	for _, a := range obj.Attrs {
-		name := a.Key.Name
+		name := a.Key().Name
 		if !slices.Contains(keys, name) {
-			d := c.errorf(a.Key.Span, "unknown option %s in %s", name, where)
+			d := c.errorf(a.Key().Span, "unknown option %s in %s", name, where)
 			c.suggest(d, name, keys)
 			if d.Hint == "" {
 				d.Hint = "options here: " + joinNames(keys)
@@ -250,10 +250,10 @@ func (c *compiler) attrs(obj *lang.Object, where string, keys []string) []*lang.
 			continue
 		}
 		// out holds each known key once at most: a short list to search.
-		if i := slices.IndexFunc(out, func(x *lang.Attr) bool { return x.Key.Name == name }); i >= 0 {
+		if i := slices.IndexFunc(out, func(x *lang.Attr) bool { return x.Key().Name == name }); i >= 0 {
 			first := out[i]
-			d := c.errorf(a.Key.Span, "option %s is set twice", name).WithHint("remove one of them")
-			d.Related = append(d.Related, lang.Related{Pos: first.Key.Start(), End: first.Key.End(), Message: "first set here"})
+			d := c.errorf(a.Key().Span, "option %s is set twice", name).WithHint("remove one of them")
+			d.Related = append(d.Related, lang.Related{Pos: first.Key().Start(), End: first.Key().End(), Message: "first set here"})
 			continue
 		}
 		out = append(out, a)
@@ -270,7 +270,7 @@ const fewKeys = 16
 func distinctKeys(attrs []*lang.Attr) bool {
 	for i, a := range attrs {
 		for _, b := range attrs[:i] {
-			if a.Key.Name == b.Key.Name {
+			if a.Key().Name == b.Key().Name {
 				return false
 			}
 		}
@@ -281,7 +281,7 @@ func distinctKeys(attrs []*lang.Attr) bool {
 // knownKeys reports whether every key of attrs is one of keys.
 func knownKeys(attrs []*lang.Attr, keys []string) bool {
 	for _, a := range attrs {
-		if !slices.Contains(keys, a.Key.Name) {
+		if !slices.Contains(keys, a.Key().Name) {
 			return false
 		}
 	}

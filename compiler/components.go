@@ -132,7 +132,7 @@ func (c *compiler) impl(comp *Component, a *lang.Attr) (Impl, bool) {
 	}
 	ref := v.node.Ref()
 	name := refName(ref)
-	impl := Impl{Span: a.Value.Span}
+	impl := Impl{Span: a.Value().Span}
 	switch {
 	case len(ref.Parts) == 2 && ref.Parts[0].Name == "builtin" && ref.Args() == nil && len(ref.TypeArgs()) == 0:
 		impl.Kind, impl.Name = ImplBuiltin, ref.Parts[1].Name

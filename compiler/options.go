@@ -59,14 +59,14 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 	own := c.attrs(body, who, keysFor(comp.Kind))
 	// own holds each known key once at most: a short list.
 	ownKey := func(k string) bool {
-		return slices.ContainsFunc(own, func(a *lang.Attr) bool { return a.Key.Name == k })
+		return slices.ContainsFunc(own, func(a *lang.Attr) bool { return a.Key().Name == k })
 	}
 	ownReplicas := slices.ContainsFunc(replicaKeys, ownKey)
 	// Room for a key per attribute, grown only by nested keys (secrets.X).
 	comp.Options.Set = make(OptionSpans, 0, len(own)+len(c.defaultAttrs))
 	c.mute++
 	for _, a := range c.defaultAttrs {
-		k := a.Key.Name
+		k := a.Key().Name
 		if ownKey(k) || !slices.Contains(keysFor(comp.Kind), k) || (ownReplicas && slices.Contains(replicaKeys, k)) {
 			continue
 		}
@@ -86,7 +86,7 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 // option applies one attribute to comp.
 func (c *compiler) option(comp *Component, a *lang.Attr) {
 	o := &comp.Options
-	key := a.Key.Name
+	key := a.Key().Name
 	ok := true
 	switch key {
 	case "use":
@@ -164,16 +164,16 @@ func (c *compiler) option(comp *Component, a *lang.Attr) {
 
 func (c *compiler) positive(a *lang.Attr, ok bool) bool {
 	if !ok {
-		c.errorf(a.Value.Span, "%s must be more than zero", a.Key.Name)
+		c.errorf(a.Value().Span, "%s must be more than zero", a.Key().Name)
 	}
 	return ok
 }
 
 // schemaValue reads accepts or returns.
 func (c *compiler) schemaValue(a *lang.Attr) *Schema {
-	v := a.Value
+	v := a.Value()
 	if v.Ref() == nil || (len(v.Ref().Parts) > 0 && v.Ref().Parts[0].Name == "param") {
-		c.errorf(v.Span, "%s wants a schema, such as string or json<Order>", a.Key.Name)
+		c.errorf(v.Span, "%s wants a schema, such as string or json<Order>", a.Key().Name)
 		return nil
 	}
 	return c.types.schema(&lang.Type{Span: v.Span, Name: v.Ref()})
@@ -186,11 +186,11 @@ func (c *compiler) subscription(o *Options, a *lang.Attr) bool {
 	}
 	ok := true
 	for _, s := range c.attrs(obj, "subscription", subscriptionKeys) {
-		switch s.Key.Name {
+		switch s.Key().Name {
 		case "name":
 			name, good := c.stringValue(s)
 			if good && name == "" {
-				c.errorf(s.Value.Span, "a subscription name cannot be empty")
+				c.errorf(s.Value().Span, "a subscription name cannot be empty")
 				good = false
 			}
 			o.Subscription.Name, ok = name, ok && good
@@ -217,7 +217,7 @@ func (c *compiler) sandbox(o *Options, a *lang.Attr) bool {
 	sb := &Sandbox{}
 	ok := true
 	for _, s := range c.attrs(obj, "sandbox", sandboxKeys) {
-		switch s.Key.Name {
+		switch s.Key().Name {
 		case "memory":
 			v, good := c.want(s, "a size, such as 64Mi", kSize)
 			if good {
@@ -249,7 +249,7 @@ func (c *compiler) stringList(a *lang.Attr) ([]string, bool) {
 	}
 	var out []string
 	for _, it := range v.items {
-		s, good := c.stringValue(&lang.Attr{Key: a.Key, Value: it})
+		s, good := c.stringValue(lang.NewAttr(a.Key(), it))
 		ok = ok && good
 		out = append(out, s)
 	}
@@ -258,7 +258,7 @@ func (c *compiler) stringList(a *lang.Attr) ([]string, bool) {
 
 // topicValue reads a topic name given as a value (log, dead_letter).
 func (c *compiler) topicValue(a *lang.Attr) *Topic {
-	return c.topicOf(a.Value, a.Key.Name)
+	return c.topicOf(a.Value(), a.Key().Name)
 }
 
 func (c *compiler) topicOf(v *lang.Value, key string) *Topic {
@@ -276,7 +276,7 @@ func (c *compiler) topicList(a *lang.Attr) ([]*Topic, bool) {
 	}
 	var out []*Topic
 	for _, it := range v.items {
-		t := c.topicOf(it, a.Key.Name)
+		t := c.topicOf(it, a.Key().Name)
 		if t == nil {
 			ok = false
 			continue
@@ -295,7 +295,7 @@ func (c *compiler) config(o *Options, a *lang.Attr) bool {
 	if obj == nil {
 		return false
 	}
-	m, ok := c.goValue(a.Value)
+	m, ok := c.goValue(a.Value())
 	if cfg, is := m.(map[string]any); is {
 		o.Config = cfg
 	}
@@ -312,13 +312,13 @@ func (c *compiler) secrets(o *Options, a *lang.Attr) bool {
 	ok := true
 	o.Secrets = map[string]Secret{}
 	for _, s := range c.attrsAny(obj) {
-		ref := c.secretValue(s, "secret "+s.Key.Name)
+		ref := c.secretValue(s, "secret "+s.Key().Name)
 		if ref == nil {
 			ok = false
 			continue
 		}
-		o.Secrets[s.Key.Name] = *ref
-		o.Set.set("secrets."+s.Key.Name, s.Value.Span)
+		o.Secrets[s.Key().Name] = *ref
+		o.Set.set("secrets."+s.Key().Name, s.Value().Span)
 	}
 	return ok
 }

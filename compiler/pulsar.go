@@ -60,36 +60,36 @@ func (c *compiler) resolvePulsar() {
 	p := &Pulsar{Span: obj.Span}
 	var auth []*lang.Attr
 	for _, a := range c.attrs(obj, "mesh.pulsar", pulsarKeys) {
-		if slices.Contains(authKeys, a.Key.Name) {
+		if slices.Contains(authKeys, a.Key().Name) {
 			auth = append(auth, a)
 		}
 		c.pulsarSetting(p, a)
 	}
 	if len(auth) > 1 {
-		d := c.errorf(auth[1].Key.Span, "the mesh authenticates to Pulsar with %s and with %s: one way only", auth[0].Key.Name, auth[1].Key.Name).WithHint(
+		d := c.errorf(auth[1].Key().Span, "the mesh authenticates to Pulsar with %s and with %s: one way only", auth[0].Key().Name, auth[1].Key().Name).WithHint(
 			"keep the one the cluster expects")
-		d.Related = append(d.Related, lang.Related{Pos: auth[0].Key.Start(), End: auth[0].Key.End(), Message: "first way here"})
+		d.Related = append(d.Related, lang.Related{Pos: auth[0].Key().Start(), End: auth[0].Key().End(), Message: "first way here"})
 	}
 	c.checkPulsarTLS(p, obj)
 	c.mesh.Pulsar = p
 }
 
 func (c *compiler) pulsarSetting(p *Pulsar, a *lang.Attr) {
-	switch a.Key.Name {
+	switch a.Key().Name {
 	case "url":
 		p.URL = c.urlValue(a, "pulsar", "pulsar+ssl")
 	case "admin_url":
 		p.AdminURL = c.urlValue(a, "http", "https")
 	case "trust_certs":
-		p.TrustCerts = c.secretValue(a, a.Key.Name)
+		p.TrustCerts = c.secretValue(a, a.Key().Name)
 	case "verify_hostname":
 		if v, ok := c.boolValue(a); ok && !v {
 			p.SkipHostnameVerification = true
-			c.warnf(a.Value.Span, "the broker's host name is not checked against its certificate: anyone with a certificate from a trusted CA can pose as it").WithHint(
+			c.warnf(a.Value().Span, "the broker's host name is not checked against its certificate: anyone with a certificate from a trusted CA can pose as it").WithHint(
 				"remove verify_hostname = false once the broker's certificate names the host instances connect to")
 		}
 	case "token":
-		p.Token = c.secretValue(a, a.Key.Name)
+		p.Token = c.secretValue(a, a.Key().Name)
 	case "oauth2":
 		p.OAuth2 = c.oauth2(a)
 	case "client_cert":
@@ -105,7 +105,7 @@ func (c *compiler) oauth2(a *lang.Attr) *OAuth2 {
 	o := &OAuth2{}
 	var credentials *Secret
 	for _, a := range c.attrs(obj, "mesh.pulsar.oauth2", oauth2Keys) {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "issuer_url":
 			o.IssuerURL = c.urlValue(a, "http", "https")
 		case "audience":
@@ -113,7 +113,7 @@ func (c *compiler) oauth2(a *lang.Attr) *OAuth2 {
 		case "scope":
 			o.Scope, _ = c.stringValue(a)
 		case "credentials":
-			credentials = c.secretValue(a, a.Key.Name)
+			credentials = c.secretValue(a, a.Key().Name)
 		}
 	}
 	if o.IssuerURL == "" || credentials == nil {
@@ -132,10 +132,10 @@ func (c *compiler) clientCert(a *lang.Attr) *ClientCert {
 	}
 	var cert, key *Secret
 	for _, a := range c.attrs(obj, "mesh.pulsar.client_cert", clientCertKeys) {
-		if a.Key.Name == "cert" {
-			cert = c.secretValue(a, a.Key.Name)
+		if a.Key().Name == "cert" {
+			cert = c.secretValue(a, a.Key().Name)
 		} else {
-			key = c.secretValue(a, a.Key.Name)
+			key = c.secretValue(a, a.Key().Name)
 		}
 	}
 	if cert == nil || key == nil {
@@ -152,10 +152,10 @@ func (c *compiler) checkPulsarTLS(p *Pulsar, obj *lang.Object) {
 		return
 	}
 	for _, a := range obj.Attrs {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "trust_certs", "client_cert", "verify_hostname":
-			c.errorf(a.Key.Span, "%s is for TLS, and url %s is not pulsar+ssl://", a.Key.Name, p.URL).WithHint(
-				"use the broker's pulsar+ssl:// URL, or remove %s", a.Key.Name)
+			c.errorf(a.Key().Span, "%s is for TLS, and url %s is not pulsar+ssl://", a.Key().Name, p.URL).WithHint(
+				"use the broker's pulsar+ssl:// URL, or remove %s", a.Key().Name)
 		}
 	}
 }
@@ -168,7 +168,7 @@ func (c *compiler) urlValue(a *lang.Attr, schemes ...string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
-		c.errorf(a.Value.Span, "%s %q is not a URL with %s", a.Key.Name, s, joinOr(schemes)).WithHint(
+		c.errorf(a.Value().Span, "%s %q is not a URL with %s", a.Key().Name, s, joinOr(schemes)).WithHint(
 			"write it as %s://HOST:PORT", schemes[0])
 		return ""
 	}
@@ -183,10 +183,10 @@ func joinOr(schemes []string) string {
 // secretValue reads secret("PATH", "KEY") as the value of what; an inline
 // value would land in plans, manifests and logs, so it is an error.
 func (c *compiler) secretValue(a *lang.Attr, what string) *Secret {
-	ref := a.Value.Ref()
+	ref := a.Value().Ref()
 	if ref == nil || refName(ref) != "secret" || ref.Args() == nil {
-		v, _ := c.eval(a.Value)
-		c.errorf(a.Value.Span, "%s is %s, not a secret reference", what, v.describe()).WithHint(
+		v, _ := c.eval(a.Value())
+		c.errorf(a.Value().Span, "%s is %s, not a secret reference", what, v.describe()).WithHint(
 			`keep the value in the secret store and write secret("PATH", "KEY")`)
 		return nil
 	}

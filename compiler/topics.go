@@ -89,7 +89,7 @@ func (c *compiler) topic(t *Topic, d *lang.Topic) {
 		return // most topics: no options, and no name for messages to build
 	}
 	for _, a := range c.attrs(d.Body, "topic "+t.Name, topicKeys) {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "partitions":
 			t.Partitions, _ = c.intValue(a, 0)
 		case "feedback":
@@ -101,7 +101,7 @@ func (c *compiler) topic(t *Topic, d *lang.Topic) {
 		case "pattern":
 			if s, ok := c.stringValue(a); ok {
 				if _, err := regexp.Compile(s); err != nil {
-					c.errorf(a.Value.Span, "invalid pattern: %v", err).WithHint("pattern is a Go regular expression over full topic names")
+					c.errorf(a.Value().Span, "invalid pattern: %v", err).WithHint("pattern is a Go regular expression over full topic names")
 				} else {
 					t.Pattern, t.External = s, true
 				}
@@ -116,12 +116,12 @@ func (c *compiler) fullName(a *lang.Attr, s string) string {
 	m := c.mesh
 	if !strings.Contains(s, "://") {
 		if p := checkPulsarName(s); p != "" {
-			c.errorf(a.Value.Span, "invalid topic name: %s", p)
+			c.errorf(a.Value().Span, "invalid topic name: %s", p)
 		}
 		return fmt.Sprintf("persistent://%s/%s/%s", m.Tenant, m.Namespace, s)
 	}
 	if _, _, _, p := splitFullName(s); p != "" {
-		c.errorf(a.Value.Span, "invalid topic name %q: %s", s, p).WithHint("write persistent://TENANT/NAMESPACE/TOPIC")
+		c.errorf(a.Value().Span, "invalid topic name %q: %s", s, p).WithHint("write persistent://TENANT/NAMESPACE/TOPIC")
 	}
 	return s
 }

@@ -184,7 +184,7 @@ func (c *compiler) paramValue(n *lang.Value) (value, bool) {
 // want reads the value of a, and reports it unless its kind is one of
 // kinds. An int is a number where a number is wanted.
 func (c *compiler) want(a *lang.Attr, what string, kinds ...valueKind) (value, bool) {
-	v, ok := c.eval(a.Value)
+	v, ok := c.eval(a.Value())
 	if !ok {
 		return v, false
 	}
@@ -197,7 +197,7 @@ func (c *compiler) want(a *lang.Attr, what string, kinds ...valueKind) (value, b
 			return v, true
 		}
 	}
-	c.errorf(a.Value.Span, "%s wants %s, found %s", a.Key.Name, what, v.describe())
+	c.errorf(a.Value().Span, "%s wants %s, found %s", a.Key().Name, what, v.describe())
 	return v, false
 }
 
@@ -216,7 +216,7 @@ func (c *compiler) intValue(a *lang.Attr, min int64) (int, bool) {
 	}
 	i := v.n
 	if i < min {
-		c.errorf(a.Value.Span, "%s must be at least %d, found %d", a.Key.Name, min, i)
+		c.errorf(a.Value().Span, "%s must be at least %d, found %d", a.Key().Name, min, i)
 		return 0, false
 	}
 	return int(i), true
@@ -241,7 +241,7 @@ func (c *compiler) objectValue(a *lang.Attr) *lang.Object {
 // enumValue reads a bare name that must be one of names; what names the
 // setting in messages.
 func (c *compiler) enumValue(a *lang.Attr, what string, names []string) (string, bool) {
-	v, ok := c.eval(a.Value)
+	v, ok := c.eval(a.Value())
 	if ok && v.kind != kName {
 		_, ok = c.want(a, "one of "+joinNames(names), kName) // says what is wrong
 	}
@@ -313,9 +313,9 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 		out := map[string]any{}
 		good := true
 		for _, a := range c.attrsAny(v.obj) {
-			x, ok := c.goValue(a.Value)
+			x, ok := c.goValue(a.Value())
 			good = good && ok
-			out[a.Key.Name] = x
+			out[a.Key().Name] = x
 		}
 		return out, good
 	case kName, kCall:
@@ -333,12 +333,12 @@ func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
 	var out []*lang.Attr
 	seen := map[string]*lang.Attr{}
 	for _, a := range obj.Attrs {
-		if first, dup := seen[a.Key.Name]; dup {
-			d := c.errorf(a.Key.Span, "key %s is set twice", a.Key.Name).WithHint("remove one of them")
-			d.Related = append(d.Related, lang.Related{Pos: first.Key.Start(), End: first.Key.End(), Message: "first set here"})
+		if first, dup := seen[a.Key().Name]; dup {
+			d := c.errorf(a.Key().Span, "key %s is set twice", a.Key().Name).WithHint("remove one of them")
+			d.Related = append(d.Related, lang.Related{Pos: first.Key().Start(), End: first.Key().End(), Message: "first set here"})
 			continue
 		}
-		seen[a.Key.Name] = a
+		seen[a.Key().Name] = a
 		out = append(out, a)
 	}
 	return out

@@ -125,22 +125,29 @@ type Object struct {
 
 // Attr is key = value, or key { ... } for an object value. Unlike other
 // nodes it keeps no span of its own: it spans from its key to the end of
-// its value (Span), and attributes are a good part of a tree.
+// its value (Span), and attributes are a good part of a tree. For the
+// same reason it holds its key and its value in place, 64 bytes in all.
 type Attr struct {
-	Key   *Ident `json:"key"`
-	Value *Value `json:"value"`
+	key   Ident
+	value Value
 }
 
+// NewAttr returns an attribute of the given key and value, copies of them.
+func NewAttr(key *Ident, value *Value) *Attr {
+	return &Attr{key: *key, value: *value}
+}
+
+// Key is the attribute's key.
+func (a *Attr) Key() *Ident { return &a.key }
+
+// Value is the attribute's value.
+func (a *Attr) Value() *Value { return &a.value }
+
 // Span is where the attribute is written, from its key to the end of its
-// value; an attribute without them (not made by the parser) has no span.
+// value.
 func (a *Attr) Span() Span {
-	var s Span
-	if a.Key != nil {
-		s = a.Key.Span
-	}
-	if a.Value != nil {
-		s.end = a.Value.end
-	}
+	s := a.key.Span
+	s.end = a.value.end
 	return s
 }
 

@@ -12,9 +12,9 @@ func TestParseAttrs(t *testing.T) {
 	}
 	var got []string
 	for _, a := range attrs {
-		got = append(got, a.Key.Name)
+		got = append(got, a.Key().Name)
 	}
-	if strings.Join(got, ",") != "replicas,env,timeout,limits" || attrs[0].Value.Lit() != IntLit || attrs[0].Value.Text() != "3" || attrs[0].Start().Line() != 2 {
+	if strings.Join(got, ",") != "replicas,env,timeout,limits" || attrs[0].Value().Lit() != IntLit || attrs[0].Value().Text() != "3" || attrs[0].Start().Line() != 2 {
 		t.Errorf("got %v", got)
 	}
 	for src, want := range map[string]string{

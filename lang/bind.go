@@ -78,8 +78,8 @@ func (b binder) object(o *Object) {
 		return
 	}
 	for _, a := range o.Attrs {
-		b.ident(a.Key)
-		b.value(a.Value)
+		b.ident(&a.key)
+		b.value(&a.value)
 	}
 }
 

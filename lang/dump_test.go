@@ -60,6 +60,10 @@ func dumpValue(b *strings.Builder, v reflect.Value, label string, depth int) {
 				kids = append(kids, kid{ft.Name, f})
 			}
 		}
+		if a, ok := v.Addr().Interface().(*Attr); ok {
+			// Held in place (see Attr).
+			kids = append(kids, kid{"Key", reflect.ValueOf(a.Key())}, kid{"Value", reflect.ValueOf(a.Value())})
+		}
 		if val, ok := v.Addr().Interface().(*Value); ok {
 			// One part, kept in no field of its kind (see Value).
 			switch {

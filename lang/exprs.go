@@ -259,14 +259,6 @@ func (p *exprParser) object(o *Object) error {
 	return nil
 }
 
-// attrNode holds an attribute, its key and its value: one node for the
-// nodes that make up most of a file.
-type attrNode struct {
-	attr Attr
-	key  Ident
-	val  Value
-}
-
 func (p *exprParser) attr() (*Attr, error) {
 	t := p.peek()
 	if t.Type != tokIdent {
@@ -274,20 +266,18 @@ func (p *exprParser) attr() (*Attr, error) {
 	}
 	p.next()
 	start := t.Pos.Offset
-	n := alloc(&p.n.attrs)
-	n.key = Ident{Span: p.span(start), Name: p.text(t)}
-	a := &n.attr
-	*a = Attr{Key: &n.key, Value: &n.val}
+	a := alloc(&p.n.attrs)
+	a.key = Ident{Span: p.span(start), Name: p.text(t)}
 	var err error
 	switch {
 	case p.accept("="):
-		err = p.value(a.Value)
+		err = p.value(&a.value)
 	case isPunctTok(p.peek(), "{"):
 		o := alloc(&p.n.objects)
-		a.Value.node = o
+		a.value.node = o
 		valueStart := p.peek().Pos.Offset
 		err = p.object(o)
-		a.Value.Span = p.span(valueStart)
+		a.value.Span = p.span(valueStart)
 	default:
 		err = p.fail(`"=" or "{"`)
 	}

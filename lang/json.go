@@ -98,7 +98,8 @@ func appendObject(b []byte, v reflect.Value, kind string) ([]byte, error) {
 		// its value's; it comes first all the same, as other nodes' spans.
 		a := v.Interface().(Attr)
 		s := a.Span()
-		ms = append(ms, member{"pos", reflect.ValueOf(s.Start())}, member{"end", reflect.ValueOf(s.End())})
+		ms = append(ms, member{"pos", reflect.ValueOf(s.Start())}, member{"end", reflect.ValueOf(s.End())},
+			member{"key", reflect.ValueOf(&a.key)}, member{"value", reflect.ValueOf(&a.value)})
 	}
 	ms = append(ms, members(v)...)
 	if v.Type() == refType {

@@ -57,7 +57,7 @@ func cut[T any](b *block[T], items []T) []T {
 
 // nodes holds a block for each kind of node the body parser makes.
 type nodes struct {
-	attrs    block[attrNode]
+	attrs    block[Attr]
 	idents   block[Ident]
 	values   block[Value]
 	refs     block[Ref]

@@ -65,11 +65,11 @@ func TestTestFilePositions(t *testing.T) {
 	}
 	for _, a := range tc.Body.Attrs {
 		text := string(src[a.Start().Offset():a.End().Offset()])
-		if text[:len(a.Key.Name)] != a.Key.Name {
-			t.Errorf("attribute %s starts with %q", a.Key.Name, text)
+		if text[:len(a.Key().Name)] != a.Key().Name {
+			t.Errorf("attribute %s starts with %q", a.Key().Name, text)
 		}
 		if last := text[len(text)-1]; last == ' ' || last == '\n' {
-			t.Errorf("attribute %s ends in blank", a.Key.Name)
+			t.Errorf("attribute %s ends in blank", a.Key().Name)
 		}
 	}
 }

@@ -101,8 +101,8 @@ func (t *tree) body(depth int, o *Object) {
 		return
 	}
 	for _, a := range o.Attrs {
-		t.line(depth, a.Start(), "attr", name(a.Key))
-		t.value(depth+1, "", a.Value)
+		t.line(depth, a.Start(), "attr", name(a.Key()))
+		t.value(depth+1, "", a.Value())
 	}
 }
 
@@ -219,7 +219,7 @@ func valueText(v *Value) string {
 	case v.Object() != nil:
 		attrs := make([]string, len(v.Object().Attrs))
 		for i, a := range v.Object().Attrs {
-			attrs[i] = name(a.Key) + " = " + valueText(a.Value)
+			attrs[i] = name(a.Key()) + " = " + valueText(a.Value())
 		}
 		return braced(attrs)
 	}

@@ -118,22 +118,22 @@ func (pf *paramFlags) collect(cmd *cobra.Command, files []*lang.File, sources la
 func paramsFromFile(file string, src []byte, declared, params map[string]string) lang.Diagnostics {
 	attrs, diags := lang.ParseAttrs(file, src)
 	for _, a := range attrs {
-		typ, ok := declared[a.Key.Name]
+		typ, ok := declared[a.Key().Name]
 		if !ok {
-			diags = append(diags, lang.Errorf(a.Key.Start(), a.Key.End(), "unknown parameter %q", a.Key.Name).WithHint(
+			diags = append(diags, lang.Errorf(a.Key().Start(), a.Key().End(), "unknown parameter %q", a.Key().Name).WithHint(
 				"the mesh declares: %s", strings.Join(slices.Sorted(maps.Keys(declared)), ", ")))
 			continue
 		}
-		text, ok := a.Value.LiteralText()
+		text, ok := a.Value().LiteralText()
 		if !ok {
-			diags = append(diags, lang.Errorf(a.Value.Start(), a.Value.End(), "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name))
+			diags = append(diags, lang.Errorf(a.Value().Start(), a.Value().End(), "parameter %s: want a single value, such as 3 or \"prod\"", a.Key().Name))
 			continue
 		}
 		if _, err := compiler.ParseParam(compiler.ParamType(typ), text); err != nil {
-			diags = append(diags, lang.Errorf(a.Value.Start(), a.Value.End(), "parameter %s: %v", a.Key.Name, err))
+			diags = append(diags, lang.Errorf(a.Value().Start(), a.Value().End(), "parameter %s: %v", a.Key().Name, err))
 			continue
 		}
-		params[a.Key.Name] = text
+		params[a.Key().Name] = text
 	}
 	return diags
 }

@@ -170,24 +170,24 @@ func (l *loader) testCase(t *lang.Test) *Case {
 	c := &Case{Name: t.Name.Name, Pos: t.Name.Start(), Params: map[string]string{}}
 	attrs := map[string]*lang.Attr{}
 	for _, a := range t.Body.Attrs {
-		if !slices.Contains(caseAttrs, a.Key.Name) {
-			l.errorf(a.Key.Span, "unknown test attribute %q", a.Key.Name).WithHint("a test case takes: %s", strings.Join(caseAttrs, ", "))
+		if !slices.Contains(caseAttrs, a.Key().Name) {
+			l.errorf(a.Key().Span, "unknown test attribute %q", a.Key().Name).WithHint("a test case takes: %s", strings.Join(caseAttrs, ", "))
 			continue
 		}
-		if first, dup := attrs[a.Key.Name]; dup {
-			l.errorf(a.Key.Span, "%s is given twice in test %s", a.Key.Name, c.Name).WithHint("merge it with the one at %d:%d", first.Start().Line(), first.Start().Column())
+		if first, dup := attrs[a.Key().Name]; dup {
+			l.errorf(a.Key().Span, "%s is given twice in test %s", a.Key().Name, c.Name).WithHint("merge it with the one at %d:%d", first.Start().Line(), first.Start().Column())
 			continue
 		}
-		attrs[a.Key.Name] = a
+		attrs[a.Key().Name] = a
 	}
 	if a := attrs["timeout"]; a != nil {
-		c.Timeout = l.duration(a.Value)
+		c.Timeout = l.duration(a.Value())
 	}
 	if a := attrs["nothing_else"]; a != nil {
-		c.NothingElse = l.boolean(a.Value)
+		c.NothingElse = l.boolean(a.Value())
 	}
 	if a := attrs["params"]; a != nil {
-		l.caseParams(c, a.Value)
+		l.caseParams(c, a.Value())
 	}
 	if len(l.diags) > before {
 		return nil
@@ -198,16 +198,16 @@ func (l *loader) testCase(t *lang.Test) *Case {
 	}
 	tc := &topicCheck{loader: l, plan: c.Plan, writers: writers(c.Plan)}
 	if a := attrs["state"]; a != nil {
-		c.State = tc.state(a.Value, "state")
+		c.State = tc.state(a.Value(), "state")
 	}
 	if a := attrs["send"]; a != nil {
-		c.Sends = tc.sends(a.Value)
+		c.Sends = tc.sends(a.Value())
 	}
 	if a := attrs["expect"]; a != nil {
-		c.Expects = tc.expects(a.Value)
+		c.Expects = tc.expects(a.Value())
 	}
 	if a := attrs["expect_state"]; a != nil {
-		c.StateWants = tc.state(a.Value, "expect_state")
+		c.StateWants = tc.state(a.Value(), "expect_state")
 	}
 	if len(l.diags) > before {
 		return nil
@@ -247,22 +247,22 @@ func (l *loader) object(v *lang.Value, what string) []*lang.Attr {
 
 func (l *loader) caseParams(c *Case, v *lang.Value) {
 	for _, a := range l.object(v, "params") {
-		typ, ok := l.params[a.Key.Name]
+		typ, ok := l.params[a.Key().Name]
 		if !ok {
 			names := slices.Sorted(maps.Keys(l.params))
-			l.errorf(a.Key.Span, "mesh %s has no parameter %q", l.meshName(), a.Key.Name).WithHint("it declares: %s", orNone(names))
+			l.errorf(a.Key().Span, "mesh %s has no parameter %q", l.meshName(), a.Key().Name).WithHint("it declares: %s", orNone(names))
 			continue
 		}
-		text, ok := a.Value.LiteralText()
+		text, ok := a.Value().LiteralText()
 		if !ok {
-			l.errorf(a.Value.Span, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key.Name)
+			l.errorf(a.Value().Span, "parameter %s: want a single value, such as 3 or \"prod\"", a.Key().Name)
 			continue
 		}
 		if _, err := compiler.ParseParam(compiler.ParamType(typ), text); err != nil {
-			l.errorf(a.Value.Span, "parameter %s: %v", a.Key.Name, err)
+			l.errorf(a.Value().Span, "parameter %s: %v", a.Key().Name, err)
 			continue
 		}
-		c.Params[a.Key.Name] = text
+		c.Params[a.Key().Name] = text
 	}
 }
 

@@ -68,24 +68,24 @@ func (tc *topicCheck) isDeadLetter(fqn string) bool {
 func (tc *topicCheck) sends(v *lang.Value) []Send {
 	var sends []Send
 	for _, a := range tc.object(v, "send") {
-		t, ok := tc.topic(a.Key)
+		t, ok := tc.topic(a.Key())
 		if !ok {
 			continue
 		}
 		if fns := tc.functionWriters(t.FQN); len(fns) > 0 {
-			tc.errorf(a.Key.Span, "topic %s is written by %s: a test sends only to topics that sources or the outside write", t.Name, strings.Join(fns, ", ")).WithHint(
+			tc.errorf(a.Key().Span, "topic %s is written by %s: a test sends only to topics that sources or the outside write", t.Name, strings.Join(fns, ", ")).WithHint(
 				"send to the inputs of the mesh, and expect what %s writes", fns[0])
 			continue
 		}
 		if t.Pattern != "" {
-			tc.errorf(a.Key.Span, "topic %s stands for a pattern of topics, which a test cannot send to", t.Name)
+			tc.errorf(a.Key().Span, "topic %s stands for a pattern of topics, which a test cannot send to", t.Name)
 			continue
 		}
-		s := Send{At: a.Key.Span, Topic: t}
-		if o := a.Value.Object(); o != nil {
+		s := Send{At: a.Key().Span, Topic: t}
+		if o := a.Value().Object(); o != nil {
 			s.Messages = tc.block(o, t, sendBlockAttrs)
 		} else {
-			s.Messages = tc.messages(a.Value, t, false)
+			s.Messages = tc.messages(a.Value(), t, false)
 		}
 		for i := range s.Messages {
 			tc.encode(&s.Messages[i], t)
@@ -112,7 +112,7 @@ func (tc *topicCheck) block(o *lang.Object, t plan.Topic, allowed []string) []Me
 	}
 	file := attr(o, "file")
 	if file != nil && attr(o, "value") != nil {
-		tc.errorf(file.Key.Span, "a send block takes a value or a file, not both")
+		tc.errorf(file.Key().Span, "a send block takes a value or a file, not both")
 		return nil
 	}
 	if file == nil {
@@ -133,7 +133,7 @@ func (tc *topicCheck) block(o *lang.Object, t plan.Topic, allowed []string) []Me
 	if !ok {
 		return nil
 	}
-	ms := tc.fileMessages(file.Value, t, false)
+	ms := tc.fileMessages(file.Value(), t, false)
 	for i := range ms {
 		ms[i].Key, ms[i].Properties, ms[i].EventTime = meta.Key, meta.Properties, meta.EventTime
 	}
@@ -144,8 +144,8 @@ func (tc *topicCheck) block(o *lang.Object, t plan.Topic, allowed []string) []Me
 func (tc *topicCheck) known(o *lang.Object, allowed []string, what string) bool {
 	ok := true
 	for _, a := range o.Attrs {
-		if !slices.Contains(allowed, a.Key.Name) {
-			tc.errorf(a.Key.Span, "unknown attribute %q in %s", a.Key.Name, what).WithHint("it takes: %s", strings.Join(allowed, ", "))
+		if !slices.Contains(allowed, a.Key().Name) {
+			tc.errorf(a.Key().Span, "unknown attribute %q in %s", a.Key().Name, what).WithHint("it takes: %s", strings.Join(allowed, ", "))
 			ok = false
 		}
 	}
@@ -154,7 +154,7 @@ func (tc *topicCheck) known(o *lang.Object, allowed []string, what string) bool 
 
 func attr(o *lang.Object, key string) *lang.Attr {
 	for _, a := range o.Attrs {
-		if a.Key.Name == key {
+		if a.Key().Name == key {
 			return a
 		}
 	}
@@ -191,7 +191,7 @@ func isEnvelope(o *lang.Object) bool {
 		return false
 	}
 	for _, a := range o.Attrs {
-		if !slices.Contains(envelopeAttrs, a.Key.Name) {
+		if !slices.Contains(envelopeAttrs, a.Key().Name) {
 			return false
 		}
 	}
@@ -204,35 +204,35 @@ func (tc *topicCheck) envelope(o *lang.Object, t plan.Topic, expect, needValue b
 	m := Message{Span: o.Span}
 	ok := true
 	for _, a := range o.Attrs {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "value":
-			val, good := tc.value(a.Value)
+			val, good := tc.value(a.Value())
 			m.Value, ok = val, ok && good
 		case "key":
-			s, good := tc.text(a.Value, "key")
+			s, good := tc.text(a.Value(), "key")
 			m.Key, ok = &s, ok && good
 		case "properties":
 			m.Properties = map[string]string{}
-			for _, p := range tc.object(a.Value, "properties") {
-				s, good := tc.text(p.Value, p.Key.Name)
-				m.Properties[p.Key.Name], ok = s, ok && good
+			for _, p := range tc.object(a.Value(), "properties") {
+				s, good := tc.text(p.Value(), p.Key().Name)
+				m.Properties[p.Key().Name], ok = s, ok && good
 			}
 		case "event_time":
-			m.EventTime = tc.eventTime(a.Value)
+			m.EventTime = tc.eventTime(a.Value())
 			ok = ok && !m.EventTime.IsZero()
 			if expect {
-				tc.errorf(a.Key.Span, "event_time is for messages a case sends").WithHint("expect the values, keys, properties or reasons of what functions write")
+				tc.errorf(a.Key().Span, "event_time is for messages a case sends").WithHint("expect the values, keys, properties or reasons of what functions write")
 				ok = false
 			}
 		case "reason":
-			s, good := tc.text(a.Value, "reason")
+			s, good := tc.text(a.Value(), "reason")
 			m.Reason, ok = &s, ok && good
 			if !expect || !tc.isDeadLetter(t.FQN) {
-				tc.errorf(a.Key.Span, "reason is for messages expected on a dead-letter topic, and %s is none", t.Name)
+				tc.errorf(a.Key().Span, "reason is for messages expected on a dead-letter topic, and %s is none", t.Name)
 				ok = false
 			}
 		default:
-			tc.errorf(a.Key.Span, "unknown attribute %q of a message", a.Key.Name).WithHint("a message takes: %s", strings.Join(envelopeAttrs, ", "))
+			tc.errorf(a.Key().Span, "unknown attribute %q of a message", a.Key().Name).WithHint("a message takes: %s", strings.Join(envelopeAttrs, ", "))
 			ok = false
 		}
 	}
@@ -259,12 +259,12 @@ func (tc *topicCheck) text(v *lang.Value, what string) (string, bool) {
 func (tc *topicCheck) expects(v *lang.Value) []*Expect {
 	var expects []*Expect
 	for _, a := range tc.object(v, "expect") {
-		t, ok := tc.topic(a.Key)
+		t, ok := tc.topic(a.Key())
 		if !ok {
 			continue
 		}
 		if len(tc.functionWriters(t.FQN)) == 0 {
-			d := tc.errorf(a.Key.Span, "nothing in a test writes topic %s", t.Name)
+			d := tc.errorf(a.Key().Span, "nothing in a test writes topic %s", t.Name)
 			if w := tc.writers[t.FQN]; len(w) > 0 {
 				d.WithHint("only %s writes it, and sources do not run in tests: the case sends what they would write", strings.Join(w, ", "))
 			} else {
@@ -272,11 +272,11 @@ func (tc *topicCheck) expects(v *lang.Value) []*Expect {
 			}
 			continue
 		}
-		e := &Expect{At: a.Key.Span, Topic: t, Order: Exact}
-		if o := a.Value.Object(); o != nil {
+		e := &Expect{At: a.Key().Span, Topic: t, Order: Exact}
+		if o := a.Value().Object(); o != nil {
 			tc.expectBlock(e, o)
 		} else {
-			e.Messages = tc.messages(a.Value, t, true)
+			e.Messages = tc.messages(a.Value(), t, true)
 		}
 		for i := range e.Messages {
 			tc.normalize(&e.Messages[i], t)
@@ -299,24 +299,24 @@ func (tc *topicCheck) expectBlock(e *Expect, o *lang.Object) {
 	}
 	if a := attr(o, "order"); a != nil {
 		word := ""
-		if r := a.Value.Ref(); r != nil && len(r.Parts) == 1 && r.Args() == nil {
+		if r := a.Value().Ref(); r != nil && len(r.Parts) == 1 && r.Args() == nil {
 			word = r.Parts[0].Name
 		}
 		switch Order(word) {
 		case Exact, AnyOrder, KeyOrder:
 			e.Order = Order(word)
 		default:
-			tc.errorf(a.Value.Span, "order: want exact, any or key")
+			tc.errorf(a.Value().Span, "order: want exact, any or key")
 		}
 	}
 	ms, file := attr(o, "messages"), attr(o, "file")
 	switch {
 	case ms != nil && file != nil:
-		tc.errorf(file.Key.Span, "an expect block takes messages or file, not both")
+		tc.errorf(file.Key().Span, "an expect block takes messages or file, not both")
 	case ms != nil:
-		e.Messages = tc.messages(ms.Value, e.Topic, true)
+		e.Messages = tc.messages(ms.Value(), e.Topic, true)
 	case file != nil:
-		e.Messages = tc.fileMessages(file.Value, e.Topic, true)
+		e.Messages = tc.fileMessages(file.Value(), e.Topic, true)
 	}
 }
 
@@ -324,15 +324,15 @@ func (tc *topicCheck) expectBlock(e *Expect, o *lang.Object) {
 func (tc *topicCheck) state(v *lang.Value, what string) []StateEntry {
 	var entries []StateEntry
 	for _, a := range tc.object(v, what) {
-		if !tc.stateful(a.Key) {
+		if !tc.stateful(a.Key()) {
 			continue
 		}
-		items := []*lang.Value{a.Value}
-		if a.Value.List() != nil {
-			items = a.Value.List().Items
+		items := []*lang.Value{a.Value()}
+		if a.Value().List() != nil {
+			items = a.Value().List().Items
 		}
 		for _, item := range items {
-			if e, ok := tc.stateEntry(a.Key.Name, item); ok {
+			if e, ok := tc.stateEntry(a.Key().Name, item); ok {
 				entries = append(entries, e)
 			}
 		}
@@ -366,17 +366,17 @@ func (tc *topicCheck) stateEntry(fn string, v *lang.Value) (StateEntry, bool) {
 	}
 	ok := true
 	for _, a := range v.Object().Attrs {
-		switch a.Key.Name {
+		switch a.Key().Name {
 		case "key":
-			k, good := tc.text(a.Value, "key")
+			k, good := tc.text(a.Value(), "key")
 			e.Key, ok = k, ok && good
 		case "value":
-			s, good := tc.text(a.Value, "value")
+			s, good := tc.text(a.Value(), "value")
 			e.Value, ok = &s, ok && good
 		case "counter":
-			n, good := intValue(a.Value)
+			n, good := intValue(a.Value())
 			if !good {
-				tc.errorf(a.Value.Span, "counter: want an integer")
+				tc.errorf(a.Value().Span, "counter: want an integer")
 			}
 			e.Counter, ok = &n, ok && good
 		}

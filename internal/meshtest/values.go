@@ -56,8 +56,8 @@ func (tc *topicCheck) value(v *lang.Value) (any, bool) {
 		rec := map[string]any{}
 		ok := true
 		for _, a := range v.Object().Attrs {
-			x, good := tc.value(a.Value)
-			rec[a.Key.Name], ok = x, ok && good
+			x, good := tc.value(a.Value())
+			rec[a.Key().Name], ok = x, ok && good
 		}
 		return rec, ok
 	}

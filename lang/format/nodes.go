@@ -93,14 +93,14 @@ func (p *printer) body(o *lang.Object) {
 }
 
 func (p *printer) attr(a *lang.Attr) {
-	p.ident(a.Key)
-	if o := a.Value.Object(); o != nil {
+	p.ident(a.Key())
+	if o := a.Value().Object(); o != nil {
 		p.write(" ")
 		p.body(o)
 		return
 	}
 	p.write(" = ")
-	p.value(a.Value, 0)
+	p.value(a.Value(), 0)
 }
 
 // value prints a value that ends a line, followed by suffix columns (a
@@ -167,7 +167,7 @@ func (p *printer) flat(v *lang.Value) bool {
 			return false
 		}
 		for _, a := range v.Object().Attrs {
-			if !p.flat(a.Value) {
+			if !p.flat(a.Value()) {
 				return false
 			}
 		}
@@ -237,13 +237,13 @@ func appendObject(b []byte, o *lang.Object) []byte {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, a.Key.Name...)
-		if a.Value.Object() != nil {
+		b = append(b, a.Key().Name...)
+		if a.Value().Object() != nil {
 			b = append(b, ' ')
 		} else {
 			b = append(b, " = "...)
 		}
-		b = appendValue(b, a.Value)
+		b = appendValue(b, a.Value())
 	}
 	return append(b, " }"...)
 }
