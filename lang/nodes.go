@@ -7,26 +7,29 @@ import "unsafe"
 // for the whole file instead of one a node: that spares the allocator and
 // the collector most of their work, and keeps nothing alive for longer.
 
-// maxBlock bounds how many values one block holds.
-const maxBlock = 128
-
-// maxBlockBytes bounds the size of one block too: 8 KiB is one of the
-// allocator's size classes, so that a block of large values wastes little
-// of what it is given (128 attributes of 88 bytes were given 12 KiB for 11).
+// maxBlockBytes bounds the size of one block: 8 KiB, one of the
+// allocator's size classes.
 const maxBlockBytes = 8 << 10
 
+// mallocHeader is what the allocator puts before an object of more than
+// 512 bytes that holds pointers, as nodes do: a block is made 8 bytes
+// short of its size class, or it would take the next (128 nodes of 64
+// bytes, 8 KiB, took 9.25 KiB).
+const mallocHeader = 8
+
 // block hands out values of T from slices allocated a block at a time,
-// each twice the last up to maxBlock, so that a small tree wastes little.
+// each twice the size of the last up to maxBlockBytes, so that a small
+// tree wastes little.
 type block[T any] struct {
-	free []T
-	size int // the size of the last block
+	free  []T
+	bytes int // the size of the last block, header included
 }
 
 // grow starts a new block with room for n values at least.
 func (b *block[T]) grow(n int) {
 	var zero T
-	b.size = min(max(2*b.size, 1), maxBlock, max(maxBlockBytes/int(unsafe.Sizeof(zero)), 1))
-	b.free = make([]T, max(b.size, n))
+	b.bytes = min(max(2*b.bytes, 64), maxBlockBytes)
+	b.free = make([]T, max((b.bytes-mallocHeader)/int(unsafe.Sizeof(zero)), 1, n))
 }
 
 // alloc returns a new zero T.
