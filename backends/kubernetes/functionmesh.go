@@ -157,7 +157,7 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		}
 		// The plan's ConfigMap is named after its text, which is made
 		// again when the plans are written.
-		cm, err := e.configMap(c)
+		cm, err := e.configMap(c, "")
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +252,7 @@ func (f *fmFile) writeMesh(w io.Writer) error {
 func (f *fmFile) writePlans(w io.Writer) error {
 	e := f.e
 	for i, c := range f.members {
-		cm, err := e.configMap(c)
+		cm, err := e.configMap(c, f.planMaps[i])
 		if err != nil {
 			return err
 		}

@@ -111,7 +111,7 @@ func (e *emitter) writeComponent(w io.Writer, c *plan.Component) error {
 
 // componentObjects builds the objects of c, in the order of its file.
 func (e *emitter) componentObjects(c *plan.Component) ([]any, error) {
-	cm, err := e.configMap(c)
+	cm, err := e.configMap(c, "")
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,10 @@ func (e *emitter) serviceAccount() *corev1.ServiceAccount {
 // the pod template and so rolls the pods; a rollback's template names
 // the plan it ran with, which is still there; and a pod of the old
 // template that restarts mid-rollout still reads its own plan.
-func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
+//
+// name, when set, is the name that the plan's text was found to have
+// before: it is not worked out again.
+func (e *emitter) configMap(c *plan.Component, name string) (*corev1.ConfigMap, error) {
 	text, err := e.instancePlan(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: encoding its instance plan: %w", c.Kind, c.Name, err)
@@ -272,9 +275,12 @@ func (e *emitter) configMap(c *plan.Component) (*corev1.ConfigMap, error) {
 	o.data[planKey] = text
 	o.planLabels = e.addLabels(c, cleared(o.planLabels, labelCount))
 	o.planLabels[PlanOfLabel] = e.component(c).name
+	if name == "" {
+		name = e.planName(e.names[c.Name], o.data)
+	}
 	o.configMap = corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: e.objectMeta(e.planName(e.names[c.Name], o.data), o.planLabels),
+		ObjectMeta: e.objectMeta(name, o.planLabels),
 		Immutable:  e.parts.yes,
 		Data:       o.data,
 	}
