@@ -83,6 +83,7 @@ fuzz:
 	$(FUZZ) -fuzz='^FuzzDeployed$$' ./backends/pulsarworker
 	$(FUZZ) -fuzz='^FuzzYAML$$' ./backends/kubernetes
 	$(FUZZ) -fuzz='^FuzzYAMLValues$$' ./backends/kubernetes
+	$(FUZZ) -fuzz='^FuzzSizer$$' ./backends/kubernetes
 	$(FUZZ) -fuzz='^FuzzEncode$$' ./planner/plan
 	$(FUZZ) -fuzz='^FuzzQuote$$' ./backends/nomad
 	$(FUZZ) -fuzz='^FuzzPlanJSON$$' ./backends/nomad

@@ -42,7 +42,7 @@ func Oversized(files []backends.File) ([]string, error) {
 // and report, which once they have been written (files with Data need not
 // be) lists the objects Oversized would.
 func Measure(files []backends.File) (measured []backends.File, report func() ([]string, error)) {
-	m := &measurer{}
+	m := &measurer{limit: MaxObjectBytes}
 	measured = slices.Clone(files)
 	var unwritten []backends.File // files with Data, measured by report
 	for i, f := range measured {
@@ -66,12 +66,16 @@ func Measure(files []backends.File) (measured []backends.File, report func() ([]
 			s.Write(f.Data)
 			s.end()
 		}
-		return m.found, m.err
+		if m.err != nil {
+			return nil, m.err
+		}
+		return m.found, nil
 	}
 }
 
 // measurer gathers what the sizers of one Measure find.
 type measurer struct {
+	limit int // MaxObjectBytes; less in tests
 	found []string
 	err   error
 	buf   []byte // lent to the sizer of the file being written
@@ -97,7 +101,7 @@ type sizer struct {
 	// buf holds the current document (but for lines counted once it is
 	// known to be over the limit) and what follows it.
 	buf []byte
-	// big: the file has reached MaxObjectBytes/2 bytes, so its documents
+	// big: the file has reached half the limit in bytes, so its documents
 	// are looked at.
 	big bool
 	// Offsets in buf: where the current document starts, the end of the
@@ -110,7 +114,7 @@ type sizer struct {
 
 // Write takes the next bytes of the file.
 func (s *sizer) Write(p []byte) (int, error) {
-	if !s.big && len(s.buf)+len(p) < MaxObjectBytes/2 {
+	if !s.big && len(s.buf)+len(p) < s.m.limit/2 {
 		s.buf = append(s.buf, p...)
 		return len(p), nil
 	}
@@ -136,13 +140,15 @@ func (s *sizer) measure(data []byte) (done int) {
 			break
 		}
 		end := from + i
-		s.document(data[max(s.docStart, 0):end], data[s.counted:end])
+		// The line break that starts the separator may be counted
+		// already, as the end of the document's last line.
+		s.document(data[max(s.docStart, 0):end], data[min(s.counted, end):end])
 		s.docStart = end + len(documentSeparator)
 		s.counted, s.least, s.over = s.docStart, 0, false
 	}
 	s.scanned = len(data)
 	done = s.docStart // the ended documents are let go of
-	if s.over || len(data)-s.docStart >= MaxObjectBytes/2 {
+	if s.over || len(data)-s.docStart >= s.m.limit/2 {
 		done = s.count(data)
 	}
 	s.docStart, s.counted, s.scanned = s.docStart-done, s.counted-done, s.scanned-done
@@ -154,13 +160,14 @@ func (s *sizer) measure(data []byte) (done int) {
 // last line break, which may start a separator: count returns how many
 // bytes of data are no longer needed.
 func (s *sizer) count(data []byte) (done int) {
+	keep := max(s.docStart, 0) // where what is held starts
 	last := bytes.LastIndexByte(data, '\n')
 	if last < s.counted {
-		return s.docStart
+		return keep
 	}
 	s.least += leastJSONSize(data[s.counted : last+1])
 	s.counted = last + 1
-	if !s.over && s.least > MaxObjectBytes {
+	if !s.over && s.least > s.m.limit {
 		s.kind, s.name, s.over = topNames(data[s.docStart:])
 	}
 	if s.over {
@@ -168,25 +175,25 @@ func (s *sizer) count(data []byte) (done int) {
 		// zero, which document tells by over.
 		return last
 	}
-	return s.docStart
+	return keep
 }
 
 // document measures a document that has ended: held is what buf holds of
 // it, rest its lines not yet counted.
 func (s *sizer) document(held, rest []byte) {
-	if !s.over && len(held) < MaxObjectBytes/2 {
+	if !s.over && len(held) < s.m.limit/2 {
 		return
 	}
 	least := s.least + leastJSONSize(rest)
 	kind, name, ok := s.kind, s.name, s.over
-	if !ok && least > MaxObjectBytes {
+	if !ok && least > s.m.limit {
 		kind, name, ok = topNames(held)
 	}
-	if ok && least > MaxObjectBytes {
+	if ok && least > s.m.limit {
 		s.m.found = append(s.m.found, fmt.Sprintf("%s: %s %s is at least %.1f MiB", s.path, kind, name, float64(least)/(1<<20)))
 		return
 	}
-	big, err := convertedSize(held)
+	big, err := convertedSize(held, s.m.limit)
 	switch {
 	case err != nil:
 		s.m.err = cmp.Or(s.m.err, fmt.Errorf("reading %s: %w", s.path, err))
@@ -234,10 +241,10 @@ func indexSeparator(data []byte) int {
 }
 
 // convertedSize converts a YAML document to JSON and, when it is larger
-// than MaxObjectBytes, says which object it is and its size.
-func convertedSize(doc []byte) (string, error) {
+// than limit, says which object it is and its size.
+func convertedSize(doc []byte, limit int) (string, error) {
 	j, err := sigsyaml.YAMLToJSON(doc)
-	if err != nil || len(j) <= MaxObjectBytes {
+	if err != nil || len(j) <= limit {
 		return "", err
 	}
 	var meta struct {

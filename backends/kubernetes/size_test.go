@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,53 +148,125 @@ func TestSizer(t *testing.T) {
 		docOf("converted-over", MaxObjectBytes*11/10, 1) + "---\n" + docOf("converted-under", MaxObjectBytes*7/10, 1),
 		strings.Repeat("a", MaxObjectBytes), // no YAML object
 	}, emittedTexts(t)...)
+	// Documents over the limit, counted without converting, are cut also
+	// at and around each separator.
+	overs := doc("over-a", 2*MaxObjectBytes) + "---\n" + doc("over-b", 2*MaxObjectBytes) + "---\n" + doc("small", 100)
+	files = append(files, overs)
 	for _, f := range files {
-		want, wantErr := oversizedWhole("f.yaml", []byte(f))
-		pieces := []int{4093} // large files: converting their documents is slow
-		if len(f) < 1<<20 {
-			pieces = append(pieces, len(f)+1, 1, 7)
+		want, wantErr := oversizedWhole("f.yaml", []byte(f), MaxObjectBytes)
+		cuts := [][]int{everyBytes(f, 4093)} // large files: converting their documents is slow
+		if len(f) < 1<<20 || f == overs {
+			for k := range len(documentSeparator) + 1 {
+				cuts = append(cuts, aroundSeparators(f, k))
+			}
 		}
-		for _, piece := range pieces {
-			m := &measurer{}
+		if len(f) < 1<<20 {
+			cuts = append(cuts, everyBytes(f, 1), everyBytes(f, 7), nil)
+		}
+		for _, cut := range cuts {
+			m := &measurer{limit: MaxObjectBytes}
 			s := m.file("f.yaml")
-			for rest := f; len(rest) > 0; {
-				n := min(piece, len(rest))
-				s.Write([]byte(rest[:n]))
-				rest = rest[n:]
+			last := 0
+			for _, at := range append(cut, len(f)) {
+				s.Write([]byte(f[last:at]))
+				last = at
 			}
 			s.end()
+			if m.err != nil {
+				m.found = nil
+			}
 			if diff := cmp.Diff(want, m.found); diff != "" || (m.err != nil) != (wantErr != nil) {
-				t.Errorf("%.40q... in pieces of %d: error %v, want %v; found (-whole +measured):\n%s", f, piece, m.err, wantErr, diff)
+				t.Errorf("%.40q... cut at %.10v...: error %v, want %v; found (-whole +measured):\n%s", f, cut, m.err, wantErr, diff)
 			}
 		}
 	}
 }
 
-// oversizedWhole measures each document of data whole, as the rules say.
-func oversizedWhole(path string, data []byte) ([]string, error) {
+// everyBytes cuts f every n bytes.
+func everyBytes(f string, n int) []int {
+	var cut []int
+	for at := n; at < len(f); at += n {
+		cut = append(cut, at)
+	}
+	return cut
+}
+
+// aroundSeparators cuts f k bytes into each document separator, and
+// every 4093 bytes.
+func aroundSeparators(f string, k int) []int {
+	cut := everyBytes(f, 4093)
+	for i := 0; ; {
+		j := strings.Index(f[i:], documentSeparator)
+		if j < 0 {
+			break
+		}
+		cut = append(cut, i+j+k)
+		i += j + 1
+	}
+	slices.Sort(cut)
+	return slices.Compact(cut)
+}
+
+// oversizedWhole measures each document of data whole, as the rules say,
+// against limit.
+func oversizedWhole(path string, data []byte, limit int) ([]string, error) {
 	var found []string
-	if len(data) < MaxObjectBytes/2 {
+	if len(data) < limit/2 {
 		return nil, nil
 	}
 	for _, doc := range bytes.Split(data, []byte(documentSeparator)) {
-		if len(doc) < MaxObjectBytes/2 {
+		if len(doc) < limit/2 {
 			continue
 		}
-		if least := leastJSONSize(doc); least > MaxObjectBytes {
+		if least := leastJSONSize(doc); least > limit {
 			if kind, name, ok := topNames(doc); ok {
 				found = append(found, fmt.Sprintf("%s: %s %s is at least %.1f MiB", path, kind, name, float64(least)/(1<<20)))
 				continue
 			}
 		}
-		big, err := convertedSize(doc)
+		big, err := convertedSize(doc, limit)
 		if err != nil {
-			return found, err
+			return nil, err
 		}
 		if big != "" {
 			found = append(found, path+": "+big)
 		}
 	}
 	return found, nil
+}
+
+// FuzzSizer: a file measured as it is written, cut anywhere, against a
+// small limit, finds what measuring its documents whole finds.
+func FuzzSizer(f *testing.F) {
+	f.Add([]byte("kind: A\nmetadata:\n  name: a\nx: "+strings.Repeat("y", 80)+"\n---\nkind: B\n"), uint64(7), 64)
+	f.Add([]byte("a: 1\n---\n\n---\nb: [1, 2]\n"), uint64(3), 8)
+	f.Add([]byte("kind: C\nmetadata:\n  name: c\nl:\n- 'it''s'\n- \"\\u00e9\"\n# note\n"), uint64(11), 16)
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64, limit int) {
+		limit = 2 + abs(limit)%512
+		want, wantErr := oversizedWhole("f.yaml", data, limit)
+		m := &measurer{limit: limit}
+		s := m.file("f.yaml")
+		rng := rand.New(rand.NewPCG(seed, seed>>32))
+		for rest := data; len(rest) > 0; {
+			n := min(rng.IntN(2*limit)+1, len(rest))
+			s.Write(rest[:n])
+			rest = rest[n:]
+		}
+		s.end()
+		if m.err != nil {
+			m.found = nil
+		}
+		if diff := cmp.Diff(want, m.found); diff != "" || (m.err != nil) != (wantErr != nil) {
+			t.Errorf("limit %d: error %v, want %v; found (-whole +measured):\n%s", limit, m.err, wantErr, diff)
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // emittedTexts are the files of both flavours of a generated mesh of 50
