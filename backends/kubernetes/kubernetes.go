@@ -146,6 +146,7 @@ type emitter struct {
 
 	// The buffer of instancePlan, reused from one component to the next.
 	planText []byte
+	plans    plan.InstanceEncoder
 	// The hash of planName and its buffer, reused likewise.
 	planHash hash.Hash
 	hashText []byte
@@ -284,7 +285,7 @@ func componentPath(c *plan.Component) string {
 func (e *emitter) instancePlan(c *plan.Component) (string, error) {
 	in := e.p.Instance(c, 0)
 	in.Component.Replicas = plan.Replicas{}
-	b, err := plan.AppendInstance(e.planText[:0], &in, false)
+	b, err := e.plans.Append(e.planText[:0], &in, false)
 	if err != nil {
 		return "", err
 	}

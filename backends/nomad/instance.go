@@ -23,6 +23,7 @@ const (
 // it.
 type instanceWriter struct {
 	in      plan.Instance
+	enc     plan.InstanceEncoder
 	out     []byte
 	left    int // plans still to write, to size the buffers
 	written int // bytes of the plans written
@@ -45,7 +46,7 @@ func (w *instanceWriter) plan(c *plan.Component) (string, error) {
 	w.in.Component.Replicas = plan.Replicas{}
 	w.room()
 	start := len(w.out)
-	b, err := plan.AppendInstance(w.out, &w.in, true) // < > & escaped, so no delimiter can appear
+	b, err := w.enc.Append(w.out, &w.in, true) // < > & escaped, so no delimiter can appear
 	if err != nil {
 		return "", fmt.Errorf("encoding the instance plan: %w", err)
 	}

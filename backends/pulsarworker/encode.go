@@ -24,6 +24,7 @@ type fileEncoder struct {
 	// instanceText holds an instance plan at depth 0 before it is
 	// indented into the file.
 	instanceText []byte
+	instances    plan.InstanceEncoder
 }
 
 // config appends the file of component c as encoding/json's indented
@@ -140,7 +141,7 @@ func (e *fileEncoder) userConfig(config map[string]any, own *ownUserConfig, in *
 // userConfig).
 func (e *fileEncoder) instance(in *plan.Instance) {
 	var err error
-	if e.instanceText, err = plan.AppendInstance(e.instanceText[:0], in, true); err != nil {
+	if e.instanceText, err = e.instances.Append(e.instanceText[:0], in, true); err != nil {
 		e.fail(err)
 		return
 	}

@@ -23,7 +23,29 @@ type Writer struct {
 	// keys holds slices of map keys for reuse, one taken per map being
 	// written.
 	keys [][]string
+	// Memo, when set, keeps the text of long strings from one use to the
+	// next.
+	Memo *Memo
 }
+
+// Memo keeps the text of the long strings Writers have written, for
+// strings written over and over: a schema's definition is in the instance
+// plan of every component that reads or writes its topic, and escaping its
+// many quotes was a third of the work of writing the plans.
+type Memo struct {
+	texts map[memoKey]string
+}
+
+type memoKey struct {
+	s          string
+	escapeHTML bool
+}
+
+// Strings at least memoLen bytes long are kept, up to memoMax of them.
+const (
+	memoLen = 128
+	memoMax = 1024
+)
 
 // Open starts an object ('{') or an array ('[').
 func (w *Writer) Open(c byte) {
@@ -135,7 +157,25 @@ func appendIndentedByLine(dst, src []byte, depth int) []byte {
 }
 
 // String writes s as a JSON string.
-func (w *Writer) String(s string) { w.set(AppendString(w.B, s, w.EscapeHTML)) }
+func (w *Writer) String(s string) {
+	if w.Memo == nil || len(s) < memoLen {
+		w.set(AppendString(w.B, s, w.EscapeHTML))
+		return
+	}
+	k := memoKey{s, w.EscapeHTML}
+	if text, ok := w.Memo.texts[k]; ok {
+		w.set(append(w.B, text...))
+		return
+	}
+	start := len(w.B)
+	w.set(AppendString(w.B, s, w.EscapeHTML))
+	if w.Memo.texts == nil {
+		w.Memo.texts = map[memoKey]string{}
+	}
+	if len(w.Memo.texts) < memoMax {
+		w.Memo.texts[k] = string(w.B[start:])
+	}
+}
 
 // Int writes n.
 func (w *Writer) Int(n int64) { w.set(strconv.AppendInt(w.B, n, 10)) }

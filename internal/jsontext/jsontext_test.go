@@ -3,6 +3,7 @@ package jsontext
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -193,5 +194,29 @@ func TestAny(t *testing.T) {
 	}
 	if err := (&Writer{}).Any(map[string]any{"x": math.NaN()}); err == nil {
 		t.Error("Any of NaN: no error")
+	}
+}
+
+// TestMemo: a Writer that keeps the text of long strings writes what one
+// without a memo writes, the strings repeated, with and without HTML
+// escaping, and past the most the memo keeps.
+func TestMemo(t *testing.T) {
+	long := `{"type":"record","name":"Event","fields":[{"name":"id","type":"string"},{"name":"note","type":"<b>&amp;</b>"},{"name":"tags","type":{"type":"array","items":"string"}}]} é ` + "\u2028"
+	var strs []string
+	for i := range memoMax + 10 {
+		strs = append(strs, long, fmt.Sprintf("%s %d", long, i), "short")
+	}
+	for _, html := range []bool{false, true} {
+		plain, memo := Writer{EscapeHTML: html}, Writer{EscapeHTML: html, Memo: &Memo{}}
+		for _, s := range strs {
+			plain.String(s)
+			memo.String(s)
+		}
+		if !bytes.Equal(plain.B, memo.B) {
+			t.Errorf("html %v: with a memo the text differs", html)
+		}
+		if n := len(memo.Memo.texts); n != memoMax {
+			t.Errorf("html %v: the memo keeps %d strings, want %d", html, n, memoMax)
+		}
 	}
 }

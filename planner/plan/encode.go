@@ -19,7 +19,7 @@ import (
 // reflection and the re-indenting pass took most of the time of a large
 // plan, and growing the buffer step by step most of the rest.
 func Encode(p *Plan) ([]byte, error) {
-	e := &encoder{}
+	e := &encoder{Writer: jsontext.Writer{Memo: &jsontext.Memo{}}}
 	e.plan(p)
 	if e.err != nil {
 		return nil, e.err
@@ -30,7 +30,7 @@ func Encode(p *Plan) ([]byte, error) {
 // WriteTo writes the plan as Encode encodes it, a component at a time, so
 // that the whole text is never held at once.
 func WriteTo(w io.Writer, p *Plan) error {
-	e := &encoder{w: w}
+	e := &encoder{Writer: jsontext.Writer{Memo: &jsontext.Memo{}}, w: w}
 	e.plan(p)
 	if e.err == nil {
 		e.flush(0)
@@ -50,7 +50,22 @@ func AppendCompact(dst []byte, c *Component) ([]byte, error) {
 // writes it, with < > & escaped when html is set: an instance plan as
 // backends write it into jobs and manifests, without reflection.
 func AppendInstance(dst []byte, in *Instance, html bool) ([]byte, error) {
-	e := &encoder{Writer: jsontext.Writer{B: dst, EscapeHTML: html}}
+	return appendInstance(dst, in, html, nil)
+}
+
+// InstanceEncoder appends instance plans as AppendInstance does, keeping
+// the text of the long strings that many plans hold alike (schemas'
+// definitions) from one plan to the next. Its zero value is ready; it is
+// not for use by several goroutines at once.
+type InstanceEncoder struct{ memo jsontext.Memo }
+
+// Append appends in as AppendInstance does.
+func (ie *InstanceEncoder) Append(dst []byte, in *Instance, html bool) ([]byte, error) {
+	return appendInstance(dst, in, html, &ie.memo)
+}
+
+func appendInstance(dst []byte, in *Instance, html bool, memo *jsontext.Memo) ([]byte, error) {
+	e := &encoder{Writer: jsontext.Writer{B: dst, EscapeHTML: html, Memo: memo}}
 	e.Open('{')
 	e.Key("apiVersion")
 	e.String(in.APIVersion)
