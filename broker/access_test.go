@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +99,12 @@ func TestWaitForExclusive(t *testing.T) {
 // with ErrProducerFenced and which is closed, and gets a newer epoch.
 func TestExclusiveWithFencing(t *testing.T) {
 	b := startBroker(t, Config{})
-	c := newClient(t, b)
+	// pulsar-client-go closes a fenced producer's queue while a send may
+	// be putting a message into it (a race of its own): the late send
+	// waits until the producer says it is closing, which it says once
+	// no send can reach the queue.
+	closing := newLogSignal("Closing producer")
+	c := newClientLogging(t, b, slog.New(closing))
 	ctx := testCtx(t)
 	topic := uniqueTopic("fencing")
 	old := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, ProducerAccessMode: pulsar.ProducerAccessModeExclusive, DisableBatching: true})
@@ -127,10 +133,12 @@ func TestExclusiveWithFencing(t *testing.T) {
 	if success.GetTopicEpoch() < 2 || !success.GetProducerReady() {
 		t.Errorf("fencing producer: epoch %d, ready %v; want an epoch after the first exclusive producer's (1), ready", success.GetTopicEpoch(), success.GetProducerReady())
 	}
-	var err error
-	for err == nil {
-		_, err = old.Send(ctx, &pulsar.ProducerMessage{Payload: []byte("late")})
+	select {
+	case <-closing.seen:
+	case <-ctx.Done():
+		t.Fatal("the fenced producer was not closed")
 	}
+	_, err := old.Send(ctx, &pulsar.ProducerMessage{Payload: []byte("late")})
 	if !errors.Is(err, pulsar.ErrProducerFenced) && !errors.Is(err, pulsar.ErrProducerClosed) {
 		t.Fatalf("fenced producer's send: %v, want %v or %v", err, pulsar.ErrProducerFenced, pulsar.ErrProducerClosed)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,9 +38,15 @@ func startBroker(t testing.TB, cfg Config) *Broker {
 
 func newClient(t testing.TB, b *Broker) pulsar.Client {
 	t.Helper()
+	return newClientLogging(t, b, quiet)
+}
+
+// newClientLogging is newClient, logging to logger.
+func newClientLogging(t testing.TB, b *Broker, logger *slog.Logger) pulsar.Client {
+	t.Helper()
 	c, err := pulsar.NewClient(pulsar.ClientOptions{
 		URL:               b.URL(),
-		Logger:            plog.NewLoggerWithSlog(quiet),
+		Logger:            plog.NewLoggerWithSlog(logger),
 		OperationTimeout:  10 * time.Second,
 		ConnectionTimeout: 5 * time.Second,
 	})
@@ -146,3 +153,28 @@ func wantStrings(prefix string, from, to int) []string {
 	}
 	return out
 }
+
+// logSignal is a log handler that closes seen once a record with the
+// message msg is logged: how a test learns that pulsar-client-go has done
+// something it tells nothing else of.
+type logSignal struct {
+	msg  string
+	once *sync.Once
+	seen chan struct{}
+}
+
+func newLogSignal(msg string) logSignal {
+	return logSignal{msg: msg, once: &sync.Once{}, seen: make(chan struct{})}
+}
+
+func (h logSignal) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logSignal) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
+}
+
+func (h logSignal) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h logSignal) WithGroup(string) slog.Handler      { return h }
