@@ -103,6 +103,17 @@ func TestRetention(t *testing.T) {
 				// its size, a segment more at most.
 				keep := max(tc.size, 0) + smallSegments + 512
 				waitFor(t, func() bool { return tp.storedSize.Load() <= keep })
+				// Then until it has done all it will, so that no segment
+				// goes while the reader reads: a reader can lose the rest
+				// of a segment it is reading and the next ones.
+				for prev := int64(-1); ; {
+					stored := tp.storedSize.Load()
+					if stored == prev {
+						break
+					}
+					prev = stored
+					time.Sleep(2 * maintainPeriod(b.cfg))
+				}
 			} else {
 				time.Sleep(3 * maintainPeriod(b.cfg)) // retention has had its chances
 			}
