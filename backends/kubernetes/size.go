@@ -168,7 +168,8 @@ func (s *sizer) count(data []byte) (done int) {
 	s.least += leastJSONSize(data[s.counted : last+1])
 	s.counted = last + 1
 	if !s.over && s.least > s.m.limit {
-		s.kind, s.name, s.over = topNames(data[s.docStart:])
+		// Complete lines only: a name cut short would be read short.
+		s.kind, s.name, s.over = topNames(data[s.docStart : last+1])
 	}
 	if s.over {
 		// The document's start is let go of too: docStart goes below
