@@ -140,7 +140,7 @@ type fmPod struct {
 // here, before anything is written.
 func (e *emitter) functionMesh() ([]backends.File, error) {
 	members := countMembers(e.p)
-	fm := &fmFile{e: e, members: make([]*plan.Component, 0, members), planMaps: make([]string, 0, members)}
+	fm := &fmFile{e: e, members: make([]*plan.Component, 0, members)}
 	var files []backends.File
 	for i := range e.p.Components {
 		c := &e.p.Components[i]
@@ -155,15 +155,9 @@ func (e *emitter) functionMesh() ([]backends.File, error) {
 		if err := e.checkMember(c); err != nil {
 			return nil, err
 		}
-		// The plan's ConfigMap is named after its text, which is made
-		// again when the plans are written.
-		cm, err := e.configMap(c, "")
-		if err != nil {
-			return nil, err
-		}
 		fm.members = append(fm.members, c)
-		fm.planMaps = append(fm.planMaps, cm.Name)
 	}
+	fm.planMaps = make([]string, len(fm.members))
 	pulsar, err := e.pulsarConfig()
 	if err != nil {
 		return nil, err
@@ -198,9 +192,24 @@ const (
 // fmFile makes the FunctionMesh and its members' plans as they are
 // written.
 type fmFile struct {
-	e        *emitter
-	members  []*plan.Component // the functions and sinks
-	planMaps []string          // the names of their plans' ConfigMaps
+	e       *emitter
+	members []*plan.Component // the functions and sinks
+	// planMaps are the names of their plans' ConfigMaps, each named
+	// after its text: made by the first of the two files written (the
+	// plans come first in Emit's order, so their text is made once).
+	planMaps []string
+}
+
+// planMap is the name of member i's plan's ConfigMap.
+func (f *fmFile) planMap(i int) (string, error) {
+	if f.planMaps[i] == "" {
+		cm, err := f.e.configMap(f.members[i], "")
+		if err != nil {
+			return "", err
+		}
+		f.planMaps[i] = cm.Name
+	}
+	return f.planMaps[i], nil
 }
 
 // membersAtOnce is how many members are built and written at a time.
@@ -222,7 +231,11 @@ func (f *fmFile) writeMesh(w io.Writer) error {
 	for start := 0; start == 0 || start < len(f.members); start += membersAtOnce {
 		fm.Spec.Functions = fm.Spec.Functions[:0]
 		for i := start; i < min(start+membersAtOnce, len(f.members)); i++ {
-			m, err := e.member(f.members[i], f.planMaps[i])
+			planMap, err := f.planMap(i)
+			if err != nil {
+				return err
+			}
+			m, err := e.member(f.members[i], planMap)
 			if err != nil {
 				return err
 			}
@@ -256,6 +269,7 @@ func (f *fmFile) writePlans(w io.Writer) error {
 		if err != nil {
 			return err
 		}
+		f.planMaps[i] = cm.Name
 		text := e.fileText[:0]
 		if i > 0 {
 			text = append(text, "---\n"...)

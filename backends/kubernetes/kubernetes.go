@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"fmt"
 	"hash"
 	"maps"
@@ -63,7 +64,7 @@ type Options struct {
 const NamespaceFile = "namespace.yaml"
 
 // Emit returns the manifests of p, sorted by path but for NamespaceFile,
-// which comes first.
+// which comes first, and a FunctionMesh's plans, which come before it.
 func Emit(p *plan.Plan, o Options) ([]backends.File, error) {
 	o.PulsarURL = backends.PulsarURL(p, o.PulsarURL, DefaultPulsarURL)
 	if err := o.check(); err != nil {
@@ -122,15 +123,23 @@ func (o Options) check() error {
 	return nil
 }
 
-// comparePaths orders files by path, NamespaceFile first.
+// comparePaths orders files by path, but for a few that come before what
+// uses them (see firstFiles).
 func comparePaths(a, b string) int {
-	if (a == NamespaceFile) != (b == NamespaceFile) {
-		if a == NamespaceFile {
-			return -1
-		}
-		return 1
+	return cmp.Or(cmp.Compare(firstRank(a), firstRank(b)), strings.Compare(a, b))
+}
+
+// firstFiles come first, in this order: the Namespace, in which every
+// other object is created, then a FunctionMesh's plans, which its members
+// mount (and which, written first, name their ConfigMaps for it).
+var firstFiles = []string{NamespaceFile, plansFile}
+
+// firstRank is path's place in firstFiles, or len(firstFiles).
+func firstRank(path string) int {
+	if i := slices.Index(firstFiles, path); i >= 0 {
+		return i
 	}
-	return strings.Compare(a, b)
+	return len(firstFiles)
 }
 
 // emitter holds what one Emit call shares.
