@@ -40,6 +40,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write a heap profile after each stage, its outputs alive, to this file with the stage's name appended (FILE.parse, ...)")
 	gcPercent := flag.Int("gcpercent", 100, "the collector's GOGC, to weigh memory against CPU time")
 	write := flag.String("write", "", "write the generated mesh's files into this folder, for meshc to compile, and stop")
+	stagePeaks := flag.Bool("stage-peaks", false, "give each stage's own peak memory: before each, let go of the heap's free pages and start the count again (costs the next stage page faults)")
 	costFile := flag.String("instance-cost", "", "add the instance runtime's rows from this output of go test -bench InstanceCost ./runtime/")
 	flag.Parse()
 	if *write != "" {
@@ -73,7 +74,7 @@ func main() {
 		}
 		cost = &c
 	}
-	if err := run(*n, *runs, *memProfile, cost); err != nil {
+	if err := run(*n, *runs, *memProfile, *stagePeaks, cost); err != nil {
 		fmt.Fprintln(os.Stderr, "stagebench:", err)
 		os.Exit(1)
 	}
@@ -109,7 +110,7 @@ type stage struct {
 // few hundred bytes per function.
 const memProfileRate = 64 << 10
 
-func run(n, runs int, memProfile string, cost *instanceCost) error {
+func run(n, runs int, memProfile string, stagePeaks bool, cost *instanceCost) error {
 	// The process before the mesh exists: the runtime, the binary's own
 	// data, and the collector's start. The figure per function is what the
 	// compile adds to it.
@@ -161,9 +162,20 @@ func run(n, runs int, memProfile string, cost *instanceCost) error {
 		{"emit pulsar", 0, func() error { return written(&out)(pulsarworker.Files(p, pulsarworker.Package{File: "meshrt"})) }, nil, clearOut},
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "stage (%d functions, %.1f MB)\tCPU time\tgoal\tgoal/CPU\tlive heap after\tpeak RSS so far\t\n", n, float64(size)/1e6)
+	peakColumn, peakRSS := "peak RSS so far", processPeakRSS
+	if stagePeaks {
+		peakColumn, peakRSS = "stage's peak RSS", stagePeakRSS
+	}
+	fmt.Fprintf(w, "stage (%d functions, %.1f MB)\tCPU time\tgoal\tgoal/CPU\tlive heap after\t%s\t\n", n, float64(size)/1e6, peakColumn)
 	var total time.Duration
+	var highest uint64 // of the stages' peaks
 	for _, s := range stages {
+		if stagePeaks {
+			runtime.GC()
+			if err := resetStagePeak(); err != nil {
+				return err
+			}
+		}
 		best, err := least(runs, s)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -180,6 +192,7 @@ func run(n, runs int, memProfile string, cost *instanceCost) error {
 		if err != nil {
 			return err
 		}
+		highest = max(highest, peak)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.name, ms(best), goal(s.goal), ratio(s.goal, best), mb(live), mb(peak))
 		out = nil
 		if s.done != nil {
@@ -187,10 +200,12 @@ func run(n, runs int, memProfile string, cost *instanceCost) error {
 		}
 	}
 	fmt.Fprintf(w, "whole compile\t%s\t%s\t%s\t\t\t\n", ms(total), goal(scaled(compilePer10000)), ratio(scaled(compilePer10000), total))
-	peak, err := peakRSS()
+	// Resetting the stages' peaks resets the process's too.
+	peak, err := processPeakRSS()
 	if err != nil {
 		return err
 	}
+	peak = max(peak, highest)
 	perFunc := float64(peak-before) / float64(n)
 	fmt.Fprintf(w, "peak RSS - RSS before the mesh, per function\t%.1f KB\t%.1f KB\t%.2f\t\t\t\n", perFunc/1024,
 		float64(peakBytesPerFunc)/1024, float64(peakBytesPerFunc)/perFunc)
