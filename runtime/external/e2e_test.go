@@ -124,10 +124,16 @@ func reader(t testing.TB, c pulsar.Client, topic string) pulsar.Consumer {
 	return consumer
 }
 
+// receiveWait is how long next waits for a message before failing. The
+// first waits for the instances to start: compiling a WebAssembly guest
+// under the race detector took 30 s on an idle machine of two cores, and
+// over a minute on a busy one.
+const receiveWait = 3 * time.Minute
+
 // next receives one message, failing the test after a long wait.
 func next(t testing.TB, c pulsar.Consumer) pulsar.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), receiveWait)
 	defer cancel()
 	msg, err := c.Receive(ctx)
 	if err != nil {
