@@ -417,7 +417,7 @@ func (e *emitter) checkMember(c *plan.Component) error {
 		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator refuses the name %s: %d characters, at most %d; shorten the %s's name or the mesh's",
 			child, len(child), MaxOperatorName, c.Kind)
 	}
-	if _, err := e.resources(c); err != nil {
+	if err := e.checkPod(c); err != nil {
 		return err
 	}
 	switch {
@@ -440,8 +440,7 @@ func (e *emitter) checkMember(c *plan.Component) error {
 		// Its Go instance configuration is built from the first topic.
 		return backends.Meshf(string(c.Kind), c.Name, "", "the Function Mesh operator starts a Go function only with a plain input topic, and it reads a topic pattern alone; add a topic it reads by name, or use --flavour plain")
 	}
-	_, err := secretEnv(c)
-	return err
+	return nil
 }
 
 // memberReplicas: the operator runs at least one instance, and autoscales

@@ -79,16 +79,23 @@ func (e *emitter) componentFile(c *plan.Component) (backends.File, error) {
 // checkComponent returns the error making c's objects would: what the
 // compiler admits never raises one, but a plan written by hand may.
 func (e *emitter) checkComponent(c *plan.Component) error {
-	if _, err := secretEnv(c); err != nil {
-		return err
-	}
-	if _, err := e.resources(c); err != nil {
+	if err := e.checkPod(c); err != nil {
 		return err
 	}
 	if autoscaled(c) {
 		return checkAutoscaler(c)
 	}
 	return nil
+}
+
+// checkPod returns the error making the pod of c's instances would, in
+// either flavour: its secrets' environment and its resources.
+func (e *emitter) checkPod(c *plan.Component) error {
+	if _, err := secretEnv(c); err != nil {
+		return err
+	}
+	_, err := e.resources(c)
+	return err
 }
 
 // writeComponent writes one component's objects, as one file, to w.
