@@ -64,10 +64,27 @@ func uniqueTopic(prefix string) string {
 	return fmt.Sprintf("persistent://public/default/%s-%d", prefix, topicSeq.Add(1))
 }
 
+// patience is how long a test waits for what must happen: long, since
+// under the race detector on a small, busy machine a step that takes
+// milliseconds alone can take seconds.
+const patience = time.Minute
+
 func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// waitFor polls cond until it holds, failing the test after patience.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met in %s", patience)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func mustProducer(t testing.TB, c pulsar.Client, opts pulsar.ProducerOptions) pulsar.Producer {

@@ -216,18 +216,6 @@ func TestCumulativeAck(t *testing.T) {
 	})
 }
 
-// waitFor polls cond until it holds or the test times out.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSeek(t *testing.T) {
 	b := startBroker(t, Config{})
 	c := newClient(t, b)
