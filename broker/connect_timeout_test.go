@@ -78,11 +78,19 @@ func TestConnectionLimits(t *testing.T) {
 	p.Close()
 }
 
+// A client has one keep-alive interval to answer a PING. keepAliveQuick
+// closes a silent client soon; keepAliveCalm leaves pulsar-client-go,
+// slowed by the race detector on a busy machine, time to answer.
+const (
+	keepAliveQuick = 100 * time.Millisecond
+	keepAliveCalm  = time.Second
+)
+
 // TestKeepAlive: a connected client that answers no PING is closed after
 // two keep-alive intervals; pulsar-client-go, which answers them, keeps
 // its one connection through a quiet spell.
 func TestKeepAlive(t *testing.T) {
-	b := startBroker(t, Config{KeepAliveInterval: 100 * time.Millisecond})
+	b := startBroker(t, Config{KeepAliveInterval: keepAliveQuick})
 	nc, err := net.Dial("tcp", b.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -103,13 +111,14 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatalf("a client that answers no PING got %v, then %v; want CONNECTED, PING, then the connection closed", got, err)
 	}
 
+	b = startBroker(t, Config{KeepAliveInterval: keepAliveCalm})
 	c := newClient(t, b)
 	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: uniqueTopic("keepalive")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	time.Sleep(600 * time.Millisecond) // six intervals without a message
+	time.Sleep(3 * keepAliveCalm) // three intervals without a message: PINGs to answer
 	if _, err := p.Send(testCtx(t), &pulsar.ProducerMessage{Payload: []byte("x")}); err != nil {
 		t.Fatalf("sending after a quiet spell: %v", err)
 	}
