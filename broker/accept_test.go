@@ -15,6 +15,8 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
+
+	"github.com/meshc/meshc/internal/syncbuf"
 )
 
 // childEnv makes the test binary a broker with few file descriptors (see
@@ -23,6 +25,9 @@ const (
 	childEnv = "MESHC_BROKER_FD_CHILD"
 	spareFDs = 24
 )
+
+// acceptFailing is what the broker logs once accepting fails.
+const acceptFailing = "accepting connections fails; retrying"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
@@ -63,7 +68,7 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
+	var stderr syncbuf.Buffer // read while the child writes it
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -84,7 +89,9 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 		}
 		idle = append(idle, c)
 	}
-	time.Sleep(300 * time.Millisecond) // the broker accepts what it can, then fails
+	// The broker accepts what it can, then fails: the connections stay
+	// until it says so, however long it takes to get there.
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), acceptFailing) })
 	for _, c := range idle {
 		c.Close()
 	}
@@ -111,7 +118,7 @@ func TestAcceptSurvivesRunningOutOfDescriptors(t *testing.T) {
 	if n := strings.TrimSpace(line); n == "0" || n == "" {
 		t.Errorf("failed accepts = %q: the test did not exhaust the broker's descriptors (%d idle connections)", n, len(idle))
 	}
-	for _, want := range []string{"accepting connections fails; retrying", "accepting connections again"} {
+	for _, want := range []string{acceptFailing, "accepting connections again"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("the broker log lacks %q:\n%s", want, stderr.String())
 		}
