@@ -169,12 +169,20 @@ func TestNackRedelivers(t *testing.T) {
 	cons.Ack(m)
 }
 
+// ackTimeoutInTest is the broker's ack timeout in TestAckTimeoutRedelivers:
+// the acknowledgements the test sends must reach the broker before it, as
+// they do within milliseconds alone but not always within 100 ms under the
+// race detector on a busy machine.
+const ackTimeoutInTest = time.Second
+
 func TestAckTimeoutRedelivers(t *testing.T) {
-	b := startBroker(t, Config{AckTimeout: 100 * time.Millisecond})
+	b := startBroker(t, Config{AckTimeout: ackTimeoutInTest})
 	c := newClient(t, b)
 	ctx := testCtx(t)
 	topic := uniqueTopic("acktimeout")
-	cons := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.Shared})
+	// Acks go at once: grouped, pulsar-client-go holds them up to 100 ms.
+	cons := mustSubscribe(t, c, pulsar.ConsumerOptions{Topic: topic, SubscriptionName: "s", Type: pulsar.Shared,
+		AckGroupingOptions: &pulsar.AckGroupingOptions{MaxSize: 1}})
 	p := mustProducer(t, c, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	sendAll(t, ctx, p, payloads("m", 3))
 	var got []string
