@@ -118,7 +118,7 @@ func TestExclusiveWithFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	fr := newFrameReader(r.nc)
-	r.nc.SetReadDeadline(time.Now().Add(time.Minute))
+	r.nc.SetReadDeadline(time.Now().Add(patience))
 	var success *wire.CommandProducerSuccess
 	for success == nil {
 		var cmd wire.BaseCommand

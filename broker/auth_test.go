@@ -129,7 +129,7 @@ func TestAuthRefusalOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(patience))
 	expired := sign(t, jwt.SigningMethodRS256, k.rsa, jwt.MapClaims{"sub": "bob", "exp": time.Now().Add(-time.Hour).Unix()})
 	fr := rawConnect(t, nc, expired)
 	var cmd wire.BaseCommand

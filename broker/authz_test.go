@@ -194,7 +194,7 @@ func TestAuthorizationOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(patience))
 	fr := rawConnect(t, nc, sign(t, jwt.SigningMethodHS256, k.secret, jwt.MapClaims{"sub": "carol"}))
 	var cmd wire.BaseCommand
 	buf, err := fr.next(nil, &cmd)

@@ -54,7 +54,7 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 			if tc.name == "truncated frame" {
 				nc.(*net.TCPConn).CloseWrite()
 			}
-			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			nc.SetReadDeadline(time.Now().Add(patience))
 			if _, err := io.Copy(io.Discard, nc); err != nil {
 				t.Fatalf("broker did not close the connection: %v", err)
 			}
@@ -92,7 +92,7 @@ func TestChecksumMismatchFailsOnlyThatSend(t *testing.T) {
 	}
 	send[len(send)-1] ^= 1
 	nc.Write(append(append(connectFrame(t), prod...), send...))
-	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	nc.SetReadDeadline(time.Now().Add(patience))
 	var types []wire.BaseCommand_Type
 	buf := make([]byte, 0, 1024)
 	r := newFrameReader(nc)
@@ -122,7 +122,7 @@ func TestHalfFramesBeforeConnect(t *testing.T) {
 	b := startBroker(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	r := dialRaw(t, b)
 	r.nc.Write(binary.BigEndian.AppendUint32(nil, 5<<20))
-	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r.nc.SetReadDeadline(time.Now().Add(patience))
 	if _, err := io.Copy(io.Discard, r.nc); err != nil {
 		t.Fatalf("broker did not close the connection: %v", err)
 	}

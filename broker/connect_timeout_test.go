@@ -22,7 +22,7 @@ func TestConnectTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(patience))
 	begin := time.Now()
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read from a silent connection: %v, want EOF (closed by the broker)", err)
@@ -96,7 +96,7 @@ func TestKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(patience))
 	fr := rawConnect(t, nc, "")
 	var cmd wire.BaseCommand
 	var got []wire.BaseCommand_Type

@@ -204,7 +204,7 @@ func TestPendingOutputLimit(t *testing.T) {
 		got := map[wire.BaseCommand_Type]int{}
 		fr := newFrameReader(r.nc)
 		buf := make([]byte, 0, 1<<20)
-		r.nc.SetReadDeadline(time.Now().Add(time.Minute))
+		r.nc.SetReadDeadline(time.Now().Add(patience))
 		for got[wire.BaseCommand_MESSAGE] < n || got[wire.BaseCommand_SEND_RECEIPT] < n {
 			var cmd wire.BaseCommand
 			var err error
@@ -215,7 +215,7 @@ func TestPendingOutputLimit(t *testing.T) {
 		}
 		counts <- got
 	}()
-	r.nc.SetWriteDeadline(time.Now().Add(time.Minute))
+	r.nc.SetWriteDeadline(time.Now().Add(patience))
 	if _, err := r.nc.Write(sends[written:]); err != nil {
 		t.Fatalf("writing the rest once reading: %v", err)
 	}
@@ -241,7 +241,7 @@ func TestMessageSizeLimit(t *testing.T) {
 	r := dialRaw(t, b)
 	huge := binary.BigEndian.AppendUint32(connectFrame(t), 1<<20)
 	r.nc.Write(huge)
-	r.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r.nc.SetReadDeadline(time.Now().Add(patience))
 	if _, err := io.Copy(io.Discard, r.nc); err != nil {
 		t.Fatalf("broker did not close the connection: %v", err)
 	}

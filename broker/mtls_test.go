@@ -113,7 +113,7 @@ func TestTLSAuthRefusalOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(patience))
 	name, version, method := "raw", int32(protocolVersion), tlsAuthMethod
 	frame, err := wire.AppendCommand(nil, &wire.BaseCommand{Type: wire.BaseCommand_CONNECT.Enum(),
 		Connect: &wire.CommandConnect{ClientVersion: &name, ProtocolVersion: &version, AuthMethodName: &method}})
