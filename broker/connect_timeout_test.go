@@ -13,10 +13,16 @@ import (
 	"github.com/meshc/meshc/broker/internal/wire"
 )
 
+// connectTimeoutInTest is the broker's connect timeout in
+// TestConnectTimeout: pulsar-client-go sends CONNECT as soon as it has
+// dialled, and this leaves it ample time to, where 200 ms left little
+// under the race detector on a busy machine.
+const connectTimeoutInTest = time.Second
+
 // TestConnectTimeout: a socket that never sends CONNECT is closed once the
 // connect timeout has passed; clients that do connect are served.
 func TestConnectTimeout(t *testing.T) {
-	b := startBroker(t, Config{ConnectTimeout: 200 * time.Millisecond})
+	b := startBroker(t, Config{ConnectTimeout: connectTimeoutInTest})
 	c, err := net.Dial("tcp", strings.TrimPrefix(b.URL(), "pulsar://"))
 	if err != nil {
 		t.Fatal(err)
