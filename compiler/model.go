@@ -227,8 +227,9 @@ type Options struct {
 	DeadLetter     *Topic
 	Publishes      []*Topic
 	// Config holds string, int64, float64, bool, []any and map[string]any
-	// values; durations and sizes keep their text ("30s", "512Mi").
-	Config  map[string]any
+	// values; durations and sizes keep their text ("30s", "512Mi"). Its
+	// keys are in order; nil when the component has no config.
+	Config  Config
 	Secrets map[string]Secret
 	// Sandbox limits a wasm function; nil for the defaults.
 	Sandbox *Sandbox

@@ -295,10 +295,8 @@ func (c *compiler) config(o *Options, a *lang.Attr) bool {
 	if obj == nil {
 		return false
 	}
-	m, ok := c.goValue(a.Value())
-	if cfg, is := m.(map[string]any); is {
-		o.Config = cfg
-	}
+	cfg, ok := c.goConfig(a.Value())
+	o.Config = cfg
 	return ok
 }
 

@@ -325,6 +325,25 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 	return v.boxed(), true
 }
 
+// goConfig is goValue for a whole config, which objectValue has found an
+// object: its keys as sorted entries rather than a map.
+func (c *compiler) goConfig(n *lang.Value) (Config, bool) {
+	v, ok := c.eval(n)
+	if !ok || v.kind != kObject {
+		return nil, ok
+	}
+	attrs := c.attrsAny(v.obj)
+	out := make(Config, 0, len(attrs))
+	good := true
+	for _, a := range attrs {
+		x, ok := c.goValue(a.Value())
+		good = good && ok
+		out = append(out, ConfigEntry{a.Key().Name, x})
+	}
+	sortConfig(out)
+	return out, good
+}
+
 // attrsAny returns an object's attributes, reporting repeated keys.
 func (c *compiler) attrsAny(obj *lang.Object) []*lang.Attr {
 	if len(obj.Attrs) <= fewKeys && distinctKeys(obj.Attrs) {

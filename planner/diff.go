@@ -96,9 +96,13 @@ func compareSets[T any](old, new []T, name func(T) string, restart func(a, b T) 
 // fields lists the differing leaves of two values, named by JSON path.
 func fields[T any](a, b T) []Field {
 	var r reporter
-	gocmp.Equal(a, b, gocmp.Reporter(&r), sameNumbers)
+	gocmp.Equal(a, b, gocmp.Reporter(&r), sameNumbers, configMaps)
 	return r.fields
 }
+
+// configMaps compares configs as the maps their JSON is, so that a change
+// is named by its key (config.region), not by where it stands in the list.
+var configMaps = gocmp.Transformer("config", plan.Config.Map)
 
 // sameNumbers compares numbers by value, whatever their Go types: the
 // planner writes int64 and float64 where a plan read back from JSON holds

@@ -13,7 +13,7 @@ func basePlan() *plan.Plan {
 		Mesh:       plan.Mesh{Name: "wc", Tenant: "public", Namespace: "default"},
 		Topics:     []plan.Topic{{Name: "in", FQN: "persistent://public/default/in", Schema: plan.Schema{Type: "string"}}},
 		Components: []plan.Component{
-			{Kind: plan.Function, Name: "split", Replicas: plan.Replicas{Count: 2}, Config: map[string]any{"a": "x"}},
+			{Kind: plan.Function, Name: "split", Replicas: plan.Replicas{Count: 2}, Config: plan.Config{{Key: "a", Value: "x"}}},
 			{Kind: plan.Sink, Name: "print", Replicas: plan.Replicas{Count: 1}},
 		},
 	}
@@ -34,7 +34,7 @@ func TestCompare(t *testing.T) {
 	withHashes(rescaled)
 
 	reconfigured := basePlan()
-	reconfigured.Components[0].Config["a"] = "y"
+	reconfigured.Components[0].Config = plan.Config{{Key: "a", Value: "y"}}
 	reconfigured.Components = reconfigured.Components[:1]
 	reconfigured.Components = append(reconfigured.Components, plan.Component{Kind: plan.Function, Name: "upper"})
 	reconfigured.Topics[0].Partitions = 4
@@ -71,7 +71,7 @@ func TestHashIgnoresReplicas(t *testing.T) {
 	if Hash(a) != Hash(b) {
 		t.Error("replica counts must not change the hash")
 	}
-	b.Config = map[string]any{"a": "z"}
+	b.Config = plan.Config{{Key: "a", Value: "z"}}
 	if Hash(a) == Hash(b) {
 		t.Error("config must change the hash")
 	}

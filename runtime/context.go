@@ -141,7 +141,7 @@ func (c *msgContext) Name() string                   { return c.in.comp.Name }
 func (c *msgContext) Tenant() string                 { return c.in.plan.Mesh.Tenant }
 func (c *msgContext) Namespace() string              { return c.in.plan.Mesh.Namespace }
 func (c *msgContext) InstanceIndex() int             { return c.in.plan.Index }
-func (c *msgContext) UserConfig() map[string]any     { return c.in.comp.Config }
+func (c *msgContext) UserConfig() map[string]any     { return c.in.config }
 func (c *msgContext) Secret(n string) (string, bool) { return c.in.secret(n) }
 func (c *msgContext) Logger() *slog.Logger           { return c.in.fnLog }
 func (c *msgContext) RecordMetric(n string, v float64) {

@@ -63,7 +63,7 @@ func TestContext(t *testing.T) {
 	t.Setenv("MESHC_SECRET_TOKEN", "s3cret")
 	f := function(fmt.Sprintf("probe%d", topicSeq.Add(1)), "probe", in, out, str, plan.Schema{Type: "json"})
 	f.Implementation.Kind = "go"
-	f.State, f.LogTopic, f.Config = true, logs, map[string]any{"audit": strings.TrimPrefix(audit, "persistent://public/default/")}
+	f.State, f.LogTopic, f.Config = true, logs, plan.Config{{Key: "audit", Value: strings.TrimPrefix(audit, "persistent://public/default/")}}
 	f.Publishes = []plan.Output{{Topic: audit, Schema: str}}
 	event := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	p, err := c.CreateProducer(pulsar.ProducerOptions{Topic: in})
@@ -95,7 +95,7 @@ func TestContext(t *testing.T) {
 	}
 	want := map[string]any{
 		"topic": in, "id": true, "key": "k1", "props": map[string]any{"origin": "test"}, "event": "2026-01-02T03:04:05Z",
-		"name": f.Name, "tenant": "public", "namespace": "default", "index": 3.0, "config": f.Config,
+		"name": f.Name, "tenant": "public", "namespace": "default", "index": 3.0, "config": f.Config.Map(),
 		"secret": "s3cret", "incr": 2.0, "counter": 2.0, "state": "hello", "deleted": true, "value": "hello",
 	}
 	if diff := cmp.Diff(want, report); diff != "" {

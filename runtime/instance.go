@@ -61,8 +61,10 @@ type target struct {
 
 // instance runs one replica of a function, source or sink.
 type instance struct {
-	plan    *plan.Instance
-	comp    *plan.Component
+	plan *plan.Instance
+	comp *plan.Component
+	// config is the component's config as functions read it, made once.
+	config  map[string]any
 	client  pulsar.Client
 	log     *slog.Logger
 	metrics *metrics
@@ -151,7 +153,7 @@ func start(ctx context.Context, opts Options) (*instance, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", c.Name, "instance", p.Index)
-	in := &instance{plan: p, comp: c, log: log, secret: opts.Secret,
+	in := &instance{plan: p, comp: c, config: c.Config.Map(), log: log, secret: opts.Secret,
 		metrics: newMetrics(cmp.Or(opts.Cluster, "standalone"), p.Mesh.Tenant, p.Mesh.Namespace, c.Name, p.Index), grace: opts.GracePeriod}
 	if in.secret == nil {
 		in.secret = envSecret

@@ -140,7 +140,7 @@ func TestBadPayloadGoesToDeadLetterAtOnce(t *testing.T) {
 	c := client(t, b)
 	in, out, dlq := topic("orders"), topic("big"), topic("failed")
 	f := function("big", "filter", in, out, orderSchema, orderSchema)
-	f.Config = map[string]any{"where": "amount > 10"}
+	f.Config = plan.Config{{Key: "where", Value: "amount > 10"}}
 	f.DeadLetterTopic = dlq
 	produce(t, c, in, `{"id":"a","amount":5}`, `not json`, `{"id":"b"}`, `{"id":"c","amount":50}`)
 	runInstance(t, b, f, Builtins())
@@ -205,7 +205,7 @@ func TestGeneratorSource(t *testing.T) {
 	c := client(t, b)
 	out := topic("sentences")
 	src := plan.Component{Kind: plan.Source, Name: "gen", Implementation: plan.Implementation{Kind: "builtin", Name: "generator"},
-		Output: &plan.Output{Topic: out, Schema: str}, Config: map[string]any{"lines": []any{"a", "b"}, "count": int64(5)}}
+		Output: &plan.Output{Topic: out, Schema: str}, Config: plan.Config{{Key: "count", Value: int64(5)}, {Key: "lines", Value: []any{"a", "b"}}}}
 	in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: src}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -225,7 +225,7 @@ func TestSourceStaysWhenDone(t *testing.T) {
 	c := client(t, b)
 	out := topic("once")
 	src := plan.Component{Kind: plan.Source, Name: "gen", Implementation: plan.Implementation{Kind: "builtin", Name: "generator"},
-		Output: &plan.Output{Topic: out, Schema: str}, Config: map[string]any{"lines": []any{"a"}, "count": int64(3)}}
+		Output: &plan.Output{Topic: out, Schema: str}, Config: plan.Config{{Key: "count", Value: int64(3)}, {Key: "lines", Value: []any{"a"}}}}
 	in := &plan.Instance{APIVersion: plan.APIVersion, Mesh: plan.Mesh{Tenant: "public", Namespace: "default"}, Component: src}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -17,7 +17,7 @@ type srcContext struct {
 
 func (c srcContext) Name() string                   { return c.in.comp.Name }
 func (c srcContext) InstanceIndex() int             { return c.in.plan.Index }
-func (c srcContext) UserConfig() map[string]any     { return c.in.comp.Config }
+func (c srcContext) UserConfig() map[string]any     { return c.in.config }
 func (c srcContext) Secret(n string) (string, bool) { return c.in.secret(n) }
 func (c srcContext) Logger() *slog.Logger           { return c.in.fnLog }
 

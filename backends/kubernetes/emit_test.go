@@ -319,7 +319,7 @@ func TestPlanConfigMap(t *testing.T) {
 		changes bool
 	}{
 		{"the same plan", func(*plan.Plan, *Options) {}, false},
-		{"one config value", func(p *plan.Plan, _ *Options) { split(p).Config = map[string]any{"lower": true} }, true},
+		{"one config value", func(p *plan.Plan, _ *Options) { split(p).Config = plan.Config{{Key: "lower", Value: true}} }, true},
 		{"the subscription", func(p *plan.Plan, _ *Options) { split(p).Subscription.Position = "earliest" }, true},
 		// Instances do not read the count: a rescale rolls no pod.
 		{"replicas", func(p *plan.Plan, _ *Options) { split(p).Replicas.Count = 7 }, false},

@@ -90,7 +90,7 @@ func FuzzPlanJSON(f *testing.F) {
 			dec.UseNumber()
 		}
 		if dec.Decode(&c.Config) != nil {
-			c.Config = map[string]any{"text": string(config)}
+			c.Config = plan.Config{{Key: "text", Value: string(config)}}
 		}
 		c.Name, c.LogTopic, c.Implementation.Command = text, text, []string{text, ""}
 		c.Resources.CPU, c.Timeout = number, plan.Duration(nanos)

@@ -200,7 +200,9 @@ func parallelism(c *plan.Component) (int, error) {
 func userConfig(p *plan.Plan, c *plan.Component, pk Package) map[string]any {
 	own := ownKeys(p, c, pk)
 	uc := make(map[string]any, len(c.Config)+len(own.keys))
-	maps.Copy(uc, c.Config)
+	for _, e := range c.Config {
+		uc[e.Key] = e.Value
+	}
 	delete(uc, PlanKey)
 	for i, k := range own.list() {
 		uc[k] = own.values[i]

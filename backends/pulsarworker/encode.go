@@ -114,26 +114,33 @@ func writable(fc *utils.FunctionConfig) bool {
 
 // userConfig writes the component's config with own's keys and the
 // instance plan at PlanKey in it, in the order of its keys, as
-// encoding/json writes a map.
-func (e *fileEncoder) userConfig(config map[string]any, own *ownUserConfig, in *plan.Instance) {
-	keys := jsontext.SortedKeys(&e.Writer, config)
-	keys = append(append(keys, own.list()...), PlanKey)
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+// encoding/json writes a map: the config's keys, already in order, merged
+// with meshc's, which take the place of a config key of the same name.
+func (e *fileEncoder) userConfig(config plan.Config, own *ownUserConfig, in *plan.Instance) {
+	var buf [len(own.keys) + 1]string
+	ours := append(append(buf[:0], own.list()...), PlanKey)
+	slices.Sort(ours)
 	e.Open('{')
-	for _, k := range keys {
+	for len(config) > 0 || len(ours) > 0 {
+		if len(ours) == 0 || len(config) > 0 && config[0].Key < ours[0] {
+			e.Key(config[0].Key)
+			e.any(config[0].Value)
+			config = config[1:]
+			continue
+		}
+		k := ours[0]
+		if len(config) > 0 && config[0].Key == k {
+			config = config[1:]
+		}
+		ours = ours[1:]
 		e.Key(k)
-		switch i := slices.Index(own.list(), k); {
-		case k == PlanKey:
+		if k == PlanKey {
 			e.instance(in)
-		case i >= 0:
-			e.String(own.values[i])
-		default:
-			e.any(config[k])
+		} else {
+			e.String(own.values[slices.Index(own.list(), k)])
 		}
 	}
 	e.Close('}')
-	e.Release(keys)
 }
 
 // instance writes the plan as json.Marshal does (< > & escaped), then as

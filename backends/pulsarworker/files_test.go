@@ -55,7 +55,7 @@ func TestFilesAreEncodingJSON(t *testing.T) {
 func oddValues(p *plan.Plan) *plan.Plan {
 	for i := range p.Components {
 		c := &p.Components[i]
-		c.Config = map[string]any{
+		c.Config = plan.ConfigOf(map[string]any{
 			"html":       "<a href='x'>&</a>",
 			"quote":      "say \"hi\"\\ \n\t\x01",
 			"unicode":    "héllo \u2028 \u2029 \U0001F600",
@@ -74,7 +74,7 @@ func oddValues(p *plan.Plan) *plan.Plan {
 			"meshc.plan": "a user's own, which the plan replaces",
 			"raw":        json.RawMessage(`{ "a" : [1, 2] }`),
 			"ключ<&>":    "v",
-		}
+		})
 		if i%2 == 0 {
 			c.Resources = plan.Resources{CPU: 0.25, Memory: 1 << 30}
 		}

@@ -306,9 +306,14 @@ func (e *encoder) component(c *Component) {
 	e.optBool("state", c.State)
 	if len(c.Config) > 0 {
 		e.Key("config")
-		if err := e.Map(c.Config); err != nil {
-			e.fail(err)
+		e.Open('{')
+		for _, kv := range c.Config {
+			e.Key(kv.Key)
+			if err := e.Any(kv.Value); err != nil {
+				e.fail(err)
+			}
 		}
+		e.Close('}')
 	}
 	if len(c.Secrets) > 0 {
 		e.Key("secrets")

@@ -106,12 +106,12 @@ func full() *Plan {
 			Guarantee:    AtLeastOnce, Replicas: Replicas{Count: 1, Min: 1, Max: 3},
 			Resources: Resources{CPU: 0.25, Memory: 128 << 20},
 			Timeout:   Duration(90 * time.Second), MaxRetries: 3, RetainOrdering: true, State: true,
-			Config: map[string]any{
+			Config: ConfigOf(map[string]any{
 				"s": "<tag> \x01 \x7f \xff", "n": nil, "t": true, "i": int64(-7), "j": 12, "f": 1e-7, "g": 1e21, "h": 3.5,
 				"z": math.Copysign(0, -1), "num": json.Number("9007199254740993"), "empty": map[string]any{}, "none": []any{},
 				"list": []any{"a", []any{int64(1), map[string]any{"k": false}}}, "nil list": []any(nil),
 				"other": []string{"x", "y"}, "obj": map[string]any{"b": "c", "a": map[string]any{"d": 1.5}},
-			},
+			}),
 			Secrets: map[string]Secret{"b": *secret, "a": {}},
 			Sandbox: &Sandbox{Memory: 1 << 20, Time: Duration(time.Second), Dirs: []string{"/d"}},
 			Runtime: Runtime{Binary: "meshrt", Image: "i:1", Args: []string{"-v"}},
@@ -135,7 +135,7 @@ func TestEncodeIsEncodingJSON(t *testing.T) {
 
 func TestEncodeRefusesWhatJSONCannotHold(t *testing.T) {
 	for _, v := range []any{math.NaN(), math.Inf(1), json.Number("1x"), func() {}} {
-		p := &Plan{Components: []Component{{Name: "f", Config: map[string]any{"v": v}}}}
+		p := &Plan{Components: []Component{{Name: "f", Config: Config{{"v", v}}}}}
 		if _, err := Encode(p); err == nil {
 			t.Errorf("Encode of config %T: want an error", v)
 		}
@@ -184,7 +184,7 @@ func FuzzEncode(f *testing.F) {
 		p.Params = map[string]string{s: s}
 		p.Components = append(p.Components, Component{
 			Name: s, Implementation: Implementation{Command: []string{s}},
-			Resources: Resources{CPU: x}, Config: map[string]any{s: x, "s": s},
+			Resources: Resources{CPU: x}, Config: ConfigOf(map[string]any{s: x, "s": s}),
 		})
 		checkEncode(t, p)
 	})

@@ -151,7 +151,7 @@ type Component struct {
 	MaxRetries     int               `json:"maxRetries,omitempty"`
 	RetainOrdering bool              `json:"retainOrdering,omitempty"`
 	State          bool              `json:"state,omitempty"`
-	Config         map[string]any    `json:"config,omitempty"`
+	Config         Config            `json:"config,omitempty"`
 	Secrets        map[string]Secret `json:"secrets,omitempty"`
 	// Sandbox limits a wasm implementation.
 	Sandbox *Sandbox `json:"sandbox,omitempty"`
@@ -284,6 +284,10 @@ func Decode(data []byte) (*Plan, error) {
 func DecodeInstance(data []byte) (*Instance, error) {
 	var in Instance
 	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, fmt.Errorf("reading instance plan: %w", err)
+	}
+	// Functions have always read the config's numbers as float64.
+	if err := in.Component.Config.floats(); err != nil {
 		return nil, fmt.Errorf("reading instance plan: %w", err)
 	}
 	if in.APIVersion != APIVersion {

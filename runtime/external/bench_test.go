@@ -48,7 +48,7 @@ func BenchmarkIdentity(b *testing.B) {
 			in, out := topic("in"), topic("out")
 			comp := component("id", id.impl, in, out)
 			comp.State = id.name == stateful.name
-			comp.Config = map[string]any{"count": comp.State}
+			comp.Config = plan.Config{{Key: "count", Value: comp.State}}
 			run(b, br, comp, quiet)
 			r := reader(b, c, out)
 			produce(b, c, in, "warm up")

@@ -237,7 +237,7 @@ func TestKilledPythonChildLosesNothing(t *testing.T) {
 		t.Run(fmt.Sprintf("state=%v", stateful), func(t *testing.T) {
 			comp := component("tag", python(t), topic("in"), topic("out"))
 			comp.State = stateful
-			comp.Config = map[string]any{"count": stateful}
+			comp.Config = plan.Config{{Key: "count", Value: stateful}}
 			killChildMidStream(t, comp)
 		})
 	}

@@ -43,11 +43,7 @@ func Exec(ctx context.Context, inst *plan.Instance, log *slog.Logger, badInput e
 // as a JSON object.
 func Env(inst *plan.Instance) ([]string, error) {
 	c := &inst.Component
-	cfg := c.Config
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
-	js, err := json.Marshal(cfg)
+	js, err := json.Marshal(c.Config) // an object, {} for none
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("function %s: its config cannot be passed on as JSON", c.Name), err)
 	}
