@@ -56,6 +56,10 @@ type compiler struct {
 	defaultAttrs []*lang.Attr
 	defaultsSpan lang.Span
 	pulsarAttr   *lang.Attr // the mesh's pulsar block
+
+	// configs is where the next components' configs are made: one array
+	// for many small configs rather than one each.
+	configs Config
 }
 
 func newCompiler() *compiler {

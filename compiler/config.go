@@ -33,3 +33,18 @@ func compareKey(e ConfigEntry, key string) int { return strings.Compare(e.Key, k
 func sortConfig(c Config) {
 	slices.SortFunc(c, func(a, b ConfigEntry) int { return strings.Compare(a.Key, b.Key) })
 }
+
+// newConfig is an empty Config with room for n entries, cut from the
+// compiler's array; appending past n copies it out. The arrays grow from
+// small, so that a small mesh holds little spare.
+func (c *compiler) newConfig(n int) Config {
+	if n == 0 {
+		return Config{} // empty, not missing
+	}
+	if n > cap(c.configs)-len(c.configs) {
+		c.configs = make(Config, 0, max(n, min(2*cap(c.configs), 256), 8))
+	}
+	start := len(c.configs)
+	c.configs = c.configs[:start+n]
+	return c.configs[start : start : start+n]
+}

@@ -333,7 +333,7 @@ func (c *compiler) goConfig(n *lang.Value) (Config, bool) {
 		return nil, ok
 	}
 	attrs := c.attrsAny(v.obj)
-	out := make(Config, 0, len(attrs))
+	out := c.newConfig(len(attrs))
 	good := true
 	for _, a := range attrs {
 		x, ok := c.goValue(a.Value())

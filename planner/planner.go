@@ -94,7 +94,8 @@ type planner struct {
 	avro   map[*compiler.Type]string
 	hasher hasher
 	// configs is where the next components' configs are copied to: one
-	// array for many small configs rather than one each.
+	// array for many small configs rather than one each, growing from
+	// small so that a small mesh holds little spare.
 	configs plan.Config
 }
 
@@ -108,7 +109,7 @@ func (pl *planner) config(c compiler.Config) plan.Config {
 		return plan.Config{} // empty, not missing, as the compiler has it
 	}
 	if len(c) > cap(pl.configs)-len(pl.configs) {
-		pl.configs = make(plan.Config, 0, max(len(c), 256))
+		pl.configs = make(plan.Config, 0, max(len(c), min(2*cap(pl.configs), 256), 8))
 	}
 	start := len(pl.configs)
 	for _, e := range c {
