@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meshc/meshc/internal/userconfig"
 	"github.com/meshc/meshc/lang"
 )
 
@@ -338,9 +339,9 @@ func (c *compiler) goConfig(n *lang.Value) (Config, bool) {
 	for _, a := range attrs {
 		x, ok := c.goValue(a.Value())
 		good = good && ok
-		out = append(out, ConfigEntry{a.Key().Name, x})
+		out = append(out, ConfigEntry{Key: a.Key().Name, Value: x})
 	}
-	sortConfig(out)
+	userconfig.Sort(out)
 	return out, good
 }
 

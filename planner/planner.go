@@ -93,29 +93,6 @@ type planner struct {
 	// types and many topics and components using them.
 	avro   map[*compiler.Type]string
 	hasher hasher
-	// configs is where the next components' configs are copied to: one
-	// array for many small configs rather than one each, growing from
-	// small so that a small mesh holds little spare.
-	configs plan.Config
-}
-
-// config copies a component's config into the plan; the values are
-// shared.
-func (pl *planner) config(c compiler.Config) plan.Config {
-	if c == nil {
-		return nil
-	}
-	if len(c) == 0 {
-		return plan.Config{} // empty, not missing, as the compiler has it
-	}
-	if len(c) > cap(pl.configs)-len(pl.configs) {
-		pl.configs = make(plan.Config, 0, max(len(c), min(2*cap(pl.configs), 256), 8))
-	}
-	start := len(pl.configs)
-	for _, e := range c {
-		pl.configs = append(pl.configs, plan.ConfigEntry{Key: e.Key, Value: e.Value})
-	}
-	return pl.configs[start:len(pl.configs):len(pl.configs)]
 }
 
 func (pl *planner) component(c *compiler.Component) plan.Component {
@@ -132,7 +109,7 @@ func (pl *planner) component(c *compiler.Component) plan.Component {
 		MaxRetries:      o.MaxRetries,
 		RetainOrdering:  o.RetainOrdering,
 		State:           o.State,
-		Config:          pl.config(o.Config),
+		Config:          plan.Config(o.Config), // the same entries, shared
 		LogTopic:        fullName(o.Log),
 		DeadLetterTopic: fullName(o.DeadLetter),
 		Runtime:         plan.Runtime{Binary: opts.Binary, Image: opts.Image},

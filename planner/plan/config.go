@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/meshc/meshc/internal/jsontext"
+	"github.com/meshc/meshc/internal/userconfig"
 )
 
 // Config is a component's user configuration as entries sorted by key,
@@ -20,11 +20,9 @@ import (
 type Config []ConfigEntry
 
 // ConfigEntry is one key of a Config. Value holds string, int64, float64,
-// bool, []any, map[string]any, or json.Number in a plan read back.
-type ConfigEntry struct {
-	Key   string
-	Value any
-}
+// bool, []any, map[string]any, or json.Number in a plan read back. The
+// compiler's entries are the same type, handed on without a copy.
+type ConfigEntry = userconfig.Entry
 
 // ConfigOf is m's entries in order of their keys; nil for nil.
 func ConfigOf(m map[string]any) Config {
@@ -33,19 +31,13 @@ func ConfigOf(m map[string]any) Config {
 	}
 	c := make(Config, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		c = append(c, ConfigEntry{k, m[k]})
+		c = append(c, ConfigEntry{Key: k, Value: m[k]})
 	}
 	return c
 }
 
 // Get returns the value of key.
-func (c Config) Get(key string) (any, bool) {
-	i, ok := slices.BinarySearchFunc(c, key, func(e ConfigEntry, k string) int { return strings.Compare(e.Key, k) })
-	if !ok {
-		return nil, false
-	}
-	return c[i].Value, true
-}
+func (c Config) Get(key string) (any, bool) { return userconfig.Get(c, key) }
 
 // Map is c as a map, for users who read their config as one; nil for
 // nil.

@@ -66,7 +66,7 @@ func TestConfigKeepsNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Functions read numbers as encoding/json reads them into an any.
-	want := Config{{"l", []any{1.5, map[string]any{"x": 2.0}}}, {"n", 9007199254740992.0}}
+	want := Config{{Key: "l", Value: []any{1.5, map[string]any{"x": 2.0}}}, {Key: "n", Value: 9007199254740992.0}}
 	if !reflect.DeepEqual(in.Component.Config, want) {
 		t.Errorf("instance config = %#v, want %#v", in.Component.Config, want)
 	}

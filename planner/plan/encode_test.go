@@ -135,7 +135,7 @@ func TestEncodeIsEncodingJSON(t *testing.T) {
 
 func TestEncodeRefusesWhatJSONCannotHold(t *testing.T) {
 	for _, v := range []any{math.NaN(), math.Inf(1), json.Number("1x"), func() {}} {
-		p := &Plan{Components: []Component{{Name: "f", Config: Config{{"v", v}}}}}
+		p := &Plan{Components: []Component{{Name: "f", Config: Config{{Key: "v", Value: v}}}}}
 		if _, err := Encode(p); err == nil {
 			t.Errorf("Encode of config %T: want an error", v)
 		}

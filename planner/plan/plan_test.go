@@ -19,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 			Implementation: Implementation{Kind: "builtin", Name: "split_words"},
 			Inputs:         []Input{{Topic: "persistent://public/default/in", Schema: Schema{Type: "string"}}},
 			Guarantee:      AtLeastOnce, Replicas: Replicas{Count: 2}, Timeout: Duration(90 * time.Second),
-			Config: Config{{"a", json.Number("9007199254740993")}, {"b", "x"}},
+			Config: Config{{Key: "a", Value: json.Number("9007199254740993")}, {Key: "b", Value: "x"}},
 		}},
 	}
 	data, err := Encode(p)

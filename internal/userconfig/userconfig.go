@@ -1,0 +1,29 @@
+// Package userconfig holds the entry of a component's user configuration
+// that the compiler's model and the plan share, so that the planner hands
+// the compiler's sorted entries on to the plan without copying them.
+package userconfig
+
+import (
+	"slices"
+	"strings"
+)
+
+// Entry is one key of a configuration and its value.
+type Entry struct {
+	Key   string
+	Value any
+}
+
+// Get returns the value of key in entries sorted by key.
+func Get(entries []Entry, key string) (any, bool) {
+	i, ok := slices.BinarySearchFunc(entries, key, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
+	if !ok {
+		return nil, false
+	}
+	return entries[i].Value, true
+}
+
+// Sort puts entries in order of their keys.
+func Sort(entries []Entry) {
+	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
+}
