@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/meshc/meshc/internal/meshgen"
+	"github.com/meshc/meshc/internal/userconfig"
 	"github.com/meshc/meshc/lang"
 	"golang.org/x/tools/txtar"
 )
@@ -60,24 +61,12 @@ type componentView struct {
 	Secrets        map[string]Secret
 }
 
-// configMap is c as the map views have always shown.
-func configMap(c Config) map[string]any {
-	if c == nil {
-		return nil
-	}
-	m := make(map[string]any, len(c))
-	for _, e := range c {
-		m[e.Key] = e.Value
-	}
-	return m
-}
-
 func view(c *Component) componentView {
 	o := c.Options
 	v := componentView{Kind: c.Kind, Impl: string(c.Impl.Kind) + ":" + c.Impl.Name + strings.Join(c.Impl.Command, " "),
 		Inputs: names(c.Inputs, topicName), Replicas: [3]int{o.Replicas, o.MinReplicas, o.MaxReplicas},
 		Guarantee: o.Guarantee, Subscription: o.Subscription, CPU: o.CPU, Memory: o.Memory, Timeout: o.Timeout,
-		MaxRetries: o.MaxRetries, Publishes: names(o.Publishes, topicName), Config: configMap(o.Config), Secrets: o.Secrets}
+		MaxRetries: o.MaxRetries, Publishes: names(o.Publishes, topicName), Config: userconfig.Map(o.Config), Secrets: o.Secrets}
 	if c.Output != nil {
 		v.Output = c.Output.Name
 	}

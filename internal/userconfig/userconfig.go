@@ -24,3 +24,15 @@ func Get(entries []Entry, key string) (any, bool) {
 func Sort(entries []Entry) {
 	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
 }
+
+// Map is entries as a map, for readers of a config as one; nil for nil.
+func Map(entries []Entry) map[string]any {
+	if entries == nil {
+		return nil
+	}
+	m := make(map[string]any, len(entries))
+	for _, e := range entries {
+		m[e.Key] = e.Value
+	}
+	return m
+}

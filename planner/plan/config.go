@@ -41,16 +41,7 @@ func (c Config) Get(key string) (any, bool) { return userconfig.Get(c, key) }
 
 // Map is c as a map, for users who read their config as one; nil for
 // nil.
-func (c Config) Map() map[string]any {
-	if c == nil {
-		return nil
-	}
-	m := make(map[string]any, len(c))
-	for _, e := range c {
-		m[e.Key] = e.Value
-	}
-	return m
-}
+func (c Config) Map() map[string]any { return userconfig.Map(c) }
 
 // MarshalJSON writes c as encoding/json writes a map: an object in the
 // order of its keys, so nil is an empty object, not null; whoever calls
