@@ -57,9 +57,17 @@ type compiler struct {
 	defaultsSpan lang.Span
 	pulsarAttr   *lang.Attr // the mesh's pulsar block
 
-	// configs is where the next components' configs are made: one array
-	// for many small configs rather than one each.
-	configs Config
+	// Where the components' short lists are cut from (see slab).
+	configs     slab[ConfigEntry]
+	topicLists  slab[*Topic]
+	spanLists   slab[lang.Span]
+	optionSets  slab[OptionSpan]
+	valueLists  slab[any]
+	compLists   slab[*Component]
+	edgeLists   slab[edge]
+	stringLists slab[string]
+	schemas     slab[Schema]
+	texts       textSlab
 }
 
 func newCompiler() *compiler {

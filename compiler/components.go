@@ -40,8 +40,8 @@ func (c *compiler) component(comp *Component, d lang.Decl) {
 	*comp = Component{Kind: kind, Name: name.Name, Span: span, nameSpan: name.Span}
 	comp.Options = Options{Replicas: 1, MaxRetries: -1, Guarantee: AtLeastOnce}
 	if len(inputs) > 0 {
-		comp.Inputs = make([]*Topic, 0, len(inputs))
-		comp.inputSpans = make([]lang.Span, 0, len(inputs))
+		comp.Inputs = c.topicLists.take(len(inputs))
+		comp.inputSpans = c.spanLists.take(len(inputs))
 	}
 	var seen map[string]*lang.Ident // only for many inputs; a few are searched
 	if len(inputs) > fewInputs {
@@ -59,7 +59,7 @@ func (c *compiler) component(comp *Component, d lang.Decl) {
 		if t := c.topicRef(in); t != nil {
 			comp.Inputs = append(comp.Inputs, t)
 			comp.inputSpans = append(comp.inputSpans, in.Span)
-			t.Readers = append(t.Readers, comp)
+			t.Readers = append(c.compLists.start(t.Readers), comp)
 		}
 	}
 	if kind != Source && len(inputs) == 0 {
@@ -115,8 +115,8 @@ func (c *compiler) write(comp *Component, t *Topic, at lang.Span) {
 	// The component's own few writes are searched, not the topic's
 	// writers, which are many when every function feeds one topic.
 	if !slices.Contains(comp.wrote, t) {
-		comp.wrote = append(comp.wrote, t)
-		t.Writers = append(t.Writers, comp)
+		comp.wrote = append(c.topicLists.start(comp.wrote), t)
+		t.Writers = append(c.compLists.start(t.Writers), comp)
 	}
 }
 

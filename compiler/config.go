@@ -16,16 +16,10 @@ type ConfigEntry = userconfig.Entry
 func (c Config) Get(key string) (any, bool) { return userconfig.Get(c, key) }
 
 // newConfig is an empty Config with room for n entries, cut from the
-// compiler's array; appending past n copies it out. The arrays grow from
-// small, so that a small mesh holds little spare.
+// compiler's slab.
 func (c *compiler) newConfig(n int) Config {
 	if n == 0 {
 		return Config{} // empty, not missing
 	}
-	if n > cap(c.configs)-len(c.configs) {
-		c.configs = make(Config, 0, max(n, min(2*cap(c.configs), 256), 8))
-	}
-	start := len(c.configs)
-	c.configs = c.configs[:start+n]
-	return c.configs[start : start : start+n]
+	return c.configs.take(n)
 }

@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,7 +52,7 @@ func (c *compiler) buildGraph() {
 	d := &dag{m: m, out: make([][]edge, n), topic: make([]*Topic, n), comp: make([]*Component, n)}
 	for i, t := range m.Topics {
 		t.index, d.topic[i] = i, t
-		d.out[i] = make([]edge, 0, len(t.Readers)) // room for the reads, added below
+		d.out[i] = c.edgeLists.take(len(t.Readers)) // room for the reads, added below
 		for _, mt := range t.Matches {
 			d.out[mt.index] = append(d.out[mt.index], edge{to: i, kind: EdgeMatches, at: t.nameSpan})
 		}
@@ -65,6 +64,7 @@ func (c *compiler) buildGraph() {
 			d.out[t.index] = append(d.out[t.index], edge{to: v, kind: EdgeReads, at: comp.inputSpans[j]})
 		}
 		o := &comp.Options
+		d.out[v] = c.edgeLists.take(len(comp.wrote)) // room for the writes, added below
 		add := func(t *Topic, kind string, at lang.Span) {
 			if t != nil && t.Pattern == "" {
 				d.out[v] = append(d.out[v], edge{to: t.index, kind: kind, at: at})
@@ -440,22 +440,22 @@ func (d *dag) order() []*Component {
 			}
 		}
 	}
-	ready := &intHeap{}
+	var ready minHeap
 	for v := range n {
 		if indeg[v] == 0 {
-			heap.Push(ready, v)
+			ready.push(v)
 		}
 	}
 	var out []*Component
-	for ready.Len() > 0 {
-		v := heap.Pop(ready).(int)
+	for len(ready) > 0 {
+		v := ready.pop()
 		if d.comp[v] != nil {
 			out = append(out, d.comp[v])
 		}
 		for _, e := range d.out[v] {
 			if keep(e) {
 				if indeg[e.to]--; indeg[e.to] == 0 {
-					heap.Push(ready, e.to)
+					ready.push(e.to)
 				}
 			}
 		}
@@ -463,15 +463,42 @@ func (d *dag) order() []*Component {
 	return out
 }
 
-type intHeap []int
+// minHeap is a binary heap of vertex indices, the least on top. It is
+// container/heap's algorithm on ints, which that package would box into
+// interfaces: an allocation for each vertex of a large mesh.
+type minHeap []int
 
-func (h intHeap) Len() int           { return len(h) }
-func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *intHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *minHeap) push(v int) {
+	*h = append(*h, v)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if q[parent] <= q[i] {
+			break
+		}
+		q[parent], q[i] = q[i], q[parent]
+		i = parent
+	}
+}
+
+func (h *minHeap) pop() int {
+	q := *h
+	top, last := q[0], len(q)-1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		least := i
+		for _, c := range [2]int{2*i + 1, 2*i + 2} {
+			if c < len(q) && q[c] < q[least] {
+				least = c
+			}
+		}
+		if least == i {
+			break
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+	*h = q
+	return top
 }

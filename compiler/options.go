@@ -55,7 +55,7 @@ func (c *compiler) checkDefaults() {
 // checks the result as a whole. A component that sets any replica option
 // takes none from the defaults, so that replicas and min/max never mix.
 func (c *compiler) options(comp *Component, body *lang.Object) {
-	who := string(comp.Kind) + " " + comp.Name
+	who := c.texts.join(string(comp.Kind), " ", comp.Name)
 	own := c.attrs(body, who, keysFor(comp.Kind))
 	// own holds each known key once at most: a short list.
 	ownKey := func(k string) bool {
@@ -63,7 +63,7 @@ func (c *compiler) options(comp *Component, body *lang.Object) {
 	}
 	ownReplicas := slices.ContainsFunc(replicaKeys, ownKey)
 	// Room for a key per attribute, grown only by nested keys (secrets.X).
-	comp.Options.Set = make(OptionSpans, 0, len(own)+len(c.defaultAttrs))
+	comp.Options.Set = c.optionSets.take(len(own) + len(c.defaultAttrs))
 	c.mute++
 	for _, a := range c.defaultAttrs {
 		k := a.Key().Name
@@ -458,7 +458,7 @@ func (c *compiler) finishDefaults(comp *Component) {
 		return
 	}
 	if o.Subscription.Name == "" {
-		o.Subscription.Name = c.mesh.Name + "-" + comp.Name
+		o.Subscription.Name = c.texts.join(c.mesh.Name, "-", comp.Name)
 	}
 	if o.Subscription.Type == "" {
 		switch {

@@ -68,7 +68,7 @@ func (c *compiler) resolveTopics() {
 func (c *compiler) topic(t *Topic, d *lang.Topic) {
 	m := c.mesh
 	*t = Topic{Name: d.Name.Name, Span: d.Span, nameSpan: d.Name.Span}
-	t.FullName = "persistent://" + m.Tenant + "/" + m.Namespace + "/" + t.Name
+	t.FullName = c.texts.join("persistent://", m.Tenant, "/", m.Namespace, "/", t.Name)
 	t.Schema = c.types.schema(d.Schema)
 	for _, f := range d.Flags {
 		switch f.Name {

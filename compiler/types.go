@@ -334,7 +334,8 @@ func (r *typeResolver) schema(t *lang.Type) *Schema {
 	}
 	ref := t.Name
 	name := refName(ref)
-	s := &Schema{Kind: SchemaKind(name), Span: t.Span}
+	s := r.c.schemas.one()
+	*s = Schema{Kind: SchemaKind(name), Span: t.Span}
 	switch name {
 	case "bytes", "string", "int64", "float64", "bool":
 		if len(ref.TypeArgs()) > 0 || ref.Args() != nil {

@@ -276,7 +276,7 @@ func (c *compiler) stringArgs(ref *lang.Ref, n int) []string {
 	if (n >= 0 && len(vals) != n) || (n < 0 && len(vals) < -n) {
 		return nil
 	}
-	out := make([]string, 0, len(vals))
+	out := c.stringLists.take(len(vals))
 	for _, a := range vals {
 		v, ok := c.eval(a)
 		if !ok || v.kind != kString {
@@ -302,7 +302,10 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 		return v.text, true
 	case kList:
 		items := v.items
-		out := make([]any, 0, len(items))
+		out := c.valueLists.take(len(items))
+		if out == nil {
+			out = []any{} // empty, not missing
+		}
 		good := true
 		for _, it := range items {
 			x, ok := c.goValue(it)
