@@ -33,32 +33,48 @@ func (c *compiler) checkSchemas() {
 // subscription name: Pulsar would share the messages out between them, so
 // each would see only part of the stream.
 func (c *compiler) checkSubscriptions() {
-	type key struct {
-		topic *Topic
-		name  string
-	}
-	reads := 0
-	for _, comp := range c.mesh.Components {
-		reads += len(comp.Inputs)
-	}
-	first := make(map[key]*Component, reads) // sized once: a mesh may have many thousands
-	for _, comp := range c.mesh.Components {
-		for i, t := range comp.Inputs {
-			k := key{t, comp.Options.Subscription.Name}
-			other, taken := first[k]
-			if !taken {
-				first[k] = comp
+	for _, t := range c.mesh.Topics {
+		// A topic's few readers are searched; many get a map.
+		var first map[string]*Component
+		if len(t.Readers) > fewReaders {
+			first = make(map[string]*Component, len(t.Readers))
+		}
+		for j, comp := range t.Readers {
+			name := comp.Options.Subscription.Name
+			other := earlierReader(t.Readers[:j], name, first)
+			if other == nil {
+				if first != nil {
+					first[name] = comp
+				}
 				continue
 			}
-			at := comp.inputSpans[i]
+			at := comp.inputSpans[slices.Index(comp.Inputs, t)]
 			if s, ok := comp.Options.Set.Get("subscription"); ok && !c.inDefaults(s) {
 				at = s
 			}
-			d := c.errorf(at, "%s %s and %s %s both read topic %s as subscription %q", other.Kind, other.Name, comp.Kind, comp.Name, t.Name, k.name).WithHint(
+			d := c.errorf(at, "%s %s and %s %s both read topic %s as subscription %q", other.Kind, other.Name, comp.Kind, comp.Name, t.Name, name).WithHint(
 				"each would get only part of the messages; give each its own subscription name")
 			d.Related = append(d.Related, lang.Related{Pos: other.nameSpan.Start(), End: other.nameSpan.End(), Message: other.Name + " subscribes here"})
 		}
 	}
+}
+
+// fewReaders is how many readers a topic may have before their
+// subscriptions are checked for repeats with a map.
+const fewReaders = 8
+
+// earlierReader returns the first of before that subscribes as name, or
+// nil: from first if it is not nil, else by a search.
+func earlierReader(before []*Component, name string, first map[string]*Component) *Component {
+	if first != nil {
+		return first[name]
+	}
+	for _, r := range before {
+		if r.Options.Subscription.Name == name {
+			return r
+		}
+	}
+	return nil
 }
 
 // who names a component with its implementation, for messages.

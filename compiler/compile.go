@@ -52,6 +52,13 @@ type compiler struct {
 	typeOrder  []*lang.TypeDecl
 	topicDecls []*lang.Topic
 	compDecls  []lang.Decl // functions, sources and sinks
+	// The mesh's topics and components, in the order of their
+	// declarations: collect names them, resolveTopics and
+	// resolveComponents fill them in.
+	topicBlock []Topic
+	compBlock  []Component
+	// renamedTopics: a topic's name option set its full name.
+	renamedTopics bool
 
 	defaultAttrs []*lang.Attr
 	defaultsSpan lang.Span
@@ -72,7 +79,7 @@ type compiler struct {
 
 func newCompiler() *compiler {
 	c := &compiler{
-		mesh:       &Mesh{topics: map[string]*Topic{}, components: map[string]*Component{}},
+		mesh:       &Mesh{},
 		paramDecls: map[string]*lang.Param{},
 		params:     map[string]*Param{},
 	}
@@ -107,27 +114,37 @@ func (c *compiler) suggest(d *lang.Diagnostic, name string, candidates []string)
 }
 
 // duplicate reports a second declaration of a name, pointing at the first.
-func (c *compiler) duplicate(second, first *lang.Ident, what string) {
+func (c *compiler) duplicate(second *lang.Ident, first lang.Span, what string) {
 	d := c.errorf(second.Span, "%s %s is declared twice", what, second.Name).WithHint("rename or remove one of them")
 	d.Related = append(d.Related, lang.Related{Pos: first.Start(), End: first.End(), Message: "first declared here"})
 }
 
 // collect sorts the declarations by kind and reports duplicate names.
 // Functions, sources and sinks share one namespace: Pulsar names them all
-// TENANT/NAMESPACE/NAME.
+// TENANT/NAMESPACE/NAME. The mesh's topics and components are made here,
+// named and placed but otherwise empty, so that its maps of them are what
+// finds a name declared twice: a map of each kind's declarations made for
+// that alone was as large again.
 func (c *compiler) collect(files []*lang.File) {
-	decls := 0
+	topics, comps := 0, 0
 	for _, f := range files {
-		decls += len(f.Decls)
+		for _, d := range f.Decls {
+			switch d.(type) {
+			case *lang.Topic:
+				topics++
+			case *lang.Function, *lang.Source, *lang.Sink:
+				comps++
+			}
+		}
 	}
+	m := c.mesh
+	m.topics, m.components = make(map[string]*Topic, topics), make(map[string]*Component, comps)
+	topicBlock, compBlock := make([]Topic, topics), make([]Component, comps) // one allocation each
 	seenParam := map[string]*lang.Ident{}
 	seenType := map[string]*lang.Ident{}
-	// Sized once: most declarations are topics and components.
-	seenTopic := make(map[string]*lang.Ident, decls/2)
-	seenComp := make(map[string]lang.Decl, decls/2)
 	check := func(seen map[string]*lang.Ident, id *lang.Ident, what string) bool {
 		if first, dup := seen[id.Name]; dup {
-			c.duplicate(id, first, what)
+			c.duplicate(id, first.Span, what)
 			return false
 		}
 		seen[id.Name] = id
@@ -152,36 +169,40 @@ func (c *compiler) collect(files []*lang.File) {
 					c.typeOrder = append(c.typeOrder, d)
 				}
 			case *lang.Topic:
-				if check(seenTopic, d.Name, "topic") {
-					c.topicDecls = append(c.topicDecls, d)
+				if first, dup := m.topics[d.Name.Name]; dup {
+					c.duplicate(d.Name, first.nameSpan, "topic")
+					continue
 				}
+				t := &topicBlock[len(c.topicDecls)]
+				t.Name, t.nameSpan = d.Name.Name, d.Name.Span
+				m.topics[t.Name] = t
+				c.topicDecls = append(c.topicDecls, d)
 			case *lang.Function, *lang.Source, *lang.Sink:
-				if c.componentName(seenComp, d) {
-					c.compDecls = append(c.compDecls, d)
+				kind, name, _, _, _, _ := declParts(d)
+				if first, dup := m.components[name.Name]; dup {
+					c.nameTaken(kind, name, first)
+					continue
 				}
+				comp := &compBlock[len(c.compDecls)]
+				comp.Kind, comp.Name, comp.nameSpan = kind, name.Name, name.Span
+				m.components[comp.Name] = comp
+				c.compDecls = append(c.compDecls, d)
 			}
 		}
 	}
+	c.topicBlock, c.compBlock = topicBlock[:len(c.topicDecls)], compBlock[:len(c.compDecls)]
 }
 
-// componentName reports a function, source or sink whose name is taken:
+// nameTaken reports a function, source or sink whose name first took:
 // they share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME.
-func (c *compiler) componentName(seen map[string]lang.Decl, d lang.Decl) bool {
-	kind, name, _, _, _, _ := declParts(d)
-	first, dup := seen[name.Name]
-	if !dup {
-		seen[name.Name] = d
-		return true
+func (c *compiler) nameTaken(kind Kind, name *lang.Ident, first *Component) {
+	if first.Kind == kind {
+		c.duplicate(name, first.nameSpan, string(kind))
+		return
 	}
-	firstKind, firstName, _, _, _, _ := declParts(first)
-	if firstKind == kind {
-		c.duplicate(name, firstName, string(kind))
-		return false
-	}
-	diag := c.errorf(name.Span, "%s %s has the name of %s %s", kind, name.Name, firstKind, name.Name).WithHint(
+	diag := c.errorf(name.Span, "%s %s has the name of %s %s", kind, name.Name, first.Kind, name.Name).WithHint(
 		"functions, sources and sinks share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME; rename one")
-	diag.Related = append(diag.Related, lang.Related{Pos: firstName.Start(), End: firstName.End(), Message: "first declared here"})
-	return false
+	diag.Related = append(diag.Related, lang.Related{Pos: first.nameSpan.Start(), End: first.nameSpan.End(), Message: "first declared here"})
 }
 
 // builtinTypeName reports a type declaration that would hide a built-in

@@ -10,14 +10,11 @@ import (
 // implementation and its options, with mesh.defaults applied.
 func (c *compiler) resolveComponents() {
 	c.checkDefaults()
-	c.mesh.components = make(map[string]*Component, len(c.compDecls))
 	c.mesh.Components = slices.Grow(c.mesh.Components, len(c.compDecls))
-	block := make([]Component, len(c.compDecls)) // one allocation, not one each
 	for i, d := range c.compDecls {
-		comp := &block[i]
+		comp := &c.compBlock[i]
 		c.component(comp, d)
 		c.mesh.Components = append(c.mesh.Components, comp)
-		c.mesh.components[comp.Name] = comp
 	}
 }
 

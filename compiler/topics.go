@@ -28,25 +28,14 @@ var topicKeys = []string{"partitions", "pattern", "name", "feedback"}
 // patterns, and reports full names that collide.
 func (c *compiler) resolveTopics() {
 	m := c.mesh
-	// Sized once: a mesh may declare many thousands of topics.
-	byFull := make(map[string]*Topic, len(c.topicDecls))
-	m.topics = make(map[string]*Topic, len(c.topicDecls))
 	m.Topics = slices.Grow(m.Topics, len(c.topicDecls))
-	block := make([]Topic, len(c.topicDecls)) // one allocation, not one each
 	for i, d := range c.topicDecls {
-		t := &block[i]
+		t := &c.topicBlock[i]
 		c.topic(t, d)
 		m.Topics = append(m.Topics, t)
-		m.topics[t.Name] = t
-		if t.Pattern != "" {
-			continue
-		}
-		if first, dup := byFull[t.FullName]; dup {
-			diag := c.errorf(d.Name.Span, "topics %s and %s are both %s", first.Name, t.Name, t.FullName).WithHint("give one of them another name, or use one topic")
-			diag.Related = append(diag.Related, lang.Related{Pos: first.nameSpan.Start(), End: first.nameSpan.End(), Message: first.Name + " is declared here"})
-			continue
-		}
-		byFull[t.FullName] = t
+	}
+	if c.renamedTopics {
+		c.checkFullNames()
 	}
 	for _, t := range m.Topics {
 		if t.Pattern == "" {
@@ -61,6 +50,25 @@ func (c *compiler) resolveTopics() {
 				t.Matches = append(t.Matches, o)
 			}
 		}
+	}
+}
+
+// checkFullNames reports topics whose full names collide, which only a
+// topic's name option can make: the others' are their distinct names
+// under one tenant and namespace.
+func (c *compiler) checkFullNames() {
+	// Sized once: a mesh may declare many thousands of topics.
+	byFull := make(map[string]*Topic, len(c.mesh.Topics))
+	for _, t := range c.mesh.Topics {
+		if t.Pattern != "" {
+			continue
+		}
+		if first, dup := byFull[t.FullName]; dup {
+			diag := c.errorf(t.nameSpan, "topics %s and %s are both %s", first.Name, t.Name, t.FullName).WithHint("give one of them another name, or use one topic")
+			diag.Related = append(diag.Related, lang.Related{Pos: first.nameSpan.Start(), End: first.nameSpan.End(), Message: first.Name + " is declared here"})
+			continue
+		}
+		byFull[t.FullName] = t
 	}
 }
 
@@ -97,6 +105,7 @@ func (c *compiler) topic(t *Topic, d *lang.Topic) {
 		case "name":
 			if s, ok := c.stringValue(a); ok {
 				t.FullName = c.fullName(a, s)
+				c.renamedTopics = true
 			}
 		case "pattern":
 			if s, ok := c.stringValue(a); ok {

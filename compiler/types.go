@@ -254,7 +254,7 @@ func (r *typeResolver) fields(rec *lang.Record) *Type {
 	seen := map[string]*lang.Field{}
 	for _, f := range rec.Fields {
 		if first, dup := seen[f.Name.Name]; dup {
-			r.c.duplicate(f.Name, first.Name, "field")
+			r.c.duplicate(f.Name, first.Name.Span, "field")
 			continue
 		}
 		seen[f.Name.Name] = f
