@@ -140,6 +140,7 @@ func (c *compiler) collect(files []*lang.File) {
 	m := c.mesh
 	m.topics, m.components = make(map[string]*Topic, topics), make(map[string]*Component, comps)
 	topicBlock, compBlock := make([]Topic, topics), make([]Component, comps) // one allocation each
+	c.topicDecls, c.compDecls = make([]*lang.Topic, 0, topics), make([]lang.Decl, 0, comps)
 	seenParam := map[string]*lang.Ident{}
 	seenType := map[string]*lang.Ident{}
 	check := func(seen map[string]*lang.Ident, id *lang.Ident, what string) bool {

@@ -155,20 +155,22 @@ func (c *compiler) checkCycles(d *dag) bool {
 // each sorted by index, in order of their smallest index. Tarjan's
 // algorithm, iterative, over the edges that keep says to follow.
 func (d *dag) sccs(keep func(edge) bool) [][]int {
+	// Vertex numbers are int32, as the arrays are as long as the graph:
+	// half the memory of ints, for a mesh of many thousands.
 	n := len(d.out)
-	index, low := make([]int, n), make([]int, n)
+	index, low := make([]int32, n), make([]int32, n)
 	onStack := make([]bool, n)
 	for i := range index {
 		index[i] = -1
 	}
 	var stack, result [][]int
 	var scc []int
-	next := 0
-	type frame struct{ v, e int }
+	next := int32(0)
+	type frame struct{ v, e int32 }
 	// The stacks may grow as deep as the graph has vertices (a chain);
 	// call and scc are kept from root to root: most components are one vertex.
-	call, sstack := make([]frame, 0, n), make([]int, 0, n)
-	for root := range n {
+	call, sstack := make([]frame, 0, n), make([]int32, 0, n)
+	for root := range int32(n) {
 		if index[root] >= 0 {
 			continue
 		}
@@ -179,13 +181,13 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 		onStack[root] = true
 		for len(call) > 0 {
 			f := &call[len(call)-1]
-			if f.e < len(d.out[f.v]) {
-				e := d.out[f.v][f.e]
+			if out := d.out[f.v]; int(f.e) < len(out) {
+				e := out[f.e]
 				f.e++
 				if !keep(e) {
 					continue
 				}
-				w := e.to
+				w := int32(e.to)
 				if index[w] < 0 {
 					index[w], low[w] = next, next
 					next++
@@ -211,7 +213,7 @@ func (d *dag) sccs(keep func(edge) bool) [][]int {
 				w := sstack[len(sstack)-1]
 				sstack = sstack[:len(sstack)-1]
 				onStack[w] = false
-				scc = append(scc, w)
+				scc = append(scc, int(w))
 				if w == v {
 					break
 				}
@@ -446,7 +448,7 @@ func (d *dag) order() []*Component {
 			ready.push(v)
 		}
 	}
-	var out []*Component
+	out := make([]*Component, 0, len(d.m.Components))
 	for len(ready) > 0 {
 		v := ready.pop()
 		if d.comp[v] != nil {
