@@ -25,7 +25,10 @@ func Files(p *plan.Plan, o Options) ([]backends.File, error) {
 			var parts groupParts
 			return writeJSON(w, j.job, func(i int) (*api.TaskGroup, error) { return j.groupIn(&parts, i) })
 		}},
-		{Path: p.Mesh.Name + ".nomad.hcl", Write: func(w io.Writer) error { return writeHCL(w, j.job, j.group) }},
+		{Path: p.Mesh.Name + ".nomad.hcl", Write: func(w io.Writer) error {
+			var parts groupParts
+			return writeHCL(w, j.job, func(i int) (*api.TaskGroup, error) { return j.groupIn(&parts, i) }, &parts)
+		}},
 	}
 	backends.Sort(files)
 	return files, nil

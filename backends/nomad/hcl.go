@@ -28,12 +28,12 @@ func HCL(job *api.Job) ([]byte, error) {
 
 // WriteHCL writes the HCL of a job to out as it is made, a few groups at
 // a time, never holding its whole text.
-func WriteHCL(out io.Writer, job *api.Job) error { return writeHCL(out, job, nil) }
+func WriteHCL(out io.Writer, job *api.Job) error { return writeHCL(out, job, nil, nil) }
 
 // writeHCL is WriteHCL, with the job's groups made by groups as they are
 // written when it is set.
-func writeHCL(out io.Writer, job *api.Job, groups groupMaker) error {
-	b, err := (&hclWriter{where: []string{"job"}, out: out, groups: groups}).job(job)
+func writeHCL(out io.Writer, job *api.Job, groups groupMaker, parts *groupParts) error {
+	b, err := (&hclWriter{where: []string{"job"}, out: out, groups: groups, parts: parts}).job(job)
 	if err == nil {
 		_, err = out.Write(b)
 	}
@@ -61,6 +61,7 @@ type hclWriter struct {
 	durations map[time.Duration]string // their text, written over and over
 	memos     []memo                   // by hclField.memo
 	groups    groupMaker               // when set, makes each of the job's groups as it is written
+	parts     *groupParts              // what groups makes each group in, again for each
 	// out, when set, takes the text after each of the job's own blocks
 	// (its groups), where no memo is half written.
 	out io.Writer
@@ -168,6 +169,7 @@ func (w *hclWriter) blocks(b []byte, f *hclField, v reflect.Value, depth int) ([
 		}
 		if made {
 			v.Index(i).SetZero() // written (a memo may keep it until spilled)
+			w.forgetParts()
 		}
 		if depth > 1 {
 			b = growFor(b, start, i+1, v.Len())
@@ -182,6 +184,21 @@ func (w *hclWriter) blocks(b []byte, f *hclField, v reflect.Value, depth int) ([
 		}
 	}
 	return b, nil
+}
+
+// forgetParts forgets the text of the values in the parts the groups are
+// made in: the next group is made in them, so a value at the same address
+// there is not the same value. Making each group in new parts instead was
+// half of what writing the job allocated.
+func (w *hclWriter) forgetParts() {
+	if w.parts == nil {
+		return
+	}
+	for k := range w.memos {
+		if w.parts.holds(w.memos[k].at) {
+			w.memos[k] = memo{}
+		}
+	}
 }
 
 // block writes item i of block field f, or copies the text it was last

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unsafe"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -140,15 +141,8 @@ func newGroupedJob(p *plan.Plan, o Options) (*groupedJob, error) {
 	return &groupedJob{job: job, b: b, p: p}, nil
 }
 
-// group makes group i of the job, to be written before the next is made.
-// The HCL writer may keep a group's parts until its text is written out
-// (see hclWriter.block), so each is new.
-func (j *groupedJob) group(i int) (*api.TaskGroup, error) {
-	return j.groupIn(new(groupParts), i)
-}
-
-// groupIn is group, in parts, which the JSON writer keeps nothing of:
-// every group of it is made in the same parts.
+// groupIn makes group i of the job in parts, to be written before the
+// next is made in the same parts.
 func (j *groupedJob) groupIn(parts *groupParts, i int) (*api.TaskGroup, error) {
 	if i == 0 { // the plans are written again
 		j.b.in.left = len(j.p.Components)
@@ -222,6 +216,12 @@ type groupParts struct {
 	tasks    [1]*api.Task
 	instance api.Template
 	plan     string
+}
+
+// holds reports whether p points into the parts.
+func (parts *groupParts) holds(p unsafe.Pointer) bool {
+	start := uintptr(unsafe.Pointer(parts))
+	return uintptr(p) >= start && uintptr(p) < start+unsafe.Sizeof(*parts)
 }
 
 func newBuilder(p *plan.Plan, o Options) *builder {
