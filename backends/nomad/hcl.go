@@ -194,8 +194,9 @@ func (w *hclWriter) forgetParts() {
 	if w.parts == nil {
 		return
 	}
-	for k := range w.memos {
-		if w.parts.holds(w.memos[k].at) {
+	start, end, meta := w.parts.memory()
+	for k, m := range w.memos {
+		if at := uintptr(m.at); at >= start && at < end || m.at == meta && meta != nil {
 			w.memos[k] = memo{}
 		}
 	}

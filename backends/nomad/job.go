@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"path"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,7 +149,7 @@ func (j *groupedJob) groupIn(parts *groupParts, i int) (*api.TaskGroup, error) {
 		j.b.in.left = len(j.p.Components)
 	}
 	c := &j.p.Components[i]
-	*parts = groupParts{}
+	*parts = groupParts{meta: parts.meta}
 	g, err := j.b.group(parts, c)
 	if err != nil {
 		return nil, fmt.Errorf("component %s: %w", c.Name, err)
@@ -216,12 +217,17 @@ type groupParts struct {
 	tasks    [1]*api.Task
 	instance api.Template
 	plan     string
+	meta     map[string]string // kept from one group to the next: every group sets its same keys
 }
 
-// holds reports whether p points into the parts.
-func (parts *groupParts) holds(p unsafe.Pointer) bool {
-	start := uintptr(unsafe.Pointer(parts))
-	return uintptr(p) >= start && uintptr(p) < start+unsafe.Sizeof(*parts)
+// memory is where the parts lie, and their map: what a value made in
+// them may be found at.
+func (parts *groupParts) memory() (start, end uintptr, meta unsafe.Pointer) {
+	start = uintptr(unsafe.Pointer(parts))
+	if parts.meta != nil {
+		meta = reflect.ValueOf(parts.meta).UnsafePointer()
+	}
+	return start, start + unsafe.Sizeof(*parts), meta
 }
 
 func newBuilder(p *plan.Plan, o Options) *builder {
@@ -263,9 +269,11 @@ func (b *builder) group(parts *groupParts, c *plan.Component) (*api.TaskGroup, e
 	parts.name, parts.count = c.Name, c.Replicas.Count
 	g := &parts.group
 	g.Name, g.Count = &parts.name, &parts.count
-	g.Meta = map[string]string{
-		MetaComponent: c.Name, MetaKind: string(c.Kind), MetaFQFN: c.FQFN, MetaHash: c.Hash,
+	if parts.meta == nil {
+		parts.meta = make(map[string]string, 4)
 	}
+	parts.meta[MetaComponent], parts.meta[MetaKind], parts.meta[MetaFQFN], parts.meta[MetaHash] = c.Name, string(c.Kind), c.FQFN, c.Hash
+	g.Meta = parts.meta
 	g.RestartPolicy = b.restart
 	g.ReschedulePolicy = b.reschedule
 	g.Networks = b.networks
