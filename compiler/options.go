@@ -55,7 +55,7 @@ func (c *compiler) checkDefaults() {
 // checks the result as a whole. A component that sets any replica option
 // takes none from the defaults, so that replicas and min/max never mix.
 func (c *compiler) options(comp *Component, body *lang.Object) {
-	who := c.texts.join(string(comp.Kind), " ", comp.Name)
+	who := string(comp.Kind) + " " + comp.Name // for messages: not kept beside the names in c.texts
 	own := c.attrs(body, who, keysFor(comp.Kind))
 	// own holds each known key once at most: a short list.
 	ownKey := func(k string) bool {
