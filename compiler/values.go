@@ -104,38 +104,53 @@ func (v value) describe() string {
 // false for them.
 func (c *compiler) eval(n *lang.Value) (value, bool) {
 	v := value{node: n}
-	switch {
-	case n.Lit() == lang.StringLit:
-		s, err := lang.Unquote(n.Text())
+	text := n.Text() // a literal's; every value is read here, so each test is made once
+	switch n.Lit() {
+	case lang.StringLit:
+		s, err := lang.Unquote(text)
 		if err != nil {
-			s = strings.Trim(n.Text(), "\"`") // the parser already reported it
+			s = strings.Trim(text, "\"`") // the parser already reported it
 		}
 		v.kind, v.s = kString, s
-	case n.Lit() == lang.IntLit:
-		i, _ := strconv.ParseInt(n.Text(), 10, 64)
-		v.kind, v.n, v.text = kInt, i, n.Text()
-	case n.Lit() == lang.FloatLit:
-		f, _ := strconv.ParseFloat(n.Text(), 64)
-		v.kind, v.f, v.text = kFloat, f, n.Text()
-	case n.Lit() == lang.DurationLit:
-		d, _ := time.ParseDuration(n.Text())
-		v.kind, v.n, v.text = kDuration, int64(d), n.Text()
-	case n.Lit() == lang.SizeLit:
-		b, err := parseSize(n.Text())
+	case lang.IntLit:
+		i, _ := strconv.ParseInt(text, 10, 64)
+		v.kind, v.n, v.text = kInt, i, text
+	case lang.FloatLit:
+		f, _ := strconv.ParseFloat(text, 64)
+		v.kind, v.f, v.text = kFloat, f, text
+	case lang.DurationLit:
+		d, _ := time.ParseDuration(text)
+		v.kind, v.n, v.text = kDuration, int64(d), text
+	case lang.SizeLit:
+		b, err := parseSize(text)
 		if err != nil {
 			c.errorf(n.Span, "%v", err)
 			return v, false
 		}
-		v.kind, v.n, v.text = kSize, b, n.Text()
-	case n.Lit() == lang.BoolLit:
-		v.kind, v.b = kBool, n.Text() == "true"
-	case n.List() != nil:
-		v.kind, v.items = kList, n.List().Items
-	case n.Object() != nil:
-		v.kind, v.obj = kObject, n.Object()
-	case n.Ref() != nil && len(n.Ref().Parts) > 0 && n.Ref().Parts[0].Name == "param":
+		v.kind, v.n, v.text = kSize, b, text
+	case lang.BoolLit:
+		v.kind, v.b = kBool, text == "true"
+	default:
+		return c.evalNode(v)
+	}
+	return v, true
+}
+
+// evalNode is eval of a value that is not a literal.
+func (c *compiler) evalNode(v value) (value, bool) {
+	n := v.node
+	if l := n.List(); l != nil {
+		v.kind, v.items = kList, l.Items
+		return v, true
+	}
+	if o := n.Object(); o != nil {
+		v.kind, v.obj = kObject, o
+		return v, true
+	}
+	switch r := n.Ref(); {
+	case r != nil && len(r.Parts) > 0 && r.Parts[0].Name == "param":
 		return c.paramValue(n)
-	case n.Ref() != nil && n.Ref().Args() != nil:
+	case r != nil && r.Args() != nil:
 		v.kind = kCall
 	default:
 		v.kind = kName
