@@ -41,8 +41,8 @@ func (s *slab[T]) start(list []T) []T {
 	return list
 }
 
-// one returns a new zero T from the slab, for the many small objects of one
-// kind that a large mesh has one of each declaration.
+// one returns a new zero T from the slab, for small objects of which a
+// large mesh has one a declaration, such as schemas.
 func (s *slab[T]) one() *T {
 	list := s.take(1)[:1]
 	var zero T
