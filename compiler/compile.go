@@ -194,8 +194,9 @@ func (c *compiler) collect(files []*lang.File) {
 	c.topicBlock, c.compBlock = topicBlock[:len(c.topicDecls)], compBlock[:len(c.compDecls)]
 }
 
-// nameTaken reports a function, source or sink whose name first took:
-// they share one namespace, as Pulsar names them all TENANT/NAMESPACE/NAME.
+// nameTaken reports a function, source or sink named as first, declared
+// before it: they share one namespace, as Pulsar names them all
+// TENANT/NAMESPACE/NAME.
 func (c *compiler) nameTaken(kind Kind, name *lang.Ident, first *Component) {
 	if first.Kind == kind {
 		c.duplicate(name, first.nameSpan, string(kind))
