@@ -14,12 +14,3 @@ type ConfigEntry = userconfig.Entry
 
 // Get returns the value of key.
 func (c Config) Get(key string) (any, bool) { return userconfig.Get(c, key) }
-
-// newConfig is an empty Config with room for n entries, cut from the
-// compiler's slab.
-func (c *compiler) newConfig(n int) Config {
-	if n == 0 {
-		return Config{} // empty, not missing
-	}
-	return c.configs.take(n)
-}

@@ -16,11 +16,11 @@ type slab[T any] struct {
 // little spare.
 const slabMax = 256
 
-// take returns an empty slice with room for n elements; appending past n
-// copies it out, leaving the slab's array alone. n == 0 gives nil.
+// take returns an empty slice, never nil, with room for n elements;
+// appending past n copies it out, leaving the slab's array alone.
 func (s *slab[T]) take(n int) []T {
 	if n == 0 {
-		return nil
+		return []T{} // empty, not missing; no allocation
 	}
 	if n > cap(s.free) {
 		s.size = min(max(2*s.size, 8), slabMax)

@@ -318,9 +318,6 @@ func (c *compiler) goValue(n *lang.Value) (any, bool) {
 	case kList:
 		items := v.items
 		out := c.valueLists.take(len(items))
-		if out == nil {
-			out = []any{} // empty, not missing
-		}
 		good := true
 		for _, it := range items {
 			x, ok := c.goValue(it)
@@ -352,7 +349,7 @@ func (c *compiler) goConfig(n *lang.Value) (Config, bool) {
 		return nil, ok
 	}
 	attrs := c.attrsAny(v.obj)
-	out := c.newConfig(len(attrs))
+	out := Config(c.configs.take(len(attrs)))
 	good := true
 	for _, a := range attrs {
 		x, ok := c.goValue(a.Value())
