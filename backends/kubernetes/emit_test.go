@@ -3,11 +3,13 @@ package kubernetes
 import (
 	"cmp"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	gocmp "github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -485,28 +487,35 @@ func TestFilesMadeAsWritten(t *testing.T) {
 }
 
 // TestFunctionMeshInParts: a FunctionMesh written a few members at a time
-// is the one written whole.
+// is the one written whole, though each place of a part is reused by the
+// member that takes it next: on a large generated mesh, and on every
+// example mesh (members with and without secrets, autoscaling, patterns).
 func TestFunctionMeshInParts(t *testing.T) {
-	p := plantest.Generated(t, meshgen.Mixed, 150)
-	defer func(n int) { membersAtOnce = n }(membersAtOnce)
-	text := func(atOnce int) string {
-		membersAtOnce = atOnce
-		files, err := emitWhole(p, Options{Flavour: FunctionMesh, Image: "meshc/meshrt:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if f.Path == functionMeshFile {
-				return string(f.Data)
-			}
-		}
-		t.Fatalf("no %s", functionMeshFile)
-		return ""
+	plans := map[string]*plan.Plan{"generated": plantest.Generated(t, meshgen.Mixed, 150)}
+	for _, file := range meshFiles(t) {
+		plans[filepath.Base(file)] = loadPlan(t, file, FunctionMesh)
 	}
-	whole := text(1000)
-	for _, n := range []int{1, 7, 64} {
-		if got := text(n); got != whole {
-			t.Errorf("written %d members at a time: %d bytes, whole %d; they differ", n, len(got), len(whole))
+	defer func(n int) { membersAtOnce = n }(membersAtOnce)
+	for name, p := range plans {
+		text := func(atOnce int) string {
+			membersAtOnce = atOnce
+			files, err := emitWhole(p, Options{Flavour: FunctionMesh, Image: "meshc/meshrt:1"})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			for _, f := range files {
+				if f.Path == functionMeshFile {
+					return string(f.Data)
+				}
+			}
+			t.Fatalf("%s: no %s", name, functionMeshFile)
+			return ""
+		}
+		whole := text(1000)
+		for _, n := range []int{1, 2, 7, 64} {
+			if got := text(n); got != whole {
+				t.Errorf("%s: written %d members at a time, it differs from the whole:\n%s", name, n, gocmp.Diff(whole, got))
+			}
 		}
 	}
 }

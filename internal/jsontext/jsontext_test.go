@@ -220,3 +220,25 @@ func TestMemo(t *testing.T) {
 		}
 	}
 }
+
+// benchStrings are the strings the emits write most: an instance plan as
+// a Nomad template (indented JSON, a quote every few bytes), plain ASCII
+// text, and a short name.
+var benchStrings = map[string]string{
+	"plan":  strings.Repeat("{\n  \"topic\": \"persistent://acme/bench/t1234\",\n  \"schema\": {\n    \"type\": \"json\"\n  },\n  \"maxRetries\": 3\n}\n", 20),
+	"ascii": strings.Repeat("persistent://acme/bench/t1234 ", 64),
+	"name":  "bench-f1234",
+}
+
+func BenchmarkString(b *testing.B) {
+	for _, name := range []string{"plan", "ascii", "name"} {
+		s := benchStrings[name]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			buf := make([]byte, 0, 4*len(s))
+			for b.Loop() {
+				buf = AppendString(buf[:0], s, false)
+			}
+		})
+	}
+}

@@ -108,8 +108,16 @@ func (s Schema) PulsarType() string {
 		// As the runtime's producers declare it: the compiled descriptor
 		// set, which needs no generated classes to read.
 		return "PROTOBUF_NATIVE"
-	case "":
+	case "", "bytes":
 		return "BYTES"
+	case "json": // the others in upper case, written out: emits ask for them a topic at a time
+		return "JSON"
+	case "string":
+		return "STRING"
+	case "int64":
+		return "INT64"
+	case "avro":
+		return "AVRO"
 	}
 	return strings.ToUpper(s.Type)
 }

@@ -55,3 +55,16 @@ func TestDecodeRefusesOtherVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestPulsarType: each schema kind of a mesh as Pulsar names it, and a
+// kind it does not know in upper case.
+func TestPulsarType(t *testing.T) {
+	for typ, want := range map[string]string{
+		"": "BYTES", "bytes": "BYTES", "string": "STRING", "int64": "INT64", "float64": "DOUBLE", "bool": "BOOLEAN",
+		"json": "JSON", "avro": "AVRO", "protobuf": "PROTOBUF_NATIVE", "int32": "INT32",
+	} {
+		if got := (Schema{Type: typ}).PulsarType(); got != want {
+			t.Errorf("PulsarType of %q = %q, want %q", typ, got, want)
+		}
+	}
+}
