@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/meshc/meshc/compiler"
@@ -48,16 +49,17 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 		Components: []plan.Component{},
 	}
 	pl := &planner{m: m, opts: opts, avro: map[*compiler.Type]string{}, hasher: hasher{digests: map[string]string{}}}
-	for _, t := range m.Topics {
+	// Sorting the compiler's pointers is cheaper than the plan's structs.
+	topics := slices.SortedFunc(slices.Values(m.Topics), func(a, b *compiler.Topic) int { return strings.Compare(a.Name, b.Name) })
+	p.Topics = make([]plan.Topic, 0, len(topics))
+	for _, t := range topics {
 		p.Topics = append(p.Topics, plan.Topic{
 			Name: t.Name, FQN: t.FullName, Schema: pl.schema(t.Schema), Partitions: t.Partitions,
 			External: t.External, Pattern: t.Pattern,
 		})
 	}
-	slices.SortFunc(p.Topics, func(a, b plan.Topic) int { return cmp.Compare(a.Name, b.Name) })
-	// Sorting the compiler's pointers is cheaper than the plan's structs.
 	comps := slices.SortedFunc(slices.Values(m.Components), func(a, b *compiler.Component) int {
-		return cmp.Or(cmp.Compare(kindOrder[a.Kind], kindOrder[b.Kind]), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(kindOrder(a.Kind)-kindOrder(b.Kind), strings.Compare(a.Name, b.Name))
 	})
 	p.Components = make([]plan.Component, 0, len(comps))
 	for _, c := range comps {
@@ -66,7 +68,16 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 	return p
 }
 
-var kindOrder = map[compiler.Kind]int{compiler.Source: 0, compiler.Function: 1, compiler.Sink: 2}
+// kindOrder puts sources first, then functions, then sinks.
+func kindOrder(k compiler.Kind) int {
+	switch k {
+	case compiler.Source:
+		return 0
+	case compiler.Function:
+		return 1
+	}
+	return 2
+}
 
 func params(ps []*compiler.Param) map[string]string {
 	if len(ps) == 0 {
