@@ -66,8 +66,8 @@ func checkName(kind, what, name string) error {
 // names gives each component its resource name and refuses two components
 // whose names differ only in case or in '_' against '-'.
 func names(p *plan.Plan) (map[string]string, error) {
-	out := map[string]string{}
-	by := map[string]string{}
+	out := make(map[string]string, len(p.Components))
+	by := make(map[string]string, len(p.Components))
 	for _, c := range p.Components {
 		n := dnsName(p.Mesh.Name, c.Name)
 		if err := checkName(string(c.Kind), c.Name, n); err != nil {
