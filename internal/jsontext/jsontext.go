@@ -65,13 +65,56 @@ func (w *Writer) Close(c byte) {
 
 // Key starts a field of the object being written.
 func (w *Writer) Key(name string) {
-	w.Item()
-	w.String(name)
-	w.B = append(w.B, ':')
-	if !w.Compact {
-		w.B = append(w.B, ' ')
+	indent := 2 * w.Depth
+	if w.Compact {
+		indent = -1 // no line break either
 	}
+	if indent >= len(spaces) || !plainKey(name, w.EscapeHTML) {
+		w.Item()
+		w.String(name)
+		w.B = append(w.B, ':')
+		if !w.Compact {
+			w.B = append(w.B, ' ')
+		}
+		return
+	}
+	// Most keys are a plan's own field names: written as they are, with
+	// the comma and the line before them, in one growth of the text.
+	b := slices.Grow(w.B, len(name)+indent+6)
+	if last := b[len(b)-1]; last != '{' && last != '[' {
+		b = append(b, ',')
+	}
+	b = append(b, newline[:1+indent]...)
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	if !w.Compact {
+		b = append(b, ' ')
+	}
+	w.set(b)
 }
+
+// plainKey says whether name is a short key that a JSON string holds as
+// it is.
+func plainKey(name string, escapeHTML bool) bool {
+	if len(name) > maxPlainKey {
+		return false
+	}
+	safe := &plainSafe
+	if escapeHTML {
+		safe = &htmlSafe
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= utf8.RuneSelf || !safe[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPlainKey is the longest key plainKey looks at: longer ones are rare
+// and go the way of any string.
+const maxPlainKey = 32
 
 // Item starts an element of the array or object being written.
 func (w *Writer) Item() {

@@ -104,6 +104,71 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// TestKeys writes keys plain and not (to escape, HTML, long, not ASCII)
+// in objects nested to depths on both sides of the indent one append
+// writes, in either layout, and compares with encoding/json.
+func TestKeys(t *testing.T) {
+	keys := []string{"k", "kind", "a_Key-1.x", `q"uote`, `back\slash`, "<html>&", "é", "\x01",
+		strings.Repeat("long", 9), ""}
+	for _, depth := range []int{0, 30, 33} {
+		for _, compact := range []bool{false, true} {
+			for _, html := range []bool{false, true} {
+				w := &Writer{Compact: compact, EscapeHTML: html}
+				for range depth {
+					w.Open('{')
+					w.Key("n")
+				}
+				w.Open('{')
+				var v any = map[string]any{}
+				for i, k := range keys {
+					w.Key(k)
+					w.Int(int64(i))
+					v.(map[string]any)[k] = float64(i)
+				}
+				w.Close('}')
+				for range depth {
+					w.Close('}')
+					v = map[string]any{"n": v}
+				}
+				// encoding/json sorts keys; the Writer wrote them in order.
+				var got any
+				if err := json.Unmarshal(w.B, &got); err != nil {
+					t.Fatalf("depth %d, compact %v, html %v: %v\n%s", depth, compact, html, err, w.B)
+				}
+				if diff := cmp.Diff(v, got); diff != "" {
+					t.Errorf("depth %d, compact %v, html %v (-written +read back):\n%s", depth, compact, html, diff)
+				}
+				for _, k := range keys {
+					if quoted := reference(t, k, html); !strings.Contains(string(w.B), quoted+":") {
+						t.Errorf("depth %d, compact %v, html %v: key %s not written as encoding/json writes it", depth, compact, html, quoted)
+					}
+				}
+				if !compact {
+					// MarshalIndent with the keys in the Writer's order: the
+					// layout is compared with a re-indent of the compact text.
+					var want bytes.Buffer
+					if err := json.Indent(&want, compactOf(t, w.B), "", "  "); err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff(want.String(), string(w.B)); diff != "" {
+						t.Errorf("depth %d, html %v (-json.Indent +Writer):\n%s", depth, html, diff)
+					}
+				}
+			}
+		}
+	}
+}
+
+// compactOf is JSON text without its layout.
+func compactOf(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 // TestDeepLayout nests past the indent one append writes.
 func TestDeepLayout(t *testing.T) {
 	const depth = 40
@@ -240,5 +305,19 @@ func BenchmarkString(b *testing.B) {
 				buf = AppendString(buf[:0], s, false)
 			}
 		})
+	}
+}
+
+// BenchmarkKey measures an object's keys, the commonest strings of a plan.
+func BenchmarkKey(b *testing.B) {
+	keys := []string{"kind", "name", "fqfn", "hash", "implementation", "inputs", "topic", "schema", "type", "definition"}
+	w := Writer{B: make([]byte, 0, 4096)}
+	for b.Loop() {
+		w.B = append(w.B[:0], '{')
+		w.Depth = 1
+		for _, k := range keys {
+			w.Key(k)
+			w.B = append(w.B, '1')
+		}
 	}
 }
