@@ -230,7 +230,10 @@ func indexSeparator(data []byte) int {
 	for ; i+8 <= len(data); i += 8 {
 		// Bytes after a line break may be marked too: each is checked.
 		for m := zeroByte(binary.LittleEndian.Uint64(data[i:]) ^ '\n'*lows); m != 0; m &= m - 1 {
-			if k := i + bits.TrailingZeros64(m)/8; bytes.HasPrefix(data[k:], []byte(documentSeparator)) {
+			// Most lines start with a space: the byte after the break
+			// rules them out before the whole separator is compared.
+			k := i + bits.TrailingZeros64(m)/8
+			if k+1 < len(data) && data[k+1] == '-' && bytes.HasPrefix(data[k:], []byte(documentSeparator)) {
 				return k
 			}
 		}
