@@ -100,11 +100,17 @@ func plainKey(name string, escapeHTML bool) bool {
 	if len(name) > maxPlainKey {
 		return false
 	}
+	i := 0
+	for ; i+8 <= len(name); i += 8 {
+		if unplain(load64(name[i:]), escapeHTML) != 0 {
+			return false
+		}
+	}
 	safe := &plainSafe
 	if escapeHTML {
 		safe = &htmlSafe
 	}
-	for i := 0; i < len(name); i++ {
+	for ; i < len(name); i++ {
 		if c := name[i]; c >= utf8.RuneSelf || !safe[c] {
 			return false
 		}

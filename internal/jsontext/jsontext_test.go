@@ -18,6 +18,8 @@ var stringCases = []string{
 	// at each place of a word.
 	"plain text of some length", "01234567\"", "0123456\\x", "012345\x1fxy", "01234<56789>abcdef&",
 	"0123\x7f4567\xe9", "012345678\u2028abc", "abcdefghijklmnop\xff", "é0123456789", "0123456789ab\n",
+	// What to escape only in the words looked at whole, not in the bytes after.
+	"<&>01234567abcdef", "0123456789<>&abcdefg", "a\"b\\c\x01defghijklmno",
 }
 
 // reference is s as encoding/json writes it.
@@ -34,8 +36,13 @@ func reference(t testing.TB, v any, escapeHTML bool) string {
 
 func checkString(t testing.TB, s string) {
 	for _, html := range []bool{false, true} {
-		if got, want := string(AppendString(nil, s, html)), reference(t, s, html); got != want {
+		want := reference(t, s, html)
+		if got := string(AppendString(nil, s, html)); got != want {
 			t.Errorf("AppendString(%q, %v) = %s, want %s", s, html, got, want)
+		}
+		w := &Writer{EscapeHTML: html}
+		if w.String(s); string(w.B) != want {
+			t.Errorf("Writer.String(%q) with EscapeHTML %v = %s, want %s", s, html, w.B, want)
 		}
 	}
 }
@@ -319,5 +326,19 @@ func BenchmarkKey(b *testing.B) {
 			w.Key(k)
 			w.B = append(w.B, '1')
 		}
+	}
+}
+
+// BenchmarkWriterString measures a Writer's strings: a name, and a plan.
+func BenchmarkWriterString(b *testing.B) {
+	for _, name := range []string{"name", "plan"} {
+		s := benchStrings[name]
+		b.Run(name, func(b *testing.B) {
+			w := Writer{B: make([]byte, 0, 4*len(s)+1)}
+			for b.Loop() {
+				w.B = w.B[:0]
+				w.String(s)
+			}
+		})
 	}
 }
