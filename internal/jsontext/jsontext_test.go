@@ -115,7 +115,7 @@ func TestLayout(t *testing.T) {
 // in objects nested to depths on both sides of the indent one append
 // writes, in either layout, and compares with encoding/json.
 func TestKeys(t *testing.T) {
-	keys := []string{"k", "kind", "a_Key-1.x", `q"uote`, `back\slash`, "<html>&", "é", "\x01",
+	keys := []string{"k", "kind", "a_Key-1.x", `q"uote`, `back\slash`, "<html>&", "<&>01234567abcdef", "é", "\x01",
 		strings.Repeat("long", 9), ""}
 	for _, depth := range []int{0, 30, 33} {
 		for _, compact := range []bool{false, true} {
