@@ -45,8 +45,6 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 		APIVersion: plan.APIVersion,
 		Mesh:       plan.Mesh{Name: m.Name, Tenant: m.Tenant, Namespace: m.Namespace, Source: opts.Source, Pulsar: pulsar(m.Pulsar)},
 		Params:     params(m.Params),
-		Topics:     []plan.Topic{},
-		Components: []plan.Component{},
 	}
 	pl := &planner{m: m, opts: opts, avro: map[*compiler.Type]string{}, hasher: hasher{digests: map[string]string{}}}
 	// Sorting the compiler's pointers is cheaper than the plan's structs.
@@ -59,24 +57,13 @@ func Plan(m *compiler.Mesh, opts Options) *plan.Plan {
 		})
 	}
 	comps := slices.SortedFunc(slices.Values(m.Components), func(a, b *compiler.Component) int {
-		return cmp.Or(kindOrder(a.Kind)-kindOrder(b.Kind), strings.Compare(a.Name, b.Name))
+		return cmp.Or(plan.Kind(a.Kind).Order()-plan.Kind(b.Kind).Order(), strings.Compare(a.Name, b.Name))
 	})
 	p.Components = make([]plan.Component, 0, len(comps))
 	for _, c := range comps {
 		p.Components = append(p.Components, pl.component(c))
 	}
 	return p
-}
-
-// kindOrder puts sources first, then functions, then sinks.
-func kindOrder(k compiler.Kind) int {
-	switch k {
-	case compiler.Source:
-		return 0
-	case compiler.Function:
-		return 1
-	}
-	return 2
 }
 
 func params(ps []*compiler.Param) map[string]string {

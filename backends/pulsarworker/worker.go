@@ -17,6 +17,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/admin/config"
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
+	"github.com/meshc/meshc/planner/plan"
 	"github.com/meshc/meshc/runtime"
 )
 
@@ -208,21 +209,9 @@ func (w *Worker) Mesh(ctx context.Context, tenant, namespace, mesh string) (*Mes
 		return nil, fmt.Errorf("%w: %s/%s at %s holds no function of mesh %s: check --mesh, --tenant and --namespace", ErrNoMesh, tenant, namespace, w.url, mesh)
 	}
 	slices.SortFunc(m.Functions, func(a, b Deployed) int {
-		return cmp.Or(kindOrder(a.Kind)-kindOrder(b.Kind), strings.Compare(a.Name, b.Name))
+		return cmp.Or(plan.Kind(a.Kind).Order()-plan.Kind(b.Kind).Order(), strings.Compare(a.Name, b.Name))
 	})
 	return m, nil
-}
-
-// kindOrder lists sources first, then functions, then sinks: upstream
-// first, as list and status show a mesh.
-func kindOrder(kind string) int {
-	switch kind {
-	case "source":
-		return 0
-	case "function":
-		return 1
-	}
-	return 2
 }
 
 // Function is one function of the mesh, or an error naming the others.

@@ -131,6 +131,18 @@ const (
 	Sink     Kind = "sink"
 )
 
+// Order ranks the kinds upstream first: sources, then functions, then
+// sinks, the order plans list components in and list and status show them.
+func (k Kind) Order() int {
+	switch k {
+	case Source:
+		return 0
+	case Function:
+		return 1
+	}
+	return 2
+}
+
 // Component is one function, source or sink and everything its instances
 // need to run.
 type Component struct {
