@@ -2,8 +2,11 @@ package lang
 
 import "fmt"
 
-// The AST. Declarations are parsed by participle from their struct tags;
-// bodies, values and types by the hand-written productions in exprs.go.
+// The AST. Declarations are parsed by participle from their struct tags
+// (a topic's, a function's and a sink's from those of their syntax
+// structs, in parser.go); bodies, values, types, a topic's schema and
+// flags, and the inputs and output of a function or a sink by the
+// hand-written productions in exprs.go.
 // SPEC.md has the EBNF of both. Every node but Attr embeds Span, with exact
 // positions; an Attr's span is made of its key's and its value's.
 
@@ -52,21 +55,23 @@ type TypeDecl struct {
 }
 
 // Topic declares a topic, its schema, flags such as external, and options.
+// Participle reads it as a topicSyntax.
 type Topic struct {
 	Span
-	Name   *Ident   `parser:"'topic' @@" json:"name"`
-	Schema *Type    `parser:"@@" json:"schema"`
-	Flags  []*Ident `parser:"@@*" json:"flags,omitempty"`
-	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+	Name   *Ident   `json:"name"`
+	Schema *Type    `json:"schema"`
+	Flags  []*Ident `json:"flags,omitempty"`
+	Body   *Object  `json:"body,omitempty"`
 }
 
 // Function reads its inputs, writes its output and is configured by its body.
+// Participle reads it as a functionSyntax.
 type Function struct {
 	Span
-	Name   *Ident   `parser:"'function' @@" json:"name"`
-	Inputs []*Ident `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"inputs"`
-	Output *Ident   `parser:"( '->' @@ )?" json:"output,omitempty"`
-	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+	Name   *Ident   `json:"name"`
+	Inputs []*Ident `json:"inputs"`
+	Output *Ident   `json:"output,omitempty"`
+	Body   *Object  `json:"body,omitempty"`
 }
 
 // Source is a connector that writes into a topic of the mesh.
@@ -77,12 +82,13 @@ type Source struct {
 	Body   *Object `parser:"@@?" json:"body,omitempty"`
 }
 
-// Sink is a connector that reads topics of the mesh.
+// Sink is a connector that reads topics of the mesh. Participle reads it
+// as a sinkSyntax.
 type Sink struct {
 	Span
-	Name   *Ident   `parser:"'sink' @@" json:"name"`
-	Inputs []*Ident `parser:"'(' ( @@ ( ',' @@ )* ','? )? ')'" json:"inputs"`
-	Body   *Object  `parser:"@@?" json:"body,omitempty"`
+	Name   *Ident   `json:"name"`
+	Inputs []*Ident `json:"inputs"`
+	Body   *Object  `json:"body,omitempty"`
 }
 
 func (*Mesh) Keyword() string     { return "mesh" }

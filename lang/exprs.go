@@ -22,6 +22,9 @@ import (
 //	Type   = ( Ref | Record ) [ "?" ] .
 //	Record = "{" { Field [ "," ] } "}" .
 //	Field  = ident Type .
+//	Inputs = "(" [ ident { "," ident } [ "," ] ] ")" .
+//	Signature = Inputs [ "->" ident ] .
+//	SchemaFlags = Type { ident } .
 
 // Parse implements participle.Parseable: names are parsed by hand too, so
 // that their end is exact without blank tokens in the stream.
@@ -59,6 +62,52 @@ func (t *Type) Parse(lex *lexer.PeekingLexer) error {
 		return participle.NextMatch
 	}
 	return handParse(lex, func(p *exprParser) error { return p.typ(t) })
+}
+
+// schemaFlags is a topic's schema and the flags after it, json<T> external.
+type schemaFlags struct {
+	schema *Type
+	flags  []*Ident
+}
+
+// Parse implements participle.Parseable.
+func (s *schemaFlags) Parse(lex *lexer.PeekingLexer) error {
+	return handParse(lex, func(p *exprParser) error {
+		s.schema = alloc(&p.n.types)
+		if err := p.typ(s.schema); err != nil {
+			return err
+		}
+		s.flags = p.names()
+		return nil
+	})
+}
+
+// signature is a function's inputs and output, "(" a, b ")" "->" c.
+type signature struct {
+	inputs []*Ident
+	output *Ident
+}
+
+// Parse implements participle.Parseable.
+func (s *signature) Parse(lex *lexer.PeekingLexer) error {
+	return handParse(lex, func(p *exprParser) (err error) {
+		if s.inputs, err = p.inputs(); err != nil || !p.accept("->") {
+			return err
+		}
+		s.output, err = p.ident("a name")
+		return err
+	})
+}
+
+// inputList is a sink's inputs, "(" a, b ")".
+type inputList struct{ inputs []*Ident }
+
+// Parse implements participle.Parseable.
+func (l *inputList) Parse(lex *lexer.PeekingLexer) error {
+	return handParse(lex, func(p *exprParser) (err error) {
+		l.inputs, err = p.inputs()
+		return err
+	})
 }
 
 // Parse implements participle.Parseable.
@@ -418,6 +467,36 @@ func (p *exprParser) parts(r *Ref) error {
 			return nil
 		}
 	}
+}
+
+// names reads { ident }.
+func (p *exprParser) names() []*Ident {
+	base := len(p.n.identStack)
+	for p.peek().Type == tokIdent {
+		id, _ := p.ident("a name") // cannot fail: a name comes next
+		p.n.identStack = append(p.n.identStack, id)
+	}
+	return gather(&p.n.identSlices, &p.n.identStack, base)
+}
+
+// inputs reads "(" [ ident { "," ident } [ "," ] ] ")".
+func (p *exprParser) inputs() (ids []*Ident, err error) {
+	if err := p.expect("("); err != nil {
+		return nil, err
+	}
+	base := len(p.n.identStack)
+	defer func() { ids = gather(&p.n.identSlices, &p.n.identStack, base) }()
+	for !p.accept(")") {
+		id, err := p.ident(`a name or ")"`)
+		if err != nil {
+			return nil, err
+		}
+		p.n.identStack = append(p.n.identStack, id)
+		if !p.accept(",") && !isPunctTok(p.peek(), ")") {
+			return nil, p.fail(`"," or ")"`)
+		}
+	}
+	return nil, nil
 }
 
 func (p *exprParser) args(a *Args) error {

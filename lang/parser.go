@@ -19,16 +19,18 @@ const MaxDepth = 64
 // declarations one at a time keeps lookahead at one token and lets the
 // parser report an error in each broken declaration, not just the first.
 var declParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
-	"mesh":     declParser[Mesh](),
-	"param":    declParser[Param](),
-	"type":     declParser[TypeDecl](),
-	"topic":    declParser[Topic](),
-	"function": declParser[Function](),
-	"source":   declParser[Source](),
-	"sink":     declParser[Sink](),
+	"mesh":     declParser(itself[*Mesh]),
+	"param":    declParser(itself[*Param]),
+	"type":     declParser(itself[*TypeDecl]),
+	"topic":    declParser((*topicSyntax).decl),
+	"function": declParser((*functionSyntax).decl),
+	"source":   declParser(itself[*Source]),
+	"sink":     declParser((*sinkSyntax).decl),
 }
 
-func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
+// declParser parses a T with participle and makes the declaration of it
+// with decl.
+func declParser[T any](decl func(*T) Decl) func(*lexer.PeekingLexer) (Decl, error) {
 	p := participle.MustBuild[T](participle.Lexer(definition{}))
 	return func(lex *lexer.PeekingLexer) (d Decl, err error) {
 		// A panic inside participle must reach no user: it becomes an
@@ -42,8 +44,50 @@ func declParser[T any]() func(*lexer.PeekingLexer) (Decl, error) {
 		if err != nil {
 			return nil, err
 		}
-		return any(v).(Decl), nil
+		return decl(v), nil
 	}
+}
+
+// itself is a declaration that participle parses as it is.
+func itself[D Decl](d D) Decl { return d }
+
+// topicSyntax is what participle reads of a topic declaration. Its schema
+// and flags are one production read by hand (schemaFlags): participle made
+// a topic's schema twice and tried its flags as a group of its own.
+type topicSyntax struct {
+	Name   *Ident      `parser:"'topic' @@"`
+	Schema schemaFlags `parser:"@@"`
+	Body   *Object     `parser:"@@?"`
+}
+
+func (s *topicSyntax) decl() Decl {
+	return &Topic{Name: s.Name, Schema: s.Schema.schema, Flags: s.Schema.flags, Body: s.Body}
+}
+
+// functionSyntax is what participle reads of a function declaration. Its
+// inputs and output are one production read by hand (signature): as
+// participle's optional groups and captures, they took as long as the
+// rest of the declaration.
+type functionSyntax struct {
+	Name *Ident    `parser:"'function' @@"`
+	Sig  signature `parser:"@@"`
+	Body *Object   `parser:"@@?"`
+}
+
+func (s *functionSyntax) decl() Decl {
+	return &Function{Name: s.Name, Inputs: s.Sig.inputs, Output: s.Sig.output, Body: s.Body}
+}
+
+// sinkSyntax is what participle reads of a sink declaration, its inputs
+// read by hand as a function's are.
+type sinkSyntax struct {
+	Name   *Ident    `parser:"'sink' @@"`
+	Inputs inputList `parser:"@@"`
+	Body   *Object   `parser:"@@?"`
+}
+
+func (s *sinkSyntax) decl() Decl {
+	return &Sink{Name: s.Name, Inputs: s.Inputs.inputs, Body: s.Body}
 }
 
 // Keywords lists the words that open a declaration, in SPEC.md's order.

@@ -22,7 +22,7 @@ type Test struct {
 func (*Test) Keyword() string { return "test" }
 
 var testGrammar = &grammar{
-	parsers:   map[string]func(*lexer.PeekingLexer) (Decl, error){"test": declParser[Test]()},
+	parsers:   map[string]func(*lexer.PeekingLexer) (Decl, error){"test": declParser(itself[*Test])},
 	keywords:  []string{"test"},
 	emptyHint: "a test file holds test cases, such as: test counts { send { words = [\"a\"] } expect { counts = [1] } }",
 }
