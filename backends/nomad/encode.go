@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -36,7 +37,7 @@ type typeInfo struct {
 // hclField is a field of a struct and its HCL name (its Go name when it
 // has none, for errors).
 type hclField struct {
-	index int
+	fieldAt
 	name  string
 	width int // of the name in columns, for aligning attributes
 	memo  int // of a block field: the first of its memosPerField slots in an hclWriter's memos
@@ -52,9 +53,9 @@ var memoSlots atomic.Int64
 
 // jsonField is a field of a struct and its JSON name.
 type jsonField struct {
-	index int
-	name  string
-	key   string // "name": as written
+	fieldAt
+	name string
+	key  string // "name": as written
 }
 
 var (
@@ -85,7 +86,7 @@ func newTypeInfo(t reflect.Type) *typeInfo {
 		info.addJSON(i, sf)
 		tag, ok := sf.Tag.Lookup("hcl")
 		name, kind, _ := strings.Cut(tag, ",")
-		f := hclField{index: i, name: name, width: utf8.RuneCountInString(name)}
+		f := hclField{fieldAt: newFieldAt(i, sf), name: name, width: utf8.RuneCountInString(name)}
 		switch {
 		case !ok:
 			f.name = sf.Name
@@ -119,7 +120,7 @@ func (info *typeInfo) addJSON(i int, sf reflect.StructField) {
 	}
 	name = cmp.Or(name, sf.Name)
 	key := jsontext.AppendString(nil, name, false)
-	info.json = append(info.json, jsonField{index: i, name: name, key: string(key) + ": "})
+	info.json = append(info.json, jsonField{fieldAt: newFieldAt(i, sf), name: name, key: string(key) + ": "})
 }
 
 // isLabelled tells whether t is a list of structs with label fields,
@@ -136,6 +137,75 @@ func isLabelled(t reflect.Type) bool {
 	}
 	for i := range t.NumField() {
 		if _, kind, _ := strings.Cut(t.Field(i).Tag.Get("hcl"), ","); kind == "label" {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldAt is a field of a struct type: its index, and where its bytes are
+// and how they tell whether it is set. A job has a few dozen set fields
+// among hundreds, and reflecting on each to find them took a fifth of the
+// time of writing it.
+type fieldAt struct {
+	index  int
+	offset uintptr
+	size   uintptr
+	test   setTest
+}
+
+// setTest is how a field's bytes tell whether it is set, as isSet does.
+type setTest uint8
+
+const (
+	testReflect setTest = iota // a map, a struct, an array, a float (-0 is zero): by reflection
+	testWord                   // a pointer or interface: its first word is not nil
+	testLen                    // a string or slice: its length, the second word, is not 0
+	testBytes                  // an integer or bool: a byte is not 0
+)
+
+func newFieldAt(i int, sf reflect.StructField) fieldAt {
+	f := fieldAt{index: i, offset: sf.Offset, size: sf.Type.Size()}
+	switch sf.Type.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		f.test = testWord
+	case reflect.String, reflect.Slice:
+		f.test = testLen
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		f.test = testBytes
+	}
+	return f
+}
+
+// structAt is a struct being written, and its address when it has one.
+type structAt struct {
+	v reflect.Value
+	p unsafe.Pointer // nil when v is not addressable
+}
+
+func structOf(v reflect.Value) structAt {
+	s := structAt{v: v}
+	if v.CanAddr() {
+		s.p = v.Addr().UnsafePointer()
+	}
+	return s
+}
+
+// isSet tells whether field f of s is set, as isSet does.
+func (f *fieldAt) isSet(s structAt) bool {
+	if s.p == nil || f.test == testReflect {
+		return isSet(s.v.Field(f.index))
+	}
+	p := unsafe.Add(s.p, f.offset)
+	switch f.test {
+	case testWord:
+		return *(*unsafe.Pointer)(p) != nil
+	case testLen:
+		return *(*int)(unsafe.Add(p, unsafe.Sizeof(uintptr(0)))) != 0
+	}
+	for _, c := range unsafe.Slice((*byte)(p), f.size) {
+		if c != 0 {
 			return true
 		}
 	}

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/nomad/api"
@@ -213,4 +215,43 @@ type writes struct {
 func (w *writes) Write(b []byte) (int, error) {
 	w.n++
 	return w.Buffer.Write(b)
+}
+
+// TestFieldIsSet: a field's bytes tell whether it is set as isSet's
+// reflection does, for each kind of field, set, zero and empty, in a
+// struct with an address and in one without.
+func TestFieldIsSet(t *testing.T) {
+	type kinds struct {
+		P  *int
+		I  any
+		S  string
+		L  []int
+		M  map[string]int
+		B  bool
+		N  int
+		N8 int8
+		U  uint16
+		F  float64
+		F4 float32
+		D  time.Duration
+		T  struct{ A, B int }
+		A  [2]int
+	}
+	one := 1
+	values := []kinds{
+		{},
+		{P: &one, I: 0, S: "x", L: []int{1}, M: map[string]int{"a": 1}, B: true, N: -1, N8: 1, U: 1, F: 1, F4: 1, D: 1, T: struct{ A, B int }{B: 1}, A: [2]int{0, 1}},
+		{I: (*int)(nil), L: []int{}, M: map[string]int{}, F: math.Copysign(0, -1), F4: float32(math.Copysign(0, -1))},
+	}
+	info := infoOf(reflect.TypeFor[kinds]())
+	for i, k := range values {
+		for _, v := range []reflect.Value{reflect.ValueOf(&k).Elem(), reflect.ValueOf(k)} {
+			s := structOf(v)
+			for _, f := range info.json {
+				if got, want := f.isSet(s), isSet(v.Field(f.index)); got != want {
+					t.Errorf("value %d, field %s, addressable %t: isSet %t, want %t", i, f.name, v.CanAddr(), got, want)
+				}
+			}
+		}
+	}
 }

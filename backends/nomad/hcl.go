@@ -93,8 +93,9 @@ func (w *hclWriter) at(name string, err error) error {
 func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	b = append(b, " {\n"...)
 	info := infoOf(v.Type())
-	for _, f := range info.untagged {
-		if isSet(v.Field(f.index)) {
+	s := structOf(v)
+	for i := range info.untagged {
+		if f := &info.untagged[i]; f.isSet(s) {
 			return b, fmt.Errorf("%s.%s is set but has no HCL form", strings.Join(w.where, "."), f.name)
 		}
 	}
@@ -102,8 +103,8 @@ func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	start := len(w.set)
 	defer func() { w.set = w.set[:start] }()
 	width := 0
-	for i, f := range info.attrs {
-		if isSet(v.Field(f.index)) {
+	for i := range info.attrs {
+		if f := &info.attrs[i]; f.isSet(s) {
 			w.set = append(w.set, i)
 			width = max(width, f.width)
 		}
@@ -118,7 +119,8 @@ func (w *hclWriter) body(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	}
 	for i := range info.blocks {
 		f := &info.blocks[i]
-		if fv := v.Field(f.index); isSet(fv) {
+		if f.isSet(s) {
+			fv := v.Field(f.index)
 			w.where = append(w.where, f.name)
 			if b, err = w.blocks(b, f, fv, depth); err != nil {
 				return b, err

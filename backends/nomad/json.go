@@ -112,11 +112,13 @@ func marshal(b []byte, x any, depth int) ([]byte, error) {
 func (w *jsonWriter) object(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	b = append(b, '{')
 	empty := true
-	for _, f := range infoOf(v.Type()).json {
-		fv := v.Field(f.index)
-		if !isSet(fv) {
+	s, fields := structOf(v), infoOf(v.Type()).json
+	for i := range fields {
+		f := &fields[i]
+		if !f.isSet(s) {
 			continue
 		}
+		fv := v.Field(f.index)
 		if !empty {
 			b = append(b, ',')
 		}
