@@ -81,6 +81,9 @@ func (c *compiler) topic(t *Topic, d *lang.Topic) {
 	for _, f := range d.Flags {
 		switch f.Name {
 		case "external":
+			if t.External {
+				c.errorf(f.Span, "topic flag external is given twice").WithHint("remove one of them")
+			}
 			t.External = true
 		default:
 			diag := c.errorf(f.Span, "unknown topic flag %s", f.Name)
