@@ -11,20 +11,23 @@ import (
 // Bodies, values and types make up most of a mesh file, so they are parsed
 // by hand through participle's Parseable hook: one token of lookahead, no
 // reflection, no backtracking, and errors that name exactly what was
-// expected. Their grammar is the EBNF in SPEC.md:
+// expected. So are the lists of names in a declaration's header, whose
+// optional groups cost participle as much as the rest of the declaration.
+// Their grammar is the EBNF in SPEC.md (SchemaFlags, Signature and Inputs
+// are parts of its Topic, Function and Sink):
 //
-//	Object = "{" { Attr [ "," ] } "}" .
-//	Attr   = ident ( "=" Value | Object ) .
-//	Value  = literal | List | Object | Ref .
-//	List   = "[" [ Value { "," Value } [ "," ] ] "]" .
-//	Ref    = ident { "." ident } [ "<" Type { "," Type } ">" ] [ Args ] .
-//	Args   = "(" [ Value { "," Value } [ "," ] ] ")" .
-//	Type   = ( Ref | Record ) [ "?" ] .
-//	Record = "{" { Field [ "," ] } "}" .
-//	Field  = ident Type .
-//	Inputs = "(" [ ident { "," ident } [ "," ] ] ")" .
-//	Signature = Inputs [ "->" ident ] .
+//	Object      = "{" { Attr [ "," ] } "}" .
+//	Attr        = ident ( "=" Value | Object ) .
+//	Value       = literal | List | Object | Ref .
+//	List        = "[" [ Value { "," Value } [ "," ] ] "]" .
+//	Ref         = ident { "." ident } [ "<" Type { "," Type } ">" ] [ Args ] .
+//	Args        = "(" [ Value { "," Value } [ "," ] ] ")" .
+//	Type        = ( Ref | Record ) [ "?" ] .
+//	Record      = "{" { Field [ "," ] } "}" .
+//	Field       = ident Type .
 //	SchemaFlags = Type { ident } .
+//	Signature   = Inputs [ "->" ident ] .
+//	Inputs      = "(" [ ident { "," ident } [ "," ] ] ")" .
 
 // Parse implements participle.Parseable: names are parsed by hand too, so
 // that their end is exact without blank tokens in the stream.
