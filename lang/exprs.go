@@ -11,23 +11,24 @@ import (
 // Bodies, values and types make up most of a mesh file, so they are parsed
 // by hand through participle's Parseable hook: one token of lookahead, no
 // reflection, no backtracking, and errors that name exactly what was
-// expected. So are the lists of names in a declaration's header, whose
-// optional groups cost participle as much as the rest of the declaration.
-// Their grammar is the EBNF in SPEC.md (SchemaFlags, Signature and Inputs
-// are parts of its Topic, Function and Sink):
+// expected. So are the headers of topics, functions and sinks, whose
+// name, optional groups and lists of names cost participle as much as the
+// rest of the declaration. Their grammar is the EBNF in SPEC.md (TopicHead,
+// FunctionHead and SinkHead are parts of its Topic, Function and Sink):
 //
-//	Object      = "{" { Attr [ "," ] } "}" .
-//	Attr        = ident ( "=" Value | Object ) .
-//	Value       = literal | List | Object | Ref .
-//	List        = "[" [ Value { "," Value } [ "," ] ] "]" .
-//	Ref         = ident { "." ident } [ "<" Type { "," Type } ">" ] [ Args ] .
-//	Args        = "(" [ Value { "," Value } [ "," ] ] ")" .
-//	Type        = ( Ref | Record ) [ "?" ] .
-//	Record      = "{" { Field [ "," ] } "}" .
-//	Field       = ident Type .
-//	SchemaFlags = Type { ident } .
-//	Signature   = Inputs [ "->" ident ] .
-//	Inputs      = "(" [ ident { "," ident } [ "," ] ] ")" .
+//	Object       = "{" { Attr [ "," ] } "}" .
+//	Attr         = ident ( "=" Value | Object ) .
+//	Value        = literal | List | Object | Ref .
+//	List         = "[" [ Value { "," Value } [ "," ] ] "]" .
+//	Ref          = ident { "." ident } [ "<" Type { "," Type } ">" ] [ Args ] .
+//	Args         = "(" [ Value { "," Value } [ "," ] ] ")" .
+//	Type         = ( Ref | Record ) [ "?" ] .
+//	Record       = "{" { Field [ "," ] } "}" .
+//	Field        = ident Type .
+//	TopicHead    = ident Type { ident } .
+//	FunctionHead = ident Inputs [ "->" ident ] .
+//	SinkHead     = ident Inputs .
+//	Inputs       = "(" [ ident { "," ident } [ "," ] ] ")" .
 
 // Parse implements participle.Parseable: names are parsed by hand too, so
 // that their end is exact without blank tokens in the stream.
@@ -67,48 +68,62 @@ func (t *Type) Parse(lex *lexer.PeekingLexer) error {
 	return handParse(lex, func(p *exprParser) error { return p.typ(t) })
 }
 
-// schemaFlags is a topic's schema and the flags after it, json<T> external.
-type schemaFlags struct {
+// topicHead is a topic's name, schema and flags: t json<T> external.
+type topicHead struct {
+	name   *Ident
 	schema *Type
 	flags  []*Ident
 }
 
 // Parse implements participle.Parseable.
-func (s *schemaFlags) Parse(lex *lexer.PeekingLexer) error {
-	return handParse(lex, func(p *exprParser) error {
-		s.schema = alloc(&p.n.types)
-		if err := p.typ(s.schema); err != nil {
+func (h *topicHead) Parse(lex *lexer.PeekingLexer) error {
+	return handParse(lex, func(p *exprParser) (err error) {
+		if h.name, err = p.ident("a name"); err != nil {
 			return err
 		}
-		s.flags = p.names()
+		h.schema = alloc(&p.n.types)
+		if err := p.typ(h.schema); err != nil {
+			return err
+		}
+		h.flags = p.names()
 		return nil
 	})
 }
 
-// signature is a function's inputs and output, "(" a, b ")" "->" c.
-type signature struct {
+// functionHead is a function's name, inputs and output: f(a, b) -> c.
+type functionHead struct {
+	name   *Ident
 	inputs []*Ident
 	output *Ident
 }
 
 // Parse implements participle.Parseable.
-func (s *signature) Parse(lex *lexer.PeekingLexer) error {
+func (h *functionHead) Parse(lex *lexer.PeekingLexer) error {
 	return handParse(lex, func(p *exprParser) (err error) {
-		if s.inputs, err = p.inputs(); err != nil || !p.accept("->") {
+		if h.name, err = p.ident("a name"); err != nil {
 			return err
 		}
-		s.output, err = p.ident("a name")
+		if h.inputs, err = p.inputs(); err != nil || !p.accept("->") {
+			return err
+		}
+		h.output, err = p.ident("a name")
 		return err
 	})
 }
 
-// inputList is a sink's inputs, "(" a, b ")".
-type inputList struct{ inputs []*Ident }
+// sinkHead is a sink's name and inputs: s(a, b).
+type sinkHead struct {
+	name   *Ident
+	inputs []*Ident
+}
 
 // Parse implements participle.Parseable.
-func (l *inputList) Parse(lex *lexer.PeekingLexer) error {
+func (h *sinkHead) Parse(lex *lexer.PeekingLexer) error {
 	return handParse(lex, func(p *exprParser) (err error) {
-		l.inputs, err = p.inputs()
+		if h.name, err = p.ident("a name"); err != nil {
+			return err
+		}
+		h.inputs, err = p.inputs()
 		return err
 	})
 }

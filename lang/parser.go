@@ -28,6 +28,15 @@ var declParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
 	"sink":     declParser((*sinkSyntax).decl),
 }
 
+// headParsers parse the head alone of declarations that have a body, read
+// by hand, or that have none: participle's optional group for the body,
+// tried and captured, cost as much as the rest of what it read.
+var headParsers = map[string]func(*lexer.PeekingLexer) (Decl, error){
+	"topic":    declParser((*topicHeadSyntax).decl),
+	"function": declParser((*functionHeadSyntax).decl),
+	"sink":     declParser((*sinkHeadSyntax).decl),
+}
+
 // declParser parses a T with participle and makes the declaration of it
 // with decl.
 func declParser[T any](decl func(*T) Decl) func(*lexer.PeekingLexer) (Decl, error) {
@@ -51,43 +60,65 @@ func declParser[T any](decl func(*T) Decl) func(*lexer.PeekingLexer) (Decl, erro
 // itself is a declaration that participle parses as it is.
 func itself[D Decl](d D) Decl { return d }
 
-// topicSyntax is what participle reads of a topic declaration. Its schema
-// and flags are one production read by hand (schemaFlags): participle made
-// a topic's schema twice and tried its flags as a group of its own.
+// topicSyntax is what participle reads of a topic declaration. Its name,
+// schema and flags are one production read by hand (topicHead): participle
+// made a topic's schema twice and tried its flags as a group of its own.
 type topicSyntax struct {
-	Name   *Ident      `parser:"'topic' @@"`
-	Schema schemaFlags `parser:"@@"`
-	Body   *Object     `parser:"@@?"`
-}
-
-func (s *topicSyntax) decl() Decl {
-	return &Topic{Name: s.Name, Schema: s.Schema.schema, Flags: s.Schema.flags, Body: s.Body}
-}
-
-// functionSyntax is what participle reads of a function declaration. Its
-// inputs and output are one production read by hand (signature): as
-// participle's optional groups and captures, they took as long as the
-// rest of the declaration.
-type functionSyntax struct {
-	Name *Ident    `parser:"'function' @@"`
-	Sig  signature `parser:"@@"`
+	Head topicHead `parser:"'topic' @@"`
 	Body *Object   `parser:"@@?"`
 }
 
-func (s *functionSyntax) decl() Decl {
-	return &Function{Name: s.Name, Inputs: s.Sig.inputs, Output: s.Sig.output, Body: s.Body}
+// topicHeadSyntax is a topic declaration with no body, or one read by hand.
+type topicHeadSyntax struct {
+	Head topicHead `parser:"'topic' @@"`
 }
 
-// sinkSyntax is what participle reads of a sink declaration, its inputs
-// read by hand as a function's are.
+func (s *topicSyntax) decl() Decl     { return s.Head.decl(s.Body) }
+func (s *topicHeadSyntax) decl() Decl { return s.Head.decl(nil) }
+
+func (h *topicHead) decl(body *Object) Decl {
+	return &Topic{Name: h.name, Schema: h.schema, Flags: h.flags, Body: body}
+}
+
+// functionSyntax is what participle reads of a function declaration. Its
+// name, inputs and output are one production read by hand (functionHead):
+// as participle's captures and optional groups, they took as long as the
+// rest of the declaration.
+type functionSyntax struct {
+	Head functionHead `parser:"'function' @@"`
+	Body *Object      `parser:"@@?"`
+}
+
+// functionHeadSyntax is a function declaration with no body, or one read
+// by hand.
+type functionHeadSyntax struct {
+	Head functionHead `parser:"'function' @@"`
+}
+
+func (s *functionSyntax) decl() Decl     { return s.Head.decl(s.Body) }
+func (s *functionHeadSyntax) decl() Decl { return s.Head.decl(nil) }
+
+func (h *functionHead) decl(body *Object) Decl {
+	return &Function{Name: h.name, Inputs: h.inputs, Output: h.output, Body: body}
+}
+
+// sinkSyntax is what participle reads of a sink declaration, its name and
+// inputs read by hand as a function's are.
 type sinkSyntax struct {
-	Name   *Ident    `parser:"'sink' @@"`
-	Inputs inputList `parser:"@@"`
-	Body   *Object   `parser:"@@?"`
+	Head sinkHead `parser:"'sink' @@"`
+	Body *Object  `parser:"@@?"`
 }
 
-func (s *sinkSyntax) decl() Decl {
-	return &Sink{Name: s.Name, Inputs: s.Inputs.inputs, Body: s.Body}
+// sinkHeadSyntax is a sink declaration with no body, or one read by hand.
+type sinkHeadSyntax struct {
+	Head sinkHead `parser:"'sink' @@"`
+}
+
+func (s *sinkSyntax) decl() Decl     { return s.Head.decl(s.Body) }
+func (s *sinkHeadSyntax) decl() Decl { return s.Head.decl(nil) }
+
+func (h *sinkHead) decl(body *Object) Decl {
+	return &Sink{Name: h.name, Inputs: h.inputs, Body: body}
 }
 
 // Keywords lists the words that open a declaration, in SPEC.md's order.
@@ -96,12 +127,14 @@ var Keywords = []string{"mesh", "param", "type", "topic", "function", "source", 
 // grammar is what one kind of file declares: a .mesh file its mesh, a
 // .meshtest file its test cases.
 type grammar struct {
-	parsers   map[string]func(*lexer.PeekingLexer) (Decl, error)
+	parsers map[string]func(*lexer.PeekingLexer) (Decl, error)
+	// heads parse the heads of some kinds alone (see headParsers).
+	heads     map[string]func(*lexer.PeekingLexer) (Decl, error)
 	keywords  []string
 	emptyHint string
 }
 
-var meshGrammar = &grammar{parsers: declParsers, keywords: Keywords,
+var meshGrammar = &grammar{parsers: declParsers, heads: headParsers, keywords: Keywords,
 	emptyHint: `a mesh file starts with a mesh declaration, such as: mesh orders { tenant = "public" namespace = "default" }`}
 
 func (p *fileParser) isKeyword(t *lexer.Token) bool {
@@ -228,18 +261,23 @@ func (p *fileParser) column1(t *lexer.Token) bool {
 }
 
 // chunk is the tokens [start, end) of one well-bracketed declaration; if
-// it ends in a body, body is the index of the body's "{".
-type chunk struct{ start, end, body int }
+// it ends in a body, body is the index of the body's "{". head: the
+// grammar's head parser reads it, and participle is given no body.
+type chunk struct {
+	start, end, body int
+	head             bool
+}
 
-// bodied is a declaration whose grammar ends in a body.
-type bodied interface{ body() *Object }
+// bodied is a declaration whose grammar ends in a body: body is where
+// the declaration keeps it.
+type bodied interface{ body() **Object }
 
-func (d *Mesh) body() *Object     { return d.Body }
-func (d *Topic) body() *Object    { return d.Body }
-func (d *Function) body() *Object { return d.Body }
-func (d *Source) body() *Object   { return d.Body }
-func (d *Sink) body() *Object     { return d.Body }
-func (d *Test) body() *Object     { return d.Body }
+func (d *Mesh) body() **Object     { return &d.Body }
+func (d *Topic) body() **Object    { return &d.Body }
+func (d *Function) body() **Object { return &d.Body }
+func (d *Source) body() **Object   { return &d.Body }
+func (d *Sink) body() **Object     { return &d.Body }
+func (d *Test) body() **Object     { return &d.Body }
 
 // bodyAfter is how many tokens of a declaration come before its body at
 // the least (the keyword and the name; for a topic its schema, which may
@@ -303,7 +341,19 @@ func (p *fileParser) decl(i int) (chunk, int) {
 	}
 	c := chunk{start: i, end: end}
 	p.findBody(&c)
+	// A declaration with no "{" has no body: participle need not try one.
+	c.head = p.g.heads[t.Value] != nil && (c.body > 0 || !p.hasBrace(c))
 	return c, end
+}
+
+// hasBrace reports whether the declaration has a "{" token.
+func (p *fileParser) hasBrace(c chunk) bool {
+	for j := c.start; j < c.end; j++ {
+		if isPunctTok(&p.toks[j], "{") {
+			return true
+		}
+	}
+	return false
 }
 
 // decls finds and parses the declarations, a batch at a time: once a
@@ -346,9 +396,13 @@ func (c chunk) shifted(n int) chunk {
 	return c
 }
 
-// fed is how many tokens participle gets for the chunk.
+// fed is how many tokens participle gets for the chunk: the end token
+// too, and a body as one token unless its head is read alone.
 func (c chunk) fed() int {
-	if c.body > 0 {
+	switch {
+	case c.body > 0 && c.head:
+		return c.body - c.start + 1
+	case c.body > 0:
 		return c.body - c.start + 2
 	}
 	return c.end - c.start + 1
@@ -378,7 +432,7 @@ func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 		*one = *lex
 		one.LoadCheckpoint(starts[k])
 		kw := p.toks[c.start].Value
-		d, err := p.g.parsers[kw](one)
+		d, err := p.parseDecl(one, &c, kw)
 		if err == nil && c.body > 0 {
 			err = p.parseBody(d, c)
 		}
@@ -393,6 +447,34 @@ func (p *fileParser) parseBatch(chunks []chunk, add func(Decl)) {
 		p.place(d, c)
 		add(d)
 	}
+}
+
+// parseDecl parses declaration c with participle from one, its head alone
+// when c.head says so.
+func (p *fileParser) parseDecl(one *lexer.PeekingLexer, c *chunk, kw string) (Decl, error) {
+	if !c.head {
+		return p.g.parsers[kw](one)
+	}
+	d, err := p.g.heads[kw](one)
+	if err != nil {
+		// Parsed again whole, so that the error names what follows the
+		// head as it is written.
+		c.head = false
+		return p.g.parsers[kw](p.alone(*c))
+	}
+	return d, nil
+}
+
+// alone returns a lexer of its own over the tokens of c, for a
+// declaration parsed again.
+func (p *fileParser) alone(c chunk) *lexer.PeekingLexer {
+	lex, _ := lexer.Upgrade(&chunkLexer{p: p, chunks: []chunk{c}}) // a chunkLexer never fails
+	for lex.Peek().Type != tokEnd {
+		lex.Next()
+	}
+	lex.Peek().Type = lexer.EOF // the end token ends the input, as in parseBatch
+	lex.LoadCheckpoint(lexer.Checkpoint{})
+	return lex
 }
 
 // feed returns participle's lexer over the tokens of chunks. The lexer
@@ -444,15 +526,18 @@ func (p *fileParser) place(d Decl, c chunk) {
 }
 
 // parseBody reads the body of declaration d, for which participle saw one
-// token, from the scanned tokens.
+// token or none, from the scanned tokens.
 func (p *fileParser) parseBody(d Decl, c chunk) error {
 	b, ok := d.(bodied)
-	if !ok || b.body() == nil {
+	if ok && c.head {
+		*b.body() = alloc(&p.nodes.objects)
+	}
+	if !ok || *b.body() == nil {
 		return participle.Errorf(p.toks[c.body].Pos, "internal parser error: no body read (please report this input)")
 	}
 	eof := lexer.EOFToken(lexer.Position{Offset: p.eofAfter(c.end)})
 	ep := &exprParser{lex: &sliceTokens{toks: p.toks[c.body:c.end], eof: eof}, n: &p.nodes, file: p.s.file, in: &p.in}
-	return ep.object(b.body())
+	return ep.object(*b.body())
 }
 
 // chunk finds where the declaration starting at token i ends: at the next
@@ -572,9 +657,11 @@ func (l *chunkLexer) Next() (lexer.Token, error) {
 	}
 	if c.body > 0 && l.i == c.body {
 		l.i = c.end
-		t := l.p.toks[c.body]
-		t.Type = tokBody
-		return t, nil
+		if !c.head {
+			t := l.p.toks[c.body]
+			t.Type = tokBody
+			return t, nil
+		}
 	}
 	if l.i < c.end {
 		l.i++

@@ -24,6 +24,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("want no errors, got:\n%s", diags)
 			}
 			ar.Check(t, "want", dump(f)+Sources{"in.mesh": src}.String(diags))
+			sameAsWhole(t, "in.mesh", src, f, diags)
 		})
 	}
 }
