@@ -885,8 +885,7 @@ func plainKey(k string) bool {
 		return false
 	}
 	for i := 1; i < len(k); i++ {
-		c := k[i]
-		if !isLetter(c) && !('0' <= c && c <= '9') && c != '_' && c != '.' && c != '/' && c != '-' {
+		if !keyBytes[k[i]] {
 			return false
 		}
 	}
@@ -901,6 +900,16 @@ func plainKey(k string) bool {
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// keyBytes marks the bytes a plain key may hold after its first: letters,
+// digits and _ . / -. A table, as every key of every map is read so.
+var keyBytes = func() (t [256]bool) {
+	for c := range 256 {
+		b := byte(c)
+		t[c] = isLetter(b) || '0' <= b && b <= '9' || strings.IndexByte("_./-", b) >= 0
+	}
+	return t
+}()
 
 func keyNode(k string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}
@@ -967,9 +976,17 @@ func (w *yamlWriter) str(s string, col int) error {
 }
 
 // simpleText is text yaml.v3 writes double-quoted as it is: printable
-// ASCII without quotes or backslashes.
+// ASCII without quotes or backslashes. It is asked of every key and most
+// values, so it reads eight bytes at a time.
 func simpleText(s string) bool {
-	for i := range len(s) {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s[i:])
+		if unprintable(x)|zeroByte(x^('"'*lows))|zeroByte(x^('\\'*lows)) != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
 			return false
 		}

@@ -176,3 +176,44 @@ func FuzzYAMLValues(f *testing.F) {
 		}
 	})
 }
+
+// TestSimpleText: reading eight bytes at a time finds every byte a byte
+// at a time would, wherever it is in the string.
+func TestSimpleText(t *testing.T) {
+	byByte := func(s string) bool {
+		for i := range len(s) {
+			if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for n := range 18 {
+		for at := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				if s := string(b); simpleText(s) != byByte(s) {
+					t.Fatalf("simpleText(%q) = %v", s, simpleText(s))
+				}
+			}
+		}
+	}
+}
+
+// TestPlainKey: the table of key bytes takes what the rule says, every
+// byte tried after a letter.
+func TestPlainKey(t *testing.T) {
+	for c := range 256 {
+		b := byte(c)
+		want := isLetter(b) || '0' <= b && b <= '9' || b == '_' || b == '.' || b == '/' || b == '-'
+		if k := "key" + string([]byte{b}) + "s"; plainKey(k) != want {
+			t.Errorf("plainKey(%q) = %v", k, !want)
+		}
+	}
+	for _, k := range []string{"", "1a", "-a", "y", "Yes", "null", "off"} {
+		if plainKey(k) {
+			t.Errorf("plainKey(%q) = true", k)
+		}
+	}
+}
