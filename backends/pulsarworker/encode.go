@@ -37,7 +37,7 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, c *plan.Component, own *o
 	}
 	e.Open('{')
 	if fc.TimeoutMs != nil {
-		e.Key("timeoutMs")
+		e.Field("timeoutMs")
 		e.Int(*fc.TimeoutMs)
 	}
 	e.optStr("topicsPattern", fc.TopicsPattern)
@@ -47,7 +47,7 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, c *plan.Component, own *o
 	e.boolField("forwardSourceMessageProperty", fc.ForwardSourceMessageProperty)
 	e.boolField("autoAck", fc.AutoAck)
 	if fc.Parallelism != 0 {
-		e.Key("parallelism")
+		e.Field("parallelism")
 		e.Int(int64(fc.Parallelism))
 	}
 	e.strField("output", fc.Output)
@@ -61,18 +61,18 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, c *plan.Component, own *o
 	e.strField("namespace", fc.Namespace)
 	e.strField("name", fc.Name)
 	if r := fc.Resources; r != nil {
-		e.Key("resources")
+		e.Field("resources")
 		e.Open('{')
-		e.Key("cpu")
+		e.Field("cpu")
 		e.float(r.CPU)
-		e.Key("disk")
+		e.Field("disk")
 		e.Int(r.Disk)
-		e.Key("ram")
+		e.Field("ram")
 		e.Int(r.RAM)
 		e.Close('}')
 	}
 	if len(fc.Inputs) > 0 {
-		e.Key("inputs")
+		e.Field("inputs")
 		e.Open('[')
 		for _, s := range fc.Inputs {
 			e.Item()
@@ -80,14 +80,14 @@ func (e *fileEncoder) config(fc *utils.FunctionConfig, c *plan.Component, own *o
 		}
 		e.Close(']')
 	}
-	e.Key("userConfig") // never empty: it has own's keys
+	e.Field("userConfig") // never empty: it has own's keys
 	e.userConfig(c.Config, own, in)
 	if c.Kind != plan.Source && len(c.Inputs) > 0 {
-		e.Key("inputSpecs")
+		e.Field("inputSpecs")
 		e.inputSpecs(c.Inputs)
 	}
 	if len(fc.Secrets) > 0 {
-		e.Key("secrets")
+		e.Field("secrets")
 		e.any(fc.Secrets)
 	}
 	e.boolField("exposePulsarAdminClientEnabled", fc.ExposePulsarAdminClientEnabled)
@@ -212,21 +212,23 @@ func (e *fileEncoder) fail(err error) {
 	}
 }
 
+// The field helpers' names are literals of plain ASCII, as Field wants.
+
 func (e *fileEncoder) strField(name, s string) {
 	if s != "" {
-		e.Key(name)
+		e.Field(name)
 		e.String(s)
 	}
 }
 
 func (e *fileEncoder) optStr(name string, s *string) {
 	if s != nil {
-		e.Key(name)
+		e.Field(name)
 		e.String(*s)
 	}
 }
 
 func (e *fileEncoder) boolField(name string, v bool) {
-	e.Key(name)
+	e.Field(name)
 	e.Bool(v)
 }

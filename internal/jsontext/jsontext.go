@@ -65,21 +65,27 @@ func (w *Writer) Close(c byte) {
 
 // Key starts a field of the object being written.
 func (w *Writer) Key(name string) {
+	if !plainKey(name, w.EscapeHTML) {
+		w.quotedKey(name)
+		return
+	}
+	w.Field(name)
+}
+
+// Field starts a field of the object being written whose name the
+// caller writes as a literal of plain printable ASCII, with no quote,
+// backslash or < > &: it is written as it is, without Key's look at each
+// of its bytes (a plan's own field names are most of its keys).
+func (w *Writer) Field(name string) {
 	indent := 2 * w.Depth
 	if w.Compact {
 		indent = -1 // no line break either
 	}
-	if indent >= len(spaces) || !plainKey(name, w.EscapeHTML) {
-		w.Item()
-		w.String(name)
-		w.B = append(w.B, ':')
-		if !w.Compact {
-			w.B = append(w.B, ' ')
-		}
+	if indent >= len(spaces) {
+		w.quotedKey(name)
 		return
 	}
-	// Most keys are a plan's own field names: written as they are, with
-	// the comma and the line before them, in one growth of the text.
+	// With the comma and the line before it, in one growth of the text.
 	b := slices.Grow(w.B, len(name)+indent+6)
 	if last := b[len(b)-1]; last != '{' && last != '[' {
 		b = append(b, ',')
@@ -92,6 +98,16 @@ func (w *Writer) Key(name string) {
 		b = append(b, ' ')
 	}
 	w.set(b)
+}
+
+// quotedKey starts a field whose name is written as any string is.
+func (w *Writer) quotedKey(name string) {
+	w.Item()
+	w.String(name)
+	w.B = append(w.B, ':')
+	if !w.Compact {
+		w.B = append(w.B, ' ')
+	}
 }
 
 // plainKey says whether name is a short key that a JSON string holds as

@@ -67,13 +67,13 @@ func (ie *InstanceEncoder) Append(dst []byte, in *Instance, html bool) ([]byte, 
 func appendInstance(dst []byte, in *Instance, html bool, memo *jsontext.Memo) ([]byte, error) {
 	e := &encoder{Writer: jsontext.Writer{B: dst, EscapeHTML: html, Memo: memo}}
 	e.Open('{')
-	e.Key("apiVersion")
+	e.Field("apiVersion")
 	e.String(in.APIVersion)
-	e.Key("mesh")
+	e.Field("mesh")
 	e.mesh(&in.Mesh)
-	e.Key("component")
+	e.Field("component")
 	e.component(&in.Component)
-	e.Key("index")
+	e.Field("index")
 	e.int(int64(in.Index))
 	e.Close('}')
 	return e.B, e.err
@@ -94,17 +94,17 @@ const flushSize = 64 << 10
 
 func (e *encoder) plan(p *Plan) {
 	e.Open('{')
-	e.Key("apiVersion")
+	e.Field("apiVersion")
 	e.String(p.APIVersion)
-	e.Key("mesh")
+	e.Field("mesh")
 	e.mesh(&p.Mesh)
 	if len(p.Params) > 0 {
-		e.Key("params")
+		e.Field("params")
 		e.stringMap(p.Params)
 	}
-	e.Key("topics")
+	e.Field("topics")
 	list(e, p.Topics, (*encoder).topic)
-	e.Key("components")
+	e.Field("components")
 	list(e, p.Components, (*encoder).component)
 	e.Close('}')
 	e.B = append(e.B, '\n')
@@ -160,15 +160,15 @@ func (e *encoder) flush(min int) {
 
 func (e *encoder) mesh(m *Mesh) {
 	e.Open('{')
-	e.Key("name")
+	e.Field("name")
 	e.String(m.Name)
-	e.Key("tenant")
+	e.Field("tenant")
 	e.String(m.Tenant)
-	e.Key("namespace")
+	e.Field("namespace")
 	e.String(m.Namespace)
 	e.optStr("source", m.Source)
 	if m.Pulsar != nil {
-		e.Key("pulsar")
+		e.Field("pulsar")
 		e.pulsar(m.Pulsar)
 	}
 	e.Close('}')
@@ -182,22 +182,22 @@ func (e *encoder) pulsar(p *Pulsar) {
 	e.optBool("skipHostnameVerification", p.SkipHostnameVerification)
 	e.optSecret("token", p.Token)
 	if o := p.OAuth2; o != nil {
-		e.Key("oauth2")
+		e.Field("oauth2")
 		e.Open('{')
-		e.Key("issuerURL")
+		e.Field("issuerURL")
 		e.String(o.IssuerURL)
 		e.optStr("audience", o.Audience)
 		e.optStr("scope", o.Scope)
-		e.Key("credentials")
+		e.Field("credentials")
 		e.secret(&o.Credentials)
 		e.Close('}')
 	}
 	if c := p.ClientCert; c != nil {
-		e.Key("clientCert")
+		e.Field("clientCert")
 		e.Open('{')
-		e.Key("cert")
+		e.Field("cert")
 		e.secret(&c.Cert)
-		e.Key("key")
+		e.Field("key")
 		e.secret(&c.Key)
 		e.Close('}')
 	}
@@ -206,11 +206,11 @@ func (e *encoder) pulsar(p *Pulsar) {
 
 func (e *encoder) topic(t *Topic) {
 	e.Open('{')
-	e.Key("name")
+	e.Field("name")
 	e.String(t.Name)
-	e.Key("fqn")
+	e.Field("fqn")
 	e.String(t.FQN)
-	e.Key("schema")
+	e.Field("schema")
 	e.schema(&t.Schema)
 	e.optInt("partitions", int64(t.Partitions))
 	e.optBool("external", t.External)
@@ -220,13 +220,13 @@ func (e *encoder) topic(t *Topic) {
 
 func (e *encoder) schema(s *Schema) {
 	e.Open('{')
-	e.Key("type")
+	e.Field("type")
 	e.String(s.Type)
 	e.optStr("definition", s.Definition)
 	e.optStr("file", s.File)
 	e.optStr("message", s.Message)
 	if len(s.Descriptor) > 0 {
-		e.Key("descriptor")
+		e.Field("descriptor")
 		e.B = append(e.B, '"')
 		e.B = base64.StdEncoding.AppendEncode(e.B, s.Descriptor)
 		e.B = append(e.B, '"')
@@ -237,18 +237,18 @@ func (e *encoder) schema(s *Schema) {
 func (e *encoder) component(c *Component) {
 	e.in = c.Name
 	e.Open('{')
-	e.Key("kind")
+	e.Field("kind")
 	e.String(string(c.Kind))
-	e.Key("name")
+	e.Field("name")
 	e.String(c.Name)
-	e.Key("fqfn")
+	e.Field("fqfn")
 	e.String(c.FQFN)
-	e.Key("hash")
+	e.Field("hash")
 	e.String(c.Hash)
-	e.Key("implementation")
+	e.Field("implementation")
 	e.implementation(&c.Implementation)
 	if len(c.Inputs) > 0 {
-		e.Key("inputs")
+		e.Field("inputs")
 		e.Open('[')
 		for i := range c.Inputs {
 			e.Item()
@@ -257,11 +257,11 @@ func (e *encoder) component(c *Component) {
 		e.Close(']')
 	}
 	if c.Output != nil {
-		e.Key("output")
+		e.Field("output")
 		e.output(c.Output)
 	}
 	if len(c.Publishes) > 0 {
-		e.Key("publishes")
+		e.Field("publishes")
 		e.Open('[')
 		for i := range c.Publishes {
 			e.Item()
@@ -272,7 +272,7 @@ func (e *encoder) component(c *Component) {
 	e.optStr("logTopic", c.LogTopic)
 	e.optStr("deadLetterTopic", c.DeadLetterTopic)
 	if c.Subscription != (Subscription{}) {
-		e.Key("subscription")
+		e.Field("subscription")
 		e.Open('{')
 		e.optStr("name", c.Subscription.Name)
 		e.optStr("type", c.Subscription.Type)
@@ -280,32 +280,32 @@ func (e *encoder) component(c *Component) {
 		e.Close('}')
 	}
 	e.optStr("guarantee", string(c.Guarantee))
-	e.Key("replicas")
+	e.Field("replicas")
 	e.Open('{')
-	e.Key("count")
+	e.Field("count")
 	e.int(int64(c.Replicas.Count))
 	e.optInt("min", int64(c.Replicas.Min))
 	e.optInt("max", int64(c.Replicas.Max))
 	e.Close('}')
 	if c.Resources != (Resources{}) {
-		e.Key("resources")
+		e.Field("resources")
 		e.Open('{')
 		if c.Resources.CPU != 0 {
-			e.Key("cpu")
+			e.Field("cpu")
 			e.float(c.Resources.CPU)
 		}
 		e.optInt("memory", c.Resources.Memory)
 		e.Close('}')
 	}
 	if c.Timeout != 0 {
-		e.Key("timeout")
+		e.Field("timeout")
 		e.duration(c.Timeout)
 	}
 	e.optInt("maxRetries", int64(c.MaxRetries))
 	e.optBool("retainOrdering", c.RetainOrdering)
 	e.optBool("state", c.State)
 	if len(c.Config) > 0 {
-		e.Key("config")
+		e.Field("config")
 		e.Open('{')
 		for _, kv := range c.Config {
 			e.Key(kv.Key)
@@ -316,7 +316,7 @@ func (e *encoder) component(c *Component) {
 		e.Close('}')
 	}
 	if len(c.Secrets) > 0 {
-		e.Key("secrets")
+		e.Field("secrets")
 		e.Open('{')
 		for _, k := range slices.Sorted(maps.Keys(c.Secrets)) {
 			e.Key(k)
@@ -326,16 +326,16 @@ func (e *encoder) component(c *Component) {
 		e.Close('}')
 	}
 	if s := c.Sandbox; s != nil {
-		e.Key("sandbox")
+		e.Field("sandbox")
 		e.Open('{')
-		e.Key("memory")
+		e.Field("memory")
 		e.int(s.Memory)
-		e.Key("time")
+		e.Field("time")
 		e.duration(s.Time)
 		e.optStrings("dirs", s.Dirs)
 		e.Close('}')
 	}
-	e.Key("runtime")
+	e.Field("runtime")
 	e.Open('{')
 	e.optStr("binary", c.Runtime.Binary)
 	e.optStr("image", c.Runtime.Image)
@@ -346,7 +346,7 @@ func (e *encoder) component(c *Component) {
 
 func (e *encoder) implementation(im *Implementation) {
 	e.Open('{')
-	e.Key("kind")
+	e.Field("kind")
 	e.String(im.Kind)
 	e.optStr("name", im.Name)
 	e.optStrings("command", im.Command)
@@ -356,56 +356,59 @@ func (e *encoder) implementation(im *Implementation) {
 
 func (e *encoder) input(in *Input) {
 	e.Open('{')
-	e.Key("topic")
+	e.Field("topic")
 	e.String(in.Topic)
 	e.optBool("pattern", in.Pattern)
-	e.Key("schema")
+	e.Field("schema")
 	e.schema(&in.Schema)
 	e.Close('}')
 }
 
 func (e *encoder) output(o *Output) {
 	e.Open('{')
-	e.Key("topic")
+	e.Field("topic")
 	e.String(o.Topic)
-	e.Key("schema")
+	e.Field("schema")
 	e.schema(&o.Schema)
 	e.Close('}')
 }
 
 func (e *encoder) secret(s *Secret) {
 	e.Open('{')
-	e.Key("path")
+	e.Field("path")
 	e.String(s.Path)
-	e.Key("key")
+	e.Field("key")
 	e.String(s.Key)
 	e.Close('}')
 }
 
+// The opt helpers write a field only when it is set. Their names are
+// literals of plain ASCII, as Field wants.
+
 func (e *encoder) optSecret(name string, s *Secret) {
 	if s != nil {
-		e.Key(name)
+		e.Field(name)
 		e.secret(s)
 	}
 }
 
 func (e *encoder) optStr(name, s string) {
 	if s != "" {
-		e.Key(name)
+		e.Field(name)
 		e.String(s)
 	}
 }
 
 func (e *encoder) optInt(name string, n int64) {
 	if n != 0 {
-		e.Key(name)
+		e.Field(name)
 		e.int(n)
 	}
 }
 
 func (e *encoder) optBool(name string, v bool) {
 	if v {
-		e.Key(name)
+		e.Field(name)
 		e.B = append(e.B, "true"...)
 	}
 }
@@ -414,7 +417,7 @@ func (e *encoder) optStrings(name string, l []string) {
 	if len(l) == 0 {
 		return
 	}
-	e.Key(name)
+	e.Field(name)
 	e.Open('[')
 	for _, s := range l {
 		e.Item()
