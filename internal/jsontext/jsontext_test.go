@@ -166,6 +166,33 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestField: a plain name is written by Field as Key writes it, at any
+// depth, in either layout.
+func TestField(t *testing.T) {
+	for _, depth := range []int{0, 1, 30, 33} {
+		for _, compact := range []bool{false, true} {
+			var byKey, byField Writer
+			for _, w := range []*Writer{&byKey, &byField} {
+				w.Compact, w.EscapeHTML = compact, true
+				for range depth {
+					w.Open('{')
+					w.Key("n")
+				}
+				w.Open('{')
+			}
+			for i, name := range []string{"k", "kind", "apiVersion", "a_Key-1.x", strings.Repeat("long", 9)} {
+				byKey.Key(name)
+				byKey.Int(int64(i))
+				byField.Field(name)
+				byField.Int(int64(i))
+			}
+			if diff := cmp.Diff(string(byKey.B), string(byField.B)); diff != "" {
+				t.Errorf("depth %d, compact %v (-Key +Field):\n%s", depth, compact, diff)
+			}
+		}
+	}
+}
+
 // compactOf is JSON text without its layout.
 func compactOf(t *testing.T, b []byte) []byte {
 	t.Helper()
