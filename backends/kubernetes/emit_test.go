@@ -11,6 +11,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshc/meshc/backends"
@@ -112,6 +113,18 @@ func TestDNSName(t *testing.T) {
 	long := dnsName(strings.Repeat("a", 60))
 	if len(long) != maxName || !strings.HasPrefix(long, strings.Repeat("a", 43)+"-") || long == dnsName(strings.Repeat("a", 61)) {
 		t.Errorf("dnsName(60 a) = %q, want 43 a, a hyphen and a hash of the whole name", long)
+	}
+}
+
+// TestCheckName: a name is refused exactly when the library's DNS-1035
+// check refuses it, whether or not it is one dnsName makes.
+func TestCheckName(t *testing.T) {
+	for _, name := range []string{"wordcount", "a", "a-1", "1a", "-a", "a-", "A", "a_b", "", "a.b",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), dnsName("9lives"), dnsName(strings.Repeat("b", 80))} {
+		refused := len(validation.IsDNS1035Label(name)) > 0
+		if err := checkName("function", "f", name); (err != nil) != refused {
+			t.Errorf("checkName(%q) = %v, want refused %v", name, err, refused)
+		}
 	}
 }
 
