@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -142,6 +143,9 @@ func (v *Value) Parse(lex *lexer.PeekingLexer) error {
 func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
 	n := handNodes.Get().(*nodes)
 	defer handNodes.Put(n)
+	if p := parses.Load(); n.parse != p {
+		*n = nodes{parse: p} // blocks of this parse's own
+	}
 	// The parser lives in n, which is on the heap already: one made here
 	// would be allocated for each production.
 	n.hand = exprParser{lex: peekingTokens{lex}, n: n}
@@ -157,8 +161,14 @@ func handParse(lex *lexer.PeekingLexer, parse func(*exprParser) error) error {
 
 // handNodes lends the productions that participle calls, which know no
 // file, the blocks their nodes come from, so that the many small values
-// of a file (a topic's schema, say) share blocks too.
+// of a file (a topic's schema, say) share blocks too. A parse begun since
+// a nodes was last lent starts it on new blocks: blocks lent from one
+// parse to the next kept the earlier trees alive through the nodes left
+// in them (parses at once may share blocks, as their trees live then).
 var handNodes = sync.Pool{New: func() any { return new(nodes) }}
+
+// parses counts the parses begun, for handNodes.
+var parses atomic.Uint64
 
 // exprError is a syntax error found by the hand-written productions.
 type exprError struct {

@@ -88,6 +88,8 @@ type nodes struct {
 	fieldStack []*Field
 
 	hand exprParser // the parser of a production participle calls
+	// parse is the parse whose trees the nodes lent by handNodes went to.
+	parse uint64
 }
 
 // gather moves the items pushed on stack since index base into a slice of
