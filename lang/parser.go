@@ -162,7 +162,7 @@ func parse(filename string, src []byte, g *grammar) (*File, Diagnostics) {
 	s := newScanner(filename, unsafe.String(unsafe.SliceData(src), len(src)))
 	s.toks = make([]lexer.Token, 0, min(len(src)/5+4, windowTokens))
 	p := &fileParser{s: s, g: g}
-	parses.Add(1)
+	parses.Add(1) // the blocks handNodes lends start anew
 	f := &File{Name: filename}
 	if !p.has(0) && len(s.diags) == 0 {
 		start := s.at(0)
