@@ -4,8 +4,8 @@ import "fmt"
 
 // The AST. Declarations are parsed by participle from their struct tags
 // (a topic's, a function's and a sink's from those of their syntax
-// structs, in parser.go); bodies, values, types, a topic's schema and
-// flags, and the inputs and output of a function or a sink by the
+// structs, in parser.go); bodies, values, types, and the heads of topics,
+// functions and sinks (name, schema and flags, inputs and output) by the
 // hand-written productions in exprs.go.
 // SPEC.md has the EBNF of both. Every node but Attr embeds Span, with exact
 // positions; an Attr's span is made of its key's and its value's.

@@ -78,10 +78,7 @@ type topicHead struct {
 
 // Parse implements participle.Parseable.
 func (h *topicHead) Parse(lex *lexer.PeekingLexer) error {
-	return handParse(lex, func(p *exprParser) (err error) {
-		if h.name, err = p.ident("a name"); err != nil {
-			return err
-		}
+	return parseHead(lex, &h.name, func(p *exprParser) error {
 		h.schema = alloc(&p.n.types)
 		if err := p.typ(h.schema); err != nil {
 			return err
@@ -100,10 +97,7 @@ type functionHead struct {
 
 // Parse implements participle.Parseable.
 func (h *functionHead) Parse(lex *lexer.PeekingLexer) error {
-	return handParse(lex, func(p *exprParser) (err error) {
-		if h.name, err = p.ident("a name"); err != nil {
-			return err
-		}
+	return parseHead(lex, &h.name, func(p *exprParser) (err error) {
 		if h.inputs, err = p.inputs(); err != nil || !p.accept("->") {
 			return err
 		}
@@ -120,12 +114,20 @@ type sinkHead struct {
 
 // Parse implements participle.Parseable.
 func (h *sinkHead) Parse(lex *lexer.PeekingLexer) error {
-	return handParse(lex, func(p *exprParser) (err error) {
-		if h.name, err = p.ident("a name"); err != nil {
-			return err
-		}
+	return parseHead(lex, &h.name, func(p *exprParser) (err error) {
 		h.inputs, err = p.inputs()
 		return err
+	})
+}
+
+// parseHead reads a declaration's name into name, then the rest of its
+// head with rest.
+func parseHead(lex *lexer.PeekingLexer, name **Ident, rest func(*exprParser) error) error {
+	return handParse(lex, func(p *exprParser) (err error) {
+		if *name, err = p.ident("a name"); err != nil {
+			return err
+		}
+		return rest(p)
 	})
 }
 

@@ -113,82 +113,73 @@ func TestLayout(t *testing.T) {
 
 // TestKeys writes keys plain and not (to escape, HTML, long, not ASCII)
 // in objects nested to depths on both sides of the indent one append
-// writes, in either layout, and compares with encoding/json.
+// writes, in either layout, and compares with encoding/json; then again
+// with the plain ones, those a caller may give Field, written by Field.
 func TestKeys(t *testing.T) {
-	keys := []string{"k", "kind", "a_Key-1.x", `q"uote`, `back\slash`, "<html>&", "<&>01234567abcdef", "é", "\x01",
-		strings.Repeat("long", 9), ""}
 	for _, depth := range []int{0, 30, 33} {
 		for _, compact := range []bool{false, true} {
 			for _, html := range []bool{false, true} {
-				w := &Writer{Compact: compact, EscapeHTML: html}
-				for range depth {
-					w.Open('{')
-					w.Key("n")
-				}
-				w.Open('{')
-				var v any = map[string]any{}
-				for i, k := range keys {
-					w.Key(k)
-					w.Int(int64(i))
-					v.(map[string]any)[k] = float64(i)
-				}
-				w.Close('}')
-				for range depth {
-					w.Close('}')
-					v = map[string]any{"n": v}
-				}
-				// encoding/json sorts keys; the Writer wrote them in order.
-				var got any
-				if err := json.Unmarshal(w.B, &got); err != nil {
-					t.Fatalf("depth %d, compact %v, html %v: %v\n%s", depth, compact, html, err, w.B)
-				}
-				if diff := cmp.Diff(v, got); diff != "" {
-					t.Errorf("depth %d, compact %v, html %v (-written +read back):\n%s", depth, compact, html, diff)
-				}
-				for _, k := range keys {
-					if quoted := reference(t, k, html); !strings.Contains(string(w.B), quoted+":") {
-						t.Errorf("depth %d, compact %v, html %v: key %s not written as encoding/json writes it", depth, compact, html, quoted)
-					}
-				}
-				if !compact {
-					// MarshalIndent with the keys in the Writer's order: the
-					// layout is compared with a re-indent of the compact text.
-					var want bytes.Buffer
-					if err := json.Indent(&want, compactOf(t, w.B), "", "  "); err != nil {
-						t.Fatal(err)
-					}
-					if diff := cmp.Diff(want.String(), string(w.B)); diff != "" {
-						t.Errorf("depth %d, html %v (-json.Indent +Writer):\n%s", depth, html, diff)
-					}
+				for _, byField := range []bool{false, true} {
+					name := fmt.Sprintf("depth %d, compact %v, html %v, by Field %v", depth, compact, html, byField)
+					checkKeys(t, name, &Writer{Compact: compact, EscapeHTML: html}, depth, byField)
 				}
 			}
 		}
 	}
 }
 
-// TestField: a plain name is written by Field as Key writes it, at any
-// depth, in either layout.
-func TestField(t *testing.T) {
-	for _, depth := range []int{0, 1, 30, 33} {
-		for _, compact := range []bool{false, true} {
-			var byKey, byField Writer
-			for _, w := range []*Writer{&byKey, &byField} {
-				w.Compact, w.EscapeHTML = compact, true
-				for range depth {
-					w.Open('{')
-					w.Key("n")
-				}
-				w.Open('{')
-			}
-			for i, name := range []string{"k", "kind", "apiVersion", "a_Key-1.x", strings.Repeat("long", 9)} {
-				byKey.Key(name)
-				byKey.Int(int64(i))
-				byField.Field(name)
-				byField.Int(int64(i))
-			}
-			if diff := cmp.Diff(string(byKey.B), string(byField.B)); diff != "" {
-				t.Errorf("depth %d, compact %v (-Key +Field):\n%s", depth, compact, diff)
-			}
+var (
+	testKeys = []string{"k", "kind", "a_Key-1.x", `q"uote`, `back\slash`, "<html>&", "<&>01234567abcdef", "é", "\x01",
+		strings.Repeat("long", 9), ""}
+	fieldNames = map[string]bool{"k": true, "kind": true, "a_Key-1.x": true, strings.Repeat("long", 9): true, "": true}
+)
+
+// checkKeys writes testKeys with w in an object at depth and compares
+// the text with encoding/json's.
+func checkKeys(t *testing.T, name string, w *Writer, depth int, byField bool) {
+	t.Helper()
+	for range depth {
+		w.Open('{')
+		w.Key("n")
+	}
+	w.Open('{')
+	var v any = map[string]any{}
+	for i, k := range testKeys {
+		if byField && fieldNames[k] {
+			w.Field(k)
+		} else {
+			w.Key(k)
+		}
+		w.Int(int64(i))
+		v.(map[string]any)[k] = float64(i)
+	}
+	w.Close('}')
+	for range depth {
+		w.Close('}')
+		v = map[string]any{"n": v}
+	}
+	// encoding/json sorts keys; the Writer wrote them in order.
+	var got any
+	if err := json.Unmarshal(w.B, &got); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, w.B)
+	}
+	if diff := cmp.Diff(v, got); diff != "" {
+		t.Errorf("%s (-written +read back):\n%s", name, diff)
+	}
+	for _, k := range testKeys {
+		if quoted := reference(t, k, w.EscapeHTML); !strings.Contains(string(w.B), quoted+":") {
+			t.Errorf("%s: key %s not written as encoding/json writes it", name, quoted)
+		}
+	}
+	if !w.Compact {
+		// MarshalIndent with the keys in the Writer's order: the layout is
+		// compared with a re-indent of the compact text.
+		var want bytes.Buffer
+		if err := json.Indent(&want, compactOf(t, w.B), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.String(), string(w.B)); diff != "" {
+			t.Errorf("%s (-json.Indent +Writer):\n%s", name, diff)
 		}
 	}
 }
